@@ -1,0 +1,142 @@
+//! The files CodePipeline, CodeDeploy and people read:
+//! `imageDetail.json`, `taskdef.json` (with `<IMAGE1_NAME>`),
+//! `taskdef.rendered.json` and `appspec.yaml`.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_ecs::types::Service;
+use serde_json::{Map, Value, json};
+
+use crate::error::Failure;
+use crate::taskdef::Rendered;
+
+pub const IMAGE_PLACEHOLDER: &str = "<IMAGE1_NAME>";
+pub const TASK_DEFINITION_PLACEHOLDER: &str = "<TASK_DEFINITION>";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactPaths {
+    pub dir: PathBuf,
+    pub image_detail: PathBuf,
+    pub taskdef: PathBuf,
+    pub rendered: PathBuf,
+    pub appspec: PathBuf,
+}
+
+/// `taskdef.json`: the rendered definition with the image placeholder in
+/// the containers that received the image (CodeDeployToECS fills it in).
+pub fn taskdef_template(rendered: &Rendered) -> Value {
+    let mut td = rendered.definition.clone();
+    for c in td["containerDefinitions"].as_array_mut().into_iter().flatten() {
+        if c["name"].as_str().is_some_and(|n| rendered.image_containers.iter().any(|t| t == n)) {
+            c["image"] = Value::String(IMAGE_PLACEHOLDER.into());
+        }
+    }
+    td
+}
+
+/// The AppSpec for an ECS deployment, as CodeDeploy documents it.
+pub struct AppSpecInputs<'a> {
+    pub rendered: &'a Rendered,
+    pub service: Option<&'a Service>,
+    pub container_port: Option<i32>,
+    pub hooks: &'a [(String, String)],
+    /// What goes in `TaskDefinition`: the placeholder, or a registered ARN.
+    pub task_definition: &'a str,
+}
+
+/// Returns the AppSpec and, when no load balancer target could be found, a warning.
+pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
+    let mut props = Map::new();
+    props.insert("TaskDefinition".into(), json!(inputs.task_definition));
+    let mut warning = None;
+    match load_balancer_target(inputs) {
+        Some((name, port)) => {
+            props.insert("LoadBalancerInfo".into(), json!({ "ContainerName": name, "ContainerPort": port }));
+        }
+        None => {
+            warning = Some("appspec.yaml has no LoadBalancerInfo: the service has no load balancer and no container port is known; set `container-port` for CodeDeploy blue/green".into());
+        }
+    }
+    if let Some(svc) = inputs.service {
+        if let Some(pv) = svc.platform_version() {
+            props.insert("PlatformVersion".into(), json!(pv));
+        }
+        if let Some(vpc) = svc.network_configuration().and_then(|n| n.awsvpc_configuration()) {
+            let mut a = Map::new();
+            a.insert("Subnets".into(), json!(vpc.subnets()));
+            if !vpc.security_groups().is_empty() {
+                a.insert("SecurityGroups".into(), json!(vpc.security_groups()));
+            }
+            if let Some(ip) = vpc.assign_public_ip() {
+                a.insert("AssignPublicIp".into(), json!(ip.as_str()));
+            }
+            props.insert("NetworkConfiguration".into(), json!({ "AwsvpcConfiguration": a }));
+        }
+        let cps: Vec<Value> = svc
+            .capacity_provider_strategy()
+            .iter()
+            .map(|s| json!({ "Base": s.base(), "CapacityProvider": s.capacity_provider(), "Weight": s.weight() }))
+            .collect();
+        if !cps.is_empty() {
+            props.insert("CapacityProviderStrategy".into(), Value::Array(cps));
+        }
+    }
+    let mut spec = Map::new();
+    spec.insert("version".into(), json!(0.0));
+    spec.insert("Resources".into(), json!([{ "TargetService": { "Type": "AWS::ECS::Service", "Properties": props } }]));
+    if !inputs.hooks.is_empty() {
+        let hooks: Vec<Value> = inputs.hooks.iter().map(|(stage, arn)| json!({ stage.as_str(): arn })).collect();
+        spec.insert("Hooks".into(), Value::Array(hooks));
+    }
+    (Value::Object(spec), warning)
+}
+
+/// The service's first load balancer with a container; else the image's
+/// container with `container-port` or its first port mapping.
+fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
+    if let Some(lb) = inputs
+        .service
+        .and_then(|s| s.load_balancers().iter().find(|lb| lb.container_name().is_some() && lb.container_port().is_some()))
+    {
+        return Some((lb.container_name()?.to_string(), lb.container_port()?));
+    }
+    let name = inputs.rendered.image_containers.first()?;
+    let port = inputs.container_port.or_else(|| {
+        inputs.rendered.definition["containerDefinitions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"].as_str() == Some(name))?["portMappings"]
+            .as_array()?
+            .first()?["containerPort"]
+            .as_i64()
+            .map(|p| p as i32)
+    })?;
+    Some((name.clone(), port))
+}
+
+/// Writes the four artifacts into `dir` (created if needed).
+pub fn write(dir: &Path, rendered: &Rendered, image_uri: &str, appspec: &Value) -> Result<ArtifactPaths, Failure> {
+    let fail = |path: &Path, e: std::io::Error| Failure::failed("artifacts", format!("cannot write {}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let paths = ArtifactPaths {
+        dir: dir.to_path_buf(),
+        image_detail: dir.join("imageDetail.json"),
+        taskdef: dir.join("taskdef.json"),
+        rendered: dir.join("taskdef.rendered.json"),
+        appspec: dir.join("appspec.yaml"),
+    };
+    let pretty = |v: &Value| format!("{}\n", serde_json::to_string_pretty(v).expect("JSON values serialise"));
+    let files = [
+        (&paths.image_detail, pretty(&json!({ "ImageURI": image_uri }))),
+        (&paths.taskdef, pretty(&taskdef_template(rendered))),
+        (&paths.rendered, pretty(&rendered.definition)),
+        (&paths.appspec, yaml_serde::to_string(appspec).expect("JSON values serialise as YAML")),
+    ];
+    for (path, text) in files {
+        std::fs::write(path, text).map_err(|e| fail(path, e))?;
+    }
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests;

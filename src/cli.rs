@@ -1,0 +1,139 @@
+//! The entry point: the action face (`INPUT_*`) or the CLI face (flags), one
+//! code path after parsing.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Arg, ArgAction, Command};
+
+use crate::error::Failure;
+use crate::inputs::{INPUTS, Mode, RawInputs, Settings};
+use crate::modes;
+use crate::runner::{Face, Runner};
+
+/// The clap command: one subcommand per mode, every input a flag of the same name.
+pub fn command() -> Command {
+    let mut cmd = Command::new("fargate-deploy")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Deploy to Amazon ECS Fargate and tell the truth about whether it worked")
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    for (name, _) in Mode::ALL {
+        let mut sub = Command::new(name).about(mode_about(name));
+        for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+            let help = match spec.default {
+                Some(d) => format!("{} [default: {d}]", spec.description),
+                None => spec.description.to_string(),
+            };
+            sub = sub.arg(Arg::new(spec.name).long(spec.name).value_name("VALUE").help(help).action(ArgAction::Set));
+        }
+        cmd = cmd.subcommand(sub);
+    }
+    cmd
+}
+
+fn mode_about(mode: &str) -> &'static str {
+    match mode {
+        "render" => "Resolve the image, render the task definition and write the CodePipeline/CodeDeploy artifacts; changes nothing in AWS",
+        "migrate" => "Run a one-off task (the database migration) from the service's definition and wait for its exit code",
+        "deploy" => "Register the task definition, update the service(s) and follow the deployment to its end",
+        _ => "Roll the service back to its previous good revision",
+    }
+}
+
+/// Inputs from command-line arguments. Exits for --help/--version or a usage error.
+pub fn raw_from_args(args: impl IntoIterator<Item = OsString>) -> Result<RawInputs, clap::Error> {
+    let matches = command().try_get_matches_from(args)?;
+    let (mode, sub) = matches.subcommand().expect("subcommand_required");
+    let mut raw = RawInputs::default();
+    raw.set("mode", mode);
+    for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+        if let Some(v) = sub.get_one::<String>(spec.name) {
+            raw.set(spec.name, v);
+        }
+    }
+    Ok(raw)
+}
+
+pub fn main() -> ExitCode {
+    let runner = Arc::new(Runner::from_env());
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // The action runs the image without arguments; anything else is the CLI.
+    let raw = if runner.face() == Face::Actions && args.len() <= 1 {
+        RawInputs::from_env_with(|name| std::env::var(name).ok())
+    } else {
+        match raw_from_args(args) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return ExitCode::from(code);
+            }
+        }
+    };
+    if let Some(token) = raw.get("github-token") {
+        runner.mask(token);
+    }
+    let settings = match Settings::parse(&raw) {
+        Ok(s) => s,
+        Err(f) => return report_failure(&runner, f),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return report_failure(&runner, Failure::failed("runtime", format!("cannot start the async runtime: {e}"))),
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = rt.block_on(modes::run(&settings, &runner, &env));
+    runner.print_outputs();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => report_failure(&runner, f),
+    }
+}
+
+/// The one line a person can act on first, then the detail.
+fn report_failure(runner: &Runner, f: Failure) -> ExitCode {
+    runner.error(&f.title, &f.headline);
+    for d in &f.detail {
+        runner.info(&format!("  {d}"));
+    }
+    ExitCode::from(f.kind.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_input_is_a_flag_of_the_same_name() {
+        let cmd = command();
+        let render = cmd.find_subcommand("render").unwrap();
+        for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+            let arg = render.get_arguments().find(|a| a.get_id() == spec.name).unwrap_or_else(|| panic!("no flag for {}", spec.name));
+            assert_eq!(arg.get_long(), Some(spec.name));
+        }
+        command().debug_assert();
+    }
+
+    #[test]
+    fn flags_become_the_same_raw_inputs_as_the_environment() {
+        let raw = raw_from_args(["fargate-deploy", "render", "--image", " web:v1 ", "--pin-digest", "false", "--cluster", "prod"].map(OsString::from)).unwrap();
+        let env = RawInputs::from_env_with(|n| match n {
+            "INPUT_MODE" => Some("render".into()),
+            "INPUT_IMAGE" => Some("web:v1".into()),
+            "INPUT_PIN-DIGEST" => Some("false".into()),
+            "INPUT_CLUSTER" => Some("prod".into()),
+            _ => None,
+        });
+        assert_eq!(format!("{raw:?}"), format!("{env:?}"));
+    }
+
+    #[test]
+    fn help_shows_defaults() {
+        let mut cmd = command();
+        let help = cmd.find_subcommand_mut("render").unwrap().render_long_help().to_string();
+        assert!(help.contains("[default: .fargate-deploy]"), "{help}");
+        assert!(help.contains("--task-definition"));
+    }
+}

@@ -1,0 +1,113 @@
+//! The crate-level failure: what the user reads first, and the exit code.
+//!
+//! Each module has its own `thiserror` enum for the cases callers match on;
+//! at the edge they all become a [`Failure`], which knows whether it is the
+//! user's input (exit 2, nothing was changed in AWS) or the job that failed
+//! (exit 1).
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Bad input, detected before any mutating AWS call. Exit code 2.
+    BadInput,
+    /// The job failed: deployment failed, task exited non-zero, timeout, AWS error. Exit code 1.
+    Failed,
+}
+
+impl FailureKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::BadInput => 2,
+            FailureKind::Failed => 1,
+        }
+    }
+}
+
+/// A failure as shown to a person: a one-line headline they can act on, then detail.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// Short annotation title, e.g. the input's name (`image`) or the stage.
+    pub title: String,
+    /// The one line a person can act on.
+    pub headline: String,
+    /// Further detail (causes, AWS messages).
+    pub detail: Vec<String>,
+}
+
+impl Failure {
+    pub fn input(title: impl Into<String>, headline: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::BadInput,
+            title: title.into(),
+            headline: headline.into(),
+            detail: Vec::new(),
+        }
+    }
+
+    pub fn failed(title: impl Into<String>, headline: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::Failed,
+            title: title.into(),
+            headline: headline.into(),
+            detail: Vec::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, line: impl Into<String>) -> Self {
+        self.detail.push(line.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.headline)?;
+        for d in &self.detail {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Renders an AWS SDK error with its code and message, not just "service error".
+pub fn aws_message<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => format!("{e}"),
+            }
+        }
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+/// The error code of an AWS SDK error, if the service returned one.
+pub fn aws_code<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> Option<&str>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    match err {
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) => se.err().code(),
+        _ => None,
+    }
+}

@@ -1,0 +1,15 @@
+//! fargate-deploy: from "image pushed to ECR" to "running on ECS Fargate",
+//! as a GitHub Action and a CLI. See the README for the map of modules.
+
+pub mod artifacts;
+pub mod aws;
+pub mod cli;
+pub mod credentials;
+pub mod error;
+pub mod image;
+pub mod inputs;
+pub mod modes;
+pub mod runner;
+pub mod service;
+pub mod stages;
+pub mod taskdef;

@@ -1,0 +1,28 @@
+//! One file per mode; `prepare` holds the stages they share and `report`
+//! what every run tells at its end.
+
+pub mod prepare;
+pub mod render;
+pub mod report;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::Failure;
+use crate::inputs::{Mode, Settings};
+use crate::runner::Runner;
+
+/// Runs the mode and reports; returns the failure, if any, after it was reported.
+pub async fn run(settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<(), Failure> {
+    let started = Instant::now();
+    let mut report = report::Report::new(settings.mode);
+    let outcome = match settings.mode {
+        Mode::Render => render::run(settings, runner, env, &mut report).await,
+        other => Err(Failure::input(
+            "mode",
+            format!("mode {} is not available in this version yet; only render is (see the README's roadmap)", other.name()),
+        )),
+    };
+    report::finish(runner, &report, &outcome, started.elapsed());
+    outcome
+}

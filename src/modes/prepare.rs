@@ -1,0 +1,196 @@
+//! The stages every rendering mode shares: credentials, resolve image,
+//! render task definition(s), write artifacts.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_sdk_ecs::types::Service;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::artifacts::{self, AppSpecInputs, ArtifactPaths, TASK_DEFINITION_PLACEHOLDER};
+use crate::aws::Aws;
+use crate::error::Failure;
+use crate::image::{self, ResolvedImage};
+use crate::inputs::{Settings, TemplateSource};
+use crate::runner::Runner;
+use crate::service::describe_services;
+use crate::stages::Stages;
+use crate::taskdef::{self, Patches, Rendered, api, template};
+
+/// One thing being rendered: a service, or the template alone.
+pub struct Target {
+    /// The service name, or the family when no service was given.
+    pub name: String,
+    pub service: Option<Service>,
+    pub rendered: Rendered,
+    /// Where the template came from, for people.
+    pub origin: String,
+    pub artifacts: Option<ArtifactPaths>,
+}
+
+/// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
+pub fn needs_aws(settings: &Settings) -> bool {
+    settings.image.as_ref().is_some_and(image::resolve::needs_aws)
+        || !matches!(settings.template, TemplateSource::File(_))
+        || !settings.services.is_empty()
+}
+
+pub async fn credentials_stage(stages: &mut Stages<'_>, settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Aws, Failure> {
+    stages.run("credentials", Aws::connect(settings, runner.clone(), env)).await
+}
+
+/// Starts DescribeServices at once, so it overlaps with the image lookup.
+pub fn prefetch_services(aws: Option<&Aws>, settings: &Settings) -> Option<JoinHandle<Result<Vec<Service>, Failure>>> {
+    let aws = aws?;
+    if settings.services.is_empty() {
+        return None;
+    }
+    let (ecs, cluster, names) = (aws.ecs.clone(), settings.cluster.clone(), settings.services.clone());
+    Some(tokio::spawn(async move { describe_services(&ecs, &cluster, &names).await }))
+}
+
+pub async fn resolve_stage(stages: &mut Stages<'_>, settings: &Settings, aws: Option<&Aws>, runner: &Runner) -> Result<ResolvedImage, Failure> {
+    let image = settings.image.as_ref().expect("checked by Settings::parse");
+    stages
+        .run("resolve image", async {
+            match aws.filter(|_| image::resolve::needs_aws(image)) {
+                Some(aws) => {
+                    let resolved = image::resolve_image(&aws.config, image, settings.pin_digest, &aws.region).await?;
+                    let digest = resolved.digest.clone().unwrap_or_default();
+                    let summary = if settings.pin_digest {
+                        format!("{image} is {digest}; pinned to {}", resolved.uri)
+                    } else {
+                        format!("{image} is {digest} (pin-digest: false, deploying the tag)")
+                    };
+                    Ok((resolved, summary))
+                }
+                None => {
+                    runner.notice("image", &format!("{image} is not an ECR image: it is used as given, without an existence check or digest pinning"));
+                    Ok((ResolvedImage::passthrough(image), format!("using {image} as given")))
+                }
+            }
+        })
+        .await
+}
+
+pub async fn render_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    aws: Option<&Aws>,
+    services: Option<JoinHandle<Result<Vec<Service>, Failure>>>,
+    image: &ResolvedImage,
+) -> Result<Vec<Target>, Failure> {
+    stages
+        .run("render task definition", async {
+            let services = match services {
+                Some(handle) => handle.await.map_err(|e| Failure::failed("service", format!("DescribeServices task failed: {e}")))??,
+                None => Vec::new(),
+            };
+            let templates = load_templates(settings, aws, &services).await?;
+            let patches = Patches {
+                container_names: &settings.container_names,
+                environment: &settings.environment_variables,
+                secrets: &settings.secrets,
+                set: &settings.set,
+            };
+            let mut targets = Vec::new();
+            let mut lines = Vec::new();
+            let pairs: Vec<(Option<Service>, (Value, String))> = if services.is_empty() {
+                vec![(None, templates.into_iter().next().expect("one template").1)]
+            } else {
+                services.into_iter().zip(templates.into_iter().map(|(_, t)| t)).map(|(s, t)| (Some(s), t)).collect()
+            };
+            for (service, (template, origin)) in pairs {
+                let rendered = taskdef::render(&template, &image.reference, &image.uri, &patches)?;
+                let name = service.as_ref().and_then(|s| s.service_name()).map(str::to_string).unwrap_or_else(|| rendered.family().to_string());
+                lines.push(format!(
+                    "{name}: family {} from {origin}, image into {}",
+                    rendered.family(),
+                    rendered.image_containers.join(", ")
+                ));
+                targets.push(Target { name, service, rendered, origin, artifacts: None });
+            }
+            Ok((targets, lines.join("; ")))
+        })
+        .await
+}
+
+/// One template per service (or one in all), read once per distinct source.
+async fn load_templates(settings: &Settings, aws: Option<&Aws>, services: &[Service]) -> Result<Vec<(String, (Value, String))>, Failure> {
+    let sources: Vec<(String, String)> = match &settings.template {
+        TemplateSource::File(path) => {
+            let td = template::load_file(path)?;
+            let origin = format!("file {}", path.display());
+            let n = services.len().max(1);
+            return Ok((0..n).map(|_| (String::new(), (td.clone(), origin.clone()))).collect());
+        }
+        TemplateSource::Registered(id) => vec![(id.clone(), format!("registered {id}")); services.len().max(1)],
+        TemplateSource::Service => services
+            .iter()
+            .map(|s| {
+                let arn = s.task_definition().unwrap_or_default().to_string();
+                (arn.clone(), format!("service's current {}", short_arn(&arn)))
+            })
+            .collect(),
+    };
+    let aws = aws.expect("templates from AWS imply credentials");
+    let mut distinct: Vec<&String> = sources.iter().map(|(id, _)| id).collect();
+    distinct.sort();
+    distinct.dedup();
+    let mut calls = tokio::task::JoinSet::new();
+    for id in distinct {
+        let (ecs, id) = (aws.ecs.clone(), id.clone());
+        calls.spawn(async move {
+            let td = api::describe_task_definition(&ecs, &id).await;
+            (id, td)
+        });
+    }
+    let mut fetched: HashMap<String, Value> = HashMap::new();
+    while let Some(joined) = calls.join_next().await {
+        let (id, td) = joined.map_err(|e| Failure::failed("task-definition", format!("DescribeTaskDefinition task failed: {e}")))?;
+        let mut td = td?;
+        template::strip_read_only(&mut td);
+        template::check_shape(&td, &id)?;
+        fetched.insert(id, td);
+    }
+    Ok(sources
+        .into_iter()
+        .map(|(id, origin)| {
+            let td = fetched[&id].clone();
+            (id, (td, origin))
+        })
+        .collect())
+}
+
+/// `family:revision` from a task-definition ARN.
+pub fn short_arn(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+pub async fn artifacts_stage(stages: &mut Stages<'_>, settings: &Settings, targets: &mut [Target], image: &ResolvedImage, runner: &Runner) -> Result<(), Failure> {
+    stages
+        .run("write artifacts", async {
+            let several = targets.len() > 1;
+            let mut written = Vec::new();
+            for t in targets.iter_mut() {
+                let dir: PathBuf = if several { settings.artifacts_dir.join(&t.name) } else { settings.artifacts_dir.clone() };
+                let (spec, warning) = artifacts::appspec(&AppSpecInputs {
+                    rendered: &t.rendered,
+                    service: t.service.as_ref(),
+                    container_port: settings.container_port,
+                    hooks: &settings.codedeploy_hooks,
+                    task_definition: TASK_DEFINITION_PLACEHOLDER,
+                });
+                if let Some(w) = warning {
+                    runner.warning("appspec", &format!("{}: {w}", t.name));
+                }
+                let paths = artifacts::write(&dir, &t.rendered, &image.uri, &spec)?;
+                written.push(dir.display().to_string());
+                t.artifacts = Some(paths);
+            }
+            Ok(((), format!("imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}", written.join(", "))))
+        })
+        .await
+}

@@ -1,0 +1,47 @@
+//! `mode: render` — credentials (only if AWS is needed) → resolve image →
+//! render task definition → write artifacts. Never mutates AWS.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::prepare::{self, Target};
+use super::report::{self, Report, TargetRow};
+use crate::error::Failure;
+use crate::inputs::Settings;
+use crate::runner::Runner;
+use crate::stages::Stages;
+
+pub async fn run(settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync), report: &mut Report) -> Result<(), Failure> {
+    let needs_aws = prepare::needs_aws(settings);
+    let mut stages = Stages::new(runner, if needs_aws { 4 } else { 3 });
+    let aws = match needs_aws {
+        true => Some(prepare::credentials_stage(&mut stages, settings, runner, env).await?),
+        false => None,
+    };
+    let services = prepare::prefetch_services(aws.as_ref(), settings);
+    let image = prepare::resolve_stage(&mut stages, settings, aws.as_ref(), runner).await?;
+    report.image = Some(image.clone());
+    let mut targets = prepare::render_stage(&mut stages, settings, aws.as_ref(), services, &image).await?;
+    prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
+
+    runner.set_output("artifacts-dir", &settings.artifacts_dir.display().to_string()).map_err(report::output_failure)?;
+    if let [single] = targets.as_slice()
+        && let Some(paths) = &single.artifacts
+    {
+        runner.set_output("task-definition", &paths.rendered.display().to_string()).map_err(report::output_failure)?;
+    }
+    report.rows = targets.iter().map(row).collect();
+    Ok(())
+}
+
+fn row(t: &Target) -> TargetRow {
+    TargetRow {
+        name: t.name.clone(),
+        family: t.rendered.family().to_string(),
+        containers: t.rendered.image_containers.clone(),
+        origin: t.origin.clone(),
+        artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
+        extra: json!({}),
+    }
+}

@@ -1,0 +1,128 @@
+//! What a run tells at its end: outputs (`image`, `image-digest`, `result`)
+//! and the job summary, for success and failure alike.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::error::Failure;
+use crate::image::ResolvedImage;
+use crate::inputs::Mode;
+use crate::runner::{Runner, RunnerError};
+use crate::stages::elapsed;
+
+#[derive(Debug, Clone)]
+pub struct TargetRow {
+    pub name: String,
+    pub family: String,
+    pub containers: Vec<String>,
+    pub origin: String,
+    pub artifacts: Option<String>,
+    pub extra: Value,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub mode: Mode,
+    pub image: Option<ResolvedImage>,
+    pub rows: Vec<TargetRow>,
+}
+
+pub fn output_failure(e: RunnerError) -> Failure {
+    Failure::failed("outputs", e.to_string())
+}
+
+impl Report {
+    pub fn new(mode: Mode) -> Self {
+        Self { mode, image: None, rows: Vec::new() }
+    }
+
+    /// The `result` output: a JSON summary of the run.
+    pub fn result_json(&self, outcome: &Result<(), Failure>, took: Duration) -> Value {
+        let mut v = json!({
+            "mode": self.mode.name(),
+            "result": if outcome.is_ok() { "success" } else { "failure" },
+            "duration-seconds": (took.as_secs_f64() * 10.0).round() / 10.0,
+            "targets": self.rows.iter().map(|r| json!({
+                "name": r.name,
+                "family": r.family,
+                "containers": r.containers,
+                "template": r.origin,
+                "artifacts-dir": r.artifacts,
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(img) = &self.image {
+            v["image"] = json!(img.uri);
+            v["image-digest"] = json!(img.digest);
+        }
+        if let Err(f) = outcome {
+            v["reason"] = json!(f.headline);
+            v["exit-code"] = json!(f.kind.exit_code());
+        }
+        v
+    }
+
+    pub fn summary_markdown(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
+        let icon = if outcome.is_ok() { "✅" } else { "❌" };
+        let mut md = format!("### {icon} fargate-deploy {} — {}\n\n", self.mode.name(), if outcome.is_ok() { "succeeded" } else { "failed" });
+        if let Some(img) = &self.image {
+            md.push_str(&format!("Image: `{}`\n\n", img.uri));
+        }
+        if !self.rows.is_empty() {
+            md.push_str("| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n");
+            let digest = self.image.as_ref().and_then(|i| i.digest.clone()).map(|d| format!("`{}`", short_digest(&d))).unwrap_or_else(|| "—".into());
+            for r in &self.rows {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    cell(&r.name),
+                    cell(&r.family),
+                    cell(&r.containers.join(", ")),
+                    cell(&r.origin),
+                    digest,
+                    r.artifacts.as_deref().map(|a| format!("`{}`", cell(a))).unwrap_or_else(|| "—".into()),
+                    elapsed(took),
+                    if outcome.is_ok() { "success" } else { "failure" },
+                ));
+            }
+            md.push('\n');
+        }
+        if let Err(f) = outcome {
+            md.push_str(&format!("**Reason:** {}\n", cell(&f.headline)));
+            for d in &f.detail {
+                md.push_str(&format!("- {}\n", cell(d)));
+            }
+            md.push('\n');
+        }
+        md
+    }
+}
+
+fn short_digest(d: &str) -> &str {
+    let end = "sha256:".len() + 12;
+    if d.len() > end { &d[..end] } else { d }
+}
+
+/// Keeps table cells on one line and their pipes literal.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Writes outputs and the summary. Errors here are reported but never
+/// change a run's result.
+pub fn finish(runner: &Runner, report: &Report, outcome: &Result<(), Failure>, took: Duration) {
+    let mut outputs: Vec<(&str, String)> = vec![("result", report.result_json(outcome, took).to_string())];
+    if let Some(img) = &report.image {
+        outputs.push(("image", img.uri.clone()));
+        if let Some(d) = &img.digest {
+            outputs.push(("image-digest", d.clone()));
+        }
+    }
+    for (name, value) in outputs {
+        if let Err(e) = runner.set_output(name, &value) {
+            runner.warning("outputs", &e.to_string());
+        }
+    }
+    if let Err(e) = runner.append_summary(&report.summary_markdown(outcome, took)) {
+        runner.warning("summary", &e.to_string());
+    }
+}

@@ -1,0 +1,334 @@
+//! The GitHub runner contract — and its terminal twin for the CLI.
+//!
+//! Everything the tool says goes through [`Runner`]: log lines, collapsible
+//! groups, annotations, outputs, the job summary and masking. In Actions mode
+//! it speaks workflow commands on stdout and writes `$GITHUB_OUTPUT` /
+//! `$GITHUB_STEP_SUMMARY`; on a terminal it prints readable text on stderr and
+//! the outputs on stdout. Every line printed in either mode is first scrubbed
+//! of the values registered with [`Runner::mask`].
+
+pub mod commands;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use thiserror::Error;
+
+pub use commands::{CommandError, input_env_name};
+
+#[derive(Debug, Error)]
+pub enum RunnerError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("cannot write {what} file {path}: {source}")]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// Running as a GitHub Action (`GITHUB_ACTIONS=true`).
+    Actions,
+    /// Running as a command-line tool.
+    Terminal,
+}
+
+type Sink = Box<dyn Write + Send>;
+
+pub struct Runner {
+    face: Face,
+    log: Mutex<Sink>,
+    stdout: Mutex<Sink>,
+    output_file: Option<PathBuf>,
+    summary_file: Option<PathBuf>,
+    masks: Mutex<Vec<String>>,
+    outputs: Mutex<Vec<(String, String)>>,
+}
+
+impl Runner {
+    /// The runner for this process, chosen from the environment.
+    pub fn from_env() -> Self {
+        let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if actions {
+            Self::new(
+                Face::Actions,
+                Box::new(std::io::stdout()),
+                Box::new(std::io::stdout()),
+                path("GITHUB_OUTPUT"),
+                path("GITHUB_STEP_SUMMARY"),
+            )
+        } else {
+            Self::new(
+                Face::Terminal,
+                Box::new(std::io::stderr()),
+                Box::new(std::io::stdout()),
+                None,
+                None,
+            )
+        }
+    }
+
+    pub fn new(
+        face: Face,
+        log: Sink,
+        stdout: Sink,
+        output_file: Option<PathBuf>,
+        summary_file: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            face,
+            log: Mutex::new(log),
+            stdout: Mutex::new(stdout),
+            output_file,
+            summary_file,
+            masks: Mutex::new(Vec::new()),
+            outputs: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn face(&self) -> Face {
+        self.face
+    }
+
+    /// Registers a secret: from now on it is never printed. In Actions mode
+    /// the runner is told too (`::add-mask::`), so its own log scrubbing
+    /// covers anything that escapes this process's.
+    pub fn mask(&self, secret: &str) {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return;
+        }
+        {
+            let mut masks = self.masks.lock().expect("mask list poisoned");
+            if masks.iter().any(|m| m == secret) {
+                return;
+            }
+            masks.push(secret.to_string());
+            // Longest first, so a secret that contains another is scrubbed whole.
+            masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        }
+        if self.face == Face::Actions {
+            for line in secret.lines().filter(|l| !l.trim().is_empty()) {
+                // Written raw: this is the one line that must carry the value.
+                self.write_raw(&commands::command("add-mask", &[], line));
+            }
+        }
+    }
+
+    /// Replaces every registered secret in `text` with `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let masks = self.masks.lock().expect("mask list poisoned");
+        let mut out = text.to_string();
+        for m in masks.iter() {
+            if out.contains(m.as_str()) {
+                out = out.replace(m.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn write_raw(&self, line: &str) {
+        let mut log = self.log.lock().expect("log poisoned");
+        // A closed stdout must not turn a deployment into a panic.
+        let _ = writeln!(log, "{line}");
+        let _ = log.flush();
+    }
+
+    /// A plain log line.
+    pub fn info(&self, message: &str) {
+        let message = self.redact(message);
+        if self.face == Face::Actions && message.starts_with("::") {
+            // Never let data be read as a workflow command.
+            self.write_raw(&format!(" {message}"));
+        } else {
+            self.write_raw(&message);
+        }
+    }
+
+    pub fn notice(&self, title: &str, message: &str) {
+        self.annotation("notice", title, message);
+    }
+
+    pub fn warning(&self, title: &str, message: &str) {
+        self.annotation("warning", title, message);
+    }
+
+    pub fn error(&self, title: &str, message: &str) {
+        self.annotation("error", title, message);
+    }
+
+    fn annotation(&self, kind: &str, title: &str, message: &str) {
+        let (title, message) = (self.redact(title), self.redact(message));
+        match self.face {
+            Face::Actions => {
+                self.write_raw(&commands::command(kind, &[("title", &title)], &message))
+            }
+            Face::Terminal => {
+                let head = if title.is_empty() {
+                    format!("{kind}: ")
+                } else {
+                    format!("{kind}: {title}: ")
+                };
+                self.write_raw(&format!("{head}{message}"));
+            }
+        }
+    }
+
+    pub fn group_start(&self, title: &str) {
+        let title = self.redact(title);
+        match self.face {
+            Face::Actions => self.write_raw(&commands::command("group", &[], &title)),
+            Face::Terminal => self.write_raw(&format!("▶ {title}")),
+        }
+    }
+
+    pub fn group_end(&self) {
+        if self.face == Face::Actions {
+            self.write_raw("::endgroup::");
+        }
+    }
+
+    /// Sets a step output. Secrets are scrubbed from outputs too.
+    pub fn set_output(&self, name: &str, value: &str) -> Result<(), RunnerError> {
+        let value = self.redact(value);
+        let record = commands::key_value_record(name, &value, &commands::random_delimiter())?;
+        if let Some(path) = &self.output_file {
+            append(path, "GITHUB_OUTPUT", &record)?;
+        }
+        let mut outputs = self.outputs.lock().expect("outputs poisoned");
+        outputs.retain(|(n, _)| n != name);
+        outputs.push((name.to_string(), value));
+        Ok(())
+    }
+
+    /// Outputs set so far, in the order they were first set.
+    pub fn outputs(&self) -> Vec<(String, String)> {
+        self.outputs.lock().expect("outputs poisoned").clone()
+    }
+
+    /// Appends Markdown to the job summary (Actions only).
+    pub fn append_summary(&self, markdown: &str) -> Result<(), RunnerError> {
+        if let Some(path) = &self.summary_file {
+            append(path, "GITHUB_STEP_SUMMARY", &self.redact(markdown))?;
+        }
+        Ok(())
+    }
+
+    /// On a terminal, prints the outputs on stdout at the end of a run.
+    pub fn print_outputs(&self) {
+        if self.face != Face::Terminal {
+            return;
+        }
+        let outputs = self.outputs();
+        let mut out = self.stdout.lock().expect("stdout poisoned");
+        for (name, value) in outputs {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+        let _ = out.flush();
+    }
+}
+
+fn append(path: &PathBuf, what: &'static str, text: &str) -> Result<(), RunnerError> {
+    let err = |source| RunnerError::File {
+        what,
+        path: path.clone(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    file.write_all(text.as_bytes()).map_err(err)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A writer whose contents a test can read back.
+    #[derive(Clone, Default)]
+    pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Captured {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    pub fn runner(face: Face) -> (Runner, Captured) {
+        let log = Captured::default();
+        let r = Runner::new(face, Box::new(log.clone()), Box::new(log.clone()), None, None);
+        (r, log)
+    }
+
+    #[test]
+    fn masked_values_never_reach_the_log() {
+        let (r, log) = runner(Face::Actions);
+        r.mask("s3cr3t-token");
+        r.info("token is s3cr3t-token");
+        r.error("bad s3cr3t-token", "again s3cr3t-token");
+        let text = log.text();
+        assert!(text.starts_with("::add-mask::s3cr3t-token\n"));
+        assert_eq!(text.matches("s3cr3t-token").count(), 1, "{text}");
+        assert!(text.contains("token is ***"));
+        assert!(text.contains("::error title=bad ***::again ***"));
+    }
+
+    #[test]
+    fn terminal_masks_without_workflow_commands() {
+        let (r, log) = runner(Face::Terminal);
+        r.mask("abc123");
+        r.info("x abc123 y");
+        assert_eq!(log.text(), "x *** y\n");
+    }
+
+    #[test]
+    fn log_lines_cannot_inject_workflow_commands() {
+        let (r, log) = runner(Face::Actions);
+        r.info("::set-output name=x::y");
+        assert_eq!(log.text(), " ::set-output name=x::y\n");
+    }
+
+    #[test]
+    fn outputs_are_appended_in_heredoc_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let summary = dir.path().join("summary");
+        let log = Captured::default();
+        let r = Runner::new(
+            Face::Actions,
+            Box::new(log.clone()),
+            Box::new(log),
+            Some(out.clone()),
+            Some(summary.clone()),
+        );
+        r.set_output("image", "a\nb").unwrap();
+        r.append_summary("# hi\n").unwrap();
+        let text = std::fs::read_to_string(out).unwrap();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        let delim = first.strip_prefix("image<<").unwrap();
+        assert_eq!(lines.collect::<Vec<_>>(), vec!["a", "b", delim]);
+        assert_eq!(std::fs::read_to_string(summary).unwrap(), "# hi\n");
+    }
+}

@@ -1,0 +1,80 @@
+//! Task definitions over the wire as JSON.
+//!
+//! A task definition is handled as the JSON document the ECS API speaks
+//! (the same shape users write in files), not as the SDK's typed structs:
+//! every field survives the round trip, including ones newer than the SDK.
+//! The typed client still does the signing, retries and endpoint work; an
+//! interceptor reads the raw response body.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecs::types::TaskDefinitionField;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::Value;
+
+use crate::error::{Failure, aws_code, aws_message};
+
+/// Keeps a copy of the raw response body of one call.
+#[derive(Debug, Clone, Default)]
+pub struct RawBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl RawBody {
+    pub fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().expect("raw body poisoned").take()
+    }
+}
+
+impl Intercept for RawBody {
+    fn name(&self) -> &'static str {
+        "RawBody"
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().and_then(|r| r.body().bytes()) {
+            *self.0.lock().expect("raw body poisoned") = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// DescribeTaskDefinition (with tags) as JSON: the `taskDefinition` object,
+/// with the `tags` folded in when there are any.
+pub async fn describe_task_definition(ecs: &aws_sdk_ecs::Client, id: &str) -> Result<Value, Failure> {
+    let raw = RawBody::default();
+    ecs.describe_task_definition()
+        .task_definition(id)
+        .include(TaskDefinitionField::Tags)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|e| match aws_code(&e) {
+            Some("ClientException") | Some("InvalidParameterException") => Failure::input(
+                "task-definition",
+                format!("task definition `{id}` not found: {}; check the family, revision and region", aws_message(&e)),
+            ),
+            _ => Failure::failed("task-definition", format!("could not read task definition `{id}`: {}", aws_message(&e))),
+        })?;
+    let body = raw.take().ok_or_else(|| Failure::failed("task-definition", "DescribeTaskDefinition returned no body"))?;
+    let mut doc: Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::failed("task-definition", format!("DescribeTaskDefinition returned unreadable JSON: {e}")))?;
+    let tags = doc.get_mut("tags").map(Value::take);
+    let mut td = doc
+        .get_mut("taskDefinition")
+        .map(Value::take)
+        .filter(Value::is_object)
+        .ok_or_else(|| Failure::failed("task-definition", "DescribeTaskDefinition returned no taskDefinition"))?;
+    if let Some(tags) = tags.filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
+        td["tags"] = tags;
+    }
+    Ok(td)
+}

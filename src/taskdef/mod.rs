@@ -1,0 +1,13 @@
+//! Task definitions: where the template comes from, how it is rendered, how
+//! it is compared with registered revisions, and the JSON wire calls.
+
+pub mod api;
+pub mod normalize;
+pub mod render;
+pub mod template;
+
+pub use normalize::{equivalent, normalize};
+pub use render::{Patches, RenderError, Rendered, render};
+
+#[cfg(test)]
+mod tests;
