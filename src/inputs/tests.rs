@@ -1,0 +1,149 @@
+use super::*;
+use crate::error::FailureKind;
+
+fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
+    let mut r = RawInputs::default();
+    for (k, v) in pairs {
+        r.set(k, v);
+    }
+    r
+}
+
+fn base() -> Vec<(&'static str, &'static str)> {
+    vec![("mode", "render"), ("image", "web:v1"), ("service", "web")]
+}
+
+fn parse_with(extra: &[(&'static str, &str)]) -> Result<Settings, Failure> {
+    let mut pairs: Vec<(&'static str, &str)> = base();
+    pairs.extend_from_slice(extra);
+    Settings::parse(&raw(&pairs))
+}
+
+fn input_error(extra: &[(&'static str, &str)]) -> Failure {
+    let f = parse_with(extra).expect_err("should be refused");
+    assert_eq!(f.kind, FailureKind::BadInput, "{f}");
+    f
+}
+
+#[test]
+fn defaults_apply() {
+    let s = parse_with(&[]).unwrap();
+    assert_eq!(s.mode, Mode::Render);
+    assert_eq!(s.cluster, "default");
+    assert!(s.pin_digest);
+    assert_eq!(s.role_duration_seconds, 3600);
+    assert_eq!(s.audience, "sts.amazonaws.com");
+    assert_eq!(s.artifacts_dir, PathBuf::from(".fargate-deploy"));
+    assert_eq!(s.timeout_minutes, 30);
+    assert_eq!(s.wait_until, WaitUntil::Complete);
+    assert_eq!(s.template, TemplateSource::Service);
+    assert_eq!(s.started_by, "fargate-deploy");
+}
+
+#[test]
+fn values_are_trimmed_and_empty_means_unset() {
+    let s = parse_with(&[("cluster", "  prod \n"), ("aws-region", "   ")]).unwrap();
+    assert_eq!(s.cluster, "prod");
+    assert_eq!(s.aws_region, None);
+}
+
+#[test]
+fn services_split_on_commas_and_newlines() {
+    let s = parse_with(&[("service", "web, worker\nscheduler,")]).unwrap();
+    assert_eq!(s.services, ["web", "worker", "scheduler"]);
+}
+
+#[test]
+fn environment_lines_keep_equals_signs_in_values() {
+    let s = parse_with(&[("environment-variables", "A=1\n\n# comment\nDSN=postgres://u@h/db?sslmode=require&x=y\nA=2")]).unwrap();
+    assert_eq!(s.environment_variables, vec![("DSN".to_string(), "postgres://u@h/db?sslmode=require&x=y".to_string()), ("A".to_string(), "2".to_string())]);
+    let f = input_error(&[("environment-variables", "NOEQUALS")]);
+    assert!(f.headline.contains("environment-variables") && f.headline.contains("KEY=value"), "{f}");
+}
+
+#[test]
+fn set_lines_parse_path_and_json() {
+    let s = parse_with(&[("set", "$.cpu = \"512\"\n$.containerDefinitions[?(@.name == 'web')].memory=1024")]).unwrap();
+    assert_eq!(s.set[0].path, "$.cpu");
+    assert_eq!(s.set[0].value, serde_json::json!("512"));
+    assert_eq!(s.set[1].path, "$.containerDefinitions[?(@.name == 'web')].memory");
+    assert_eq!(s.set[1].value, serde_json::json!(1024));
+    assert!(input_error(&[("set", "$.cpu = 512abc")]).headline.contains("not JSON"));
+    assert!(input_error(&[("set", "cpu = 1")]).headline.contains("must start with `$`"));
+    assert!(input_error(&[("set", "$.cpu[ = 1")]).headline.contains("not a valid JSONPath"));
+    assert!(input_error(&[("set", "$.cpu")]).headline.contains("JSONPATH = JSON"));
+}
+
+#[test]
+fn commands_split_like_a_shell_without_one() {
+    let s = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", "php artisan migrate --force --path='a b' X=\"1=2\"")])).unwrap();
+    assert_eq!(s.command.unwrap(), ["php", "artisan", "migrate", "--force", "--path=a b", "X=1=2"]);
+    let s = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", r#"["sh", "-c", "echo $HOME; rm -rf /"]"#)])).unwrap();
+    assert_eq!(s.command.unwrap(), ["sh", "-c", "echo $HOME; rm -rf /"]);
+    let f = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", "echo 'unterminated")])).unwrap_err();
+    assert!(f.headline.contains("unterminated quote"), "{f}");
+}
+
+#[test]
+fn bad_inputs_name_the_input() {
+    let cases: Vec<(Vec<(&'static str, &str)>, &str)> = vec![
+        (vec![("mode", "ship")], "mode"),
+        (vec![("image", "Web:v1")], "image"),
+        (vec![("image", "web")], "image"),
+        (vec![("role-to-assume", "arn:aws:iam::123:role/x")], "role-to-assume"),
+        (vec![("role-to-assume", "arn:aws:iam::123456789012:user/x")], "role-to-assume"),
+        (vec![("role-duration-seconds", "100")], "role-duration-seconds"),
+        (vec![("pin-digest", "yes")], "pin-digest"),
+        (vec![("aws-region", "Europe")], "aws-region"),
+        (vec![("cluster", "prod cluster")], "cluster"),
+        (vec![("service", "web/1")], "service"),
+        (vec![("task-definition", "missing/file.json")], "task-definition"),
+        (vec![("task-definition", "web:latest")], "task-definition"),
+        (vec![("task-definition", "arn:aws:ecs:eu-west-1:123456789012:service/x")], "task-definition"),
+        (vec![("container-port", "70000")], "container-port"),
+        (vec![("command", "x")], "command"),
+        (vec![("desired-count", "2")], "desired-count"),
+        (vec![("wait-until", "forever")], "wait-until"),
+        (vec![("codedeploy-hooks", "BeforeEverything=arn:aws:lambda:x")], "codedeploy-hooks"),
+        (vec![("role-session-name", "abc")], "role-session-name"),
+        (vec![("secrets", "DB_PASSWORD=")], "secrets"),
+        (vec![("environment-url", "https://x")], "environment-url"),
+    ];
+    for (extra, input) in cases {
+        let f = input_error(&extra);
+        assert_eq!(f.title, input, "{extra:?}: {f}");
+        assert!(f.headline.contains(input), "headline should name `{input}`: {f}");
+    }
+}
+
+#[test]
+fn mode_requirements() {
+    let f = Settings::parse(&raw(&[("mode", "render"), ("image", "web:v1")])).unwrap_err();
+    assert!(f.headline.contains("`service`") && f.headline.contains("`task-definition`"), "{f}");
+    let f = Settings::parse(&raw(&[("mode", "deploy"), ("service", "web")])).unwrap_err();
+    assert_eq!(f.title, "image");
+    let f = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "a,b")])).unwrap_err();
+    assert!(f.headline.contains("one `service`"), "{f}");
+    let f = Settings::parse(&raw(&[("mode", "rollback"), ("service", "web"), ("image", "web:v1")])).unwrap_err();
+    assert!(f.headline.contains("does not apply to mode rollback"), "{f}");
+    assert!(Settings::parse(&raw(&[("mode", "rollback"), ("service", "web")])).is_ok());
+}
+
+#[test]
+fn template_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("td.json");
+    std::fs::write(&file, "{}").unwrap();
+    let s = parse_with(&[("task-definition", file.to_str().unwrap())]).unwrap();
+    assert_eq!(s.template, TemplateSource::File(file.clone()));
+    for id in ["web", "web:12", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"] {
+        assert_eq!(parse_with(&[("task-definition", id)]).unwrap().template, TemplateSource::Registered(id.into()));
+    }
+}
+
+#[test]
+fn booleans_follow_the_toolkit() {
+    for (v, b) in [("true", true), ("True", true), ("TRUE", true), ("false", false), ("FALSE", false)] {
+        assert_eq!(parse_with(&[("pin-digest", v)]).unwrap().pin_digest, b);
+    }
+}

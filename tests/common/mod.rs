@@ -1,0 +1,293 @@
+//! End-to-end harness: the emulator (moto + our thin layer, tests/emulator)
+//! on a free 127.0.0.1 port, and the real binary started exactly as the
+//! GitHub runner starts a container action.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub const REQUEST_TOKEN: &str = "gha-request-token-0b5e9f";
+pub const SUB: &str = "repo:octo-org/octo-app:ref:refs/heads/main";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python of the virtualenv `tests/run` creates (or `FARGATE_DEPLOY_PYTHON`).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("FARGATE_DEPLOY_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join("target/emulator-venv/bin/python");
+    assert!(p.exists(), "the emulator's virtualenv is missing: run `tests/run` (it installs moto[server] into target/emulator-venv)");
+    p
+}
+
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+    pub seed: Value,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    /// Starts a fresh emulator seeded with the "default" scenario.
+    pub fn start() -> Self {
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(log_dir.path().join("emulator.log")).unwrap();
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/emulator/fdemu.py"))
+            .args(["--port", "0", "--seed", "default"])
+            .current_dir(repo_root().join("tests/emulator"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            let _ = child.kill();
+            let text = std::fs::read_to_string(log_dir.path().join("emulator.log")).unwrap_or_default();
+            panic!("the emulator did not start:\n{text}");
+        }
+        let ready: Value = serde_json::from_str(&line).unwrap();
+        Self { child, port: ready["port"].as_u64().unwrap() as u16, seed: ready["seed"].clone(), _log_dir: log_dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn seed_str(&self, key: &str) -> String {
+        self.seed[key].as_str().unwrap().to_string()
+    }
+
+    pub fn digest(&self, tag: &str) -> String {
+        self.seed["digests"][tag].as_str().unwrap().to_string()
+    }
+
+    /// `registry/web@digest` for a seeded tag.
+    pub fn pinned(&self, tag: &str) -> String {
+        format!("{}/web@{}", self.seed_str("registry"), self.digest(tag))
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    }
+
+    /// Every AWS call seen since seeding, as "service:Operation".
+    pub fn calls(&self) -> Vec<String> {
+        self.http("GET", "/_fd/requests", "")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{}:{}", c["service"].as_str().unwrap(), c["operation"].as_str().unwrap()))
+            .collect()
+    }
+
+    /// The calls that change something in AWS.
+    pub fn mutating_calls(&self) -> Vec<String> {
+        let read_only = ["Describe", "List", "Get", "BatchGet", "AssumeRoleWithWebIdentity", "FilterLogEvents"];
+        self.calls().into_iter().filter(|c| !read_only.iter().any(|p| c.split(':').nth(1).unwrap_or("").starts_with(p))).collect()
+    }
+
+    pub fn oidc_requests(&self) -> Value {
+        self.http("GET", "/_fd/oidc-requests", "")
+    }
+
+    pub fn configure(&self, config: Value) {
+        self.http("POST", "/_fd/config", &config.to_string());
+    }
+
+    /// Registers a task-definition file through boto3 (which validates it
+    /// against the ECS API model); returns the ARN or boto3's error.
+    pub fn register_with_boto3(&self, file: &Path) -> Result<String, String> {
+        let out = Command::new(python())
+            .arg(repo_root().join("tests/emulator/register.py"))
+            .arg(self.url())
+            .arg(file)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One run of the binary as the GitHub runner starts a container action.
+pub struct ActionRun {
+    pub workspace: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+    args: Vec<String>,
+}
+
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+    pub workspace: PathBuf,
+    _workspace_dir: tempfile::TempDir,
+}
+
+impl Finished {
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs.get(name).unwrap_or_else(|| panic!("no output `{name}`; outputs: {:?}\n{}", self.outputs, self.stdout))
+    }
+
+    pub fn file(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.workspace.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn json(&self, rel: &str) -> Value {
+        serde_json::from_str(&self.file(rel)).unwrap()
+    }
+
+    /// The first `::error` line, decoded.
+    pub fn first_error(&self) -> String {
+        self.stdout.lines().find(|l| l.starts_with("::error")).unwrap_or_else(|| panic!("no ::error line in\n{}", self.stdout)).to_string()
+    }
+
+    pub fn all_text(&self) -> String {
+        format!("{}\n{}\n{:?}\n{}", self.stdout, self.stderr, self.outputs, self.summary)
+    }
+}
+
+impl ActionRun {
+    /// Inputs as `(name, value)`; the runner's variables are set as it sets them.
+    pub fn new(emu: Option<&Emulator>, inputs: &[(&str, &str)]) -> Self {
+        let workspace = tempfile::tempdir().unwrap();
+        let mut env = BTreeMap::new();
+        let ws = workspace.path().display().to_string();
+        for (k, v) in [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("HOME", ws.clone()),
+            ("GITHUB_ACTIONS", "true".into()),
+            ("CI", "true".into()),
+            ("GITHUB_WORKSPACE", ws.clone()),
+            ("GITHUB_OUTPUT", format!("{ws}/.runner/output")),
+            ("GITHUB_STEP_SUMMARY", format!("{ws}/.runner/summary")),
+            ("GITHUB_RUN_ID", "4242".into()),
+            ("GITHUB_RUN_ATTEMPT", "1".into()),
+            ("GITHUB_REPOSITORY", "octo-org/octo-app".into()),
+            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", format!("{ws}/.runner/no-aws-config")),
+            ("AWS_SHARED_CREDENTIALS_FILE", format!("{ws}/.runner/no-aws-credentials")),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        std::fs::create_dir_all(workspace.path().join(".runner")).unwrap();
+        if let Some(emu) = emu {
+            env.insert("AWS_ENDPOINT_URL".into(), emu.url());
+            env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
+            env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
+        }
+        let mut run = Self { workspace, env, args: Vec::new() };
+        for (k, v) in inputs {
+            run = run.input(k, v);
+        }
+        run
+    }
+
+    /// `INPUT_<NAME>`: upper-cased, spaces to `_`, dashes kept.
+    pub fn input(mut self, name: &str, value: &str) -> Self {
+        self.env.insert(format!("INPUT_{}", name.replace(' ', "_").to_uppercase()), value.to_string());
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+
+    pub fn without_env(mut self, k: &str) -> Self {
+        self.env.remove(k);
+        self
+    }
+
+    /// The OIDC token service of the runner, served by the emulator.
+    pub fn with_oidc(self, emu: &Emulator) -> Self {
+        self.without_env("AWS_ACCESS_KEY_ID")
+            .without_env("AWS_SECRET_ACCESS_KEY")
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_fd/oidc?api-version=2.0", emu.url()))
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+    }
+
+    /// Runs as the CLI instead: no GITHUB_ACTIONS, arguments given.
+    pub fn cli(mut self, args: &[&str]) -> Self {
+        self.env.remove("GITHUB_ACTIONS");
+        self.env.retain(|k, _| !k.starts_with("INPUT_"));
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.workspace.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn run(self) -> Finished {
+        let out = Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
+            .args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(self.workspace.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let ws = self.workspace.path().to_path_buf();
+        let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
+        let finished = Finished {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+            outputs: parse_outputs(&read(".runner/output")),
+            summary: read(".runner/summary"),
+            workspace: ws,
+            _workspace_dir: self.workspace,
+        };
+        finished
+    }
+}
+
+/// Parses `$GITHUB_OUTPUT` as the runner does (heredoc records).
+pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delim) = line.split_once("<<").unwrap_or_else(|| panic!("GITHUB_OUTPUT line is not a heredoc record: {line}"));
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}

@@ -1,0 +1,166 @@
+"""fargate-deploy's end-to-end emulator: moto's server plus a thin, documented layer.
+
+Started by the Rust test harness (tests/common/mod.rs) on 127.0.0.1. What it adds
+to moto, each piece faithful to what AWS or GitHub documents:
+
+* ``GET /_fd/requests`` — every AWS request the server saw, as
+  ``{"service", "operation"}`` (from the SigV4 credential scope and the
+  ``X-Amz-Target`` header or the ``Action`` parameter), so tests can prove that
+  nothing mutating was called. Requests made while seeding are not listed.
+* ``GET /_fd/oidc`` — the GitHub Actions OIDC token service
+  (``$ACTIONS_ID_TOKEN_REQUEST_URL``): requires ``Authorization: Bearer
+  <request token>`` and answers ``{"value": "<JWT>"}`` whose ``aud`` is the
+  ``audience`` query parameter and whose ``sub`` is
+  ``repo:octo-org/octo-app:ref:refs/heads/main``. Calls are recorded too.
+* ``POST /_fd/config`` — switches for failure paths:
+  ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
+  exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
+  ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503.
+
+Moto gaps met so far (see README "Emulator"): exit codes are always 0, UpdateService
+creates no deployment, no task logs, ListServiceDeployments is missing.
+"""
+
+import argparse
+import base64
+import io
+import json
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
+REQUEST_TOKEN = "gha-request-token-0b5e9f"
+
+
+class Layer:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.requests = []
+        self.oidc_requests = []
+        self.config = {"sts_deny": False, "oidc_fail": 0}
+        self.recording = True
+
+    # -- helpers ---------------------------------------------------------
+    @staticmethod
+    def _json(start_response, status, body):
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _describe(environ, body):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        service = "?"
+        if "Credential=" in auth:
+            scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            if len(scope) >= 4:
+                service = scope[3]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = target.split(".")[-1] if target else ""
+        if not operation:
+            params = parse_qs(environ.get("QUERY_STRING", ""))
+            ctype = environ.get("CONTENT_TYPE", "")
+            if "x-www-form-urlencoded" in ctype:
+                params.update(parse_qs(body.decode("utf-8", "replace")))
+            operation = (params.get("Action") or [""])[0]
+        if service == "?" and operation.startswith("AssumeRoleWith"):
+            service = "sts"  # unsigned by design: the web identity token is the credential
+        return {"service": service, "operation": operation}
+
+    # -- WSGI ------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_fd/requests":
+            with self.lock:
+                return self._json(start_response, "200 OK", self.requests)
+        if path == "/_fd/oidc-requests":
+            with self.lock:
+                return self._json(start_response, "200 OK", self.oidc_requests)
+        if path == "/_fd/config":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            update = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                self.config.update(update)
+                return self._json(start_response, "200 OK", self.config)
+        if path == "/_fd/oidc":
+            return self._oidc(environ, start_response)
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = self._describe(environ, body)
+        if self.recording:
+            with self.lock:
+                self.requests.append(call)
+        if call["operation"] == "AssumeRoleWithWebIdentity" and self.config["sts_deny"]:
+            xml = (
+                '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                "<Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                "<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error>"
+                "<RequestId>7f3c1b9e-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+            ).encode()
+            start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
+            return [xml]
+        return self.app(environ, start_response)
+
+    def _oidc(self, environ, start_response):
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+        audience = (params.get("audience") or [""])[0]
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        with self.lock:
+            self.oidc_requests.append({"audience": audience, "authorized": auth == f"Bearer {REQUEST_TOKEN}",
+                                       "api_version": (params.get("api-version") or [""])[0]})
+            failing = self.config["oidc_fail"] > 0
+            if failing:
+                self.config["oidc_fail"] -= 1
+        if auth != f"Bearer {REQUEST_TOKEN}":
+            return self._json(start_response, "401 Unauthorized", {"message": "bad request token"})
+        if failing:
+            return self._json(start_response, "503 Service Unavailable", {"message": "try again"})
+        enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+        now = int(time.time())
+        claims = {"sub": SUB, "aud": audience, "iss": "https://token.actions.githubusercontent.com",
+                  "repository": "octo-org/octo-app", "ref": "refs/heads/main", "iat": now, "exp": now + 300}
+        token = f"{enc({'alg': 'RS256', 'typ': 'JWT', 'kid': 'test'})}.{enc(claims)}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
+        return self._json(start_response, "200 OK", {"count": 1, "value": token})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seed", default="")
+    args = parser.parse_args()
+
+    layer = Layer(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", args.port, layer, threaded=True, request_handler=MotoRequestHandler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    seeded = {}
+    if args.seed:
+        import seed  # noqa: E402  (beside this file)
+
+        layer.recording = False
+        seeded = seed.SCENARIOS[args.seed](f"http://127.0.0.1:{port}")
+        layer.recording = True
+    print(json.dumps({"port": port, "seed": seeded}), flush=True)
+    try:
+        # Exit when the test harness goes away (its end of stdin closes).
+        sys.stdin.read()
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Seeds the emulator with what a real Fargate account has before a deploy.
+
+Scenario "default" (region eu-west-1, account 123456789012):
+  * VPC with DNS hostnames (RunTask on awsvpc needs it in moto), two private
+    subnets and a security group;
+  * ECR repository ``web`` with tags ``v1`` and ``v2``, each a distinct Docker
+    v2 manifest with its own layers, so each has its own digest;
+  * log group ``/ecs/web``;
+  * cluster ``prod``;
+  * task definition ``web`` (containers ``web`` from ECR with environment,
+    secrets, awslogs and port 8080, and a ``log-router`` sidecar; tags) and
+    ``worker`` (one container from the same repository);
+  * services ``web`` (awsvpc, behind a target group on web:8080) and
+    ``worker``, both FARGATE.
+"""
+
+import hashlib
+import json
+
+import boto3
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def client(endpoint, name):
+    return boto3.client(name, region_name=REGION, endpoint_url=endpoint,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def manifest(tag):
+    layer = hashlib.sha256(f"layer-of-{tag}".encode()).hexdigest()
+    config = hashlib.sha256(f"config-of-{tag}".encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1000,
+                   "digest": f"sha256:{config}"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 2000,
+                    "digest": f"sha256:{layer}"}],
+    })
+
+
+def web_containers(image):
+    return [
+        {
+            "name": "web",
+            "image": image,
+            "memory": 512,
+            "essential": True,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "environment": [{"name": "RAILS_ENV", "value": "production"}, {"name": "APP_NAME", "value": "web"}],
+            "secrets": [{"name": "DATABASE_URL",
+                         "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-AbCdEf"}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": "ecs"}},
+        },
+        {
+            "name": "log-router",
+            "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+            "memory": 64,
+            "essential": False,
+            "firelensConfiguration": {"type": "fluentbit"},
+        },
+    ]
+
+
+def default(endpoint):
+    ec2 = client(endpoint, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+               for i, az in ((1, "a"), (2, "b"))]
+    sg = ec2.create_security_group(GroupName="web", Description="web tasks", VpcId=vpc)["GroupId"]
+
+    ecr = client(endpoint, "ecr")
+    ecr.create_repository(repositoryName="web")
+    digests = {}
+    for tag in ("v1", "v2"):
+        image = ecr.put_image(repositoryName="web", imageTag=tag, imageManifest=manifest(tag),
+                              imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
+        digests[tag] = image["image"]["imageId"]["imageDigest"]
+
+    client(endpoint, "logs").create_log_group(logGroupName="/ecs/web")
+
+    ecs = client(endpoint, "ecs")
+    ecs.create_cluster(clusterName="prod")
+    common = dict(networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+                  executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecs-execution",
+                  taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/web-task")
+    v1 = f"{REGISTRY}/web@{digests['v1']}"
+    web_td = ecs.register_task_definition(family="web", containerDefinitions=web_containers(v1),
+                                          tags=[{"key": "app", "value": "web"}], **common)["taskDefinition"]
+    worker_td = ecs.register_task_definition(family="worker", containerDefinitions=[
+        {"name": "worker", "image": v1, "memory": 512, "command": ["bin/jobs"],
+         "logConfiguration": {"logDriver": "awslogs", "options": {
+             "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": "worker"}}}],
+        **common)["taskDefinition"]
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg], "assignPublicIp": "DISABLED"}}
+    tg = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/0123456789abcdef"
+    ecs.create_service(cluster="prod", serviceName="web", taskDefinition=web_td["taskDefinitionArn"], desiredCount=2,
+                       launchType="FARGATE", platformVersion="1.4.0", networkConfiguration=network,
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
+    ecs.create_service(cluster="prod", serviceName="worker", taskDefinition=worker_td["taskDefinitionArn"],
+                       desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    return {
+        "region": REGION,
+        "account": ACCOUNT,
+        "registry": REGISTRY,
+        "subnets": subnets,
+        "security_group": sg,
+        "digests": digests,
+        "task_definitions": {"web": web_td["taskDefinitionArn"], "worker": worker_td["taskDefinitionArn"]},
+    }
+
+
+SCENARIOS = {"default": default}
