@@ -26,8 +26,15 @@ pub struct ArtifactPaths {
 /// the containers that received the image (CodeDeployToECS fills it in).
 pub fn taskdef_template(rendered: &Rendered) -> Value {
     let mut td = rendered.definition.clone();
-    for c in td["containerDefinitions"].as_array_mut().into_iter().flatten() {
-        if c["name"].as_str().is_some_and(|n| rendered.image_containers.iter().any(|t| t == n)) {
+    for c in td["containerDefinitions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if c["name"]
+            .as_str()
+            .is_some_and(|n| rendered.image_containers.iter().any(|t| t == n))
+        {
             c["image"] = Value::String(IMAGE_PLACEHOLDER.into());
         }
     }
@@ -51,7 +58,10 @@ pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
     let mut warning = None;
     match load_balancer_target(inputs) {
         Some((name, port)) => {
-            props.insert("LoadBalancerInfo".into(), json!({ "ContainerName": name, "ContainerPort": port }));
+            props.insert(
+                "LoadBalancerInfo".into(),
+                json!({ "ContainerName": name, "ContainerPort": port }),
+            );
         }
         None => {
             warning = Some("appspec.yaml has no LoadBalancerInfo: the service has no load balancer and no container port is known; set `container-port` for CodeDeploy blue/green".into());
@@ -61,7 +71,10 @@ pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
         if let Some(pv) = svc.platform_version() {
             props.insert("PlatformVersion".into(), json!(pv));
         }
-        if let Some(vpc) = svc.network_configuration().and_then(|n| n.awsvpc_configuration()) {
+        if let Some(vpc) = svc
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+        {
             let mut a = Map::new();
             a.insert("Subnets".into(), json!(vpc.subnets()));
             if !vpc.security_groups().is_empty() {
@@ -70,7 +83,10 @@ pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
             if let Some(ip) = vpc.assign_public_ip() {
                 a.insert("AssignPublicIp".into(), json!(ip.as_str()));
             }
-            props.insert("NetworkConfiguration".into(), json!({ "AwsvpcConfiguration": a }));
+            props.insert(
+                "NetworkConfiguration".into(),
+                json!({ "AwsvpcConfiguration": a }),
+            );
         }
         let cps: Vec<Value> = svc
             .capacity_provider_strategy()
@@ -83,9 +99,16 @@ pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
     }
     let mut spec = Map::new();
     spec.insert("version".into(), json!(0.0));
-    spec.insert("Resources".into(), json!([{ "TargetService": { "Type": "AWS::ECS::Service", "Properties": props } }]));
+    spec.insert(
+        "Resources".into(),
+        json!([{ "TargetService": { "Type": "AWS::ECS::Service", "Properties": props } }]),
+    );
     if !inputs.hooks.is_empty() {
-        let hooks: Vec<Value> = inputs.hooks.iter().map(|(stage, arn)| json!({ stage.as_str(): arn })).collect();
+        let hooks: Vec<Value> = inputs
+            .hooks
+            .iter()
+            .map(|(stage, arn)| json!({ stage.as_str(): arn }))
+            .collect();
         spec.insert("Hooks".into(), Value::Array(hooks));
     }
     (Value::Object(spec), warning)
@@ -94,10 +117,11 @@ pub fn appspec(inputs: &AppSpecInputs) -> (Value, Option<String>) {
 /// The service's first load balancer with a container; else the image's
 /// container with `container-port` or its first port mapping.
 fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
-    if let Some(lb) = inputs
-        .service
-        .and_then(|s| s.load_balancers().iter().find(|lb| lb.container_name().is_some() && lb.container_port().is_some()))
-    {
+    if let Some(lb) = inputs.service.and_then(|s| {
+        s.load_balancers()
+            .iter()
+            .find(|lb| lb.container_name().is_some() && lb.container_port().is_some())
+    }) {
         return Some((lb.container_name()?.to_string(), lb.container_port()?));
     }
     let name = inputs.rendered.image_containers.first()?;
@@ -115,8 +139,15 @@ fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
 }
 
 /// Writes the four artifacts into `dir` (created if needed).
-pub fn write(dir: &Path, rendered: &Rendered, image_uri: &str, appspec: &Value) -> Result<ArtifactPaths, Failure> {
-    let fail = |path: &Path, e: std::io::Error| Failure::failed("artifacts", format!("cannot write {}: {e}", path.display()));
+pub fn write(
+    dir: &Path,
+    rendered: &Rendered,
+    image_uri: &str,
+    appspec: &Value,
+) -> Result<ArtifactPaths, Failure> {
+    let fail = |path: &Path, e: std::io::Error| {
+        Failure::failed("artifacts", format!("cannot write {}: {e}", path.display()))
+    };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let paths = ArtifactPaths {
         dir: dir.to_path_buf(),
@@ -125,12 +156,23 @@ pub fn write(dir: &Path, rendered: &Rendered, image_uri: &str, appspec: &Value) 
         rendered: dir.join("taskdef.rendered.json"),
         appspec: dir.join("appspec.yaml"),
     };
-    let pretty = |v: &Value| format!("{}\n", serde_json::to_string_pretty(v).expect("JSON values serialise"));
+    let pretty = |v: &Value| {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(v).expect("JSON values serialise")
+        )
+    };
     let files = [
-        (&paths.image_detail, pretty(&json!({ "ImageURI": image_uri }))),
+        (
+            &paths.image_detail,
+            pretty(&json!({ "ImageURI": image_uri })),
+        ),
         (&paths.taskdef, pretty(&taskdef_template(rendered))),
         (&paths.rendered, pretty(&rendered.definition)),
-        (&paths.appspec, yaml_serde::to_string(appspec).expect("JSON values serialise as YAML")),
+        (
+            &paths.appspec,
+            yaml_serde::to_string(appspec).expect("JSON values serialise as YAML"),
+        ),
     ];
     for (path, text) in files {
         std::fs::write(path, text).map_err(|e| fail(path, e))?;

@@ -19,22 +19,35 @@ pub struct Aws {
 impl Aws {
     pub fn from_config(config: SdkConfig) -> Self {
         let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-        Self { ecs: aws_sdk_ecs::Client::new(&config), region, config }
+        Self {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            region,
+            config,
+        }
     }
 
     /// Credentials as the settings say: OIDC role or the default chain.
-    pub async fn connect(settings: &Settings, runner: Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<(Self, String), Failure> {
+    pub async fn connect(
+        settings: &Settings,
+        runner: Arc<Runner>,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<(Self, String), Failure> {
         let role = settings.role_to_assume.as_ref().map(|arn| RoleSettings {
             role_arn: arn.clone(),
-            session_name: settings
-                .role_session_name
-                .clone()
-                .unwrap_or_else(|| default_session_name(env("GITHUB_RUN_ID").as_deref(), env("GITHUB_RUN_ATTEMPT").as_deref())),
+            session_name: settings.role_session_name.clone().unwrap_or_else(|| {
+                default_session_name(
+                    env("GITHUB_RUN_ID").as_deref(),
+                    env("GITHUB_RUN_ATTEMPT").as_deref(),
+                )
+            }),
             duration_seconds: settings.role_duration_seconds,
             audience: settings.audience.clone(),
         });
         let how = match &role {
-            Some(r) => format!("assumed {} as session {} with the GitHub OIDC token", r.role_arn, r.session_name),
+            Some(r) => format!(
+                "assumed {} as session {} with the GitHub OIDC token",
+                r.role_arn, r.session_name
+            ),
             None => "using the default AWS credential chain".to_string(),
         };
         let config = credentials::load(settings.aws_region.as_deref(), role, runner, env).await?;

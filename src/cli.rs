@@ -26,7 +26,13 @@ pub fn command() -> Command {
                 Some(d) => format!("{} [default: {d}]", spec.description),
                 None => spec.description.to_string(),
             };
-            sub = sub.arg(Arg::new(spec.name).long(spec.name).value_name("VALUE").help(help).action(ArgAction::Set));
+            sub = sub.arg(
+                Arg::new(spec.name)
+                    .long(spec.name)
+                    .value_name("VALUE")
+                    .help(help)
+                    .action(ArgAction::Set),
+            );
         }
         cmd = cmd.subcommand(sub);
     }
@@ -35,9 +41,15 @@ pub fn command() -> Command {
 
 fn mode_about(mode: &str) -> &'static str {
     match mode {
-        "render" => "Resolve the image, render the task definition and write the CodePipeline/CodeDeploy artifacts; changes nothing in AWS",
-        "migrate" => "Run a one-off task (the database migration) from the service's definition and wait for its exit code",
-        "deploy" => "Register the task definition, update the service(s) and follow the deployment to its end",
+        "render" => {
+            "Resolve the image, render the task definition and write the CodePipeline/CodeDeploy artifacts; changes nothing in AWS"
+        }
+        "migrate" => {
+            "Run a one-off task (the database migration) from the service's definition and wait for its exit code"
+        }
+        "deploy" => {
+            "Register the task definition, update the service(s) and follow the deployment to its end"
+        }
         _ => "Roll the service back to its previous good revision",
     }
 }
@@ -79,17 +91,27 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(f) => return report_failure(&runner, f),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return report_failure(&runner, Failure::failed("runtime", format!("cannot start the async runtime: {e}"))),
+        Err(e) => {
+            return report_failure(
+                &runner,
+                Failure::failed("runtime", format!("cannot start the async runtime: {e}")),
+            );
+        }
     };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = rt.block_on(modes::run(&settings, &runner, &env));
-    runner.print_outputs();
-    match outcome {
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => report_failure(&runner, f),
-    }
+    };
+    runner.print_outputs();
+    code
 }
 
 /// The one line a person can act on first, then the detail.
@@ -110,7 +132,10 @@ mod tests {
         let cmd = command();
         let render = cmd.find_subcommand("render").unwrap();
         for spec in INPUTS.iter().filter(|s| s.name != "mode") {
-            let arg = render.get_arguments().find(|a| a.get_id() == spec.name).unwrap_or_else(|| panic!("no flag for {}", spec.name));
+            let arg = render
+                .get_arguments()
+                .find(|a| a.get_id() == spec.name)
+                .unwrap_or_else(|| panic!("no flag for {}", spec.name));
             assert_eq!(arg.get_long(), Some(spec.name));
         }
         command().debug_assert();
@@ -118,7 +143,20 @@ mod tests {
 
     #[test]
     fn flags_become_the_same_raw_inputs_as_the_environment() {
-        let raw = raw_from_args(["fargate-deploy", "render", "--image", " web:v1 ", "--pin-digest", "false", "--cluster", "prod"].map(OsString::from)).unwrap();
+        let raw = raw_from_args(
+            [
+                "fargate-deploy",
+                "render",
+                "--image",
+                " web:v1 ",
+                "--pin-digest",
+                "false",
+                "--cluster",
+                "prod",
+            ]
+            .map(OsString::from),
+        )
+        .unwrap();
         let env = RawInputs::from_env_with(|n| match n {
             "INPUT_MODE" => Some("render".into()),
             "INPUT_IMAGE" => Some("web:v1".into()),
@@ -132,7 +170,11 @@ mod tests {
     #[test]
     fn help_shows_defaults() {
         let mut cmd = command();
-        let help = cmd.find_subcommand_mut("render").unwrap().render_long_help().to_string();
+        let help = cmd
+            .find_subcommand_mut("render")
+            .unwrap()
+            .render_long_help()
+            .to_string();
         assert!(help.contains("[default: .fargate-deploy]"), "{help}");
         assert!(help.contains("--task-definition"));
     }

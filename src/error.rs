@@ -74,7 +74,12 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// Renders an AWS SDK error with its code and message, not just "service error".
-pub fn aws_message<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
+pub fn aws_message<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -102,7 +107,12 @@ where
 }
 
 /// The error code of an AWS SDK error, if the service returned one.
-pub fn aws_code<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> Option<&str>
+pub fn aws_code<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> Option<&str>
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {

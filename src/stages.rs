@@ -15,13 +15,22 @@ pub struct Stages<'a> {
 
 impl<'a> Stages<'a> {
     pub fn new(runner: &'a Runner, total: usize) -> Self {
-        Self { runner, total, done: 0 }
+        Self {
+            runner,
+            total,
+            done: 0,
+        }
     }
 
     /// Runs one stage. The future returns its value and a one-line result.
-    pub async fn run<T>(&mut self, name: &str, stage: impl Future<Output = Result<(T, String), Failure>>) -> Result<T, Failure> {
+    pub async fn run<T>(
+        &mut self,
+        name: &str,
+        stage: impl Future<Output = Result<(T, String), Failure>>,
+    ) -> Result<T, Failure> {
         self.done += 1;
-        self.runner.group_start(&format!("[{}/{}] {name}", self.done, self.total));
+        self.runner
+            .group_start(&format!("[{}/{}] {name}", self.done, self.total));
         let started = Instant::now();
         let result = stage.await;
         let took = elapsed(started.elapsed());
@@ -31,7 +40,10 @@ impl<'a> Stages<'a> {
                 Ok(value)
             }
             Err(failure) => {
-                self.runner.info(&format!("✗ {name} failed after {took}: {}", failure.headline));
+                self.runner.info(&format!(
+                    "✗ {name} failed after {took}: {}",
+                    failure.headline
+                ));
                 Err(failure)
             }
         };
@@ -59,7 +71,10 @@ mod tests {
     async fn stages_are_numbered_grouped_and_stop_on_failure() {
         let (r, log) = runner(Face::Actions);
         let mut stages = Stages::new(&r, 3);
-        let a: u32 = stages.run("first", async { Ok((1, "one".to_string())) }).await.unwrap();
+        let a: u32 = stages
+            .run("first", async { Ok((1, "one".to_string())) })
+            .await
+            .unwrap();
         assert_eq!(a, 1);
         let err = stages
             .run::<()>("second", async { Err(Failure::failed("x", "it broke")) })
@@ -68,7 +83,10 @@ mod tests {
         assert_eq!(err.headline, "it broke");
         let text = log.text();
         assert!(text.contains("::group::[1/3] first\n✓ one ("), "{text}");
-        assert!(text.contains("::group::[2/3] second\n✗ second failed after"), "{text}");
+        assert!(
+            text.contains("::group::[2/3] second\n✗ second failed after"),
+            "{text}"
+        );
         assert_eq!(text.matches("::endgroup::").count(), 2);
     }
 

@@ -6,7 +6,13 @@ use common::{ActionRun, Emulator, REQUEST_TOKEN, SUB};
 use serde_json::{Value, json};
 
 fn render_inputs() -> Vec<(&'static str, &'static str)> {
-    vec![("mode", "render"), ("aws-region", "eu-west-1"), ("cluster", "prod"), ("service", "web"), ("image", "web:v2")]
+    vec![
+        ("mode", "render"),
+        ("aws-region", "eu-west-1"),
+        ("cluster", "prod"),
+        ("service", "web"),
+        ("image", "web:v2"),
+    ]
 }
 
 #[test]
@@ -16,8 +22,21 @@ fn renders_from_the_service_and_changes_nothing() {
     assert_eq!(done.code, 0, "{}", done.all_text());
 
     // Stages, each a numbered group.
-    for (k, stage) in ["credentials", "resolve image", "render task definition", "write artifacts"].iter().enumerate() {
-        assert!(done.stdout.contains(&format!("::group::[{}/4] {stage}\n", k + 1)), "{}", done.stdout);
+    for (k, stage) in [
+        "credentials",
+        "resolve image",
+        "render task definition",
+        "write artifacts",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            done.stdout
+                .contains(&format!("::group::[{}/4] {stage}\n", k + 1)),
+            "{}",
+            done.stdout
+        );
     }
     assert_eq!(done.stdout.matches("::endgroup::").count(), 4);
 
@@ -26,19 +45,43 @@ fn renders_from_the_service_and_changes_nothing() {
     assert_eq!(done.output("image"), pinned);
     assert_eq!(done.output("image-digest"), emu.digest("v2"));
     assert_eq!(done.output("artifacts-dir"), ".fargate-deploy");
-    assert_eq!(done.output("task-definition"), ".fargate-deploy/taskdef.rendered.json");
+    assert_eq!(
+        done.output("task-definition"),
+        ".fargate-deploy/taskdef.rendered.json"
+    );
     let result: Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["result"], "success");
     assert_eq!(result["targets"][0]["containers"], json!(["web"]));
 
     // Artifacts.
-    assert_eq!(done.json(".fargate-deploy/imageDetail.json"), json!({ "ImageURI": pinned }));
+    assert_eq!(
+        done.json(".fargate-deploy/imageDetail.json"),
+        json!({ "ImageURI": pinned })
+    );
     let rendered = done.json(".fargate-deploy/taskdef.rendered.json");
-    assert_eq!(rendered["containerDefinitions"][0]["image"], pinned.as_str());
-    assert_eq!(rendered["containerDefinitions"][1]["image"], "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable");
-    assert_eq!(rendered["containerDefinitions"][0]["environment"][0], json!({"name": "RAILS_ENV", "value": "production"}), "environment comes from the service's definition");
+    assert_eq!(
+        rendered["containerDefinitions"][0]["image"],
+        pinned.as_str()
+    );
+    assert_eq!(
+        rendered["containerDefinitions"][1]["image"],
+        "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+    );
+    assert_eq!(
+        rendered["containerDefinitions"][0]["environment"][0],
+        json!({"name": "RAILS_ENV", "value": "production"}),
+        "environment comes from the service's definition"
+    );
     assert_eq!(rendered["tags"], json!([{"key": "app", "value": "web"}]));
-    for f in ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy"] {
+    for f in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+    ] {
         assert!(rendered.get(f).is_none(), "{f} must be stripped");
     }
     let taskdef = done.json(".fargate-deploy/taskdef.json");
@@ -46,19 +89,40 @@ fn renders_from_the_service_and_changes_nothing() {
     let appspec: Value = yaml_serde::from_str(&done.file(".fargate-deploy/appspec.yaml")).unwrap();
     let props = &appspec["Resources"][0]["TargetService"]["Properties"];
     assert_eq!(props["TaskDefinition"], "<TASK_DEFINITION>");
-    assert_eq!(props["LoadBalancerInfo"], json!({"ContainerName": "web", "ContainerPort": 8080}));
-    assert_eq!(props["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"], emu.seed["subnets"]);
-    assert_eq!(props["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"], json!([emu.seed_str("security_group")]));
+    assert_eq!(
+        props["LoadBalancerInfo"],
+        json!({"ContainerName": "web", "ContainerPort": 8080})
+    );
+    assert_eq!(
+        props["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"],
+        emu.seed["subnets"]
+    );
+    assert_eq!(
+        props["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"],
+        json!([emu.seed_str("security_group")])
+    );
     assert_eq!(props["PlatformVersion"], "1.4.0");
 
     // Summary.
-    assert!(done.summary.contains("| web | web | web | service's current web:1 |"), "{}", done.summary);
+    assert!(
+        done.summary
+            .contains("| web | web | web | service's current web:1 |"),
+        "{}",
+        done.summary
+    );
 
     // Read-only: exactly the reads, nothing else.
     assert_eq!(emu.mutating_calls(), Vec::<String>::new());
     let mut calls = emu.calls();
     calls.sort();
-    assert_eq!(calls, ["ecr:DescribeImages", "ecs:DescribeServices", "ecs:DescribeTaskDefinition"]);
+    assert_eq!(
+        calls,
+        [
+            "ecr:DescribeImages",
+            "ecs:DescribeServices",
+            "ecs:DescribeTaskDefinition"
+        ]
+    );
 }
 
 #[test]
@@ -66,13 +130,18 @@ fn taskdef_json_with_the_image_filled_in_registers() {
     let emu = Emulator::start();
     let done = ActionRun::new(Some(&emu), &render_inputs()).run();
     assert_eq!(done.code, 0, "{}", done.all_text());
-    let filled = done.file(".fargate-deploy/taskdef.json").replace("<IMAGE1_NAME>", &emu.pinned("v2"));
+    let filled = done
+        .file(".fargate-deploy/taskdef.json")
+        .replace("<IMAGE1_NAME>", &emu.pinned("v2"));
     let path = done.workspace.join("filled.json");
     std::fs::write(&path, filled).unwrap();
-    let arn = emu.register_with_boto3(&path).expect("boto3 accepts taskdef.json");
+    let arn = emu
+        .register_with_boto3(&path)
+        .expect("boto3 accepts taskdef.json");
     assert!(arn.ends_with(":task-definition/web:2"), "{arn}");
     // The rendered file is registerable as is too.
-    emu.register_with_boto3(&done.workspace.join(".fargate-deploy/taskdef.rendered.json")).expect("boto3 accepts taskdef.rendered.json");
+    emu.register_with_boto3(&done.workspace.join(".fargate-deploy/taskdef.rendered.json"))
+        .expect("boto3 accepts taskdef.rendered.json");
 }
 
 #[test]
@@ -84,12 +153,30 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
         .run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     let oidc = emu.oidc_requests();
-    assert_eq!(oidc, json!([{"audience": "sts.amazonaws.com", "authorized": true, "api_version": "2.0"}]));
-    assert!(emu.calls().contains(&"sts:AssumeRoleWithWebIdentity".to_string()));
-    assert!(done.stdout.contains("as session fargate-deploy-4242-1"), "{}", done.stdout);
+    assert_eq!(
+        oidc,
+        json!([{"audience": "sts.amazonaws.com", "authorized": true, "api_version": "2.0"}])
+    );
+    assert!(
+        emu.calls()
+            .contains(&"sts:AssumeRoleWithWebIdentity".to_string())
+    );
+    assert!(
+        done.stdout.contains("as session fargate-deploy-4242-1"),
+        "{}",
+        done.stdout
+    );
     // The request token appears only in its own add-mask line, which comes before anything else.
-    let masks: Vec<&str> = done.stdout.lines().filter(|l| l.starts_with("::add-mask::")).collect();
-    assert_eq!(masks.len(), 5, "request token, OIDC token, key id, secret key, session token: {masks:?}");
+    let masks: Vec<&str> = done
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::add-mask::"))
+        .collect();
+    assert_eq!(
+        masks.len(),
+        5,
+        "request token, OIDC token, key id, secret key, session token: {masks:?}"
+    );
     assert_eq!(masks[0], format!("::add-mask::{REQUEST_TOKEN}"));
     for m in &masks {
         let secret = m.trim_start_matches("::add-mask::");
@@ -108,7 +195,13 @@ fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
         .run();
     assert_eq!(done.code, 1, "{}", done.all_text());
     assert!(done.first_error().starts_with("::error title=credentials::AWS refused to let this workflow assume arn:aws:iam::123456789012:role/deploy"), "{}", done.first_error());
-    assert!(done.stdout.contains(&format!("token.actions.githubusercontent.com:sub = \"{SUB}\"")), "{}", done.stdout);
+    assert!(
+        done.stdout.contains(&format!(
+            "token.actions.githubusercontent.com:sub = \"{SUB}\""
+        )),
+        "{}",
+        done.stdout
+    );
     assert_eq!(emu.mutating_calls(), Vec::<String>::new());
     assert!(!done.stdout.contains("[2/4]"), "no later stage starts");
     let result: Value = serde_json::from_str(done.output("result")).unwrap();
@@ -135,34 +228,76 @@ fn missing_id_token_permission_is_diagnosed_before_any_call() {
         .without_env("AWS_ACCESS_KEY_ID")
         .run();
     assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(done.first_error().contains("ACTIONS_ID_TOKEN_REQUEST_URL"), "{}", done.first_error());
-    assert!(done.stdout.contains("permissions: id-token: write"), "{}", done.stdout);
+    assert!(
+        done.first_error().contains("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        "{}",
+        done.first_error()
+    );
+    assert!(
+        done.stdout.contains("permissions: id-token: write"),
+        "{}",
+        done.stdout
+    );
     assert_eq!(emu.calls(), Vec::<String>::new());
 }
 
 #[test]
 fn several_services_render_into_their_own_folders() {
     let emu = Emulator::start();
-    let done = ActionRun::new(Some(&emu), &render_inputs()).input("service", "web,\nworker").run();
+    let done = ActionRun::new(Some(&emu), &render_inputs())
+        .input("service", "web,\nworker")
+        .run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     let web = done.json(".fargate-deploy/web/taskdef.rendered.json");
     let worker = done.json(".fargate-deploy/worker/taskdef.rendered.json");
     assert_eq!(web["family"], "web");
     assert_eq!(worker["family"], "worker");
-    assert_eq!(worker["containerDefinitions"][0]["image"], emu.pinned("v2").as_str());
-    assert_eq!(worker["containerDefinitions"][0]["command"], json!(["bin/jobs"]));
-    assert!(done.stdout.contains("::warning title=appspec::worker: appspec.yaml has no LoadBalancerInfo"), "{}", done.stdout);
+    assert_eq!(
+        worker["containerDefinitions"][0]["image"],
+        emu.pinned("v2").as_str()
+    );
+    assert_eq!(
+        worker["containerDefinitions"][0]["command"],
+        json!(["bin/jobs"])
+    );
+    assert!(
+        done.stdout
+            .contains("::warning title=appspec::worker: appspec.yaml has no LoadBalancerInfo"),
+        "{}",
+        done.stdout
+    );
     // One DescribeServices for both (batched), one DescribeTaskDefinition each.
     let calls = emu.calls();
-    assert_eq!(calls.iter().filter(|c| *c == "ecs:DescribeServices").count(), 1, "{calls:?}");
-    assert_eq!(calls.iter().filter(|c| *c == "ecs:DescribeTaskDefinition").count(), 2, "{calls:?}");
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "ecs:DescribeServices")
+            .count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "ecs:DescribeTaskDefinition")
+            .count(),
+        2,
+        "{calls:?}"
+    );
     assert_eq!(emu.mutating_calls(), Vec::<String>::new());
 }
 
 #[test]
 fn file_template_with_patches_and_no_pin() {
     let emu = Emulator::start();
-    let run = ActionRun::new(Some(&emu), &[("mode", "render"), ("aws-region", "eu-west-1"), ("image", "web:v1")]);
+    let run = ActionRun::new(
+        Some(&emu),
+        &[
+            ("mode", "render"),
+            ("aws-region", "eu-west-1"),
+            ("image", "web:v1"),
+        ],
+    );
     run.write(
         "deploy/taskdef.yaml",
         "family: migrate\nnetworkMode: awsvpc\ncpu: 256\nmemory: 512\ncontainerDefinitions:\n  - name: app\n    image: placeholder\n    environment:\n      - { name: A, value: '1' }\n",
@@ -171,31 +306,68 @@ fn file_template_with_patches_and_no_pin() {
         .input("task-definition", "deploy/taskdef.yaml")
         .input("pin-digest", "false")
         .input("environment-variables", "A=2\nB=x=y")
-        .input("secrets", "TOKEN=arn:aws:ssm:eu-west-1:123456789012:parameter/token")
+        .input(
+            "secrets",
+            "TOKEN=arn:aws:ssm:eu-west-1:123456789012:parameter/token",
+        )
         .input("set", "$.cpu = \"1024\"")
         .run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     let tag_uri = format!("{}/web:v1", emu.seed_str("registry"));
-    assert_eq!(done.output("image"), tag_uri, "pin-digest: false keeps the tag");
-    assert_eq!(done.output("image-digest"), emu.digest("v1"), "the digest is still reported");
+    assert_eq!(
+        done.output("image"),
+        tag_uri,
+        "pin-digest: false keeps the tag"
+    );
+    assert_eq!(
+        done.output("image-digest"),
+        emu.digest("v1"),
+        "the digest is still reported"
+    );
     let td = done.json(".fargate-deploy/taskdef.rendered.json");
     assert_eq!(td["cpu"], "1024");
     assert_eq!(td["memory"], "512");
     assert_eq!(td["containerDefinitions"][0]["image"], tag_uri.as_str());
-    assert_eq!(td["containerDefinitions"][0]["environment"], json!([{"name": "A", "value": "2"}, {"name": "B", "value": "x=y"}]));
-    assert_eq!(td["containerDefinitions"][0]["secrets"], json!([{"name": "TOKEN", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/token"}]));
+    assert_eq!(
+        td["containerDefinitions"][0]["environment"],
+        json!([{"name": "A", "value": "2"}, {"name": "B", "value": "x=y"}])
+    );
+    assert_eq!(
+        td["containerDefinitions"][0]["secrets"],
+        json!([{"name": "TOKEN", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/token"}])
+    );
     assert_eq!(emu.calls(), ["ecr:DescribeImages"]);
 }
 
 #[test]
 fn no_aws_needed_for_a_file_and_a_foreign_image() {
-    let run = ActionRun::new(None, &[("mode", "render"), ("image", "ghcr.io/octo-org/app:1.2.3"), ("task-definition", "td.json"), ("artifacts-dir", "out")]);
+    let run = ActionRun::new(
+        None,
+        &[
+            ("mode", "render"),
+            ("image", "ghcr.io/octo-org/app:1.2.3"),
+            ("task-definition", "td.json"),
+            ("artifacts-dir", "out"),
+        ],
+    );
     run.write("td.json", r#"{"family": "app", "containerDefinitions": [{"name": "app", "image": "ghcr.io/octo-org/app:1.2.2"}]}"#);
     let done = run.run();
     assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(done.stdout.contains("::group::[1/3] resolve image"), "{}", done.stdout);
-    assert!(done.stdout.contains("::notice title=image::ghcr.io/octo-org/app:1.2.3 is not an ECR image"), "{}", done.stdout);
-    assert_eq!(done.json("out/imageDetail.json"), json!({"ImageURI": "ghcr.io/octo-org/app:1.2.3"}));
+    assert!(
+        done.stdout.contains("::group::[1/3] resolve image"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("::notice title=image::ghcr.io/octo-org/app:1.2.3 is not an ECR image"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(
+        done.json("out/imageDetail.json"),
+        json!({"ImageURI": "ghcr.io/octo-org/app:1.2.3"})
+    );
     assert!(!done.outputs.contains_key("image-digest"));
 }
 
@@ -203,12 +375,41 @@ fn no_aws_needed_for_a_file_and_a_foreign_image() {
 fn the_cli_face_prints_readable_text_and_outputs() {
     let emu = Emulator::start();
     let done = ActionRun::new(Some(&emu), &[])
-        .cli(&["render", "--aws-region", "eu-west-1", "--cluster", "prod", "--service", "web", "--image", "web:v2", "--artifacts-dir", "build"])
+        .cli(&[
+            "render",
+            "--aws-region",
+            "eu-west-1",
+            "--cluster",
+            "prod",
+            "--service",
+            "web",
+            "--image",
+            "web:v2",
+            "--artifacts-dir",
+            "build",
+        ])
         .run();
     assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(!done.stdout.contains("::") && !done.stderr.contains("::group::"), "no workflow commands on a terminal:\n{}\n{}", done.stdout, done.stderr);
-    assert!(done.stderr.contains("▶ [2/4] resolve image"), "{}", done.stderr);
-    assert!(done.stdout.contains(&format!("image: {}", emu.pinned("v2"))), "{}", done.stdout);
+    assert!(
+        !done.stdout.contains("::") && !done.stderr.contains("::group::"),
+        "no workflow commands on a terminal:\n{}\n{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("▶ [2/4] resolve image"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stdout
+            .contains(&format!("image: {}", emu.pinned("v2"))),
+        "{}",
+        done.stdout
+    );
     assert!(done.workspace.join("build/appspec.yaml").exists());
-    assert!(done.outputs.is_empty(), "no GITHUB_OUTPUT writes outside Actions");
+    assert!(
+        done.outputs.is_empty(),
+        "no GITHUB_OUTPUT writes outside Actions"
+    );
 }

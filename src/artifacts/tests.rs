@@ -1,4 +1,7 @@
-use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, LoadBalancer, NetworkConfiguration, Service};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, LoadBalancer,
+    NetworkConfiguration, Service,
+};
 use serde_json::{Value, json};
 
 use super::*;
@@ -17,7 +20,13 @@ fn service() -> Service {
     Service::builder()
         .service_name("web")
         .platform_version("1.4.0")
-        .load_balancers(LoadBalancer::builder().target_group_arn("arn:tg").container_name("web").container_port(8080).build())
+        .load_balancers(
+            LoadBalancer::builder()
+                .target_group_arn("arn:tg")
+                .container_name("web")
+                .container_port(8080)
+                .build(),
+        )
         .network_configuration(
             NetworkConfiguration::builder()
                 .awsvpc_configuration(
@@ -31,7 +40,14 @@ fn service() -> Service {
                 )
                 .build(),
         )
-        .capacity_provider_strategy(CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(3).base(1).build().unwrap())
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(3)
+                .base(1)
+                .build()
+                .unwrap(),
+        )
         .build()
 }
 
@@ -46,33 +62,88 @@ fn taskdef_template_has_the_placeholder_only_where_the_image_went() {
 fn appspec_follows_codedeploys_ecs_structure() {
     let r = rendered();
     let svc = service();
-    let hooks = vec![("BeforeAllowTraffic".to_string(), "arn:aws:lambda:eu-west-1:123456789012:function:check".to_string())];
-    let (spec, warning) = appspec(&AppSpecInputs { rendered: &r, service: Some(&svc), container_port: None, hooks: &hooks, task_definition: TASK_DEFINITION_PLACEHOLDER });
+    let hooks = vec![(
+        "BeforeAllowTraffic".to_string(),
+        "arn:aws:lambda:eu-west-1:123456789012:function:check".to_string(),
+    )];
+    let (spec, warning) = appspec(&AppSpecInputs {
+        rendered: &r,
+        service: Some(&svc),
+        container_port: None,
+        hooks: &hooks,
+        task_definition: TASK_DEFINITION_PLACEHOLDER,
+    });
     assert_eq!(warning, None);
     let yaml = yaml_serde::to_string(&spec).unwrap();
     let back: Value = yaml_serde::from_str(&yaml).unwrap();
     assert_eq!(back["version"], json!(0.0));
     let props = &back["Resources"][0]["TargetService"]["Properties"];
-    assert_eq!(back["Resources"][0]["TargetService"]["Type"], "AWS::ECS::Service");
+    assert_eq!(
+        back["Resources"][0]["TargetService"]["Type"],
+        "AWS::ECS::Service"
+    );
     assert_eq!(props["TaskDefinition"], "<TASK_DEFINITION>");
-    assert_eq!(props["LoadBalancerInfo"], json!({"ContainerName": "web", "ContainerPort": 8080}));
+    assert_eq!(
+        props["LoadBalancerInfo"],
+        json!({"ContainerName": "web", "ContainerPort": 8080})
+    );
     assert_eq!(props["PlatformVersion"], "1.4.0");
-    assert_eq!(props["NetworkConfiguration"], json!({"AwsvpcConfiguration": {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroups": ["sg-1"], "AssignPublicIp": "DISABLED"}}));
-    assert_eq!(props["CapacityProviderStrategy"], json!([{"Base": 1, "CapacityProvider": "FARGATE_SPOT", "Weight": 3}]));
-    assert_eq!(back["Hooks"], json!([{"BeforeAllowTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:check"}]));
+    assert_eq!(
+        props["NetworkConfiguration"],
+        json!({"AwsvpcConfiguration": {"Subnets": ["subnet-1", "subnet-2"], "SecurityGroups": ["sg-1"], "AssignPublicIp": "DISABLED"}})
+    );
+    assert_eq!(
+        props["CapacityProviderStrategy"],
+        json!([{"Base": 1, "CapacityProvider": "FARGATE_SPOT", "Weight": 3}])
+    );
+    assert_eq!(
+        back["Hooks"],
+        json!([{"BeforeAllowTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:check"}])
+    );
     assert!(yaml.starts_with("version: 0.0\n"), "{yaml}");
 }
 
 #[test]
 fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
     let r = rendered();
-    let (spec, _) = appspec(&AppSpecInputs { rendered: &r, service: None, container_port: None, hooks: &[], task_definition: "arn:td" });
-    assert_eq!(spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"], json!({"ContainerName": "web", "ContainerPort": 3000}));
-    let (spec, _) = appspec(&AppSpecInputs { rendered: &r, service: None, container_port: Some(9000), hooks: &[], task_definition: "arn:td" });
-    assert_eq!(spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"], 9000);
-    let bare = Rendered { definition: json!({"family": "w", "containerDefinitions": [{"name": "w", "image": "i"}]}), image_containers: vec!["w".into()] };
-    let (spec, warning) = appspec(&AppSpecInputs { rendered: &bare, service: None, container_port: None, hooks: &[], task_definition: "arn:td" });
-    assert!(spec["Resources"][0]["TargetService"]["Properties"].get("LoadBalancerInfo").is_none());
+    let (spec, _) = appspec(&AppSpecInputs {
+        rendered: &r,
+        service: None,
+        container_port: None,
+        hooks: &[],
+        task_definition: "arn:td",
+    });
+    assert_eq!(
+        spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"],
+        json!({"ContainerName": "web", "ContainerPort": 3000})
+    );
+    let (spec, _) = appspec(&AppSpecInputs {
+        rendered: &r,
+        service: None,
+        container_port: Some(9000),
+        hooks: &[],
+        task_definition: "arn:td",
+    });
+    assert_eq!(
+        spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"],
+        9000
+    );
+    let bare = Rendered {
+        definition: json!({"family": "w", "containerDefinitions": [{"name": "w", "image": "i"}]}),
+        image_containers: vec!["w".into()],
+    };
+    let (spec, warning) = appspec(&AppSpecInputs {
+        rendered: &bare,
+        service: None,
+        container_port: None,
+        hooks: &[],
+        task_definition: "arn:td",
+    });
+    assert!(
+        spec["Resources"][0]["TargetService"]["Properties"]
+            .get("LoadBalancerInfo")
+            .is_none()
+    );
     assert!(warning.unwrap().contains("container-port"));
 }
 
@@ -80,12 +151,30 @@ fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
 fn written_files_parse_back() {
     let dir = tempfile::tempdir().unwrap();
     let r = rendered();
-    let (spec, _) = appspec(&AppSpecInputs { rendered: &r, service: None, container_port: None, hooks: &[], task_definition: TASK_DEFINITION_PLACEHOLDER });
+    let (spec, _) = appspec(&AppSpecInputs {
+        rendered: &r,
+        service: None,
+        container_port: None,
+        hooks: &[],
+        task_definition: TASK_DEFINITION_PLACEHOLDER,
+    });
     let paths = write(&dir.path().join("out"), &r, "repo@sha256:abc", &spec).unwrap();
-    let read = |p: &std::path::Path| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap();
-    assert_eq!(read(&paths.image_detail), json!({"ImageURI": "repo@sha256:abc"}));
+    let read = |p: &std::path::Path| {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    assert_eq!(
+        read(&paths.image_detail),
+        json!({"ImageURI": "repo@sha256:abc"})
+    );
     assert_eq!(read(&paths.rendered), r.definition);
-    assert_eq!(read(&paths.taskdef)["containerDefinitions"][0]["image"], IMAGE_PLACEHOLDER);
-    let yaml: Value = yaml_serde::from_str(&std::fs::read_to_string(&paths.appspec).unwrap()).unwrap();
-    assert_eq!(yaml["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"], TASK_DEFINITION_PLACEHOLDER);
+    assert_eq!(
+        read(&paths.taskdef)["containerDefinitions"][0]["image"],
+        IMAGE_PLACEHOLDER
+    );
+    let yaml: Value =
+        yaml_serde::from_str(&std::fs::read_to_string(&paths.appspec).unwrap()).unwrap();
+    assert_eq!(
+        yaml["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"],
+        TASK_DEFINITION_PLACEHOLDER
+    );
 }

@@ -10,10 +10,10 @@ pub mod oidc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_config::identity::IdentityCache;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
-use aws_config::identity::IdentityCache;
 use aws_types::region::Region;
 use thiserror::Error;
 
@@ -25,12 +25,19 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Error)]
 pub enum CredentialFailure {
-    #[error("role-to-assume is set, but this job cannot request a GitHub OIDC token ({missing} is not set)")]
+    #[error(
+        "role-to-assume is set, but this job cannot request a GitHub OIDC token ({missing} is not set)"
+    )]
     NoOidcPermission { missing: &'static str },
     #[error(transparent)]
     Oidc(#[from] oidc::OidcError),
     #[error("AWS refused to let this workflow assume {role}: {message}")]
-    AccessDenied { role: String, message: String, sub: Option<String>, aud: Option<String> },
+    AccessDenied {
+        role: String,
+        message: String,
+        sub: Option<String>,
+        aud: Option<String>,
+    },
     #[error("AWS did not accept the GitHub OIDC token for {role}: {message}")]
     InvalidToken { role: String, message: String },
     #[error("assuming {role} failed: {message}")]
@@ -72,7 +79,10 @@ pub fn default_session_name(run_id: Option<&str>, attempt: Option<&str>) -> Stri
         Some(id) => format!("fargate-deploy-{id}-{}", attempt.unwrap_or("1")),
         None => format!(
             "fargate-deploy-{}",
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
         ),
     };
     sanitize_session_name(&raw)
@@ -80,7 +90,10 @@ pub fn default_session_name(run_id: Option<&str>, attempt: Option<&str>) -> Stri
 
 pub fn sanitize_session_name(raw: &str) -> String {
     let ok = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-    raw.chars().map(|c| if ok(c) { c } else { '-' }).take(64).collect()
+    raw.chars()
+        .map(|c| if ok(c) { c } else { '-' })
+        .take(64)
+        .collect()
 }
 
 /// OIDC web-identity credentials with their own refresh.
@@ -95,24 +108,43 @@ pub struct OidcCredentials {
 
 impl std::fmt::Debug for OidcCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcCredentials").field("role", &self.role.role_arn).finish_non_exhaustive()
+        f.debug_struct("OidcCredentials")
+            .field("role", &self.role.role_arn)
+            .finish_non_exhaustive()
     }
 }
 
 impl OidcCredentials {
     /// Checks the OIDC variables (the `id-token: write` permission) up front.
-    pub fn new(role: RoleSettings, sts: aws_sdk_sts::Client, runner: Arc<Runner>, env: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialFailure> {
-        let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).ok_or(CredentialFailure::NoOidcPermission { missing: name });
+    pub fn new(
+        role: RoleSettings,
+        sts: aws_sdk_sts::Client,
+        runner: Arc<Runner>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, CredentialFailure> {
+        let var = |name: &'static str| {
+            env(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(CredentialFailure::NoOidcPermission { missing: name })
+        };
         let request_url = var("ACTIONS_ID_TOKEN_REQUEST_URL")?;
         let request_token = var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")?;
         runner.mask(&request_token);
-        Ok(Self { role, request_url, request_token, sts, runner, cached: tokio::sync::Mutex::new(None) })
+        Ok(Self {
+            role,
+            request_url,
+            request_token,
+            sts,
+            runner,
+            cached: tokio::sync::Mutex::new(None),
+        })
     }
 
     pub async fn credentials(&self) -> Result<Credentials, CredentialFailure> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref()
-            && c.expiry().is_none_or(|e| e > SystemTime::now() + REFRESH_MARGIN)
+            && c.expiry()
+                .is_none_or(|e| e > SystemTime::now() + REFRESH_MARGIN)
         {
             return Ok(c.clone());
         }
@@ -122,7 +154,8 @@ impl OidcCredentials {
     }
 
     async fn assume(&self) -> Result<Credentials, CredentialFailure> {
-        let token = oidc::fetch_token(&self.request_url, &self.request_token, &self.role.audience).await?;
+        let token =
+            oidc::fetch_token(&self.request_url, &self.request_token, &self.role.audience).await?;
         self.runner.mask(&token);
         let role = self.role.role_arn.clone();
         let out = self
@@ -143,10 +176,17 @@ impl OidcCredentials {
                             role,
                             message,
                             sub: c.as_ref().map(|c| c.sub.clone()),
-                            aud: c.map(|c| c.aud.as_str().map(str::to_string).unwrap_or_else(|| c.aud.to_string())),
+                            aud: c.map(|c| {
+                                c.aud
+                                    .as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| c.aud.to_string())
+                            }),
                         }
                     }
-                    Some("InvalidIdentityToken") | Some("IDPRejectedClaim") | Some("ExpiredTokenException") => {
+                    Some("InvalidIdentityToken")
+                    | Some("IDPRejectedClaim")
+                    | Some("ExpiredTokenException") => {
                         CredentialFailure::InvalidToken { role, message }
                     }
                     _ => CredentialFailure::Sts { role, message },
@@ -160,7 +200,13 @@ impl OidcCredentials {
         self.runner.mask(c.secret_access_key());
         self.runner.mask(c.session_token());
         let expiry = SystemTime::try_from(*c.expiration()).ok();
-        Ok(Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), expiry, "GitHubOidc"))
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expiry,
+            "GitHubOidc",
+        ))
     }
 }
 
@@ -170,7 +216,9 @@ impl ProvideCredentials for OidcCredentials {
         Self: 'a,
     {
         provider::future::ProvideCredentials::new(async move {
-            self.credentials().await.map_err(CredentialsError::provider_error)
+            self.credentials()
+                .await
+                .map_err(CredentialsError::provider_error)
         })
     }
 }
@@ -197,20 +245,26 @@ pub async fn load(
         if base.region().is_none() {
             return Err(no_region());
         }
-        let provider = OidcCredentials::new(role, aws_sdk_sts::Client::new(&base), runner.clone(), &env)
-            .map_err(|e| e.to_failure())?;
+        let provider =
+            OidcCredentials::new(role, aws_sdk_sts::Client::new(&base), runner.clone(), &env)
+                .map_err(|e| e.to_failure())?;
         config_loader = config_loader.credentials_provider(provider);
     }
     let config = config_loader.load().await;
     if config.region().is_none() {
         return Err(no_region());
     }
-    let provider = config.credentials_provider().ok_or_else(|| Failure::failed("credentials", "no AWS credential provider is configured"))?;
+    let provider = config.credentials_provider().ok_or_else(|| {
+        Failure::failed("credentials", "no AWS credential provider is configured")
+    })?;
     if let Err(e) = provider.provide_credentials().await {
         if let Some(ours) = find_source::<CredentialFailure>(&e) {
             return Err(ours.to_failure());
         }
-        let mut f = Failure::failed("credentials", format!("no usable AWS credentials: {}", chain(&e)));
+        let mut f = Failure::failed(
+            "credentials",
+            format!("no usable AWS credentials: {}", chain(&e)),
+        );
         f = match role_arn {
             Some(_) => f,
             None => f.with_detail("set `role-to-assume` (GitHub OIDC), or run aws-actions/configure-aws-credentials before this step"),
@@ -221,10 +275,15 @@ pub async fn load(
 }
 
 fn no_region() -> Failure {
-    Failure::input("aws-region", "no AWS region: set input `aws-region` (or AWS_REGION)")
+    Failure::input(
+        "aws-region",
+        "no AWS region: set input `aws-region` (or AWS_REGION)",
+    )
 }
 
-fn find_source<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(t) = err.downcast_ref::<T>() {
@@ -254,7 +313,10 @@ mod tests {
 
     #[test]
     fn session_names_are_sanitised_and_bounded() {
-        assert_eq!(default_session_name(Some("123"), Some("2")), "fargate-deploy-123-2");
+        assert_eq!(
+            default_session_name(Some("123"), Some("2")),
+            "fargate-deploy-123-2"
+        );
         assert_eq!(sanitize_session_name("a b/c:d"), "a-b-c-d");
         let long = default_session_name(Some(&"9".repeat(80)), Some("1"));
         assert_eq!(long.len(), 64);
@@ -263,12 +325,31 @@ mod tests {
 
     #[test]
     fn missing_oidc_variables_ask_for_the_permission() {
-        let runner = Arc::new(crate::runner::Runner::new(crate::runner::Face::Terminal, Box::new(std::io::sink()), Box::new(std::io::sink()), None, None));
-        let conf = aws_sdk_sts::Config::builder().behavior_version(BehaviorVersion::latest()).region(Region::new("eu-west-1")).build();
-        let role = RoleSettings { role_arn: "arn:aws:iam::123456789012:role/x".into(), session_name: "s1".into(), duration_seconds: 3600, audience: "sts.amazonaws.com".into() };
-        let err = OidcCredentials::new(role, aws_sdk_sts::Client::from_conf(conf), runner, |_| None).unwrap_err();
+        let runner = Arc::new(crate::runner::Runner::new(
+            crate::runner::Face::Terminal,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+            None,
+            None,
+        ));
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .build();
+        let role = RoleSettings {
+            role_arn: "arn:aws:iam::123456789012:role/x".into(),
+            session_name: "s1".into(),
+            duration_seconds: 3600,
+            audience: "sts.amazonaws.com".into(),
+        };
+        let err =
+            OidcCredentials::new(role, aws_sdk_sts::Client::from_conf(conf), runner, |_| None)
+                .unwrap_err();
         let failure = err.to_failure();
         assert_eq!(failure.kind, crate::error::FailureKind::BadInput);
-        assert!(failure.to_string().contains("permissions: id-token: write"), "{failure}");
+        assert!(
+            failure.to_string().contains("permissions: id-token: write"),
+            "{failure}"
+        );
     }
 }

@@ -50,7 +50,9 @@ pub fn token_url(request_url: &str, audience: &str) -> String {
     let encoded: String = audience
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect();
@@ -60,9 +62,15 @@ pub fn token_url(request_url: &str, audience: &str) -> String {
 const ATTEMPTS: u32 = 4;
 
 /// Fetches the token, retrying connection errors, 5xx and 429 with backoff.
-pub async fn fetch_token(request_url: &str, request_token: &str, audience: &str) -> Result<String, OidcError> {
+pub async fn fetch_token(
+    request_url: &str,
+    request_token: &str,
+    audience: &str,
+) -> Result<String, OidcError> {
     let url = token_url(request_url, audience);
-    let uri: hyper::Uri = url.parse().map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
     let connector = https_connector();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let mut last = String::new();
@@ -73,20 +81,24 @@ pub async fn fetch_token(request_url: &str, request_token: &str, audience: &str)
         let request = hyper::Request::get(uri.clone())
             .header("authorization", format!("Bearer {request_token}"))
             .header("accept", "application/json; api-version=2.0")
-            .header("user-agent", concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "user-agent",
+                concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Empty::new())
             .expect("static request parts are valid");
-        let response = match tokio::time::timeout(Duration::from_secs(10), client.request(request)).await {
-            Err(_) => {
-                last = "no answer within 10 s".into();
-                continue;
-            }
-            Ok(Err(e)) => {
-                last = format!("{e}");
-                continue;
-            }
-            Ok(Ok(r)) => r,
-        };
+        let response =
+            match tokio::time::timeout(Duration::from_secs(10), client.request(request)).await {
+                Err(_) => {
+                    last = "no answer within 10 s".into();
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    last = format!("{e}");
+                    continue;
+                }
+                Ok(Ok(r)) => r,
+            };
         let status = response.status().as_u16();
         let body = match response.into_body().collect().await {
             Ok(b) => b.to_bytes(),
@@ -102,7 +114,10 @@ pub async fn fetch_token(request_url: &str, request_token: &str, audience: &str)
             }
             return match serde_json::from_slice::<Answer>(&body) {
                 Ok(Answer { value: Some(v) }) if !v.is_empty() => Ok(v),
-                _ => Err(OidcError::NoToken(format!("{} bytes that hold no `value`", body.len()))),
+                _ => Err(OidcError::NoToken(format!(
+                    "{} bytes that hold no `value`",
+                    body.len()
+                ))),
             };
         }
         let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
@@ -112,7 +127,10 @@ pub async fn fetch_token(request_url: &str, request_token: &str, audience: &str)
         }
         return Err(OidcError::Refused { status, body: text });
     }
-    Err(OidcError::Unavailable { attempts: ATTEMPTS, last })
+    Err(OidcError::Unavailable {
+        attempts: ATTEMPTS,
+        last,
+    })
 }
 
 fn strip_query(url: &str) -> String {
@@ -142,7 +160,11 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!("{}.{}.sig", enc.encode(r#"{"alg":"RS256"}"#), enc.encode(payload))
+        format!(
+            "{}.{}.sig",
+            enc.encode(r#"{"alg":"RS256"}"#),
+            enc.encode(payload)
+        )
     }
 
     #[test]
@@ -155,7 +177,13 @@ mod tests {
 
     #[test]
     fn audience_is_appended_and_encoded() {
-        assert_eq!(token_url("https://x/t?api-version=2.0", "sts.amazonaws.com"), "https://x/t?api-version=2.0&audience=sts.amazonaws.com");
-        assert_eq!(token_url("http://127.0.0.1:1/t", "a b/c"), "http://127.0.0.1:1/t?audience=a%20b%2Fc");
+        assert_eq!(
+            token_url("https://x/t?api-version=2.0", "sts.amazonaws.com"),
+            "https://x/t?api-version=2.0&audience=sts.amazonaws.com"
+        );
+        assert_eq!(
+            token_url("http://127.0.0.1:1/t", "a b/c"),
+            "http://127.0.0.1:1/t?audience=a%20b%2Fc"
+        );
     }
 }

@@ -13,13 +13,21 @@ pub use resolve::{ResolvedImage, resolve_image};
 pub enum ImageError {
     #[error("image `{0}` is empty or contains whitespace")]
     Blank(String),
-    #[error("image `{input}`: `{repository}` is not a valid repository name (lower-case letters, digits, and . _ - / between them)")]
+    #[error(
+        "image `{input}`: `{repository}` is not a valid repository name (lower-case letters, digits, and . _ - / between them)"
+    )]
     BadRepository { input: String, repository: String },
-    #[error("image `{input}`: `{tag}` is not a valid tag (letters, digits, . _ -, at most 128, not starting with . or -)")]
+    #[error(
+        "image `{input}`: `{tag}` is not a valid tag (letters, digits, . _ -, at most 128, not starting with . or -)"
+    )]
     BadTag { input: String, tag: String },
-    #[error("image `{input}`: `{digest}` is not a valid digest (sha256: followed by 64 lower-case hex digits)")]
+    #[error(
+        "image `{input}`: `{digest}` is not a valid digest (sha256: followed by 64 lower-case hex digits)"
+    )]
     BadDigest { input: String, digest: String },
-    #[error("image `{0}` has no tag or digest: give REPO:TAG or REPO@sha256:… so the deployment is reproducible")]
+    #[error(
+        "image `{0}` has no tag or digest: give REPO:TAG or REPO@sha256:… so the deployment is reproducible"
+    )]
     NoTagOrDigest(String),
 }
 
@@ -33,12 +41,19 @@ pub struct EcrRegistry {
 impl EcrRegistry {
     pub fn parse(host: &str) -> Option<Self> {
         let parts: Vec<&str> = host.split('.').collect();
-        let suffix_ok = matches!(&parts[4.min(parts.len())..], ["amazonaws", "com"] | ["amazonaws", "com", "cn"]);
+        let suffix_ok = matches!(
+            &parts[4.min(parts.len())..],
+            ["amazonaws", "com"] | ["amazonaws", "com", "cn"]
+        );
         if parts.len() < 6 || !suffix_ok {
             return None;
         }
         let account_ok = parts[0].len() == 12 && parts[0].bytes().all(|b| b.is_ascii_digit());
-        if !account_ok || parts[1] != "dkr" || !matches!(parts[2], "ecr" | "ecr-fips") || parts[3].is_empty() {
+        if !account_ok
+            || parts[1] != "dkr"
+            || !matches!(parts[2], "ecr" | "ecr-fips")
+            || parts[3].is_empty()
+        {
             return None;
         }
         Some(Self {
@@ -48,7 +63,11 @@ impl EcrRegistry {
     }
 
     pub fn host(&self) -> String {
-        let suffix = if self.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        let suffix = if self.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
         format!("{}.dkr.ecr.{}.{suffix}", self.account, self.region)
     }
 }
@@ -81,15 +100,24 @@ impl ImageRef {
         let (rest, digest) = match input.split_once('@') {
             Some((r, d)) => {
                 let hex = d.strip_prefix("sha256:").unwrap_or("");
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                    return Err(ImageError::BadDigest { input: input.into(), digest: d.into() });
+                if hex.len() != 64
+                    || !hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
+                    return Err(ImageError::BadDigest {
+                        input: input.into(),
+                        digest: d.into(),
+                    });
                 }
                 (r, Some(d.to_string()))
             }
             None => (input, None),
         };
         let (registry, path) = match rest.split_once('/') {
-            Some((first, path)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
                 (Some(first.to_string()), path)
             }
             _ => (None, rest),
@@ -99,14 +127,25 @@ impl ImageRef {
             _ => (path, None),
         };
         if !valid_repository(repository) {
-            return Err(ImageError::BadRepository { input: input.into(), repository: repository.into() });
+            return Err(ImageError::BadRepository {
+                input: input.into(),
+                repository: repository.into(),
+            });
         }
         if let Some(t) = &tag
             && !valid_tag(t)
         {
-            return Err(ImageError::BadTag { input: input.into(), tag: t.clone() });
+            return Err(ImageError::BadTag {
+                input: input.into(),
+                tag: t.clone(),
+            });
         }
-        Ok(Self { registry, repository: repository.to_string(), tag, digest })
+        Ok(Self {
+            registry,
+            repository: repository.to_string(),
+            tag,
+            digest,
+        })
     }
 
     /// The ECR registry this image lives in, if it is an ECR image with a full host.
@@ -172,7 +211,9 @@ fn valid_repository(repo: &str) -> bool {
             !b.is_empty()
                 && b[0].is_ascii_alphanumeric()
                 && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'))
+                && b.iter().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+                })
         })
 }
 
@@ -181,7 +222,8 @@ fn valid_tag(tag: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]

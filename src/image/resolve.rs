@@ -46,8 +46,13 @@ pub async fn resolve_image(
     default_region: &str,
 ) -> Result<ResolvedImage, Failure> {
     let registry = image.ecr_registry();
-    let region = registry.as_ref().map(|r| r.region.clone()).unwrap_or_else(|| default_region.to_string());
-    let ecr_conf = aws_sdk_ecr::config::Builder::from(config).region(Region::new(region.clone())).build();
+    let region = registry
+        .as_ref()
+        .map(|r| r.region.clone())
+        .unwrap_or_else(|| default_region.to_string());
+    let ecr_conf = aws_sdk_ecr::config::Builder::from(config)
+        .region(Region::new(region.clone()))
+        .build();
     let ecr = aws_sdk_ecr::Client::from_conf(ecr_conf);
 
     let id = match (&image.digest, &image.tag) {
@@ -77,11 +82,24 @@ pub async fn resolve_image(
             }
         })?;
     let detail = out.image_details().first().ok_or_else(|| {
-        Failure::input("image", format!("image {image} not found in ECR repository `{}`", image.repository))
+        Failure::input(
+            "image",
+            format!(
+                "image {image} not found in ECR repository `{}`",
+                image.repository
+            ),
+        )
     })?;
-    let digest = detail.image_digest().ok_or_else(|| Failure::failed("image", format!("ECR returned no digest for {image}")))?.to_string();
+    let digest = detail
+        .image_digest()
+        .ok_or_else(|| Failure::failed("image", format!("ECR returned no digest for {image}")))?
+        .to_string();
     let found = EcrRegistry {
-        account: detail.registry_id().map(str::to_string).or_else(|| registry.as_ref().map(|r| r.account.clone())).unwrap_or_default(),
+        account: detail
+            .registry_id()
+            .map(str::to_string)
+            .or_else(|| registry.as_ref().map(|r| r.account.clone()))
+            .unwrap_or_default(),
         region,
     };
     let mut reference = image.clone();
@@ -91,8 +109,20 @@ pub async fn resolve_image(
     if let Some(d) = &image.digest
         && d != &digest
     {
-        return Err(Failure::failed("image", format!("ECR returned digest {digest} when asked for {d}")));
+        return Err(Failure::failed(
+            "image",
+            format!("ECR returned digest {digest} when asked for {d}"),
+        ));
     }
-    let uri = if pin { reference.pinned(&digest) } else { reference.to_string() };
-    Ok(ResolvedImage { uri, digest: Some(digest), reference, registry: Some(found) })
+    let uri = if pin {
+        reference.pinned(&digest)
+    } else {
+        reference.to_string()
+    };
+    Ok(ResolvedImage {
+        uri,
+        digest: Some(digest),
+        reference,
+        registry: Some(found),
+    })
 }

@@ -10,7 +10,13 @@ fn full_ecr_reference_with_tag() {
     assert_eq!(r.repository, "team/web");
     assert_eq!(r.tag.as_deref(), Some("v1.2"));
     assert_eq!(r.digest, None);
-    assert_eq!(r.ecr_registry(), Some(EcrRegistry { account: "123456789012".into(), region: "eu-west-1".into() }));
+    assert_eq!(
+        r.ecr_registry(),
+        Some(EcrRegistry {
+            account: "123456789012".into(),
+            region: "eu-west-1".into()
+        })
+    );
     assert_eq!(r.to_string(), format!("{ECR}/team/web:v1.2"));
 }
 
@@ -34,7 +40,12 @@ fn shorthand_means_own_registry() {
 
 #[test]
 fn other_registries_pass_through() {
-    for image in ["public.ecr.aws/nginx/nginx:1.27", "ghcr.io/org/app:1", "localhost:5000/app:dev", "docker.io/library/nginx:1"] {
+    for image in [
+        "public.ecr.aws/nginx/nginx:1.27",
+        "ghcr.io/org/app:1",
+        "localhost:5000/app:dev",
+        "docker.io/library/nginx:1",
+    ] {
         let r = ImageRef::parse(image).unwrap();
         assert!(!r.is_shorthand(), "{image}");
         assert!(!resolve::needs_aws(&r), "{image}");
@@ -49,7 +60,10 @@ fn other_registries_pass_through() {
 fn china_and_fips_registries() {
     let cn = EcrRegistry::parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn").unwrap();
     assert_eq!(cn.region, "cn-north-1");
-    assert_eq!(cn.host(), "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn");
+    assert_eq!(
+        cn.host(),
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+    );
     assert!(EcrRegistry::parse("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com").is_some());
     assert!(EcrRegistry::parse("12345.dkr.ecr.us-east-1.amazonaws.com").is_none());
     assert!(EcrRegistry::parse("123456789012.dkr.ecr.us-east-1.example.com").is_none());
@@ -69,9 +83,15 @@ fn malformed_references_are_refused() {
         ("web", "no tag"),
     ];
     for (image, why) in cases {
-        assert!(ImageRef::parse(image).is_err(), "{image:?} should fail ({why})");
+        assert!(
+            ImageRef::parse(image).is_err(),
+            "{image:?} should fail ({why})"
+        );
     }
-    assert_eq!(ImageRef::parse("web").unwrap_err(), ImageError::NoTagOrDigest("web".into()));
+    assert_eq!(
+        ImageRef::parse("web").unwrap_err(),
+        ImageError::NoTagOrDigest("web".into())
+    );
     // Task definitions may hold untagged references.
     assert!(ImageRef::parse_any("web").is_ok());
 }

@@ -66,7 +66,11 @@ impl Mode {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, m)| *m == self).map(|(n, _)| *n).unwrap()
+        Self::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map(|(n, _)| *n)
+            .unwrap()
     }
 }
 
@@ -171,7 +175,10 @@ impl Settings {
             pin_digest: parse_bool("pin-digest", raw)?,
             template,
             container_names: split_list(raw.get("container-name")),
-            environment_variables: parse_pairs("environment-variables", raw.get("environment-variables"))?,
+            environment_variables: parse_pairs(
+                "environment-variables",
+                raw.get("environment-variables"),
+            )?,
             secrets: parse_pairs("secrets", raw.get("secrets"))?,
             set: parse_set(raw.get("set"))?,
             artifacts_dir: PathBuf::from(raw.get("artifacts-dir").expect("has a default")),
@@ -180,15 +187,22 @@ impl Settings {
             migration_container: opt("migration-container"),
             subnets: split_list(raw.get("subnets")),
             security_groups: split_list(raw.get("security-groups")),
-            assign_public_ip: raw.get("assign-public-ip").map(parse_public_ip).transpose()?,
+            assign_public_ip: raw
+                .get("assign-public-ip")
+                .map(parse_public_ip)
+                .transpose()?,
             started_by: {
                 let s = opt("started-by").expect("has a default");
                 if s.chars().count() > 128 {
-                    return Err(Failure::input("started-by", "input `started-by` is longer than 128 characters (ECS's limit)"));
+                    return Err(Failure::input(
+                        "started-by",
+                        "input `started-by` is longer than 128 characters (ECS's limit)",
+                    ));
                 }
                 s
             },
-            timeout_minutes: parse_int("timeout-minutes", raw, 1, 24 * 60)?.expect("has a default") as u64,
+            timeout_minutes: parse_int("timeout-minutes", raw, 1, 24 * 60)?.expect("has a default")
+                as u64,
             stop_task_on_cancel: parse_bool("stop-task-on-cancel", raw)?,
             force_new_deployment: parse_bool("force-new-deployment", raw)?,
             desired_count: parse_int("desired-count", raw, 0, 5_000)?.map(|v| v as i32),
@@ -210,25 +224,45 @@ impl Settings {
     /// Inputs that are fine alone but wrong together, or missing for the mode.
     fn check_combinations(&self, raw: &RawInputs) -> Result<(), Failure> {
         let mode = self.mode.name();
-        if matches!(self.mode, Mode::Render | Mode::Migrate | Mode::Deploy) && self.image.is_none() {
-            return Err(Failure::input("image", format!("input `image` is required for mode {mode}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}}")));
+        if matches!(self.mode, Mode::Render | Mode::Migrate | Mode::Deploy) && self.image.is_none()
+        {
+            return Err(Failure::input(
+                "image",
+                format!(
+                    "input `image` is required for mode {mode}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}}"
+                ),
+            ));
         }
         if self.services.is_empty() && self.template == TemplateSource::Service {
-            return Err(Failure::input("service", format!("mode {mode} needs `service` (its current task definition is the template) or `task-definition` (a file, family or ARN)")));
+            return Err(Failure::input(
+                "service",
+                format!(
+                    "mode {mode} needs `service` (its current task definition is the template) or `task-definition` (a file, family or ARN)"
+                ),
+            ));
         }
         if matches!(self.mode, Mode::Deploy | Mode::Rollback) && self.services.is_empty() {
-            return Err(Failure::input("service", format!("input `service` is required for mode {mode}")));
+            return Err(Failure::input(
+                "service",
+                format!("input `service` is required for mode {mode}"),
+            ));
         }
         if self.mode == Mode::Migrate && self.services.len() > 1 {
-            return Err(Failure::input("service", "mode migrate takes one `service` (its network settings place the task); give a single name"));
-        }
-        if self.mode == Mode::Render && self.services.len() > 1 && !self.container_names.is_empty() {
-            // fine: each service renders on its own
+            return Err(Failure::input(
+                "service",
+                "mode migrate takes one `service` (its network settings place the task); give a single name",
+            ));
         }
         let only_for = |input: &str, modes: &[Mode]| -> Result<(), Failure> {
             if raw.given(input) && !modes.contains(&self.mode) {
                 let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
-                return Err(Failure::input(input, format!("input `{input}` does not apply to mode {mode} (only to {}); remove it from this step", names.join(", "))));
+                return Err(Failure::input(
+                    input,
+                    format!(
+                        "input `{input}` does not apply to mode {mode} (only to {}); remove it from this step",
+                        names.join(", ")
+                    ),
+                ));
             }
             Ok(())
         };
@@ -243,17 +277,35 @@ impl Settings {
         only_for("comment-plan", &[Mode::Render])?;
         only_for("wait-until", &[Mode::Deploy, Mode::Rollback])?;
         if self.mode == Mode::Rollback {
-            for input in ["image", "task-definition", "container-name", "environment-variables", "secrets", "set"] {
+            for input in [
+                "image",
+                "task-definition",
+                "container-name",
+                "environment-variables",
+                "secrets",
+                "set",
+            ] {
                 if raw.given(input) {
-                    return Err(Failure::input(input, format!("input `{input}` does not apply to mode rollback, which returns to an earlier revision; remove it from this step")));
+                    return Err(Failure::input(
+                        input,
+                        format!(
+                            "input `{input}` does not apply to mode rollback, which returns to an earlier revision; remove it from this step"
+                        ),
+                    ));
                 }
             }
         }
         if self.role_session_name.is_some() && self.role_to_assume.is_none() {
-            return Err(Failure::input("role-session-name", "input `role-session-name` is set but `role-to-assume` is not: set the role to assume, or remove the session name"));
+            return Err(Failure::input(
+                "role-session-name",
+                "input `role-session-name` is set but `role-to-assume` is not: set the role to assume, or remove the session name",
+            ));
         }
         if self.environment_url.is_some() && !self.github_deployment {
-            return Err(Failure::input("environment-url", "input `environment-url` is only used with `github-deployment: true`"));
+            return Err(Failure::input(
+                "environment-url",
+                "input `environment-url` is only used with `github-deployment: true`",
+            ));
         }
         Ok(())
     }

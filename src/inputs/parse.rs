@@ -8,13 +8,21 @@ use crate::error::Failure;
 pub fn parse_mode(v: Option<&str>) -> Result<Mode, Failure> {
     let names: Vec<&str> = Mode::ALL.iter().map(|(n, _)| *n).collect();
     let Some(v) = v else {
-        return Err(Failure::input("mode", format!("input `mode` is required: one of {}", names.join(", "))));
+        return Err(Failure::input(
+            "mode",
+            format!("input `mode` is required: one of {}", names.join(", ")),
+        ));
     };
     Mode::ALL
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(v))
         .map(|(_, m)| *m)
-        .ok_or_else(|| Failure::input("mode", format!("unknown mode `{v}`: use one of {}", names.join(", "))))
+        .ok_or_else(|| {
+            Failure::input(
+                "mode",
+                format!("unknown mode `{v}`: use one of {}", names.join(", ")),
+            )
+        })
 }
 
 /// Comma- or newline-separated list, trimmed, empties dropped.
@@ -32,33 +40,51 @@ pub fn parse_bool(name: &str, raw: &RawInputs) -> Result<bool, Failure> {
     match raw.get(name).unwrap_or("false") {
         "true" | "True" | "TRUE" => Ok(true),
         "false" | "False" | "FALSE" => Ok(false),
-        other => Err(Failure::input(name, format!("input `{name}` must be true or false, not `{other}`"))),
+        other => Err(Failure::input(
+            name,
+            format!("input `{name}` must be true or false, not `{other}`"),
+        )),
     }
 }
 
 pub fn parse_int(name: &str, raw: &RawInputs, min: i64, max: i64) -> Result<Option<i64>, Failure> {
-    let Some(v) = raw.get(name) else { return Ok(None) };
+    let Some(v) = raw.get(name) else {
+        return Ok(None);
+    };
     match v.parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(Failure::input(name, format!("input `{name}` must be a whole number from {min} to {max}, not `{v}`"))),
+        _ => Err(Failure::input(
+            name,
+            format!("input `{name}` must be a whole number from {min} to {max}, not `{v}`"),
+        )),
     }
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`
 pub fn parse_role_arn(v: &str) -> Result<String, Failure> {
     let bad = || {
-        Failure::input("role-to-assume", format!(
-            "input `role-to-assume` is not an IAM role ARN: `{v}`; expected arn:aws:iam::123456789012:role/NAME"
-        ))
+        Failure::input(
+            "role-to-assume",
+            format!(
+                "input `role-to-assume` is not an IAM role ARN: `{v}`; expected arn:aws:iam::123456789012:role/NAME"
+            ),
+        )
     };
     let parts: Vec<&str> = v.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "iam" || !parts[3].is_empty() {
+    if parts.len() != 6
+        || parts[0] != "arn"
+        || !parts[1].starts_with("aws")
+        || parts[2] != "iam"
+        || !parts[3].is_empty()
+    {
         return Err(bad());
     }
     if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let Some(name) = parts[5].strip_prefix("role/") else { return Err(bad()) };
+    let Some(name) = parts[5].strip_prefix("role/") else {
+        return Err(bad());
+    };
     let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
     if name.is_empty() || name.ends_with('/') || !name.chars().all(ok) {
         return Err(bad());
@@ -72,21 +98,28 @@ pub fn parse_session_name(v: &str) -> Result<String, Failure> {
     if (2..=64).contains(&v.len()) && v.chars().all(ok) {
         Ok(v.to_string())
     } else {
-        Err(Failure::input("role-session-name", format!(
-            "input `role-session-name` must be 2-64 characters of letters, digits and _+=,.@- (got `{v}`)"
-        )))
+        Err(Failure::input(
+            "role-session-name",
+            format!(
+                "input `role-session-name` must be 2-64 characters of letters, digits and _+=,.@- (got `{v}`)"
+            ),
+        ))
     }
 }
 
 pub fn parse_region(v: &str) -> Result<String, Failure> {
     let ok = v.len() >= 9
         && v.split('-').count() >= 3
-        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && v.chars().last().is_some_and(|c| c.is_ascii_digit());
     if ok {
         Ok(v.to_string())
     } else {
-        Err(Failure::input("aws-region", format!("input `aws-region` is not an AWS region: `{v}` (e.g. eu-west-1)")))
+        Err(Failure::input(
+            "aws-region",
+            format!("input `aws-region` is not an AWS region: `{v}` (e.g. eu-west-1)"),
+        ))
     }
 }
 
@@ -99,31 +132,46 @@ pub fn parse_resource_name(input: &str, v: &str) -> Result<(), Failure> {
     if !v.is_empty() && v.len() <= 255 && v.chars().all(ok) {
         Ok(())
     } else {
-        Err(Failure::input(input, format!(
-            "input `{input}`: `{v}` is not a valid ECS name (letters, digits, - and _, up to 255) or ARN"
-        )))
+        Err(Failure::input(
+            input,
+            format!(
+                "input `{input}`: `{v}` is not a valid ECS name (letters, digits, - and _, up to 255) or ARN"
+            ),
+        ))
     }
 }
 
 pub fn parse_template_source(v: Option<&str>) -> Result<TemplateSource, Failure> {
-    let Some(v) = v else { return Ok(TemplateSource::Service) };
+    let Some(v) = v else {
+        return Ok(TemplateSource::Service);
+    };
     if v.starts_with("arn:") {
         if v.contains(":task-definition/") {
             return Ok(TemplateSource::Registered(v.to_string()));
         }
-        return Err(Failure::input("task-definition", format!("input `task-definition`: `{v}` is not a task-definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)")));
+        return Err(Failure::input(
+            "task-definition",
+            format!(
+                "input `task-definition`: `{v}` is not a task-definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)"
+            ),
+        ));
     }
     let path = PathBuf::from(v);
     let looks_like_file = v.contains('/')
         || v.contains('\\')
-        || [".json", ".yaml", ".yml"].iter().any(|e| v.to_ascii_lowercase().ends_with(e));
+        || [".json", ".yaml", ".yml"]
+            .iter()
+            .any(|e| v.to_ascii_lowercase().ends_with(e));
     if path.is_file() {
         return Ok(TemplateSource::File(path));
     }
     if looks_like_file {
-        return Err(Failure::input("task-definition", format!(
-            "input `task-definition`: file `{v}` not found (relative paths are from the workspace; did you check out the repository first?)"
-        )));
+        return Err(Failure::input(
+            "task-definition",
+            format!(
+                "input `task-definition`: file `{v}` not found (relative paths are from the workspace; did you check out the repository first?)"
+            ),
+        ));
     }
     let (family, revision) = match v.split_once(':') {
         Some((f, r)) => (f, Some(r)),
@@ -131,14 +179,19 @@ pub fn parse_template_source(v: Option<&str>) -> Result<TemplateSource, Failure>
     };
     let family_ok = !family.is_empty()
         && family.len() <= 255
-        && family.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let revision_ok = revision.is_none_or(|r| r.parse::<u32>().is_ok_and(|n| n > 0));
     if family_ok && revision_ok {
         Ok(TemplateSource::Registered(v.to_string()))
     } else {
-        Err(Failure::input("task-definition", format!(
-            "input `task-definition`: `{v}` is neither an existing file nor a family, family:revision or ARN"
-        )))
+        Err(Failure::input(
+            "task-definition",
+            format!(
+                "input `task-definition`: `{v}` is neither an existing file nor a family, family:revision or ARN"
+            ),
+        ))
     }
 }
 
@@ -151,14 +204,30 @@ pub fn parse_pairs(input: &str, v: Option<&str>) -> Result<Vec<(String, String)>
             continue;
         }
         let Some((k, val)) = line.split_once('=') else {
-            return Err(Failure::input(input, format!("input `{input}` line {}: expected KEY=value, got `{}`", i + 1, first_chars(line))));
+            return Err(Failure::input(
+                input,
+                format!(
+                    "input `{input}` line {}: expected KEY=value, got `{}`",
+                    i + 1,
+                    first_chars(line)
+                ),
+            ));
         };
         let k = k.trim();
         if k.is_empty() || k.chars().any(char::is_whitespace) {
-            return Err(Failure::input(input, format!("input `{input}` line {}: `{k}` is not a valid name", i + 1)));
+            return Err(Failure::input(
+                input,
+                format!("input `{input}` line {}: `{k}` is not a valid name", i + 1),
+            ));
         }
         if input == "secrets" && val.trim().is_empty() {
-            return Err(Failure::input(input, format!("input `secrets` line {}: `{k}` needs a valueFrom (a Secrets Manager or SSM parameter ARN/name)", i + 1)));
+            return Err(Failure::input(
+                input,
+                format!(
+                    "input `secrets` line {}: `{k}` needs a valueFrom (a Secrets Manager or SSM parameter ARN/name)",
+                    i + 1
+                ),
+            ));
         }
         out.retain(|(existing, _)| existing != k);
         out.push((k.to_string(), val.trim().to_string()));
@@ -169,7 +238,11 @@ pub fn parse_pairs(input: &str, v: Option<&str>) -> Result<Vec<(String, String)>
 /// Shows the start of a line without dumping a possible secret value whole.
 fn first_chars(s: &str) -> String {
     let short: String = s.chars().take(20).collect();
-    if short.len() < s.len() { format!("{short}…") } else { short }
+    if short.len() < s.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
 
 /// `JSONPATH = JSON` lines.
@@ -182,20 +255,34 @@ pub fn parse_set(v: Option<&str>) -> Result<Vec<SetPatch>, Failure> {
         }
         let n = i + 1;
         let Some(eq) = assignment_position(line) else {
-            return Err(Failure::input("set", format!("input `set` line {n}: expected `JSONPATH = JSON`, e.g. $.cpu = \"512\"; got `{line}`")));
+            return Err(Failure::input(
+                "set",
+                format!(
+                    "input `set` line {n}: expected `JSONPATH = JSON`, e.g. $.cpu = \"512\"; got `{line}`"
+                ),
+            ));
         };
         let path = line[..eq].trim();
         let value_text = line[eq + 1..].trim();
         if !path.starts_with('$') {
-            return Err(Failure::input("set", format!("input `set` line {n}: the path must start with `$` (got `{path}`)")));
+            return Err(Failure::input(
+                "set",
+                format!("input `set` line {n}: the path must start with `$` (got `{path}`)"),
+            ));
         }
         if let Err(e) = jsonpath_rust::parser::parse_json_path(path) {
-            return Err(Failure::input("set", format!("input `set` line {n}: `{path}` is not a valid JSONPath: {e}")));
+            return Err(Failure::input(
+                "set",
+                format!("input `set` line {n}: `{path}` is not a valid JSONPath: {e}"),
+            ));
         }
         let value = serde_json::from_str(value_text).map_err(|_| {
             Failure::input("set", format!("input `set` line {n}: `{value_text}` is not JSON (quote strings: \"{value_text}\")"))
         })?;
-        out.push(SetPatch { path: path.to_string(), value });
+        out.push(SetPatch {
+            path: path.to_string(),
+            value,
+        });
     }
     Ok(out)
 }
@@ -214,7 +301,10 @@ fn assignment_position(line: &str) -> Option<usize> {
 pub fn parse_command(v: &str) -> Result<Vec<String>, Failure> {
     let words = if v.starts_with('[') {
         serde_json::from_str::<Vec<String>>(v).map_err(|e| {
-            Failure::input("command", format!("input `command` looks like a JSON array but is not one of strings: {e}"))
+            Failure::input(
+                "command",
+                format!("input `command` looks like a JSON array but is not one of strings: {e}"),
+            )
         })?
     } else {
         shell_words::split(v).map_err(|_| {
@@ -231,7 +321,10 @@ pub fn parse_public_ip(v: &str) -> Result<bool, Failure> {
     match v.to_ascii_uppercase().as_str() {
         "ENABLED" | "TRUE" => Ok(true),
         "DISABLED" | "FALSE" => Ok(false),
-        _ => Err(Failure::input("assign-public-ip", format!("input `assign-public-ip` must be ENABLED or DISABLED, not `{v}`"))),
+        _ => Err(Failure::input(
+            "assign-public-ip",
+            format!("input `assign-public-ip` must be ENABLED or DISABLED, not `{v}`"),
+        )),
     }
 }
 
@@ -240,7 +333,10 @@ pub fn parse_wait_until(v: &str) -> Result<WaitUntil, Failure> {
         "complete" => Ok(WaitUntil::Complete),
         "traffic-shifted" => Ok(WaitUntil::TrafficShifted),
         "none" => Ok(WaitUntil::None),
-        _ => Err(Failure::input("wait-until", format!("input `wait-until` must be complete, traffic-shifted or none, not `{v}`"))),
+        _ => Err(Failure::input(
+            "wait-until",
+            format!("input `wait-until` must be complete, traffic-shifted or none, not `{v}`"),
+        )),
     }
 }
 
@@ -256,12 +352,19 @@ pub fn parse_hooks(v: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
     let pairs = parse_pairs("codedeploy-hooks", v)?;
     for (stage, arn) in &pairs {
         if !HOOK_STAGES.contains(&stage.as_str()) {
-            return Err(Failure::input("codedeploy-hooks", format!(
-                "input `codedeploy-hooks`: `{stage}` is not an ECS AppSpec hook; use one of {}", HOOK_STAGES.join(", ")
-            )));
+            return Err(Failure::input(
+                "codedeploy-hooks",
+                format!(
+                    "input `codedeploy-hooks`: `{stage}` is not an ECS AppSpec hook; use one of {}",
+                    HOOK_STAGES.join(", ")
+                ),
+            ));
         }
         if arn.is_empty() {
-            return Err(Failure::input("codedeploy-hooks", format!("input `codedeploy-hooks`: `{stage}` needs a Lambda function ARN or name")));
+            return Err(Failure::input(
+                "codedeploy-hooks",
+                format!("input `codedeploy-hooks`: `{stage}` needs a Lambda function ARN or name"),
+            ));
         }
     }
     Ok(pairs)

@@ -20,45 +20,228 @@ const fn input(
 }
 
 pub const INPUTS: &[InputSpec] = &[
-    input("mode", None, "What to do: render, migrate, deploy or rollback."),
-    input("aws-region", None, "AWS region; defaults to AWS_REGION / AWS_DEFAULT_REGION."),
-    input("role-to-assume", None, "IAM role ARN to assume with the GitHub OIDC token. Without it the default AWS credential chain is used."),
-    input("role-session-name", None, "Session name for the assumed role; defaults to fargate-deploy-<run id>-<attempt>."),
-    input("role-duration-seconds", Some("3600"), "Lifetime of the assumed-role session (900-43200); refreshed before it expires."),
-    input("audience", Some("sts.amazonaws.com"), "Audience of the GitHub OIDC token."),
+    input(
+        "mode",
+        None,
+        "What to do: render, migrate, deploy or rollback.",
+    ),
+    input(
+        "aws-region",
+        None,
+        "AWS region; defaults to AWS_REGION / AWS_DEFAULT_REGION.",
+    ),
+    input(
+        "role-to-assume",
+        None,
+        "IAM role ARN to assume with the GitHub OIDC token. Without it the default AWS credential chain is used.",
+    ),
+    input(
+        "role-session-name",
+        None,
+        "Session name for the assumed role; defaults to fargate-deploy-<run id>-<attempt>.",
+    ),
+    input(
+        "role-duration-seconds",
+        Some("3600"),
+        "Lifetime of the assumed-role session (900-43200); refreshed before it expires.",
+    ),
+    input(
+        "audience",
+        Some("sts.amazonaws.com"),
+        "Audience of the GitHub OIDC token.",
+    ),
     input("cluster", Some("default"), "ECS cluster name or ARN."),
-    input("service", None, "ECS service name(s), comma or newline separated."),
-    input("image", None, "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference."),
-    input("pin-digest", Some("true"), "Pin ECR images to their digest (REPO@sha256:...)."),
-    input("task-definition", None, "Template: a JSON or YAML file, a family, family:revision or ARN; defaults to the service's current task definition."),
-    input("container-name", None, "Container(s) that receive the image, comma separated; defaults to the containers using the image's repository."),
-    input("environment-variables", None, "KEY=value lines set on the image's containers (same key replaced)."),
-    input("secrets", None, "KEY=valueFrom lines set on the image's containers (same key replaced)."),
-    input("set", None, "Lines 'JSONPATH = JSON' applied to the rendered task definition, e.g. $.cpu = \"512\"."),
-    input("artifacts-dir", Some(".fargate-deploy"), "Where imageDetail.json, taskdef.json, taskdef.rendered.json and appspec.yaml are written."),
-    input("container-port", None, "Container port for the appspec's LoadBalancerInfo when the service has no load balancer."),
-    input("command", None, "Migration command: a JSON array, or a string split like POSIX shell words (no shell runs)."),
-    input("migration-container", None, "Container whose command is overridden and whose exit code decides; defaults to the image's container."),
-    input("subnets", None, "Subnets for the one-off task (comma separated); default: the service's."),
-    input("security-groups", None, "Security groups for the one-off task (comma separated); default: the service's."),
-    input("assign-public-ip", None, "ENABLED or DISABLED for the one-off task; default: the service's."),
-    input("started-by", Some("fargate-deploy"), "startedBy of the one-off task."),
-    input("timeout-minutes", Some("30"), "How long to wait for the task or deployment before failing."),
-    input("stop-task-on-cancel", Some("true"), "Stop the one-off task when the run is cancelled or times out."),
-    input("force-new-deployment", Some("false"), "Start a new deployment even if the task definition is unchanged."),
-    input("desired-count", None, "Desired count to set on the service(s)."),
-    input("wait-until", Some("complete"), "complete, traffic-shifted or none."),
-    input("codedeploy-application", None, "CodeDeploy application; default AppECS-<cluster>-<service>."),
-    input("codedeploy-deployment-group", None, "CodeDeploy deployment group; default DgpECS-<cluster>-<service>."),
-    input("codedeploy-deployment-config", None, "CodeDeploy deployment configuration name."),
-    input("codedeploy-hooks", None, "AppSpec hooks, Stage=lambda-arn lines (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic)."),
-    input("github-deployment", Some("false"), "Create a GitHub Deployment with statuses."),
+    input(
+        "service",
+        None,
+        "ECS service name(s), comma or newline separated.",
+    ),
+    input(
+        "image",
+        None,
+        "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference.",
+    ),
+    input(
+        "pin-digest",
+        Some("true"),
+        "Pin ECR images to their digest (REPO@sha256:...).",
+    ),
+    input(
+        "task-definition",
+        None,
+        "Template: a JSON or YAML file, a family, family:revision or ARN; defaults to the service's current task definition.",
+    ),
+    input(
+        "container-name",
+        None,
+        "Container(s) that receive the image, comma separated; defaults to the containers using the image's repository.",
+    ),
+    input(
+        "environment-variables",
+        None,
+        "KEY=value lines set on the image's containers (same key replaced).",
+    ),
+    input(
+        "secrets",
+        None,
+        "KEY=valueFrom lines set on the image's containers (same key replaced).",
+    ),
+    input(
+        "set",
+        None,
+        "Lines 'JSONPATH = JSON' applied to the rendered task definition, e.g. $.cpu = \"512\".",
+    ),
+    input(
+        "artifacts-dir",
+        Some(".fargate-deploy"),
+        "Where imageDetail.json, taskdef.json, taskdef.rendered.json and appspec.yaml are written.",
+    ),
+    input(
+        "container-port",
+        None,
+        "Container port for the appspec's LoadBalancerInfo when the service has no load balancer.",
+    ),
+    input(
+        "command",
+        None,
+        "Migration command: a JSON array, or a string split like POSIX shell words (no shell runs).",
+    ),
+    input(
+        "migration-container",
+        None,
+        "Container whose command is overridden and whose exit code decides; defaults to the image's container.",
+    ),
+    input(
+        "subnets",
+        None,
+        "Subnets for the one-off task (comma separated); default: the service's.",
+    ),
+    input(
+        "security-groups",
+        None,
+        "Security groups for the one-off task (comma separated); default: the service's.",
+    ),
+    input(
+        "assign-public-ip",
+        None,
+        "ENABLED or DISABLED for the one-off task; default: the service's.",
+    ),
+    input(
+        "started-by",
+        Some("fargate-deploy"),
+        "startedBy of the one-off task.",
+    ),
+    input(
+        "timeout-minutes",
+        Some("30"),
+        "How long to wait for the task or deployment before failing.",
+    ),
+    input(
+        "stop-task-on-cancel",
+        Some("true"),
+        "Stop the one-off task when the run is cancelled or times out.",
+    ),
+    input(
+        "force-new-deployment",
+        Some("false"),
+        "Start a new deployment even if the task definition is unchanged.",
+    ),
+    input(
+        "desired-count",
+        None,
+        "Desired count to set on the service(s).",
+    ),
+    input(
+        "wait-until",
+        Some("complete"),
+        "complete, traffic-shifted or none.",
+    ),
+    input(
+        "codedeploy-application",
+        None,
+        "CodeDeploy application; default AppECS-<cluster>-<service>.",
+    ),
+    input(
+        "codedeploy-deployment-group",
+        None,
+        "CodeDeploy deployment group; default DgpECS-<cluster>-<service>.",
+    ),
+    input(
+        "codedeploy-deployment-config",
+        None,
+        "CodeDeploy deployment configuration name.",
+    ),
+    input(
+        "codedeploy-hooks",
+        None,
+        "AppSpec hooks, Stage=lambda-arn lines (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic).",
+    ),
+    input(
+        "github-deployment",
+        Some("false"),
+        "Create a GitHub Deployment with statuses.",
+    ),
     input("environment", None, "GitHub Deployment environment name."),
-    input("environment-url", None, "GitHub Deployment environment URL."),
-    input("github-token", None, "Token for the GitHub API (the action passes github.token)."),
-    input("comment-plan", Some("false"), "mode render on a pull request: comment the task-definition diff."),
+    input(
+        "environment-url",
+        None,
+        "GitHub Deployment environment URL.",
+    ),
+    input(
+        "github-token",
+        None,
+        "Token for the GitHub API (the action passes github.token).",
+    ),
+    input(
+        "comment-plan",
+        Some("false"),
+        "mode render on a pull request: comment the task-definition diff.",
+    ),
 ];
 
 pub fn spec(name: &str) -> Option<&'static InputSpec> {
     INPUTS.iter().find(|i| i.name == name)
 }
+
+/// Every output the tool may set, with its description (action.yml lists the same).
+pub const OUTPUTS: &[(&str, &str)] = &[
+    (
+        "result",
+        "JSON summary of the run: mode, result, targets, image, reason on failure.",
+    ),
+    (
+        "image",
+        "The image deployed, pinned to its digest unless pin-digest is false.",
+    ),
+    ("image-digest", "The image's sha256 digest (ECR images)."),
+    ("artifacts-dir", "Where the artifacts were written."),
+    (
+        "task-definition",
+        "Path of the rendered task definition (taskdef.rendered.json) when one target was rendered.",
+    ),
+    (
+        "task-definition-arn",
+        "ARN of the registered (or reused) task definition.",
+    ),
+    (
+        "task-definition-arns",
+        "JSON map of service to task-definition ARN.",
+    ),
+    ("task-arn", "ARN of the one-off task (migrate)."),
+    (
+        "exit-code",
+        "Exit code of the migration container (migrate).",
+    ),
+    (
+        "log-stream",
+        "CloudWatch Logs stream of the migration container (migrate).",
+    ),
+    (
+        "deployment-id",
+        "ECS deployment id(s) created by this run (deploy).",
+    ),
+    (
+        "codedeploy-deployment-id",
+        "CodeDeploy deployment id (deploy of a CODE_DEPLOY service).",
+    ),
+];

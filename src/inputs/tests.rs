@@ -55,32 +55,102 @@ fn services_split_on_commas_and_newlines() {
 
 #[test]
 fn environment_lines_keep_equals_signs_in_values() {
-    let s = parse_with(&[("environment-variables", "A=1\n\n# comment\nDSN=postgres://u@h/db?sslmode=require&x=y\nA=2")]).unwrap();
-    assert_eq!(s.environment_variables, vec![("DSN".to_string(), "postgres://u@h/db?sslmode=require&x=y".to_string()), ("A".to_string(), "2".to_string())]);
+    let s = parse_with(&[(
+        "environment-variables",
+        "A=1\n\n# comment\nDSN=postgres://u@h/db?sslmode=require&x=y\nA=2",
+    )])
+    .unwrap();
+    assert_eq!(
+        s.environment_variables,
+        vec![
+            (
+                "DSN".to_string(),
+                "postgres://u@h/db?sslmode=require&x=y".to_string()
+            ),
+            ("A".to_string(), "2".to_string())
+        ]
+    );
     let f = input_error(&[("environment-variables", "NOEQUALS")]);
-    assert!(f.headline.contains("environment-variables") && f.headline.contains("KEY=value"), "{f}");
+    assert!(
+        f.headline.contains("environment-variables") && f.headline.contains("KEY=value"),
+        "{f}"
+    );
 }
 
 #[test]
 fn set_lines_parse_path_and_json() {
-    let s = parse_with(&[("set", "$.cpu = \"512\"\n$.containerDefinitions[?(@.name == 'web')].memory=1024")]).unwrap();
+    let s = parse_with(&[(
+        "set",
+        "$.cpu = \"512\"\n$.containerDefinitions[?(@.name == 'web')].memory=1024",
+    )])
+    .unwrap();
     assert_eq!(s.set[0].path, "$.cpu");
     assert_eq!(s.set[0].value, serde_json::json!("512"));
-    assert_eq!(s.set[1].path, "$.containerDefinitions[?(@.name == 'web')].memory");
+    assert_eq!(
+        s.set[1].path,
+        "$.containerDefinitions[?(@.name == 'web')].memory"
+    );
     assert_eq!(s.set[1].value, serde_json::json!(1024));
-    assert!(input_error(&[("set", "$.cpu = 512abc")]).headline.contains("not JSON"));
-    assert!(input_error(&[("set", "cpu = 1")]).headline.contains("must start with `$`"));
-    assert!(input_error(&[("set", "$.cpu[ = 1")]).headline.contains("not a valid JSONPath"));
-    assert!(input_error(&[("set", "$.cpu")]).headline.contains("JSONPATH = JSON"));
+    assert!(
+        input_error(&[("set", "$.cpu = 512abc")])
+            .headline
+            .contains("not JSON")
+    );
+    assert!(
+        input_error(&[("set", "cpu = 1")])
+            .headline
+            .contains("must start with `$`")
+    );
+    assert!(
+        input_error(&[("set", "$.cpu[ = 1")])
+            .headline
+            .contains("not a valid JSONPath")
+    );
+    assert!(
+        input_error(&[("set", "$.cpu")])
+            .headline
+            .contains("JSONPATH = JSON")
+    );
 }
 
 #[test]
 fn commands_split_like_a_shell_without_one() {
-    let s = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", "php artisan migrate --force --path='a b' X=\"1=2\"")])).unwrap();
-    assert_eq!(s.command.unwrap(), ["php", "artisan", "migrate", "--force", "--path=a b", "X=1=2"]);
-    let s = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", r#"["sh", "-c", "echo $HOME; rm -rf /"]"#)])).unwrap();
+    let s = Settings::parse(&raw(&[
+        ("mode", "migrate"),
+        ("image", "web:v1"),
+        ("service", "web"),
+        (
+            "command",
+            "php artisan migrate --force --path='a b' X=\"1=2\"",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(
+        s.command.unwrap(),
+        [
+            "php",
+            "artisan",
+            "migrate",
+            "--force",
+            "--path=a b",
+            "X=1=2"
+        ]
+    );
+    let s = Settings::parse(&raw(&[
+        ("mode", "migrate"),
+        ("image", "web:v1"),
+        ("service", "web"),
+        ("command", r#"["sh", "-c", "echo $HOME; rm -rf /"]"#),
+    ]))
+    .unwrap();
     assert_eq!(s.command.unwrap(), ["sh", "-c", "echo $HOME; rm -rf /"]);
-    let f = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "web"), ("command", "echo 'unterminated")])).unwrap_err();
+    let f = Settings::parse(&raw(&[
+        ("mode", "migrate"),
+        ("image", "web:v1"),
+        ("service", "web"),
+        ("command", "echo 'unterminated"),
+    ]))
+    .unwrap_err();
     assert!(f.headline.contains("unterminated quote"), "{f}");
 }
 
@@ -90,21 +160,42 @@ fn bad_inputs_name_the_input() {
         (vec![("mode", "ship")], "mode"),
         (vec![("image", "Web:v1")], "image"),
         (vec![("image", "web")], "image"),
-        (vec![("role-to-assume", "arn:aws:iam::123:role/x")], "role-to-assume"),
-        (vec![("role-to-assume", "arn:aws:iam::123456789012:user/x")], "role-to-assume"),
-        (vec![("role-duration-seconds", "100")], "role-duration-seconds"),
+        (
+            vec![("role-to-assume", "arn:aws:iam::123:role/x")],
+            "role-to-assume",
+        ),
+        (
+            vec![("role-to-assume", "arn:aws:iam::123456789012:user/x")],
+            "role-to-assume",
+        ),
+        (
+            vec![("role-duration-seconds", "100")],
+            "role-duration-seconds",
+        ),
         (vec![("pin-digest", "yes")], "pin-digest"),
         (vec![("aws-region", "Europe")], "aws-region"),
         (vec![("cluster", "prod cluster")], "cluster"),
         (vec![("service", "web/1")], "service"),
-        (vec![("task-definition", "missing/file.json")], "task-definition"),
+        (
+            vec![("task-definition", "missing/file.json")],
+            "task-definition",
+        ),
         (vec![("task-definition", "web:latest")], "task-definition"),
-        (vec![("task-definition", "arn:aws:ecs:eu-west-1:123456789012:service/x")], "task-definition"),
+        (
+            vec![(
+                "task-definition",
+                "arn:aws:ecs:eu-west-1:123456789012:service/x",
+            )],
+            "task-definition",
+        ),
         (vec![("container-port", "70000")], "container-port"),
         (vec![("command", "x")], "command"),
         (vec![("desired-count", "2")], "desired-count"),
         (vec![("wait-until", "forever")], "wait-until"),
-        (vec![("codedeploy-hooks", "BeforeEverything=arn:aws:lambda:x")], "codedeploy-hooks"),
+        (
+            vec![("codedeploy-hooks", "BeforeEverything=arn:aws:lambda:x")],
+            "codedeploy-hooks",
+        ),
         (vec![("role-session-name", "abc")], "role-session-name"),
         (vec![("secrets", "DB_PASSWORD=")], "secrets"),
         (vec![("environment-url", "https://x")], "environment-url"),
@@ -112,20 +203,39 @@ fn bad_inputs_name_the_input() {
     for (extra, input) in cases {
         let f = input_error(&extra);
         assert_eq!(f.title, input, "{extra:?}: {f}");
-        assert!(f.headline.contains(input), "headline should name `{input}`: {f}");
+        assert!(
+            f.headline.contains(input),
+            "headline should name `{input}`: {f}"
+        );
     }
 }
 
 #[test]
 fn mode_requirements() {
     let f = Settings::parse(&raw(&[("mode", "render"), ("image", "web:v1")])).unwrap_err();
-    assert!(f.headline.contains("`service`") && f.headline.contains("`task-definition`"), "{f}");
+    assert!(
+        f.headline.contains("`service`") && f.headline.contains("`task-definition`"),
+        "{f}"
+    );
     let f = Settings::parse(&raw(&[("mode", "deploy"), ("service", "web")])).unwrap_err();
     assert_eq!(f.title, "image");
-    let f = Settings::parse(&raw(&[("mode", "migrate"), ("image", "web:v1"), ("service", "a,b")])).unwrap_err();
+    let f = Settings::parse(&raw(&[
+        ("mode", "migrate"),
+        ("image", "web:v1"),
+        ("service", "a,b"),
+    ]))
+    .unwrap_err();
     assert!(f.headline.contains("one `service`"), "{f}");
-    let f = Settings::parse(&raw(&[("mode", "rollback"), ("service", "web"), ("image", "web:v1")])).unwrap_err();
-    assert!(f.headline.contains("does not apply to mode rollback"), "{f}");
+    let f = Settings::parse(&raw(&[
+        ("mode", "rollback"),
+        ("service", "web"),
+        ("image", "web:v1"),
+    ]))
+    .unwrap_err();
+    assert!(
+        f.headline.contains("does not apply to mode rollback"),
+        "{f}"
+    );
     assert!(Settings::parse(&raw(&[("mode", "rollback"), ("service", "web")])).is_ok());
 }
 
@@ -136,14 +246,27 @@ fn template_sources() {
     std::fs::write(&file, "{}").unwrap();
     let s = parse_with(&[("task-definition", file.to_str().unwrap())]).unwrap();
     assert_eq!(s.template, TemplateSource::File(file.clone()));
-    for id in ["web", "web:12", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"] {
-        assert_eq!(parse_with(&[("task-definition", id)]).unwrap().template, TemplateSource::Registered(id.into()));
+    for id in [
+        "web",
+        "web:12",
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
+    ] {
+        assert_eq!(
+            parse_with(&[("task-definition", id)]).unwrap().template,
+            TemplateSource::Registered(id.into())
+        );
     }
 }
 
 #[test]
 fn booleans_follow_the_toolkit() {
-    for (v, b) in [("true", true), ("True", true), ("TRUE", true), ("false", false), ("FALSE", false)] {
+    for (v, b) in [
+        ("true", true),
+        ("True", true),
+        ("TRUE", true),
+        ("false", false),
+        ("FALSE", false),
+    ] {
         assert_eq!(parse_with(&[("pin-digest", v)]).unwrap().pin_digest, b);
     }
 }

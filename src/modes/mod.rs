@@ -13,14 +13,21 @@ use crate::inputs::{Mode, Settings};
 use crate::runner::Runner;
 
 /// Runs the mode and reports; returns the failure, if any, after it was reported.
-pub async fn run(settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<(), Failure> {
+pub async fn run(
+    settings: &Settings,
+    runner: &Arc<Runner>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<(), Failure> {
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode);
     let outcome = match settings.mode {
         Mode::Render => render::run(settings, runner, env, &mut report).await,
         other => Err(Failure::input(
             "mode",
-            format!("mode {} is not available in this version yet; only render is (see the README's roadmap)", other.name()),
+            format!(
+                "mode {} is not available in this version yet; only render is (see the README's roadmap)",
+                other.name()
+            ),
         )),
     };
     report::finish(runner, &report, &outcome, started.elapsed());

@@ -32,26 +32,50 @@ pub struct Target {
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
 pub fn needs_aws(settings: &Settings) -> bool {
-    settings.image.as_ref().is_some_and(image::resolve::needs_aws)
+    settings
+        .image
+        .as_ref()
+        .is_some_and(image::resolve::needs_aws)
         || !matches!(settings.template, TemplateSource::File(_))
         || !settings.services.is_empty()
 }
 
-pub async fn credentials_stage(stages: &mut Stages<'_>, settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Aws, Failure> {
-    stages.run("credentials", Aws::connect(settings, runner.clone(), env)).await
+pub async fn credentials_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    runner: &Arc<Runner>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Aws, Failure> {
+    stages
+        .run("credentials", Aws::connect(settings, runner.clone(), env))
+        .await
 }
 
 /// Starts DescribeServices at once, so it overlaps with the image lookup.
-pub fn prefetch_services(aws: Option<&Aws>, settings: &Settings) -> Option<JoinHandle<Result<Vec<Service>, Failure>>> {
+pub fn prefetch_services(
+    aws: Option<&Aws>,
+    settings: &Settings,
+) -> Option<JoinHandle<Result<Vec<Service>, Failure>>> {
     let aws = aws?;
     if settings.services.is_empty() {
         return None;
     }
-    let (ecs, cluster, names) = (aws.ecs.clone(), settings.cluster.clone(), settings.services.clone());
-    Some(tokio::spawn(async move { describe_services(&ecs, &cluster, &names).await }))
+    let (ecs, cluster, names) = (
+        aws.ecs.clone(),
+        settings.cluster.clone(),
+        settings.services.clone(),
+    );
+    Some(tokio::spawn(async move {
+        describe_services(&ecs, &cluster, &names).await
+    }))
 }
 
-pub async fn resolve_stage(stages: &mut Stages<'_>, settings: &Settings, aws: Option<&Aws>, runner: &Runner) -> Result<ResolvedImage, Failure> {
+pub async fn resolve_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    aws: Option<&Aws>,
+    runner: &Runner,
+) -> Result<ResolvedImage, Failure> {
     let image = settings.image.as_ref().expect("checked by Settings::parse");
     stages
         .run("resolve image", async {
@@ -85,7 +109,9 @@ pub async fn render_stage(
     stages
         .run("render task definition", async {
             let services = match services {
-                Some(handle) => handle.await.map_err(|e| Failure::failed("service", format!("DescribeServices task failed: {e}")))??,
+                Some(handle) => handle.await.map_err(|e| {
+                    Failure::failed("service", format!("DescribeServices task failed: {e}"))
+                })??,
                 None => Vec::new(),
             };
             let templates = load_templates(settings, aws, &services).await?;
@@ -100,17 +126,31 @@ pub async fn render_stage(
             let pairs: Vec<(Option<Service>, (Value, String))> = if services.is_empty() {
                 vec![(None, templates.into_iter().next().expect("one template").1)]
             } else {
-                services.into_iter().zip(templates.into_iter().map(|(_, t)| t)).map(|(s, t)| (Some(s), t)).collect()
+                services
+                    .into_iter()
+                    .zip(templates.into_iter().map(|(_, t)| t))
+                    .map(|(s, t)| (Some(s), t))
+                    .collect()
             };
             for (service, (template, origin)) in pairs {
                 let rendered = taskdef::render(&template, &image.reference, &image.uri, &patches)?;
-                let name = service.as_ref().and_then(|s| s.service_name()).map(str::to_string).unwrap_or_else(|| rendered.family().to_string());
+                let name = service
+                    .as_ref()
+                    .and_then(|s| s.service_name())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| rendered.family().to_string());
                 lines.push(format!(
                     "{name}: family {} from {origin}, image into {}",
                     rendered.family(),
                     rendered.image_containers.join(", ")
                 ));
-                targets.push(Target { name, service, rendered, origin, artifacts: None });
+                targets.push(Target {
+                    name,
+                    service,
+                    rendered,
+                    origin,
+                    artifacts: None,
+                });
             }
             Ok((targets, lines.join("; ")))
         })
@@ -118,20 +158,31 @@ pub async fn render_stage(
 }
 
 /// One template per service (or one in all), read once per distinct source.
-async fn load_templates(settings: &Settings, aws: Option<&Aws>, services: &[Service]) -> Result<Vec<(String, (Value, String))>, Failure> {
+async fn load_templates(
+    settings: &Settings,
+    aws: Option<&Aws>,
+    services: &[Service],
+) -> Result<Vec<(String, (Value, String))>, Failure> {
     let sources: Vec<(String, String)> = match &settings.template {
         TemplateSource::File(path) => {
             let td = template::load_file(path)?;
             let origin = format!("file {}", path.display());
             let n = services.len().max(1);
-            return Ok((0..n).map(|_| (String::new(), (td.clone(), origin.clone()))).collect());
+            return Ok((0..n)
+                .map(|_| (String::new(), (td.clone(), origin.clone())))
+                .collect());
         }
-        TemplateSource::Registered(id) => vec![(id.clone(), format!("registered {id}")); services.len().max(1)],
+        TemplateSource::Registered(id) => {
+            vec![(id.clone(), format!("registered {id}")); services.len().max(1)]
+        }
         TemplateSource::Service => services
             .iter()
             .map(|s| {
                 let arn = s.task_definition().unwrap_or_default().to_string();
-                (arn.clone(), format!("service's current {}", short_arn(&arn)))
+                (
+                    arn.clone(),
+                    format!("service's current {}", short_arn(&arn)),
+                )
             })
             .collect(),
     };
@@ -149,7 +200,12 @@ async fn load_templates(settings: &Settings, aws: Option<&Aws>, services: &[Serv
     }
     let mut fetched: HashMap<String, Value> = HashMap::new();
     while let Some(joined) = calls.join_next().await {
-        let (id, td) = joined.map_err(|e| Failure::failed("task-definition", format!("DescribeTaskDefinition task failed: {e}")))?;
+        let (id, td) = joined.map_err(|e| {
+            Failure::failed(
+                "task-definition",
+                format!("DescribeTaskDefinition task failed: {e}"),
+            )
+        })?;
         let mut td = td?;
         template::strip_read_only(&mut td);
         template::check_shape(&td, &id)?;
@@ -169,13 +225,23 @@ pub fn short_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-pub async fn artifacts_stage(stages: &mut Stages<'_>, settings: &Settings, targets: &mut [Target], image: &ResolvedImage, runner: &Runner) -> Result<(), Failure> {
+pub async fn artifacts_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    targets: &mut [Target],
+    image: &ResolvedImage,
+    runner: &Runner,
+) -> Result<(), Failure> {
     stages
         .run("write artifacts", async {
             let several = targets.len() > 1;
             let mut written = Vec::new();
             for t in targets.iter_mut() {
-                let dir: PathBuf = if several { settings.artifacts_dir.join(&t.name) } else { settings.artifacts_dir.clone() };
+                let dir: PathBuf = if several {
+                    settings.artifacts_dir.join(&t.name)
+                } else {
+                    settings.artifacts_dir.clone()
+                };
                 let (spec, warning) = artifacts::appspec(&AppSpecInputs {
                     rendered: &t.rendered,
                     service: t.service.as_ref(),
@@ -190,7 +256,13 @@ pub async fn artifacts_stage(stages: &mut Stages<'_>, settings: &Settings, targe
                 written.push(dir.display().to_string());
                 t.artifacts = Some(paths);
             }
-            Ok(((), format!("imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}", written.join(", "))))
+            Ok((
+                (),
+                format!(
+                    "imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
+                    written.join(", ")
+                ),
+            ))
         })
         .await
 }

@@ -12,7 +12,12 @@ use crate::inputs::Settings;
 use crate::runner::Runner;
 use crate::stages::Stages;
 
-pub async fn run(settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) -> Option<String> + Sync), report: &mut Report) -> Result<(), Failure> {
+pub async fn run(
+    settings: &Settings,
+    runner: &Arc<Runner>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    report: &mut Report,
+) -> Result<(), Failure> {
     let needs_aws = prepare::needs_aws(settings);
     let mut stages = Stages::new(runner, if needs_aws { 4 } else { 3 });
     let aws = match needs_aws {
@@ -22,14 +27,22 @@ pub async fn run(settings: &Settings, runner: &Arc<Runner>, env: &(dyn Fn(&str) 
     let services = prepare::prefetch_services(aws.as_ref(), settings);
     let image = prepare::resolve_stage(&mut stages, settings, aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
-    let mut targets = prepare::render_stage(&mut stages, settings, aws.as_ref(), services, &image).await?;
+    let mut targets =
+        prepare::render_stage(&mut stages, settings, aws.as_ref(), services, &image).await?;
     prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
 
-    runner.set_output("artifacts-dir", &settings.artifacts_dir.display().to_string()).map_err(report::output_failure)?;
+    runner
+        .set_output(
+            "artifacts-dir",
+            &settings.artifacts_dir.display().to_string(),
+        )
+        .map_err(report::output_failure)?;
     if let [single] = targets.as_slice()
         && let Some(paths) = &single.artifacts
     {
-        runner.set_output("task-definition", &paths.rendered.display().to_string()).map_err(report::output_failure)?;
+        runner
+            .set_output("task-definition", &paths.rendered.display().to_string())
+            .map_err(report::output_failure)?;
     }
     report.rows = targets.iter().map(row).collect();
     Ok(())

@@ -34,7 +34,11 @@ pub fn output_failure(e: RunnerError) -> Failure {
 
 impl Report {
     pub fn new(mode: Mode) -> Self {
-        Self { mode, image: None, rows: Vec::new() }
+        Self {
+            mode,
+            image: None,
+            rows: Vec::new(),
+        }
     }
 
     /// The `result` output: a JSON summary of the run.
@@ -64,13 +68,26 @@ impl Report {
 
     pub fn summary_markdown(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
         let icon = if outcome.is_ok() { "✅" } else { "❌" };
-        let mut md = format!("### {icon} fargate-deploy {} — {}\n\n", self.mode.name(), if outcome.is_ok() { "succeeded" } else { "failed" });
+        let mut md = format!(
+            "### {icon} fargate-deploy {} — {}\n\n",
+            self.mode.name(),
+            if outcome.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            }
+        );
         if let Some(img) = &self.image {
             md.push_str(&format!("Image: `{}`\n\n", img.uri));
         }
         if !self.rows.is_empty() {
             md.push_str("| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n");
-            let digest = self.image.as_ref().and_then(|i| i.digest.clone()).map(|d| format!("`{}`", short_digest(&d))).unwrap_or_else(|| "—".into());
+            let digest = self
+                .image
+                .as_ref()
+                .and_then(|i| i.digest.clone())
+                .map(|d| format!("`{}`", short_digest(&d)))
+                .unwrap_or_else(|| "—".into());
             for r in &self.rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -79,9 +96,16 @@ impl Report {
                     cell(&r.containers.join(", ")),
                     cell(&r.origin),
                     digest,
-                    r.artifacts.as_deref().map(|a| format!("`{}`", cell(a))).unwrap_or_else(|| "—".into()),
+                    r.artifacts
+                        .as_deref()
+                        .map(|a| format!("`{}`", cell(a)))
+                        .unwrap_or_else(|| "—".into()),
                     elapsed(took),
-                    if outcome.is_ok() { "success" } else { "failure" },
+                    if outcome.is_ok() {
+                        "success"
+                    } else {
+                        "failure"
+                    },
                 ));
             }
             md.push('\n');
@@ -110,7 +134,8 @@ fn cell(s: &str) -> String {
 /// Writes outputs and the summary. Errors here are reported but never
 /// change a run's result.
 pub fn finish(runner: &Runner, report: &Report, outcome: &Result<(), Failure>, took: Duration) {
-    let mut outputs: Vec<(&str, String)> = vec![("result", report.result_json(outcome, took).to_string())];
+    let mut outputs: Vec<(&str, String)> =
+        vec![("result", report.result_json(outcome, took).to_string())];
     if let Some(img) = &report.image {
         outputs.push(("image", img.uri.clone()));
         if let Some(d) = &img.digest {

@@ -18,7 +18,9 @@ pub enum CommandError {
 
 /// Escapes a workflow command's message (`::cmd::MESSAGE`).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value (`::cmd key=VALUE::`).
@@ -98,7 +100,11 @@ mod tests {
     #[test]
     fn command_with_properties() {
         assert_eq!(
-            command("error", &[("title", "Image: not found, sorry")], "line1\nline2 100%"),
+            command(
+                "error",
+                &[("title", "Image: not found, sorry")],
+                "line1\nline2 100%"
+            ),
             "::error title=Image%3A not found%2C sorry::line1%0Aline2 100%25"
         );
         assert_eq!(command("group", &[], "[1/4] x"), "::group::[1/4] x");

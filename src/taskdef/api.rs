@@ -48,7 +48,10 @@ impl Intercept for RawBody {
 
 /// DescribeTaskDefinition (with tags) as JSON: the `taskDefinition` object,
 /// with the `tags` folded in when there are any.
-pub async fn describe_task_definition(ecs: &aws_sdk_ecs::Client, id: &str) -> Result<Value, Failure> {
+pub async fn describe_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    id: &str,
+) -> Result<Value, Failure> {
     let raw = RawBody::default();
     ecs.describe_task_definition()
         .task_definition(id)
@@ -60,19 +63,36 @@ pub async fn describe_task_definition(ecs: &aws_sdk_ecs::Client, id: &str) -> Re
         .map_err(|e| match aws_code(&e) {
             Some("ClientException") | Some("InvalidParameterException") => Failure::input(
                 "task-definition",
-                format!("task definition `{id}` not found: {}; check the family, revision and region", aws_message(&e)),
+                format!(
+                    "task definition `{id}` not found: {}; check the family, revision and region",
+                    aws_message(&e)
+                ),
             ),
-            _ => Failure::failed("task-definition", format!("could not read task definition `{id}`: {}", aws_message(&e))),
+            _ => Failure::failed(
+                "task-definition",
+                format!("could not read task definition `{id}`: {}", aws_message(&e)),
+            ),
         })?;
-    let body = raw.take().ok_or_else(|| Failure::failed("task-definition", "DescribeTaskDefinition returned no body"))?;
-    let mut doc: Value = serde_json::from_slice(&body)
-        .map_err(|e| Failure::failed("task-definition", format!("DescribeTaskDefinition returned unreadable JSON: {e}")))?;
+    let body = raw.take().ok_or_else(|| {
+        Failure::failed("task-definition", "DescribeTaskDefinition returned no body")
+    })?;
+    let mut doc: Value = serde_json::from_slice(&body).map_err(|e| {
+        Failure::failed(
+            "task-definition",
+            format!("DescribeTaskDefinition returned unreadable JSON: {e}"),
+        )
+    })?;
     let tags = doc.get_mut("tags").map(Value::take);
     let mut td = doc
         .get_mut("taskDefinition")
         .map(Value::take)
         .filter(Value::is_object)
-        .ok_or_else(|| Failure::failed("task-definition", "DescribeTaskDefinition returned no taskDefinition"))?;
+        .ok_or_else(|| {
+            Failure::failed(
+                "task-definition",
+                "DescribeTaskDefinition returned no taskDefinition",
+            )
+        })?;
     if let Some(tags) = tags.filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
         td["tags"] = tags;
     }

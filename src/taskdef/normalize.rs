@@ -27,7 +27,11 @@ pub fn normalize(td: &Value) -> Value {
             obj.remove(f);
         }
         for field in ["cpu", "memory"] {
-            if let Some(n) = obj.get(field).filter(|v| v.is_number()).map(|v| v.to_string()) {
+            if let Some(n) = obj
+                .get(field)
+                .filter(|v| v.is_number())
+                .map(|v| v.to_string())
+            {
                 obj.insert(field.into(), Value::String(n));
             }
         }
@@ -53,7 +57,8 @@ fn normalize_container(c: &mut Map<String, Value>, awsvpc: bool) {
     }
     if let Some(Value::Array(ports)) = c.get_mut("portMappings") {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
-            p.entry("protocol").or_insert_with(|| Value::String("tcp".into()));
+            p.entry("protocol")
+                .or_insert_with(|| Value::String("tcp".into()));
             if awsvpc && let Some(cp) = p.get("containerPort").cloned() {
                 p.entry("hostPort").or_insert(cp);
             }

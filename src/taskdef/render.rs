@@ -13,11 +13,25 @@ use crate::inputs::SetPatch;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum RenderError {
-    #[error("container-name: no container `{wanted}` in family `{family}`; its containers are: {available}")]
-    UnknownContainer { wanted: String, family: String, available: String },
-    #[error("no container of family `{family}` uses repository {repository}, and there are several ({available}): set `container-name` to say which receives the image")]
-    Ambiguous { family: String, repository: String, available: String },
-    #[error("set: `{path}` matches nothing in the task definition (set replaces existing values; add the field to the template first)")]
+    #[error(
+        "container-name: no container `{wanted}` in family `{family}`; its containers are: {available}"
+    )]
+    UnknownContainer {
+        wanted: String,
+        family: String,
+        available: String,
+    },
+    #[error(
+        "no container of family `{family}` uses repository {repository}, and there are several ({available}): set `container-name` to say which receives the image"
+    )]
+    Ambiguous {
+        family: String,
+        repository: String,
+        available: String,
+    },
+    #[error(
+        "set: `{path}` matches nothing in the task definition (set replaces existing values; add the field to the template first)"
+    )]
     NoMatch { path: String },
     #[error("set: `{path}`: {reason}")]
     BadPath { path: String, reason: String },
@@ -28,7 +42,9 @@ pub enum RenderError {
 impl From<RenderError> for Failure {
     fn from(e: RenderError) -> Self {
         let input = match &e {
-            RenderError::UnknownContainer { .. } | RenderError::Ambiguous { .. } => "container-name",
+            RenderError::UnknownContainer { .. } | RenderError::Ambiguous { .. } => {
+                "container-name"
+            }
             _ => "set",
         };
         Failure::input(input, e.to_string())
@@ -57,13 +73,21 @@ impl Rendered {
 
 /// Which containers receive `image`: the named ones; else those using the
 /// same repository; else the only container; else an error listing them.
-pub fn image_containers(td: &Value, image: &ImageRef, wanted: &[String]) -> Result<Vec<String>, RenderError> {
+pub fn image_containers(
+    td: &Value,
+    image: &ImageRef,
+    wanted: &[String],
+) -> Result<Vec<String>, RenderError> {
     let names = container_names(td);
     let family = td["family"].as_str().unwrap_or_default().to_string();
     if !wanted.is_empty() {
         for w in wanted {
             if !names.contains(w) {
-                return Err(RenderError::UnknownContainer { wanted: w.clone(), family, available: names.join(", ") });
+                return Err(RenderError::UnknownContainer {
+                    wanted: w.clone(),
+                    family,
+                    available: names.join(", "),
+                });
             }
         }
         return Ok(wanted.to_vec());
@@ -73,22 +97,38 @@ pub fn image_containers(td: &Value, image: &ImageRef, wanted: &[String]) -> Resu
         .into_iter()
         .flatten()
         .filter(|c| {
-            c["image"].as_str().and_then(|i| ImageRef::parse_any(i).ok()).is_some_and(|r| r.same_repository(image))
+            c["image"]
+                .as_str()
+                .and_then(|i| ImageRef::parse_any(i).ok())
+                .is_some_and(|r| r.same_repository(image))
         })
         .filter_map(|c| c["name"].as_str().map(str::to_string))
         .collect();
     match (matching.is_empty(), names.len()) {
         (false, _) => Ok(matching),
         (true, 1) => Ok(names),
-        _ => Err(RenderError::Ambiguous { family, repository: image.name(), available: names.join(", ") }),
+        _ => Err(RenderError::Ambiguous {
+            family,
+            repository: image.name(),
+            available: names.join(", "),
+        }),
     }
 }
 
 /// Renders `template` for `image_uri`. `image` decides the default containers.
-pub fn render(template: &Value, image: &ImageRef, image_uri: &str, patches: &Patches) -> Result<Rendered, RenderError> {
+pub fn render(
+    template: &Value,
+    image: &ImageRef,
+    image_uri: &str,
+    patches: &Patches,
+) -> Result<Rendered, RenderError> {
     let mut td = template.clone();
     let targets = image_containers(&td, image, patches.container_names)?;
-    for c in td["containerDefinitions"].as_array_mut().into_iter().flatten() {
+    for c in td["containerDefinitions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
         let name = c["name"].as_str().unwrap_or_default().to_string();
         if !targets.contains(&name) {
             continue;
@@ -105,8 +145,17 @@ pub fn render(template: &Value, image: &ImageRef, image_uri: &str, patches: &Pat
         apply_set(&mut td, patch)?;
     }
     coerce_task_sizes(&mut td);
-    check_shape(&td, "").map_err(|e| RenderError::Broken(e.to_string().trim_start_matches("task definition : ").to_string()))?;
-    Ok(Rendered { definition: td, image_containers: targets })
+    check_shape(&td, "").map_err(|e| {
+        RenderError::Broken(
+            e.to_string()
+                .trim_start_matches("task definition : ")
+                .to_string(),
+        )
+    })?;
+    Ok(Rendered {
+        definition: td,
+        image_containers: targets,
+    })
 }
 
 /// Replaces the entry with the same `name` in a container's list, or appends.
@@ -124,14 +173,22 @@ fn upsert(container: &mut Value, list: &str, name: &str, entry: Value) {
 fn apply_set(td: &mut Value, patch: &SetPatch) -> Result<(), RenderError> {
     let paths = td
         .query_only_path(&patch.path)
-        .map_err(|e| RenderError::BadPath { path: patch.path.clone(), reason: e.to_string() })?;
+        .map_err(|e| RenderError::BadPath {
+            path: patch.path.clone(),
+            reason: e.to_string(),
+        })?;
     if paths.is_empty() {
-        return Err(RenderError::NoMatch { path: patch.path.clone() });
+        return Err(RenderError::NoMatch {
+            path: patch.path.clone(),
+        });
     }
     for p in paths {
         let slot = td
             .reference_mut(p.clone())
-            .ok_or_else(|| RenderError::BadPath { path: patch.path.clone(), reason: format!("cannot write to {p}") })?;
+            .ok_or_else(|| RenderError::BadPath {
+                path: patch.path.clone(),
+                reason: format!("cannot write to {p}"),
+            })?;
         *slot = patch.value.clone();
     }
     Ok(())
@@ -141,7 +198,11 @@ fn apply_set(td: &mut Value, patch: &SetPatch) -> Result<(), RenderError> {
 /// edits often make them numbers, which RegisterTaskDefinition refuses.
 fn coerce_task_sizes(td: &mut Value) {
     for field in ["cpu", "memory"] {
-        if let Some(n) = td.get(field).filter(|v| v.is_number()).map(|v| v.to_string()) {
+        if let Some(n) = td
+            .get(field)
+            .filter(|v| v.is_number())
+            .map(|v| v.to_string())
+        {
             td[field] = Value::String(n);
         }
     }

@@ -10,7 +10,9 @@ const NEW: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2";
 const PINNED: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn described() -> Value {
@@ -18,7 +20,12 @@ fn described() -> Value {
 }
 
 fn no_patches() -> Patches<'static> {
-    Patches { container_names: &[], environment: &[], secrets: &[], set: &[] }
+    Patches {
+        container_names: &[],
+        environment: &[],
+        secrets: &[],
+        set: &[],
+    }
 }
 
 #[test]
@@ -34,7 +41,12 @@ fn described_definitions_lose_read_only_fields_and_keep_tags() {
 #[test]
 fn yaml_template_equals_the_described_revision_after_normalising() {
     let yaml = load_file(&fixture("web-template.yaml")).unwrap();
-    assert!(equivalent(&yaml, &described()), "normalised:\n{}\n---\n{}", normalize(&yaml), normalize(&described()));
+    assert!(
+        equivalent(&yaml, &described()),
+        "normalised:\n{}\n---\n{}",
+        normalize(&yaml),
+        normalize(&described())
+    );
 }
 
 #[test]
@@ -59,17 +71,29 @@ fn normalisation_fills_ecs_defaults() {
     assert_eq!(n["cpu"], json!("256"));
     let c = &n["containerDefinitions"][0];
     assert_eq!(c["essential"], json!(true));
-    assert_eq!(c["portMappings"][0], json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"}));
+    assert_eq!(
+        c["portMappings"][0],
+        json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"})
+    );
     assert_eq!(c["healthCheck"]["interval"], json!(30));
     assert!(c.get("mountPoints").is_none() && c.get("cpu").is_none());
 }
 
 #[test]
 fn image_goes_into_the_containers_of_the_same_repository() {
-    let r = render(&described(), &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
+    let r = render(
+        &described(),
+        &ImageRef::parse(NEW).unwrap(),
+        PINNED,
+        &no_patches(),
+    )
+    .unwrap();
     assert_eq!(r.image_containers, ["web"]);
     assert_eq!(r.definition["containerDefinitions"][0]["image"], PINNED);
-    assert_eq!(r.definition["containerDefinitions"][1]["image"], "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable");
+    assert_eq!(
+        r.definition["containerDefinitions"][1]["image"],
+        "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+    );
 }
 
 #[test]
@@ -80,50 +104,137 @@ fn ambiguity_is_an_error_listing_the_containers() {
     assert!(err.to_string().contains("web, log-router"), "{err}");
     // Naming the container resolves it.
     let names = vec!["log-router".to_string()];
-    let r = render(&described(), &other, "y", &Patches { container_names: &names, ..no_patches() }).unwrap();
+    let r = render(
+        &described(),
+        &other,
+        "y",
+        &Patches {
+            container_names: &names,
+            ..no_patches()
+        },
+    )
+    .unwrap();
     assert_eq!(r.definition["containerDefinitions"][1]["image"], "y");
     // An unknown name lists the real ones.
     let names = vec!["app".to_string()];
     let err = image_containers(&described(), &other, &names).unwrap_err();
-    assert!(err.to_string().contains("no container `app`") && err.to_string().contains("web, log-router"), "{err}");
+    assert!(
+        err.to_string().contains("no container `app`")
+            && err.to_string().contains("web, log-router"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_single_container_needs_no_name() {
-    let td = json!({"family": "m", "containerDefinitions": [{"name": "only", "image": "busybox:1"}]});
+    let td =
+        json!({"family": "m", "containerDefinitions": [{"name": "only", "image": "busybox:1"}]});
     let r = render(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
     assert_eq!(r.image_containers, ["only"]);
 }
 
 #[test]
 fn environment_and_secrets_replace_same_keys_and_append_new_ones() {
-    let env = vec![("RAILS_ENV".to_string(), "staging".to_string()), ("NEW".to_string(), "a=b".to_string())];
-    let secrets = vec![("DATABASE_URL".to_string(), "arn:new".to_string()), ("API_KEY".to_string(), "/ssm/key".to_string())];
-    let r = render(&described(), &ImageRef::parse(NEW).unwrap(), PINNED, &Patches { environment: &env, secrets: &secrets, ..no_patches() }).unwrap();
+    let env = vec![
+        ("RAILS_ENV".to_string(), "staging".to_string()),
+        ("NEW".to_string(), "a=b".to_string()),
+    ];
+    let secrets = vec![
+        ("DATABASE_URL".to_string(), "arn:new".to_string()),
+        ("API_KEY".to_string(), "/ssm/key".to_string()),
+    ];
+    let r = render(
+        &described(),
+        &ImageRef::parse(NEW).unwrap(),
+        PINNED,
+        &Patches {
+            environment: &env,
+            secrets: &secrets,
+            ..no_patches()
+        },
+    )
+    .unwrap();
     let web = &r.definition["containerDefinitions"][0];
-    assert_eq!(web["environment"], json!([{"name": "RAILS_ENV", "value": "staging"}, {"name": "APP_NAME", "value": "web"}, {"name": "NEW", "value": "a=b"}]));
-    assert_eq!(web["secrets"], json!([{"name": "DATABASE_URL", "valueFrom": "arn:new"}, {"name": "API_KEY", "valueFrom": "/ssm/key"}]));
-    assert!(r.definition["containerDefinitions"][1]["environment"].as_array().unwrap().is_empty(), "other containers untouched");
+    assert_eq!(
+        web["environment"],
+        json!([{"name": "RAILS_ENV", "value": "staging"}, {"name": "APP_NAME", "value": "web"}, {"name": "NEW", "value": "a=b"}])
+    );
+    assert_eq!(
+        web["secrets"],
+        json!([{"name": "DATABASE_URL", "valueFrom": "arn:new"}, {"name": "API_KEY", "valueFrom": "/ssm/key"}])
+    );
+    assert!(
+        r.definition["containerDefinitions"][1]["environment"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "other containers untouched"
+    );
 }
 
 #[test]
 fn set_replaces_every_match_and_refuses_paths_that_match_nothing() {
     let set = vec![
-        SetPatch { path: "$.cpu".into(), value: json!("1024") },
-        SetPatch { path: "$.containerDefinitions[?(@.name == 'web')].healthCheck.retries".into(), value: json!(5) },
-        SetPatch { path: "$.containerDefinitions[*].essential".into(), value: json!(true) },
+        SetPatch {
+            path: "$.cpu".into(),
+            value: json!("1024"),
+        },
+        SetPatch {
+            path: "$.containerDefinitions[?(@.name == 'web')].healthCheck.retries".into(),
+            value: json!(5),
+        },
+        SetPatch {
+            path: "$.containerDefinitions[*].essential".into(),
+            value: json!(true),
+        },
     ];
-    let r = render(&described(), &ImageRef::parse(NEW).unwrap(), PINNED, &Patches { set: &set, ..no_patches() }).unwrap();
+    let r = render(
+        &described(),
+        &ImageRef::parse(NEW).unwrap(),
+        PINNED,
+        &Patches {
+            set: &set,
+            ..no_patches()
+        },
+    )
+    .unwrap();
     assert_eq!(r.definition["cpu"], "1024");
-    assert_eq!(r.definition["containerDefinitions"][0]["healthCheck"]["retries"], 5);
+    assert_eq!(
+        r.definition["containerDefinitions"][0]["healthCheck"]["retries"],
+        5
+    );
     assert_eq!(r.definition["containerDefinitions"][1]["essential"], true);
 
-    let set = vec![SetPatch { path: "$.containerDefinitions[?(@.name == 'api')].memory".into(), value: json!(1) }];
-    let err = render(&described(), &ImageRef::parse(NEW).unwrap(), PINNED, &Patches { set: &set, ..no_patches() }).unwrap_err();
+    let set = vec![SetPatch {
+        path: "$.containerDefinitions[?(@.name == 'api')].memory".into(),
+        value: json!(1),
+    }];
+    let err = render(
+        &described(),
+        &ImageRef::parse(NEW).unwrap(),
+        PINNED,
+        &Patches {
+            set: &set,
+            ..no_patches()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, RenderError::NoMatch { .. }), "{err}");
 
-    let set = vec![SetPatch { path: "$.family".into(), value: json!(5) }];
-    let err = render(&described(), &ImageRef::parse(NEW).unwrap(), PINNED, &Patches { set: &set, ..no_patches() }).unwrap_err();
+    let set = vec![SetPatch {
+        path: "$.family".into(),
+        value: json!(5),
+    }];
+    let err = render(
+        &described(),
+        &ImageRef::parse(NEW).unwrap(),
+        PINNED,
+        &Patches {
+            set: &set,
+            ..no_patches()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, RenderError::Broken(_)), "{err}");
 }
 
@@ -140,12 +251,30 @@ fn numeric_task_sizes_become_strings() {
 fn malformed_templates_are_refused_with_the_problem() {
     let cases = [
         (json!([]), "not a JSON object"),
-        (json!({"containerDefinitions": [{"name": "a", "image": "i"}]}), "no `family`"),
-        (json!({"family": "f", "containerDefinitions": []}), "no `containerDefinitions`"),
-        (json!({"family": "f", "containerDefinitions": [{"image": "i"}]}), "has no `name`"),
-        (json!({"family": "f", "containerDefinitions": [{"name": "a"}]}), "no `image`"),
-        (json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i"}, {"name": "a", "image": "j"}]}), "appears twice"),
-        (json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "environment": {"A": "1"}}]}), "must be a list"),
+        (
+            json!({"containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "no `family`",
+        ),
+        (
+            json!({"family": "f", "containerDefinitions": []}),
+            "no `containerDefinitions`",
+        ),
+        (
+            json!({"family": "f", "containerDefinitions": [{"image": "i"}]}),
+            "has no `name`",
+        ),
+        (
+            json!({"family": "f", "containerDefinitions": [{"name": "a"}]}),
+            "no `image`",
+        ),
+        (
+            json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i"}, {"name": "a", "image": "j"}]}),
+            "appears twice",
+        ),
+        (
+            json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "environment": {"A": "1"}}]}),
+            "must be a list",
+        ),
     ];
     for (doc, problem) in cases {
         let err = from_document(doc.clone(), "t.json").unwrap_err();
@@ -158,11 +287,26 @@ fn syntax_errors_and_oversized_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("td.json");
     std::fs::write(&bad, "{\"family\": \"x\",, }").unwrap();
-    assert!(load_file(&bad).unwrap_err().to_string().contains("not valid JSON"));
+    assert!(
+        load_file(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON")
+    );
     let bad_yaml = dir.path().join("td.yaml");
     std::fs::write(&bad_yaml, "family: [x\n").unwrap();
-    assert!(load_file(&bad_yaml).unwrap_err().to_string().contains("not valid YAML"));
+    assert!(
+        load_file(&bad_yaml)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid YAML")
+    );
     let big = dir.path().join("big.json");
     std::fs::write(&big, vec![b' '; (template::MAX_FILE_BYTES + 1) as usize]).unwrap();
-    assert!(load_file(&big).unwrap_err().to_string().contains("the limit is"));
+    assert!(
+        load_file(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("the limit is")
+    );
 }

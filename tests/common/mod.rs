@@ -24,7 +24,10 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = repo_root().join("target/emulator-venv/bin/python");
-    assert!(p.exists(), "the emulator's virtualenv is missing: run `tests/run` (it installs moto[server] into target/emulator-venv)");
+    assert!(
+        p.exists(),
+        "the emulator's virtualenv is missing: run `tests/run` (it installs moto[server] into target/emulator-venv)"
+    );
     p
 }
 
@@ -50,14 +53,22 @@ impl Emulator {
             .spawn()
             .expect("start the emulator");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         if line.trim().is_empty() {
             let _ = child.kill();
-            let text = std::fs::read_to_string(log_dir.path().join("emulator.log")).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(log_dir.path().join("emulator.log")).unwrap_or_default();
             panic!("the emulator did not start:\n{text}");
         }
         let ready: Value = serde_json::from_str(&line).unwrap();
-        Self { child, port: ready["port"].as_u64().unwrap() as u16, seed: ready["seed"].clone(), _log_dir: log_dir }
+        Self {
+            child,
+            port: ready["port"].as_u64().unwrap() as u16,
+            seed: ready["seed"].clone(),
+            _log_dir: log_dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -92,14 +103,34 @@ impl Emulator {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| format!("{}:{}", c["service"].as_str().unwrap(), c["operation"].as_str().unwrap()))
+            .map(|c| {
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap(),
+                    c["operation"].as_str().unwrap()
+                )
+            })
             .collect()
     }
 
     /// The calls that change something in AWS.
     pub fn mutating_calls(&self) -> Vec<String> {
-        let read_only = ["Describe", "List", "Get", "BatchGet", "AssumeRoleWithWebIdentity", "FilterLogEvents"];
-        self.calls().into_iter().filter(|c| !read_only.iter().any(|p| c.split(':').nth(1).unwrap_or("").starts_with(p))).collect()
+        let read_only = [
+            "Describe",
+            "List",
+            "Get",
+            "BatchGet",
+            "AssumeRoleWithWebIdentity",
+            "FilterLogEvents",
+        ];
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                !read_only
+                    .iter()
+                    .any(|p| c.split(':').nth(1).unwrap_or("").starts_with(p))
+            })
+            .collect()
     }
 
     pub fn oidc_requests(&self) -> Value {
@@ -153,7 +184,12 @@ pub struct Finished {
 
 impl Finished {
     pub fn output(&self, name: &str) -> &str {
-        self.outputs.get(name).unwrap_or_else(|| panic!("no output `{name}`; outputs: {:?}\n{}", self.outputs, self.stdout))
+        self.outputs.get(name).unwrap_or_else(|| {
+            panic!(
+                "no output `{name}`; outputs: {:?}\n{}",
+                self.outputs, self.stdout
+            )
+        })
     }
 
     pub fn file(&self, rel: &str) -> String {
@@ -166,11 +202,18 @@ impl Finished {
 
     /// The first `::error` line, decoded.
     pub fn first_error(&self) -> String {
-        self.stdout.lines().find(|l| l.starts_with("::error")).unwrap_or_else(|| panic!("no ::error line in\n{}", self.stdout)).to_string()
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with("::error"))
+            .unwrap_or_else(|| panic!("no ::error line in\n{}", self.stdout))
+            .to_string()
     }
 
     pub fn all_text(&self) -> String {
-        format!("{}\n{}\n{:?}\n{}", self.stdout, self.stderr, self.outputs, self.summary)
+        format!(
+            "{}\n{}\n{:?}\n{}",
+            self.stdout, self.stderr, self.outputs, self.summary
+        )
     }
 }
 
@@ -191,10 +234,16 @@ impl ActionRun {
             ("GITHUB_RUN_ID", "4242".into()),
             ("GITHUB_RUN_ATTEMPT", "1".into()),
             ("GITHUB_REPOSITORY", "octo-org/octo-app".into()),
-            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567".into()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".into(),
+            ),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
             ("AWS_CONFIG_FILE", format!("{ws}/.runner/no-aws-config")),
-            ("AWS_SHARED_CREDENTIALS_FILE", format!("{ws}/.runner/no-aws-credentials")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                format!("{ws}/.runner/no-aws-credentials"),
+            ),
         ] {
             env.insert(k.to_string(), v);
         }
@@ -204,7 +253,11 @@ impl ActionRun {
             env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
             env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
         }
-        let mut run = Self { workspace, env, args: Vec::new() };
+        let mut run = Self {
+            workspace,
+            env,
+            args: Vec::new(),
+        };
         for (k, v) in inputs {
             run = run.input(k, v);
         }
@@ -213,7 +266,10 @@ impl ActionRun {
 
     /// `INPUT_<NAME>`: upper-cased, spaces to `_`, dashes kept.
     pub fn input(mut self, name: &str, value: &str) -> Self {
-        self.env.insert(format!("INPUT_{}", name.replace(' ', "_").to_uppercase()), value.to_string());
+        self.env.insert(
+            format!("INPUT_{}", name.replace(' ', "_").to_uppercase()),
+            value.to_string(),
+        );
         self
     }
 
@@ -231,7 +287,10 @@ impl ActionRun {
     pub fn with_oidc(self, emu: &Emulator) -> Self {
         self.without_env("AWS_ACCESS_KEY_ID")
             .without_env("AWS_SECRET_ACCESS_KEY")
-            .env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_fd/oidc?api-version=2.0", emu.url()))
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                &format!("{}/_fd/oidc?api-version=2.0", emu.url()),
+            )
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
     }
 
@@ -261,7 +320,7 @@ impl ActionRun {
             .unwrap();
         let ws = self.workspace.path().to_path_buf();
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
-        let finished = Finished {
+        Finished {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).to_string(),
@@ -269,8 +328,7 @@ impl ActionRun {
             summary: read(".runner/summary"),
             workspace: ws,
             _workspace_dir: self.workspace,
-        };
-        finished
+        }
     }
 }
 
@@ -279,7 +337,9 @@ pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let (name, delim) = line.split_once("<<").unwrap_or_else(|| panic!("GITHUB_OUTPUT line is not a heredoc record: {line}"));
+        let (name, delim) = line
+            .split_once("<<")
+            .unwrap_or_else(|| panic!("GITHUB_OUTPUT line is not a heredoc record: {line}"));
         let mut value = Vec::new();
         for l in lines.by_ref() {
             if l == delim {
