@@ -121,3 +121,39 @@ where
         _ => None,
     }
 }
+
+/// Whether an AWS call is worth trying again later: throttling, server
+/// errors, timeouts and connection trouble (after the SDK's own retries).
+pub fn is_transient<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            status >= 500
+                || status == 429
+                || matches!(
+                    se.err().code(),
+                    Some(
+                        "ThrottlingException"
+                            | "Throttling"
+                            | "TooManyRequestsException"
+                            | "RequestLimitExceeded"
+                            | "ServerException"
+                            | "ServiceUnavailable"
+                    )
+                )
+        }
+        _ => false,
+    }
+}

@@ -1,6 +1,7 @@
 //! One file per mode; `prepare` holds the stages they share and `report`
 //! what every run tells at its end.
 
+pub mod deploy;
 pub mod prepare;
 pub mod render;
 pub mod report;
@@ -22,10 +23,11 @@ pub async fn run(
     let mut report = report::Report::new(settings.mode);
     let outcome = match settings.mode {
         Mode::Render => render::run(settings, runner, env, &mut report).await,
+        Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
         other => Err(Failure::input(
             "mode",
             format!(
-                "mode {} is not available in this version yet; only render is (see the README's roadmap)",
+                "mode {} is not available in this version yet; only render and deploy are (see the README's status table)",
                 other.name()
             ),
         )),

@@ -234,35 +234,43 @@ pub async fn artifacts_stage(
 ) -> Result<(), Failure> {
     stages
         .run("write artifacts", async {
-            let several = targets.len() > 1;
-            let mut written = Vec::new();
-            for t in targets.iter_mut() {
-                let dir: PathBuf = if several {
-                    settings.artifacts_dir.join(&t.name)
-                } else {
-                    settings.artifacts_dir.clone()
-                };
-                let (spec, warning) = artifacts::appspec(&AppSpecInputs {
-                    rendered: &t.rendered,
-                    service: t.service.as_ref(),
-                    container_port: settings.container_port,
-                    hooks: &settings.codedeploy_hooks,
-                    task_definition: TASK_DEFINITION_PLACEHOLDER,
-                });
-                if let Some(w) = warning {
-                    runner.warning("appspec", &format!("{}: {w}", t.name));
-                }
-                let paths = artifacts::write(&dir, &t.rendered, &image.uri, &spec)?;
-                written.push(dir.display().to_string());
-                t.artifacts = Some(paths);
-            }
-            Ok((
-                (),
-                format!(
-                    "imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
-                    written.join(", ")
-                ),
-            ))
+            Ok(((), write_artifacts(settings, targets, image, Some(runner))?))
         })
         .await
+}
+
+/// Writes each target's artifacts (a sub-folder per target when there are
+/// several). Appspec warnings go to `warn_to`, when given.
+pub fn write_artifacts(
+    settings: &Settings,
+    targets: &mut [Target],
+    image: &ResolvedImage,
+    warn_to: Option<&Runner>,
+) -> Result<String, Failure> {
+    let several = targets.len() > 1;
+    let mut written = Vec::new();
+    for t in targets.iter_mut() {
+        let dir: PathBuf = if several {
+            settings.artifacts_dir.join(&t.name)
+        } else {
+            settings.artifacts_dir.clone()
+        };
+        let (spec, warning) = artifacts::appspec(&AppSpecInputs {
+            rendered: &t.rendered,
+            service: t.service.as_ref(),
+            container_port: settings.container_port,
+            hooks: &settings.codedeploy_hooks,
+            task_definition: TASK_DEFINITION_PLACEHOLDER,
+        });
+        if let (Some(w), Some(runner)) = (warning, warn_to) {
+            runner.warning("appspec", &format!("{}: {w}", t.name));
+        }
+        let paths = artifacts::write(&dir, &t.rendered, &image.uri, &spec)?;
+        written.push(dir.display().to_string());
+        t.artifacts = Some(paths);
+    }
+    Ok(format!(
+        "imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
+        written.join(", ")
+    ))
 }

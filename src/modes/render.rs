@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::prepare::{self, Target};
 use super::report::{self, Report, TargetRow};
 use crate::error::Failure;
@@ -48,13 +46,13 @@ pub async fn run(
     Ok(())
 }
 
-fn row(t: &Target) -> TargetRow {
+pub fn row(t: &Target) -> TargetRow {
     TargetRow {
         name: t.name.clone(),
         family: t.rendered.family().to_string(),
         containers: t.rendered.image_containers.clone(),
         origin: t.origin.clone(),
         artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
-        extra: json!({}),
+        ..Default::default()
     }
 }

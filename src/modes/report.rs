@@ -11,14 +11,24 @@ use crate::inputs::Mode;
 use crate::runner::{Runner, RunnerError};
 use crate::stages::elapsed;
 
-#[derive(Debug, Clone)]
+/// One rendered (and perhaps deployed) target.
+#[derive(Debug, Clone, Default)]
 pub struct TargetRow {
     pub name: String,
     pub family: String,
     pub containers: Vec<String>,
     pub origin: String,
     pub artifacts: Option<String>,
-    pub extra: Value,
+    /// `family:revision` registered or reused.
+    pub revision: Option<String>,
+    pub task_definition_arn: Option<String>,
+    pub reused: Option<bool>,
+    pub deployment: Option<String>,
+    /// "success" / "failure" / "rolled back" / "not waited for".
+    pub outcome: Option<String>,
+    pub took: Option<Duration>,
+    /// Why it failed, the last events, the stopped tasks' reasons.
+    pub failure: Option<(String, Vec<String>, Vec<String>)>,
 }
 
 #[derive(Debug)]
@@ -47,13 +57,22 @@ impl Report {
             "mode": self.mode.name(),
             "result": if outcome.is_ok() { "success" } else { "failure" },
             "duration-seconds": (took.as_secs_f64() * 10.0).round() / 10.0,
-            "targets": self.rows.iter().map(|r| json!({
-                "name": r.name,
-                "family": r.family,
-                "containers": r.containers,
-                "template": r.origin,
-                "artifacts-dir": r.artifacts,
-            })).collect::<Vec<_>>(),
+            "targets": self.rows.iter().map(|r| {
+                let mut t = json!({
+                    "name": r.name,
+                    "family": r.family,
+                    "containers": r.containers,
+                    "template": r.origin,
+                    "artifacts-dir": r.artifacts,
+                });
+                if let Some(rev) = &r.task_definition_arn { t["task-definition-arn"] = json!(rev); }
+                if let Some(reused) = r.reused { t["reused"] = json!(reused); }
+                if let Some(d) = &r.deployment { t["deployment-id"] = json!(d); }
+                if let Some(o) = &r.outcome { t["result"] = json!(o); }
+                if let Some(took) = r.took { t["duration-seconds"] = json!((took.as_secs_f64() * 10.0).round() / 10.0); }
+                if let Some((reason, _, _)) = &r.failure { t["reason"] = json!(reason); }
+                t
+            }).collect::<Vec<_>>(),
         });
         if let Some(img) = &self.image {
             v["image"] = json!(img.uri);
@@ -80,14 +99,15 @@ impl Report {
         if let Some(img) = &self.image {
             md.push_str(&format!("Image: `{}`\n\n", img.uri));
         }
-        if !self.rows.is_empty() {
+        let digest = self
+            .image
+            .as_ref()
+            .and_then(|i| i.digest.clone())
+            .map(|d| format!("`{}`", short_digest(&d)))
+            .unwrap_or_else(|| "—".into());
+        let dash = || "—".to_string();
+        if !self.rows.is_empty() && self.mode == Mode::Render {
             md.push_str("| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n");
-            let digest = self
-                .image
-                .as_ref()
-                .and_then(|i| i.digest.clone())
-                .map(|d| format!("`{}`", short_digest(&d)))
-                .unwrap_or_else(|| "—".into());
             for r in &self.rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -99,7 +119,7 @@ impl Report {
                     r.artifacts
                         .as_deref()
                         .map(|a| format!("`{}`", cell(a)))
-                        .unwrap_or_else(|| "—".into()),
+                        .unwrap_or_else(dash),
                     elapsed(took),
                     if outcome.is_ok() {
                         "success"
@@ -109,10 +129,60 @@ impl Report {
                 ));
             }
             md.push('\n');
+        } else if !self.rows.is_empty() {
+            md.push_str("| service | revision | reused? | image digest | deployment | duration | result |\n|---|---|---|---|---|---|---|\n");
+            for r in &self.rows {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} |\n",
+                    cell(&r.name),
+                    r.revision.as_deref().map(cell).unwrap_or_else(dash),
+                    match r.reused {
+                        Some(true) => "reused",
+                        Some(false) => "new",
+                        None => "—",
+                    },
+                    digest,
+                    r.deployment
+                        .as_deref()
+                        .map(|d| format!("`{}`", cell(d)))
+                        .unwrap_or_else(dash),
+                    r.took.map(elapsed).unwrap_or_else(dash),
+                    r.outcome
+                        .as_deref()
+                        .map(cell)
+                        .unwrap_or_else(|| if outcome.is_ok() {
+                            "success".into()
+                        } else {
+                            "not reached".into()
+                        }),
+                ));
+            }
+            md.push('\n');
+            for r in &self.rows {
+                if let Some((reason, events, stopped)) = &r.failure {
+                    md.push_str(&format!("**{}** — {}\n\n", cell(&r.name), cell(reason)));
+                    if !events.is_empty() {
+                        md.push_str("Last service events:\n\n");
+                        for e in events {
+                            md.push_str(&format!("- {}\n", cell(e)));
+                        }
+                        md.push('\n');
+                    }
+                    if !stopped.is_empty() {
+                        md.push_str("Stopped tasks:\n\n");
+                        for s in stopped {
+                            md.push_str(&format!("- {}\n", cell(s)));
+                        }
+                        md.push('\n');
+                    }
+                }
+            }
         }
         if let Err(f) = outcome {
             md.push_str(&format!("**Reason:** {}\n", cell(&f.headline)));
-            for d in &f.detail {
+            // Per-service failures were detailed above.
+            let detailed = self.rows.iter().any(|r| r.failure.is_some());
+            for d in f.detail.iter().filter(|_| !detailed) {
                 md.push_str(&format!("- {}\n", cell(d)));
             }
             md.push('\n');

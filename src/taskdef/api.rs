@@ -52,27 +52,38 @@ pub async fn describe_task_definition(
     ecs: &aws_sdk_ecs::Client,
     id: &str,
 ) -> Result<Value, Failure> {
+    describe_task_definition_opt(ecs, id).await?.ok_or_else(|| {
+        Failure::input(
+            "task-definition",
+            format!("task definition `{id}` not found; check the family, revision and region"),
+        )
+    })
+}
+
+/// Like [`describe_task_definition`], but `None` when there is no such definition.
+pub async fn describe_task_definition_opt(
+    ecs: &aws_sdk_ecs::Client,
+    id: &str,
+) -> Result<Option<Value>, Failure> {
     let raw = RawBody::default();
-    ecs.describe_task_definition()
+    let sent = ecs
+        .describe_task_definition()
         .task_definition(id)
         .include(TaskDefinitionField::Tags)
         .customize()
         .interceptor(raw.clone())
         .send()
-        .await
-        .map_err(|e| match aws_code(&e) {
-            Some("ClientException") | Some("InvalidParameterException") => Failure::input(
-                "task-definition",
-                format!(
-                    "task definition `{id}` not found: {}; check the family, revision and region",
-                    aws_message(&e)
-                ),
-            ),
-            _ => Failure::failed(
+        .await;
+    if let Err(e) = sent {
+        // ECS answers ClientException "Unable to describe task definition." for unknown ids.
+        return match aws_code(&e) {
+            Some("ClientException") | Some("InvalidParameterException") => Ok(None),
+            _ => Err(Failure::failed(
                 "task-definition",
                 format!("could not read task definition `{id}`: {}", aws_message(&e)),
-            ),
-        })?;
+            )),
+        };
+    }
     let body = raw.take().ok_or_else(|| {
         Failure::failed("task-definition", "DescribeTaskDefinition returned no body")
     })?;
@@ -96,5 +107,39 @@ pub async fn describe_task_definition(
     if let Some(tags) = tags.filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
         td["tags"] = tags;
     }
-    Ok(td)
+    Ok(Some(td))
+}
+
+/// RegisterTaskDefinition with `td` sent as the request body, exactly as
+/// rendered. Returns the new ARN.
+pub async fn register_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    td: &Value,
+) -> Result<String, Failure> {
+    let body = serde_json::to_vec(td).expect("JSON values serialise");
+    let family = td["family"].as_str().unwrap_or_default().to_string();
+    let out = ecs
+        .register_task_definition()
+        .family(&family)
+        .customize()
+        .mutate_request(move |req| {
+            let len = body.len();
+            *req.body_mut() = aws_smithy_types::body::SdkBody::from(body.clone());
+            req.headers_mut().insert("content-length", len.to_string());
+        })
+        .send()
+        .await
+        .map_err(|e| {
+            Failure::failed(
+                "register",
+                format!(
+                    "ECS refused the task definition of family `{family}`: {}",
+                    aws_message(&e)
+                ),
+            )
+        })?;
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(str::to_string)
+        .ok_or_else(|| Failure::failed("register", "RegisterTaskDefinition returned no ARN"))
 }

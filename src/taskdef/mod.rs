@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod normalize;
+pub mod register;
 pub mod render;
 pub mod template;
 

@@ -15,10 +15,15 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ``POST /_fd/config`` — switches for failure paths:
   ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
-  ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503.
+  ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503;
+  ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
+  ECS deployments (see ecs_layer.py).
 
-Moto gaps met so far (see README "Emulator"): exit codes are always 0, UpdateService
-creates no deployment, no task logs, ListServiceDeployments is missing.
+* ECS rolling deployments (``ecs_layer.py``, documented there): UpdateService
+  creates a deployment that rolls over wall-clock time, with events, crashing
+  revisions and the deployment circuit breaker.
+
+Moto gaps met so far are listed in the README ("The emulator").
 """
 
 import argparse
@@ -60,11 +65,11 @@ class Layer:
     @staticmethod
     def _describe(environ, body):
         auth = environ.get("HTTP_AUTHORIZATION", "")
-        service = "?"
+        service, region = "?", "?"
         if "Credential=" in auth:
             scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
             if len(scope) >= 4:
-                service = scope[3]
+                service, region = scope[3], scope[2]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.split(".")[-1] if target else ""
         if not operation:
@@ -75,7 +80,7 @@ class Layer:
             operation = (params.get("Action") or [""])[0]
         if service == "?" and operation.startswith("AssumeRoleWith"):
             service = "sts"  # unsigned by design: the web identity token is the credential
-        return {"service": service, "operation": operation}
+        return {"service": service, "operation": operation, "region": region}
 
     # -- WSGI ------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -89,9 +94,14 @@ class Layer:
         if path == "/_fd/config":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             update = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            import ecs_layer  # noqa: E402
+
             with self.lock:
+                for key in list(update):
+                    if key in ecs_layer.CONFIG:
+                        ecs_layer.CONFIG[key] = float(update.pop(key))
                 self.config.update(update)
-                return self._json(start_response, "200 OK", self.config)
+                return self._json(start_response, "200 OK", {**self.config, **ecs_layer.CONFIG})
         if path == "/_fd/oidc":
             return self._oidc(environ, start_response)
 
@@ -101,7 +111,7 @@ class Layer:
         call = self._describe(environ, body)
         if self.recording:
             with self.lock:
-                self.requests.append(call)
+                self.requests.append({"service": call["service"], "operation": call["operation"]})
         if call["operation"] == "AssumeRoleWithWebIdentity" and self.config["sts_deny"]:
             xml = (
                 '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
@@ -111,7 +121,24 @@ class Layer:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
             return [xml]
+        if call["service"] == "ecs" and call["operation"] == "CreateService":
+            return self._create_service(environ, start_response, body, call["region"])
         return self.app(environ, start_response)
+
+    def _create_service(self, environ, start_response, body, region):
+        # moto drops CreateService's deploymentConfiguration; keep it on the service
+        # so the deployment circuit breaker of ecs_layer can read it.
+        answer = self.app(environ, start_response)
+        request = json.loads(body or b"{}")
+        if "deploymentConfiguration" in request:
+            from moto.ecs.models import ecs_backends
+
+            backend = ecs_backends[seed_account()][region]
+            cluster = request.get("cluster", "default").split("/")[-1]
+            svc = backend.services.get(f"{cluster}:{request['serviceName']}")
+            if svc is not None:
+                svc.deployment_configuration = request["deploymentConfiguration"]
+        return answer
 
     def _oidc(self, environ, start_response):
         params = parse_qs(environ.get("QUERY_STRING", ""))
@@ -135,12 +162,19 @@ class Layer:
         return self._json(start_response, "200 OK", {"count": 1, "value": token})
 
 
+def seed_account():
+    return "123456789012"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", default="")
     args = parser.parse_args()
 
+    import ecs_layer  # noqa: E402  (beside this file)
+
+    ecs_layer.install()
     layer = Layer(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, layer, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]

@@ -10,8 +10,10 @@ Scenario "default" (region eu-west-1, account 123456789012):
   * task definition ``web`` (containers ``web`` from ECR with environment,
     secrets, awslogs and port 8080, and a ``log-router`` sidecar; tags) and
     ``worker`` (one container from the same repository);
-  * services ``web`` (awsvpc, behind a target group on web:8080) and
-    ``worker``, both FARGATE.
+  * services ``web`` (awsvpc, behind a target group on web:8080, deployment
+    circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
+    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0),
+    all FARGATE.
 """
 
 import hashlib
@@ -99,11 +101,18 @@ def default(endpoint):
         **common)["taskDefinition"]
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg], "assignPublicIp": "DISABLED"}}
     tg = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/0123456789abcdef"
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+               "maximumPercent": 200, "minimumHealthyPercent": 100}
     ecs.create_service(cluster="prod", serviceName="web", taskDefinition=web_td["taskDefinitionArn"], desiredCount=2,
                        launchType="FARGATE", platformVersion="1.4.0", networkConfiguration=network,
+                       deploymentConfiguration=breaker,
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
     ecs.create_service(cluster="prod", serviceName="worker", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    ecs.create_service(cluster="prod", serviceName="scheduler", taskDefinition=worker_td["taskDefinitionArn"],
+                       desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
+                       desiredCount=0, launchType="FARGATE", networkConfiguration=network)
     return {
         "region": REGION,
         "account": ACCOUNT,

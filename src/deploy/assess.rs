@@ -1,0 +1,380 @@
+//! The truth about one rolling deployment, from one DescribeServices answer.
+//!
+//! Pure: given the service and the deployment this run created, say whether
+//! it succeeded, failed (and why), or is still going. The generic "services
+//! stable" test is deliberately not used: it is true after a circuit-breaker
+//! rollback too.
+
+use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+
+/// The deployment a run follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Followed {
+    pub service: String,
+    pub deployment_id: String,
+    pub task_definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Still going; the text says where it stands.
+    Waiting(String),
+    Succeeded,
+    Failed {
+        reason: String,
+        rolled_back: bool,
+    },
+}
+
+fn short(td: &str) -> &str {
+    td.rsplit('/').next().unwrap_or(td)
+}
+
+/// Whether two task-definition references name the same revision
+/// (`family:rev` and its full ARN compare equal).
+pub fn same_revision(a: &str, b: &str) -> bool {
+    a == b || short(a) == short(b)
+}
+
+fn primary(svc: &Service) -> Option<&Deployment> {
+    svc.deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+}
+
+fn mentions_rollback(d: &Deployment) -> bool {
+    d.rollout_state_reason().is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("rolling back") || r.contains("rollback") || r.contains("rolled back")
+    })
+}
+
+/// Where a deployment stands, for people: `IN_PROGRESS, 1/2 running, 1 pending, 3 failed tasks`.
+pub fn describe_state(d: &Deployment) -> String {
+    let mut s = format!(
+        "{}, {}/{} running",
+        d.rollout_state()
+            .map(|r| r.as_str())
+            .unwrap_or("no rollout state"),
+        d.running_count(),
+        d.desired_count()
+    );
+    if d.pending_count() > 0 {
+        s.push_str(&format!(", {} pending", d.pending_count()));
+    }
+    if d.failed_tasks() > 0 {
+        s.push_str(&format!(", {} failed tasks", d.failed_tasks()));
+    }
+    s
+}
+
+pub fn assess(svc: &Service, f: &Followed) -> Verdict {
+    match svc.status() {
+        Some("ACTIVE") | None => {}
+        Some(other) => {
+            return Verdict::Failed {
+                reason: format!("service {} became {other} during the deployment", f.service),
+                rolled_back: false,
+            };
+        }
+    }
+    let ours = svc
+        .deployments()
+        .iter()
+        .find(|d| d.id() == Some(f.deployment_id.as_str()));
+    let primary = primary(svc);
+    let Some(ours) = ours else {
+        return match primary {
+            Some(p) if same_revision(p.task_definition().unwrap_or(""), &f.task_definition) => {
+                if p.rollout_state() == Some(&DeploymentRolloutState::Completed) {
+                    Verdict::Succeeded
+                } else {
+                    Verdict::Waiting(format!(
+                        "deployment {} replaced ours with the same revision: {}",
+                        p.id().unwrap_or("?"),
+                        describe_state(p)
+                    ))
+                }
+            }
+            Some(p) => Verdict::Failed {
+                reason: format!(
+                    "deployment {} is gone and the service now runs {} (deployment {}{})",
+                    f.deployment_id,
+                    short(p.task_definition().unwrap_or("?")),
+                    p.id().unwrap_or("?"),
+                    p.rollout_state_reason()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+                rolled_back: mentions_rollback(p),
+            },
+            None => Verdict::Failed {
+                reason: format!(
+                    "deployment {} is gone and the service has no primary deployment",
+                    f.deployment_id
+                ),
+                rolled_back: false,
+            },
+        };
+    };
+    if ours.rollout_state() == Some(&DeploymentRolloutState::Failed) {
+        let rolled_back = primary.is_some_and(|p| {
+            p.id() != ours.id()
+                && !same_revision(p.task_definition().unwrap_or(""), &f.task_definition)
+        });
+        let reason = ours
+            .rollout_state_reason()
+            .unwrap_or("the deployment failed")
+            .to_string();
+        let reason = match (rolled_back, primary) {
+            (true, Some(p)) => format!(
+                "{} ECS is rolling back to {} ({}).",
+                reason.trim_end_matches('.').to_string() + ".",
+                short(p.task_definition().unwrap_or("?")),
+                describe_state(p)
+            ),
+            _ => reason,
+        };
+        return Verdict::Failed {
+            reason,
+            rolled_back,
+        };
+    }
+    if ours.status() != Some("PRIMARY") {
+        if let Some(p) = primary {
+            let rolled_back = mentions_rollback(p);
+            let what = if rolled_back {
+                "rolled back by"
+            } else {
+                "replaced by"
+            };
+            return Verdict::Failed {
+                reason: format!(
+                    "deployment {} was {what} deployment {} of {}{}",
+                    f.deployment_id,
+                    p.id().unwrap_or("?"),
+                    short(p.task_definition().unwrap_or("?")),
+                    p.rollout_state_reason()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+                rolled_back,
+            };
+        }
+    }
+    let done = ours.running_count() >= ours.desired_count() && ours.pending_count() == 0;
+    match ours.rollout_state() {
+        Some(DeploymentRolloutState::Completed) if done => Verdict::Succeeded,
+        // No rollout state (older controllers): the only deployment, fully running.
+        None if done && svc.deployments().len() == 1 => Verdict::Succeeded,
+        _ => Verdict::Waiting(describe_state(ours)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
+    const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
+
+    fn dep(
+        id: &str,
+        status: &str,
+        td: &str,
+        state: DeploymentRolloutState,
+        running: i32,
+        desired: i32,
+    ) -> Deployment {
+        Deployment::builder()
+            .id(id)
+            .status(status)
+            .task_definition(td)
+            .rollout_state(state)
+            .running_count(running)
+            .desired_count(desired)
+            .pending_count(desired - running)
+            .build()
+    }
+
+    fn svc(deps: Vec<Deployment>) -> Service {
+        Service::builder()
+            .service_name("web")
+            .status("ACTIVE")
+            .set_deployments(Some(deps))
+            .build()
+    }
+
+    fn ours() -> Followed {
+        Followed {
+            service: "web".into(),
+            deployment_id: "ecs-svc/2".into(),
+            task_definition: NEW.into(),
+        }
+    }
+
+    #[test]
+    fn in_progress_waits_and_says_where_it_stands() {
+        let s = svc(vec![
+            dep(
+                "ecs-svc/2",
+                "PRIMARY",
+                NEW,
+                DeploymentRolloutState::InProgress,
+                1,
+                2,
+            ),
+            dep(
+                "ecs-svc/1",
+                "ACTIVE",
+                OLD,
+                DeploymentRolloutState::Completed,
+                2,
+                2,
+            ),
+        ]);
+        assert_eq!(
+            assess(&s, &ours()),
+            Verdict::Waiting("IN_PROGRESS, 1/2 running, 1 pending".into())
+        );
+    }
+
+    #[test]
+    fn completed_at_full_count_succeeds() {
+        let s = svc(vec![dep(
+            "ecs-svc/2",
+            "PRIMARY",
+            NEW,
+            DeploymentRolloutState::Completed,
+            2,
+            2,
+        )]);
+        assert_eq!(assess(&s, &ours()), Verdict::Succeeded);
+        let short_form = Followed {
+            task_definition: "web:2".into(),
+            ..ours()
+        };
+        assert_eq!(assess(&s, &short_form), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn circuit_breaker_failure_with_rollback_is_never_success() {
+        let mut failed = dep(
+            "ecs-svc/2",
+            "ACTIVE",
+            NEW,
+            DeploymentRolloutState::Failed,
+            0,
+            2,
+        );
+        failed.rollout_state_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        let rollback = dep(
+            "ecs-svc/3",
+            "PRIMARY",
+            OLD,
+            DeploymentRolloutState::InProgress,
+            1,
+            2,
+        );
+        match assess(&svc(vec![rollback, failed]), &ours()) {
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => {
+                assert!(rolled_back);
+                assert!(reason.starts_with("ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{reason}");
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn a_finished_rollback_that_removed_ours_is_a_failure() {
+        // After the rollback completes, the only deployment left is the old revision, COMPLETED:
+        // exactly the state in which "services stable" reports success.
+        let mut back = dep(
+            "ecs-svc/3",
+            "PRIMARY",
+            OLD,
+            DeploymentRolloutState::Completed,
+            2,
+            2,
+        );
+        back.rollout_state_reason =
+            Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
+        match assess(&svc(vec![back]), &ours()) {
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => {
+                assert!(rolled_back);
+                assert!(reason.contains("now runs web:1"), "{reason}");
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn another_deployment_replacing_ours_is_a_failure() {
+        let other = dep(
+            "ecs-svc/9",
+            "PRIMARY",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
+            DeploymentRolloutState::InProgress,
+            0,
+            2,
+        );
+        let ours_now = dep(
+            "ecs-svc/2",
+            "ACTIVE",
+            NEW,
+            DeploymentRolloutState::InProgress,
+            1,
+            2,
+        );
+        match assess(&svc(vec![other, ours_now]), &ours()) {
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => {
+                assert!(!rolled_back);
+                assert!(
+                    reason.contains("replaced by deployment ecs-svc/9 of web:3"),
+                    "{reason}"
+                );
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn failed_without_rollback_keeps_the_reason() {
+        let mut failed = dep(
+            "ecs-svc/2",
+            "PRIMARY",
+            NEW,
+            DeploymentRolloutState::Failed,
+            0,
+            2,
+        );
+        failed.rollout_state_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        assert_eq!(
+            assess(&svc(vec![failed]), &ours()),
+            Verdict::Failed {
+                reason: "ECS deployment circuit breaker: tasks failed to start.".into(),
+                rolled_back: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_draining_service_fails() {
+        let s = Service::builder()
+            .service_name("web")
+            .status("DRAINING")
+            .build();
+        assert!(matches!(assess(&s, &ours()), Verdict::Failed { .. }));
+    }
+}

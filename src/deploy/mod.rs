@@ -1,0 +1,79 @@
+//! Rolling service deployments: update the services concurrently and
+//! identify the deployment each update created.
+
+pub mod assess;
+pub mod wait;
+
+use aws_sdk_ecs::types::Service;
+
+use crate::error::{Failure, aws_message};
+use assess::Followed;
+
+/// What an UpdateService started.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub followed: Followed,
+    /// False when ECS started no new deployment (same revision, not forced).
+    pub new_deployment: bool,
+    pub desired_count: i32,
+}
+
+/// UpdateService to `task_definition`; the PRIMARY deployment of the answer
+/// is the one this run follows (a new id unless nothing changed).
+pub async fn update_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    before: &Service,
+    task_definition: &str,
+    force_new_deployment: bool,
+    desired_count: Option<i32>,
+) -> Result<Updated, Failure> {
+    let name = before.service_name().unwrap_or_default().to_string();
+    let previous = before
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id())
+        .map(str::to_string);
+    let out = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(&name)
+        .task_definition(task_definition)
+        .force_new_deployment(force_new_deployment)
+        .set_desired_count(desired_count)
+        .send()
+        .await
+        .map_err(|e| {
+            Failure::failed(
+                "update service",
+                format!("UpdateService of {name} failed: {}", aws_message(&e)),
+            )
+        })?;
+    let svc = out.service().ok_or_else(|| {
+        Failure::failed(
+            "update service",
+            format!("UpdateService of {name} returned no service"),
+        )
+    })?;
+    let primary = svc
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .ok_or_else(|| {
+            Failure::failed(
+                "update service",
+                format!("service {name} has no PRIMARY deployment after UpdateService"),
+            )
+        })?;
+    let id = primary.id().unwrap_or_default().to_string();
+    Ok(Updated {
+        new_deployment: previous.as_deref() != Some(id.as_str()),
+        followed: Followed {
+            service: name,
+            deployment_id: id,
+            task_definition: task_definition.to_string(),
+        },
+        desired_count: svc.desired_count(),
+    })
+}

@@ -1,0 +1,290 @@
+//! Following deployments to their end: one batched DescribeServices per
+//! poll for all services still going, new events printed once each, and on
+//! failure the reason, the last events and the stopped tasks' reasons.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{DesiredStatus, Service};
+use aws_smithy_types::DateTime;
+use tokio::time::Instant;
+
+use super::assess::{Followed, Verdict, assess};
+use crate::error::{aws_message, is_transient};
+use crate::poll::PollSchedule;
+use crate::runner::Runner;
+use crate::service::{DescribeError, describe_batched, find};
+
+/// How many recent events a failure report carries.
+pub const LAST_EVENTS: usize = 5;
+/// DescribeTasks accepts at most this many tasks per call.
+pub const DESCRIBE_TASKS_BATCH: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct WaitResult {
+    pub followed: Followed,
+    pub verdict: Verdict,
+    /// Newest last.
+    pub last_events: Vec<String>,
+    pub stopped_reasons: Vec<String>,
+    pub took: Duration,
+}
+
+/// Prints each service event once, oldest first, only those newer than the update.
+#[derive(Debug)]
+pub struct EventLog {
+    since: Option<DateTime>,
+    seen: HashSet<String>,
+    recent: HashMap<String, Vec<String>>,
+}
+
+impl EventLog {
+    pub fn new(since: Option<DateTime>) -> Self {
+        Self {
+            since,
+            seen: HashSet::new(),
+            recent: HashMap::new(),
+        }
+    }
+
+    /// Returns the events not printed before, oldest first.
+    pub fn take_new(&mut self, svc: &Service) -> Vec<String> {
+        let name = svc.service_name().unwrap_or("?").to_string();
+        // ECS lists events newest first; reverse, then a stable sort keeps ties in order.
+        let mut events: Vec<_> = svc.events().iter().rev().collect();
+        events.sort_by_key(|e| e.created_at().map(|t| (t.secs(), t.subsec_nanos())));
+        let recent = self.recent.entry(name.clone()).or_default();
+        *recent = events
+            .iter()
+            .rev()
+            .take(LAST_EVENTS)
+            .rev()
+            .filter_map(|e| e.message().map(str::to_string))
+            .collect();
+        let mut fresh = Vec::new();
+        for e in events {
+            let id = e
+                .id()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{:?}{:?}", e.created_at(), e.message()));
+            if !self.seen.insert(format!("{name}/{id}")) {
+                continue;
+            }
+            let newer = match (self.since, e.created_at()) {
+                (Some(since), Some(at)) => {
+                    (at.secs(), at.subsec_nanos()) >= (since.secs(), since.subsec_nanos())
+                }
+                _ => true,
+            };
+            if newer && let Some(m) = e.message() {
+                fresh.push(m.to_string());
+            }
+        }
+        fresh
+    }
+
+    pub fn recent(&self, service: &str) -> Vec<String> {
+        self.recent.get(service).cloned().unwrap_or_default()
+    }
+}
+
+/// Follows every deployment in `followed` until each ends or `timeout` passes.
+pub async fn wait_all(
+    ecs: &aws_sdk_ecs::Client,
+    runner: &Runner,
+    cluster: &str,
+    followed: Vec<Followed>,
+    since: Option<DateTime>,
+    timeout: Duration,
+    mut schedule: PollSchedule,
+) -> Vec<WaitResult> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut events = EventLog::new(since);
+    let mut pending: Vec<Followed> = followed;
+    let mut results: Vec<WaitResult> = Vec::new();
+    let mut last_state: HashMap<String, String> = HashMap::new();
+    let mut transient_errors = 0u32;
+    loop {
+        let names: Vec<String> = pending.iter().map(|f| f.service.clone()).collect();
+        match describe_batched(ecs, cluster, &names).await {
+            Ok(described) => {
+                transient_errors = 0;
+                let mut still = Vec::new();
+                for f in pending.drain(..) {
+                    let verdict = match find(&described.services, &f.service) {
+                        Some(svc) => {
+                            for line in events.take_new(svc) {
+                                runner.info(&format!("[{}] {line}", f.service));
+                            }
+                            assess(svc, &f)
+                        }
+                        None => {
+                            let reason = described
+                                .missing
+                                .iter()
+                                .find(|(n, _)| *n == f.service)
+                                .map(|(_, r)| r.as_str())
+                                .unwrap_or("MISSING");
+                            Verdict::Failed {
+                                reason: format!(
+                                    "service {} disappeared during the deployment ({reason})",
+                                    f.service
+                                ),
+                                rolled_back: false,
+                            }
+                        }
+                    };
+                    match verdict {
+                        Verdict::Waiting(state) => {
+                            if last_state.get(&f.service) != Some(&state) {
+                                runner.info(&format!("[{}] {state}", f.service));
+                                last_state.insert(f.service.clone(), state);
+                            }
+                            still.push(f);
+                        }
+                        done => {
+                            results.push(
+                                finish(ecs, cluster, f, done, &events, started.elapsed()).await,
+                            );
+                        }
+                    }
+                }
+                pending = still;
+            }
+            Err(DescribeError::Transient(m)) => {
+                transient_errors += 1;
+                if transient_errors == 1 || transient_errors % 10 == 0 {
+                    runner.warning(
+                        "wait",
+                        &format!("DescribeServices failed ({m}); still waiting"),
+                    );
+                }
+            }
+            Err(DescribeError::Fatal(f)) => {
+                for p in pending.drain(..) {
+                    let verdict = Verdict::Failed {
+                        reason: f.headline.clone(),
+                        rolled_back: false,
+                    };
+                    results
+                        .push(finish(ecs, cluster, p, verdict, &events, started.elapsed()).await);
+                }
+            }
+        }
+        if pending.is_empty() {
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            for p in pending.drain(..) {
+                let state = last_state
+                    .get(&p.service)
+                    .cloned()
+                    .unwrap_or_else(|| "no answer from ECS".into());
+                let verdict = Verdict::Failed {
+                    reason: format!(
+                        "timed out after {} waiting for deployment {}; it was {state}",
+                        human(timeout),
+                        p.deployment_id
+                    ),
+                    rolled_back: false,
+                };
+                results.push(finish(ecs, cluster, p, verdict, &events, started.elapsed()).await);
+            }
+            break;
+        }
+        tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
+    }
+    results
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+async fn finish(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    followed: Followed,
+    verdict: Verdict,
+    events: &EventLog,
+    took: Duration,
+) -> WaitResult {
+    let stopped_reasons = match verdict {
+        Verdict::Failed { .. } => stopped_task_reasons(ecs, cluster, &followed).await,
+        _ => Vec::new(),
+    };
+    WaitResult {
+        last_events: events.recent(&followed.service),
+        followed,
+        verdict,
+        stopped_reasons,
+        took,
+    }
+}
+
+/// `stoppedReason` (and container reasons / exit codes) of the tasks this
+/// deployment started and ECS stopped. Best effort: errors give an empty list.
+pub async fn stopped_task_reasons(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    f: &Followed,
+) -> Vec<String> {
+    let listed = ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(&f.service)
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await;
+    let arns = match listed {
+        Ok(out) => out.task_arns().to_vec(),
+        Err(e) if is_transient(&e) => {
+            return vec![format!("(stopped tasks unavailable: {})", aws_message(&e))];
+        }
+        Err(_) => return Vec::new(),
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
+        let Ok(out) = ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+        else {
+            break;
+        };
+        for t in out.tasks() {
+            if t.started_by().is_some_and(|s| s != f.deployment_id) {
+                continue;
+            }
+            let id = t
+                .task_arn()
+                .and_then(|a| a.rsplit('/').next())
+                .unwrap_or("?");
+            let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
+            for c in t.containers() {
+                match (c.exit_code(), c.reason()) {
+                    (Some(code), _) if code != 0 => line.push_str(&format!(
+                        "; {} exited with code {code}",
+                        c.name().unwrap_or("?")
+                    )),
+                    (_, Some(r)) => line.push_str(&format!("; {}: {r}", c.name().unwrap_or("?"))),
+                    _ => {}
+                }
+            }
+            if !reasons.contains(&line) {
+                reasons.push(line);
+            }
+        }
+    }
+    reasons.truncate(5);
+    reasons
+}

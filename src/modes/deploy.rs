@@ -1,0 +1,323 @@
+//! `mode: deploy` — credentials → resolve image → render → register →
+//! update service(s) → wait → report.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_smithy_types::DateTime;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+use super::prepare::{self, Target};
+use super::render::row;
+use super::report::{self, Report};
+use crate::aws::Aws;
+use crate::deploy::assess::Verdict;
+use crate::deploy::wait::{WaitResult, wait_all};
+use crate::deploy::{Updated, update_service};
+use crate::error::Failure;
+use crate::inputs::{Settings, WaitUntil};
+use crate::poll::PollSchedule;
+use crate::runner::Runner;
+use crate::stages::Stages;
+use crate::taskdef::normalize;
+use crate::taskdef::register::{Registration, register_idempotent};
+
+pub async fn run(
+    settings: &Settings,
+    runner: &Arc<Runner>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let mut stages = Stages::new(runner, 7);
+    let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
+    let services = prepare::prefetch_services(Some(&aws), settings);
+    let image = prepare::resolve_stage(&mut stages, settings, Some(&aws), runner).await?;
+    report.image = Some(image.clone());
+    let mut targets =
+        prepare::render_stage(&mut stages, settings, Some(&aws), services, &image).await?;
+    prepare::write_artifacts(settings, &mut targets, &image, None)?;
+    report.rows = targets.iter().map(row).collect();
+
+    let registrations = register_stage(&mut stages, &aws, &targets).await?;
+    for (r, reg) in report.rows.iter_mut().zip(&registrations) {
+        r.revision = Some(reg.short().to_string());
+        r.task_definition_arn = Some(reg.arn.clone());
+        r.reused = Some(reg.reused);
+    }
+    set_arn_outputs(runner, &targets, &registrations)?;
+
+    let since = DateTime::from(std::time::SystemTime::now());
+    let updated = update_stage(&mut stages, settings, &aws, &targets, &registrations).await?;
+    for (r, u) in report.rows.iter_mut().zip(&updated) {
+        r.deployment = Some(u.followed.deployment_id.clone());
+    }
+    let ids: Vec<(&str, &str)> = updated
+        .iter()
+        .map(|u| {
+            (
+                u.followed.service.as_str(),
+                u.followed.deployment_id.as_str(),
+            )
+        })
+        .collect();
+    let deployment_output = match ids.as_slice() {
+        [(_, id)] => id.to_string(),
+        many => json!(many.iter().cloned().collect::<HashMap<_, _>>()).to_string(),
+    };
+    runner
+        .set_output("deployment-id", &deployment_output)
+        .map_err(report::output_failure)?;
+
+    wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
+    stages
+        .run("report", async {
+            let lines: Vec<String> = report
+                .rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}: {}",
+                        r.name,
+                        r.revision.as_deref().unwrap_or("?"),
+                        r.outcome.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            Ok(((), lines.join("; ")))
+        })
+        .await
+}
+
+async fn register_stage(
+    stages: &mut Stages<'_>,
+    aws: &Aws,
+    targets: &[Target],
+) -> Result<Vec<Registration>, Failure> {
+    stages
+        .run("register task definition", async {
+            // Register each distinct definition once, concurrently.
+            let keys: Vec<String> = targets
+                .iter()
+                .map(|t| normalize(&t.rendered.definition).to_string())
+                .collect();
+            let mut calls = JoinSet::new();
+            let mut started: Vec<&String> = Vec::new();
+            for (t, key) in targets.iter().zip(&keys) {
+                if started.contains(&key) {
+                    continue;
+                }
+                started.push(key);
+                let (ecs, td, key) = (aws.ecs.clone(), t.rendered.definition.clone(), key.clone());
+                calls.spawn(async move { (key, register_idempotent(&ecs, &td).await) });
+            }
+            let mut done: HashMap<String, Registration> = HashMap::new();
+            while let Some(joined) = calls.join_next().await {
+                let (key, reg) = joined.map_err(|e| {
+                    Failure::failed("register", format!("registration task failed: {e}"))
+                })?;
+                done.insert(key, reg?);
+            }
+            let regs: Vec<Registration> = keys.iter().map(|k| done[k].clone()).collect();
+            let mut lines: Vec<String> = Vec::new();
+            for r in &regs {
+                let line = format!(
+                    "{} ({})",
+                    r.short(),
+                    if r.reused {
+                        "reused: identical to the latest revision"
+                    } else {
+                        "new revision"
+                    }
+                );
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+            Ok((regs, lines.join("; ")))
+        })
+        .await
+}
+
+fn set_arn_outputs(
+    runner: &Runner,
+    targets: &[Target],
+    regs: &[Registration],
+) -> Result<(), Failure> {
+    let map: serde_json::Map<String, serde_json::Value> = targets
+        .iter()
+        .zip(regs)
+        .map(|(t, r)| (t.name.clone(), json!(r.arn)))
+        .collect();
+    runner
+        .set_output("task-definition-arn", &regs[0].arn)
+        .map_err(report::output_failure)?;
+    runner
+        .set_output(
+            "task-definition-arns",
+            &serde_json::Value::Object(map).to_string(),
+        )
+        .map_err(report::output_failure)
+}
+
+async fn update_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    aws: &Aws,
+    targets: &[Target],
+    regs: &[Registration],
+) -> Result<Vec<Updated>, Failure> {
+    stages
+        .run("update service", async {
+            let mut calls = JoinSet::new();
+            for (i, (t, r)) in targets.iter().zip(regs).enumerate() {
+                let before = t.service.clone().expect("deploy targets are services");
+                let (ecs, cluster, arn) =
+                    (aws.ecs.clone(), settings.cluster.clone(), r.arn.clone());
+                let (force, count) = (settings.force_new_deployment, settings.desired_count);
+                calls.spawn(async move {
+                    (
+                        i,
+                        update_service(&ecs, &cluster, &before, &arn, force, count).await,
+                    )
+                });
+            }
+            let mut results: Vec<(usize, Result<Updated, Failure>)> = Vec::new();
+            while let Some(joined) = calls.join_next().await {
+                results.push(joined.map_err(|e| {
+                    Failure::failed("update service", format!("update task failed: {e}"))
+                })?);
+            }
+            results.sort_by_key(|(i, _)| *i);
+            let failed: Vec<&Failure> = results
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().err())
+                .collect();
+            if let Some(first) = failed.first() {
+                let mut f = Failure::failed("update service", first.headline.clone());
+                for (_, r) in &results {
+                    if let Ok(u) = r {
+                        f = f.with_detail(format!(
+                            "{} was updated (deployment {}) and continues on its own",
+                            u.followed.service, u.followed.deployment_id
+                        ));
+                    }
+                }
+                return Err(f);
+            }
+            let updated: Vec<Updated> = results
+                .into_iter()
+                .map(|(_, r)| r.expect("checked"))
+                .collect();
+            let lines: Vec<String> = updated
+                .iter()
+                .map(|u| {
+                    let what = if u.new_deployment {
+                        "started deployment"
+                    } else {
+                        "no new deployment (same revision, not forced); following"
+                    };
+                    format!(
+                        "{}: {what} {}",
+                        u.followed.service, u.followed.deployment_id
+                    )
+                })
+                .collect();
+            Ok((updated, lines.join("; ")))
+        })
+        .await
+}
+
+async fn wait_stage(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    aws: &Aws,
+    runner: &Runner,
+    updated: &[Updated],
+    since: DateTime,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    stages
+        .run("wait for deployment", async {
+            if settings.wait_until == WaitUntil::None {
+                for r in &mut report.rows {
+                    r.outcome = Some("not waited for".into());
+                }
+                return Ok(((), "not waiting (wait-until: none)".to_string()));
+            }
+            let mut results = Vec::new();
+            let mut follow = Vec::new();
+            for u in updated {
+                if u.desired_count == 0 {
+                    runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, u.followed.task_definition.rsplit('/').next().unwrap_or("")));
+                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], took: Duration::ZERO });
+                } else {
+                    follow.push(u.followed.clone());
+                }
+            }
+            let timeout = Duration::from_secs(settings.timeout_minutes * 60);
+            results.extend(wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), timeout, PollSchedule::default()).await);
+            let ok = record(report, &results)?;
+            Ok(((), format!("{ok} of {} deployments completed", updated.len())))
+        })
+        .await
+}
+
+/// Puts each result in its report row; fails if any deployment failed.
+fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure> {
+    let mut failures = Vec::new();
+    let mut ok = 0;
+    for r in &mut report.rows {
+        let Some(res) = results.iter().find(|w| w.followed.service == r.name) else {
+            continue;
+        };
+        r.took = Some(res.took);
+        match &res.verdict {
+            Verdict::Succeeded => {
+                ok += 1;
+                r.outcome = Some("success".into());
+            }
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => {
+                r.outcome = Some(if *rolled_back {
+                    "rolled back".into()
+                } else {
+                    "failure".into()
+                });
+                r.failure = Some((
+                    reason.clone(),
+                    res.last_events.clone(),
+                    res.stopped_reasons.clone(),
+                ));
+                failures.push((r.name.clone(), reason.clone(), res));
+            }
+            Verdict::Waiting(_) => r.outcome = Some("unknown".into()),
+        }
+    }
+    let Some((name, reason, first)) = failures.first() else {
+        return Ok(ok);
+    };
+    let headline = if failures.len() == 1 {
+        format!("deployment of {name} failed: {reason}")
+    } else {
+        format!(
+            "{} of {} services failed; {name}: {reason}",
+            failures.len(),
+            report.rows.len()
+        )
+    };
+    let mut f = Failure::failed("deploy", headline);
+    for (other, why, _) in failures.iter().skip(1) {
+        f = f.with_detail(format!("{other}: {why}"));
+    }
+    for e in &first.last_events {
+        f = f.with_detail(format!("event: {e}"));
+    }
+    for s in &first.stopped_reasons {
+        f = f.with_detail(format!("stopped {s}"));
+    }
+    Err(f)
+}

@@ -1,0 +1,231 @@
+"""Rolling deployments on top of moto's ECS, as AWS documents them.
+
+moto's UpdateService changes the service in place and creates no deployment.
+This layer, installed by fdemu.py, gives UpdateService the documented
+behaviour of the ECS rolling-update controller:
+
+* an UpdateService that changes the task definition (or forces a new
+  deployment) creates a new PRIMARY deployment (``id`` ``ecs-svc/<n>``,
+  ``rolloutState`` IN_PROGRESS); the previous one becomes ACTIVE and drains;
+* the new deployment's tasks start over wall-clock time: after
+  ``rollout_seconds / 2`` they run, after ``rollout_seconds`` the old
+  deployment is gone and the new one is COMPLETED ("ECS deployment <id>
+  completed."), with ECS-worded service events ("has started N tasks",
+  "has stopped N running tasks", "has reached a steady state",
+  "deployment completed");
+* a revision whose essential container crashes — by the test convention,
+  its first container has the environment variable ``FDEMU_EXIT_CODE`` set
+  to a non-zero value — starts a task every ``task_cycle_seconds`` that
+  stops with "Essential container in task exited" (a STOPPED task with that
+  exit code, ``startedBy`` the deployment id); ``failedTasks`` counts them;
+* the deployment circuit breaker (``deploymentConfiguration.
+  deploymentCircuitBreaker``, stored from CreateService/UpdateService) trips
+  when ``failedTasks`` reaches the documented threshold
+  ``min(max(3, ceil(desiredCount / 2)), 200)``: ``rolloutState`` FAILED,
+  "ECS deployment circuit breaker: tasks failed to start."; with
+  ``rollback`` a new PRIMARY deployment of the last completed revision rolls
+  the service back ("rolling back to deploymentId <id>") and completes after
+  ``rollout_seconds``; without the breaker the deployment stays IN_PROGRESS
+  and keeps failing tasks;
+* task definitions in deployments and on the service are full ARNs, as ECS
+  returns them.
+
+State advances lazily when DescribeServices reads it, like moto's own
+state manager does for tasks.
+"""
+
+import math
+import threading
+import time
+from datetime import datetime, timezone
+
+from moto.ecs import models
+from moto.moto_api._internal import mock_random
+
+CONFIG = {"rollout_seconds": 2.0, "task_cycle_seconds": 0.3}
+LOCK = threading.RLock()
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def _event(svc, message):
+    svc.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": now(), "message": f"(service {svc.name}) {message}"})
+    del svc.events[100:]
+
+
+def _task_ids(n):
+    return " ".join(f"(task {mock_random.uuid4().hex})" for _ in range(n))
+
+
+def _exit_code(backend, td_arn):
+    td = backend.describe_task_definition(td_arn)
+    env = {e["name"]: e["value"] for e in (td.container_definitions[0].get("environment") or [])}
+    return int(env.get("FDEMU_EXIT_CODE", "0") or 0)
+
+
+def _breaker(svc):
+    conf = getattr(svc, "deployment_configuration", None) or {}
+    cb = conf.get("deploymentCircuitBreaker") or {}
+    return bool(cb.get("enable")), bool(cb.get("rollback"))
+
+
+def _new_deployment(svc, td_arn, reason=None):
+    dep_id = f"ecs-svc/{mock_random.randint(10**15, 10**16 - 1)}"
+    stamp = now()
+    dep = {
+        "id": dep_id, "status": "PRIMARY", "taskDefinition": td_arn, "desiredCount": svc.desired_count,
+        "pendingCount": svc.desired_count, "runningCount": 0, "failedTasks": 0, "createdAt": stamp, "updatedAt": stamp,
+        "launchType": svc.launch_type, "platformVersion": svc.platform_version,
+        "networkConfiguration": svc.network_configuration or None,
+        "rolloutState": "IN_PROGRESS", "rolloutStateReason": reason or f"ECS deployment {dep_id} in progress.",
+    }
+    for d in svc.deployments:
+        if d["status"] == "PRIMARY":
+            d["status"] = "ACTIVE"
+    svc.deployments.insert(0, dep)
+    svc._fd = getattr(svc, "_fd", {})
+    svc._fd[dep_id] = {"started": time.monotonic(), "last_cycle": time.monotonic(), "phase": "starting"}
+    return dep
+
+
+def _stopped_task(backend, svc, dep, code):
+    cluster = backend._get_cluster(svc.cluster_name)
+    td = backend.describe_task_definition(dep["taskDefinition"])
+    task = models.Task(cluster, td, None, None, backend, group=f"service:{svc.name}", launch_type="FARGATE",
+                       started_by=dep["id"], networking_configuration=svc.network_configuration or None)
+    task.status = "STOPPED"
+    task.desired_status = "STOPPED"
+    task.stopped_reason = "Essential container in task exited"
+    task.stop_code = "EssentialContainerExited"
+    for c in task.containers:
+        c.exitCode = code
+        c.exit_code = code
+        c.last_status = "STOPPED"
+    backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+    return task
+
+
+def _advance(backend, svc):
+    state = getattr(svc, "_fd", {})
+    rollout = CONFIG["rollout_seconds"]
+    for dep in list(svc.deployments):
+        st = state.get(dep["id"])
+        if not st or st["phase"] == "done":
+            continue
+        elapsed = time.monotonic() - st["started"]
+        code = _exit_code(backend, dep["taskDefinition"])
+        if dep["status"] != "PRIMARY" and dep["rolloutState"] != "FAILED":
+            continue
+        if code != 0 and dep["rolloutState"] == "IN_PROGRESS":
+            while time.monotonic() - st["last_cycle"] >= CONFIG["task_cycle_seconds"]:
+                st["last_cycle"] += CONFIG["task_cycle_seconds"]
+                task = _stopped_task(backend, svc, dep, code)
+                dep["failedTasks"] += 1
+                dep["updatedAt"] = now()
+                _event(svc, f"has started 1 tasks: (task {task.id}).")
+                _event(svc, f"has stopped 1 running tasks: (task {task.id}).")
+                enable, rollback = _breaker(svc)
+                threshold = min(max(3, math.ceil(dep["desiredCount"] / 2)), 200)
+                if enable and dep["failedTasks"] >= threshold:
+                    dep["rolloutState"] = "FAILED"
+                    dep["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+                    st["phase"] = "done"
+                    _event(svc, f"(deployment {dep['id']}) deployment failed: tasks failed to start.")
+                    if rollback:
+                        _roll_back(svc, dep)
+                    break
+            continue
+        if code == 0 and st["phase"] == "starting" and elapsed >= rollout / 2:
+            st["phase"] = "running"
+            dep["runningCount"], dep["pendingCount"] = dep["desiredCount"], 0
+            dep["updatedAt"] = now()
+            _event(svc, f"has started {dep['desiredCount']} tasks: {_task_ids(dep['desiredCount'])}.")
+            old = [d for d in svc.deployments if d is not dep and d["status"] == "ACTIVE"]
+            for d in old:
+                if d["runningCount"]:
+                    _event(svc, f"has stopped {d['runningCount']} running tasks: {_task_ids(d['runningCount'])}.")
+                d["runningCount"] = 0
+        if code == 0 and st["phase"] == "running" and elapsed >= rollout:
+            st["phase"] = "done"
+            svc.deployments[:] = [d for d in svc.deployments if d is dep]
+            dep["rolloutState"] = "COMPLETED"
+            dep["rolloutStateReason"] = f"ECS deployment {dep['id']} completed."
+            dep["updatedAt"] = now()
+            svc.task_definition = dep["taskDefinition"]
+            svc.running_count, svc.pending_count = dep["desiredCount"], 0
+            _event(svc, "has reached a steady state.")
+            _event(svc, f"(deployment {dep['id']}) deployment completed.")
+
+
+def _roll_back(svc, failed):
+    good = getattr(svc, "_fd_last_completed", None)
+    if not good:
+        return
+    previous_id = good[0]
+    dep = _new_deployment(svc, good[1], reason=f"ECS deployment circuit breaker: rolling back to deploymentId {previous_id}.")
+    _event(svc, f"rolling back to deployment {previous_id}.")
+    failed["status"] = "ACTIVE"
+    svc.task_definition = good[1]
+    return dep
+
+
+def _remember_completed(svc):
+    for d in svc.deployments:
+        if d["status"] == "PRIMARY" and d["rolloutState"] == "COMPLETED":
+            svc._fd_last_completed = (d["id"], d["taskDefinition"])
+
+
+def install():
+    backend_cls = models.EC2ContainerServiceBackend
+    orig_update = backend_cls.update_service
+    orig_describe = backend_cls.describe_services
+    orig_create = backend_cls.create_service
+
+    def create_service(self, *args, **kwargs):
+        with LOCK:
+            svc = orig_create(self, *args, **kwargs)
+            if svc.task_definition:
+                svc.task_definition = self.describe_task_definition(svc.task_definition).arn
+                # A seeded service has reached its steady state.
+                for d in svc.deployments:
+                    d.update(taskDefinition=svc.task_definition, rolloutState="COMPLETED", runningCount=svc.desired_count,
+                             pendingCount=0, rolloutStateReason=f"ECS deployment {d['id']} completed.")
+                svc.running_count, svc.pending_count = svc.desired_count, 0
+            _remember_completed(svc)
+            return svc
+
+    def update_service(self, props):
+        with LOCK:
+            name = props["service"].split("/")[-1]
+            cluster = props.get("cluster", "default")
+            svc = self._get_service(cluster, name)
+            _advance(self, svc)
+            _remember_completed(svc)
+            before = svc.task_definition
+            force = bool(props.get("force_new_deployment"))
+            keep = [dict(d) for d in svc.deployments]
+            svc = orig_update(self, dict(props))
+            svc.deployments[:] = keep  # moto's own "new id on force" is replaced below
+            after = self.describe_task_definition(svc.task_definition).arn
+            svc.task_definition = after
+            if props.get("desired_count") is not None:
+                for d in svc.deployments:
+                    if d["status"] == "PRIMARY":
+                        d["desiredCount"] = svc.desired_count
+            if after != before or force:
+                _new_deployment(svc, after)
+            return svc
+
+    def describe_services(self, cluster_str, service_names_or_arns):
+        with LOCK:
+            result, failures = orig_describe(self, cluster_str, service_names_or_arns)
+            for svc in result:
+                _advance(self, svc)
+                _remember_completed(svc)
+            return result, failures
+
+    backend_cls.create_service = create_service
+    backend_cls.update_service = update_service
+    backend_cls.describe_services = describe_services
