@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
@@ -231,7 +232,10 @@ pub async fn load(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<SdkConfig, Failure> {
     let loader = || {
+        // Parallel deploys meet ECS's token buckets ("Rate exceeded"): retry
+        // throttling and transient errors with backoff, a little more than the default.
         let l = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
             .identity_cache(IdentityCache::lazy().buffer_time(REFRESH_MARGIN).build());
         match region {
             Some(r) => l.region(Region::new(r.to_string())),

@@ -140,27 +140,27 @@ pub fn assess(svc: &Service, f: &Followed) -> Verdict {
             rolled_back,
         };
     }
-    if ours.status() != Some("PRIMARY") {
-        if let Some(p) = primary {
-            let rolled_back = mentions_rollback(p);
-            let what = if rolled_back {
-                "rolled back by"
-            } else {
-                "replaced by"
-            };
-            return Verdict::Failed {
-                reason: format!(
-                    "deployment {} was {what} deployment {} of {}{}",
-                    f.deployment_id,
-                    p.id().unwrap_or("?"),
-                    short(p.task_definition().unwrap_or("?")),
-                    p.rollout_state_reason()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                ),
-                rolled_back,
-            };
-        }
+    if ours.status() != Some("PRIMARY")
+        && let Some(p) = primary
+    {
+        let rolled_back = mentions_rollback(p);
+        let what = if rolled_back {
+            "rolled back by"
+        } else {
+            "replaced by"
+        };
+        return Verdict::Failed {
+            reason: format!(
+                "deployment {} was {what} deployment {} of {}{}",
+                f.deployment_id,
+                p.id().unwrap_or("?"),
+                short(p.task_definition().unwrap_or("?")),
+                p.rollout_state_reason()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            rolled_back,
+        };
     }
     let done = ours.running_count() >= ours.desired_count() && ours.pending_count() == 0;
     match ours.rollout_state() {

@@ -154,7 +154,7 @@ pub async fn wait_all(
             }
             Err(DescribeError::Transient(m)) => {
                 transient_errors += 1;
-                if transient_errors == 1 || transient_errors % 10 == 0 {
+                if transient_errors == 1 || transient_errors.is_multiple_of(10) {
                     runner.warning(
                         "wait",
                         &format!("DescribeServices failed ({m}); still waiting"),
@@ -201,7 +201,7 @@ pub async fn wait_all(
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")

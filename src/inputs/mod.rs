@@ -123,7 +123,8 @@ pub struct Settings {
     pub security_groups: Vec<String>,
     pub assign_public_ip: Option<bool>,
     pub started_by: String,
-    pub timeout_minutes: u64,
+    /// `timeout-minutes` (fractions allowed).
+    pub timeout: std::time::Duration,
     pub stop_task_on_cancel: bool,
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
@@ -201,8 +202,7 @@ impl Settings {
                 }
                 s
             },
-            timeout_minutes: parse_int("timeout-minutes", raw, 1, 24 * 60)?.expect("has a default")
-                as u64,
+            timeout: parse_minutes("timeout-minutes", raw)?,
             stop_task_on_cancel: parse_bool("stop-task-on-cancel", raw)?,
             force_new_deployment: parse_bool("force-new-deployment", raw)?,
             desired_count: parse_int("desired-count", raw, 0, 5_000)?.map(|v| v as i32),

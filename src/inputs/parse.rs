@@ -60,6 +60,20 @@ pub fn parse_int(name: &str, raw: &RawInputs, min: i64, max: i64) -> Result<Opti
     }
 }
 
+/// Minutes, fractions allowed (`0.5`), more than 0 and at most a day.
+pub fn parse_minutes(name: &str, raw: &RawInputs) -> Result<std::time::Duration, Failure> {
+    let v = raw.get(name).unwrap_or("0");
+    match v.parse::<f64>() {
+        Ok(m) if m > 0.0 && m <= 1440.0 => Ok(std::time::Duration::from_secs_f64(m * 60.0)),
+        _ => Err(Failure::input(
+            name,
+            format!(
+                "input `{name}` must be a number of minutes above 0 and at most 1440, not `{v}`"
+            ),
+        )),
+    }
+}
+
 /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`
 pub fn parse_role_arn(v: &str) -> Result<String, Failure> {
     let bad = || {

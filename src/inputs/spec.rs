@@ -134,7 +134,7 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "timeout-minutes",
         Some("30"),
-        "How long to wait for the task or deployment before failing.",
+        "How long to wait for the task or deployment before failing (fractions allowed).",
     ),
     input(
         "stop-task-on-cancel",

@@ -34,7 +34,11 @@ fn defaults_apply() {
     assert_eq!(s.role_duration_seconds, 3600);
     assert_eq!(s.audience, "sts.amazonaws.com");
     assert_eq!(s.artifacts_dir, PathBuf::from(".fargate-deploy"));
-    assert_eq!(s.timeout_minutes, 30);
+    assert_eq!(s.timeout, std::time::Duration::from_secs(1800));
+    assert_eq!(
+        parse_with(&[("timeout-minutes", "0.5")]).unwrap().timeout,
+        std::time::Duration::from_secs(30)
+    );
     assert_eq!(s.wait_until, WaitUntil::Complete);
     assert_eq!(s.template, TemplateSource::Service);
     assert_eq!(s.started_by, "fargate-deploy");
@@ -192,6 +196,8 @@ fn bad_inputs_name_the_input() {
         (vec![("command", "x")], "command"),
         (vec![("desired-count", "2")], "desired-count"),
         (vec![("wait-until", "forever")], "wait-until"),
+        (vec![("timeout-minutes", "0")], "timeout-minutes"),
+        (vec![("timeout-minutes", "soon")], "timeout-minutes"),
         (
             vec![("codedeploy-hooks", "BeforeEverything=arn:aws:lambda:x")],
             "codedeploy-hooks",

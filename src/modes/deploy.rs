@@ -256,7 +256,7 @@ async fn wait_stage(
                     follow.push(u.followed.clone());
                 }
             }
-            let timeout = Duration::from_secs(settings.timeout_minutes * 60);
+            let timeout = settings.timeout;
             results.extend(wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), timeout, PollSchedule::default()).await);
             let ok = record(report, &results)?;
             Ok(((), format!("{ok} of {} deployments completed", updated.len())))

@@ -1,0 +1,283 @@
+//! End-to-end: `mode: deploy` against the emulator, whose ECS layer rolls
+//! deployments over wall-clock time and trips the circuit breaker.
+
+mod common;
+
+use common::{ActionRun, Emulator, Finished};
+use serde_json::{Value, json};
+
+fn deploy(emu: &Emulator, services: &str, image: &str, extra: &[(&str, &str)]) -> Finished {
+    let mut run = ActionRun::new(
+        Some(emu),
+        &[
+            ("mode", "deploy"),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", services),
+            ("image", image),
+        ],
+    );
+    for (k, v) in extra {
+        run = run.input(k, v);
+    }
+    run.run()
+}
+
+fn count(calls: &[String], op: &str) -> usize {
+    calls.iter().filter(|c| c.as_str() == op).count()
+}
+
+fn result(done: &Finished) -> Value {
+    serde_json::from_str(done.output("result")).unwrap()
+}
+
+#[test]
+fn one_service_rolls_to_the_new_revision() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, "web", "web:v2", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    for (k, stage) in [
+        "credentials",
+        "resolve image",
+        "render task definition",
+        "register task definition",
+        "update service",
+        "wait for deployment",
+        "report",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            done.stdout
+                .contains(&format!("::group::[{}/7] {stage}\n", k + 1)),
+            "{stage}\n{}",
+            done.stdout
+        );
+    }
+    assert!(
+        done.output("task-definition-arn")
+            .ends_with(":task-definition/web:2")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(done.output("task-definition-arns")).unwrap(),
+        json!({"web": done.output("task-definition-arn")})
+    );
+    assert!(done.output("deployment-id").starts_with("ecs-svc/"));
+    assert_eq!(done.output("image"), emu.pinned("v2"));
+    let r = result(&done);
+    assert_eq!(r["targets"][0]["result"], "success");
+    assert_eq!(r["targets"][0]["reused"], false);
+    // The service events of the rollout, each printed once.
+    assert_eq!(
+        done.stdout
+            .matches("[web] (service web) has reached a steady state.")
+            .count(),
+        1,
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("deployment completed."));
+    assert!(
+        done.summary.contains("| web | web:2 | new |"),
+        "{}",
+        done.summary
+    );
+    let calls = emu.calls();
+    assert_eq!(count(&calls, "ecs:RegisterTaskDefinition"), 1);
+    assert_eq!(count(&calls, "ecs:UpdateService"), 1);
+    // Artifacts are written in deploy mode too.
+    assert_eq!(
+        done.json(".fargate-deploy/imageDetail.json"),
+        json!({"ImageURI": emu.pinned("v2")})
+    );
+}
+
+#[test]
+fn three_services_concurrently_with_one_registration_per_definition() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, "web, worker, scheduler", "web:v2", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let arns: Value = serde_json::from_str(done.output("task-definition-arns")).unwrap();
+    assert!(arns["web"].as_str().unwrap().ends_with("web:2"));
+    assert!(arns["worker"].as_str().unwrap().ends_with("worker:2"));
+    assert_eq!(
+        arns["worker"], arns["scheduler"],
+        "worker and scheduler share one definition, registered once"
+    );
+    let ids: Value = serde_json::from_str(done.output("deployment-id")).unwrap();
+    assert_eq!(ids.as_object().unwrap().len(), 3);
+    let calls = emu.calls();
+    assert_eq!(count(&calls, "ecs:RegisterTaskDefinition"), 2, "{calls:?}");
+    assert_eq!(count(&calls, "ecs:UpdateService"), 3);
+    // One DescribeServices per poll for all three (plus the first read of the services).
+    let polls = count(&calls, "ecs:DescribeServices");
+    assert!(
+        (2..=6).contains(&polls),
+        "{polls} DescribeServices calls for a 2-second rollout of 3 services"
+    );
+    for svc in ["web", "worker", "scheduler"] {
+        assert!(
+            done.summary.contains(&format!("| {svc} |")),
+            "{}",
+            done.summary
+        );
+    }
+    println!("three-service deploy: {} API calls: {calls:?}", calls.len());
+}
+
+#[test]
+fn rerun_reuses_the_revision_and_starts_no_deployment() {
+    let emu = Emulator::start();
+    let first = deploy(&emu, "web", "web:v2", &[]);
+    assert_eq!(first.code, 0, "{}", first.all_text());
+    let before = emu.calls().len();
+    let again = deploy(&emu, "web", "web:v2", &[]);
+    assert_eq!(again.code, 0, "{}", again.all_text());
+    assert_eq!(
+        again.output("task-definition-arn"),
+        first.output("task-definition-arn")
+    );
+    assert!(
+        again
+            .stdout
+            .contains("web:2 (reused: identical to the latest revision)"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("no new deployment (same revision, not forced)"),
+        "{}",
+        again.stdout
+    );
+    let calls: Vec<String> = emu.calls().split_off(before);
+    assert_eq!(count(&calls, "ecs:RegisterTaskDefinition"), 0, "{calls:?}");
+    assert_eq!(result(&again)["targets"][0]["reused"], true);
+}
+
+#[test]
+fn force_new_deployment_with_an_unchanged_image() {
+    let emu = Emulator::start();
+    // web:1 already runs v1: the rendered definition equals it.
+    let done = deploy(&emu, "web", "web:v1", &[("force-new-deployment", "true")]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.output("task-definition-arn").ends_with("web:1"),
+        "same revision"
+    );
+    assert!(
+        done.stdout.contains("web: started deployment ecs-svc/"),
+        "a new deployment: {}",
+        done.stdout
+    );
+    assert_eq!(count(&emu.calls(), "ecs:RegisterTaskDefinition"), 0);
+}
+
+#[test]
+fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "web",
+        "web:v2",
+        &[("environment-variables", "FDEMU_EXIT_CODE=3")],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    let error = done.first_error();
+    assert!(error.starts_with("::error title=deploy::deployment of web failed: ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{error}");
+    assert!(
+        done.stdout.contains("stopped task ") && done.stdout.contains("web exited with code 3"),
+        "stopped tasks' reasons: {}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("event: (service web) rolling back to deployment"),
+        "{}",
+        done.stdout
+    );
+    let r = result(&done);
+    assert_eq!(r["result"], "failure");
+    assert_eq!(r["targets"][0]["result"], "rolled back");
+    assert!(done.summary.contains("| rolled back |"), "{}", done.summary);
+    assert!(
+        !done.stdout.contains("::group::[7/7] report"),
+        "no stage after a failed one"
+    );
+    println!("failed deploy: {} API calls", emu.calls().len());
+}
+
+#[test]
+fn without_a_circuit_breaker_a_crashing_revision_times_out_naming_its_state() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "worker",
+        "web:v2",
+        &[
+            ("environment-variables", "FDEMU_EXIT_CODE=1"),
+            ("timeout-minutes", "0.05"),
+        ],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    let error = done.first_error();
+    assert!(
+        error.contains("timed out after 3 s waiting for deployment ecs-svc/"),
+        "{error}"
+    );
+    assert!(
+        error.contains("it was IN_PROGRESS, 0/1 running, 1 pending")
+            && error.contains("failed tasks"),
+        "{error}"
+    );
+}
+
+#[test]
+fn desired_count_zero_succeeds_at_once_with_a_notice() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, "idle", "web:v2", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.stdout
+            .contains("::notice title=deploy::idle has desired count 0: nothing to start"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn wait_until_none_returns_after_the_update() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, "web", "web:v2", &[("wait-until", "none")]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(done.stdout.contains("not waiting (wait-until: none)"));
+    assert_eq!(result(&done)["targets"][0]["result"], "not waited for");
+}
+
+#[test]
+fn bad_input_in_deploy_changes_nothing() {
+    let emu = Emulator::start();
+    for (services, image, extra, title) in [
+        ("web, nosuch", "web:v2", vec![], "service"),
+        ("web", "web:v9", vec![], "image"),
+        (
+            "web",
+            "web:v2",
+            vec![("command", "rake db:migrate")],
+            "command",
+        ),
+        ("web", "web:v2", vec![("set", "$.nope = 1")], "set"),
+    ] {
+        let done = deploy(&emu, services, image, &extra);
+        assert_eq!(done.code, 2, "{}", done.all_text());
+        assert!(
+            done.first_error()
+                .starts_with(&format!("::error title={title}::")),
+            "{}",
+            done.first_error()
+        );
+        assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    }
+}

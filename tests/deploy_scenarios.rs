@@ -1,0 +1,663 @@
+//! Scenario tests of the deployment orchestration with aws-smithy-mocks and
+//! paused tokio time: minutes of waiting run in milliseconds.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+use aws_sdk_ecs::types::{
+    Container, Deployment, DeploymentRolloutState, Failure as EcsFailure, Service, ServiceEvent,
+    Task,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::body::SdkBody;
+use fargate_deploy::deploy::assess::{Followed, Verdict};
+use fargate_deploy::deploy::update_service;
+use fargate_deploy::deploy::wait::wait_all;
+use fargate_deploy::error::FailureKind;
+use fargate_deploy::poll::PollSchedule;
+use fargate_deploy::runner::{Face, Runner};
+use fargate_deploy::service::describe_services;
+
+const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
+const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+impl Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn runner() -> (Runner, Log) {
+    let log = Log::default();
+    (
+        Runner::new(
+            Face::Actions,
+            Box::new(log.clone()),
+            Box::new(log.clone()),
+            None,
+            None,
+        ),
+        log,
+    )
+}
+
+fn dep(
+    id: &str,
+    status: &str,
+    td: &str,
+    state: DeploymentRolloutState,
+    running: i32,
+) -> Deployment {
+    Deployment::builder()
+        .id(id)
+        .status(status)
+        .task_definition(td)
+        .rollout_state(state)
+        .running_count(running)
+        .desired_count(2)
+        .pending_count(2 - running)
+        .build()
+}
+
+fn service(name: &str, deployments: Vec<Deployment>, events: Vec<(&str, &str, i64)>) -> Service {
+    let events = events
+        .into_iter()
+        .map(|(id, msg, at)| {
+            ServiceEvent::builder()
+                .id(id)
+                .message(format!("(service {name}) {msg}"))
+                .created_at(DateTime::from_secs(at))
+                .build()
+        })
+        .collect();
+    Service::builder()
+        .service_name(name)
+        .status("ACTIVE")
+        .desired_count(2)
+        .set_deployments(Some(deployments))
+        .set_events(Some(events))
+        .build()
+}
+
+fn answer(services: Vec<Service>) -> DescribeServicesOutput {
+    DescribeServicesOutput::builder()
+        .set_services(Some(services))
+        .build()
+}
+
+fn ours(service: &str) -> Followed {
+    Followed {
+        service: service.into(),
+        deployment_id: "ecs-svc/2".into(),
+        task_definition: NEW.into(),
+    }
+}
+
+fn no_stopped_tasks() -> aws_smithy_mocks::Rule {
+    mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
+}
+
+#[tokio::test(start_paused = true)]
+async fn success_after_progress_with_events_printed_once() {
+    let t0 = 1_800_000_000;
+    let describe = mock!(Client::describe_services)
+        .sequence()
+        .output(move || {
+            answer(vec![service(
+                "web",
+                vec![
+                    dep(
+                        "ecs-svc/2",
+                        "PRIMARY",
+                        NEW,
+                        DeploymentRolloutState::InProgress,
+                        0,
+                    ),
+                    dep(
+                        "ecs-svc/1",
+                        "ACTIVE",
+                        OLD,
+                        DeploymentRolloutState::Completed,
+                        2,
+                    ),
+                ],
+                vec![
+                    ("e0", "old event", t0 - 100),
+                    ("e1", "has started 2 tasks: (task a) (task b).", t0 + 1),
+                ],
+            )])
+        })
+        .times(3)
+        .output(move || {
+            answer(vec![service(
+                "web",
+                vec![dep(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    DeploymentRolloutState::Completed,
+                    2,
+                )],
+                vec![
+                    ("e0", "old event", t0 - 100),
+                    ("e1", "has started 2 tasks: (task a) (task b).", t0 + 1),
+                    ("e2", "has reached a steady state.", t0 + 30),
+                ],
+            )])
+        })
+        .repeatedly()
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let (r, log) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        Some(DateTime::from_secs(t0)),
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].verdict, Verdict::Succeeded);
+    assert_eq!(
+        describe.num_calls(),
+        4,
+        "polled until the deployment completed, no more"
+    );
+    let text = log.text();
+    assert_eq!(text.matches("has started 2 tasks").count(), 1, "{text}");
+    assert!(
+        !text.contains("old event"),
+        "events from before the update are not printed: {text}"
+    );
+    assert!(text.contains("[web] (service web) has reached a steady state."));
+    assert!(text.contains("[web] IN_PROGRESS, 0/2 running, 2 pending"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn circuit_breaker_rollback_is_reported_with_stopped_task_reasons() {
+    let mut failed = dep(
+        "ecs-svc/2",
+        "ACTIVE",
+        NEW,
+        DeploymentRolloutState::Failed,
+        0,
+    );
+    failed.rollout_state_reason =
+        Some("ECS deployment circuit breaker: tasks failed to start.".into());
+    let rollback = dep(
+        "ecs-svc/3",
+        "PRIMARY",
+        OLD,
+        DeploymentRolloutState::InProgress,
+        0,
+    );
+    let describe = mock!(Client::describe_services).then_output(move || {
+        answer(vec![service(
+            "web",
+            vec![rollback.clone(), failed.clone()],
+            vec![("e1", "rolling back to deployment ecs-svc/1.", 1)],
+        )])
+    });
+    let list = mock!(Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .task_arns("arn:task/1")
+            .task_arns("arn:task/2")
+            .build()
+    });
+    let tasks = mock!(Client::describe_tasks).then_output(|| {
+        DescribeTasksOutput::builder()
+            .tasks(
+                Task::builder()
+                    .task_arn("arn:task/1")
+                    .started_by("ecs-svc/2")
+                    .stopped_reason("Essential container in task exited")
+                    .containers(Container::builder().name("web").exit_code(3).build())
+                    .build(),
+            )
+            .tasks(
+                Task::builder()
+                    .task_arn("arn:task/2")
+                    .started_by("ecs-svc/1")
+                    .stopped_reason("Scaling activity initiated by deployment ecs-svc/1")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list, &tasks]);
+    let (r, _) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    match &results[0].verdict {
+        Verdict::Failed {
+            reason,
+            rolled_back,
+        } => {
+            assert!(rolled_back);
+            assert!(
+                reason.contains("circuit breaker") && reason.contains("rolling back to web:1"),
+                "{reason}"
+            );
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(
+        results[0].stopped_reasons,
+        ["task 1: Essential container in task exited; web exited with code 3"],
+        "only tasks of our deployment"
+    );
+    assert_eq!(
+        results[0].last_events,
+        ["(service web) rolling back to deployment ecs-svc/1."]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_deployment_replacing_ours_mid_wait_fails() {
+    let describe = mock!(Client::describe_services)
+        .sequence()
+        .output(|| {
+            answer(vec![service(
+                "web",
+                vec![dep(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    DeploymentRolloutState::InProgress,
+                    1,
+                )],
+                vec![],
+            )])
+        })
+        .times(2)
+        .output(|| {
+            answer(vec![service(
+                "web",
+                vec![
+                    dep(
+                        "ecs-svc/9",
+                        "PRIMARY",
+                        "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
+                        DeploymentRolloutState::InProgress,
+                        0,
+                    ),
+                    dep(
+                        "ecs-svc/2",
+                        "ACTIVE",
+                        NEW,
+                        DeploymentRolloutState::InProgress,
+                        1,
+                    ),
+                ],
+                vec![],
+            )])
+        })
+        .repeatedly()
+        .build();
+    let list = no_stopped_tasks();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
+    let (r, _) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    match &results[0].verdict {
+        Verdict::Failed {
+            reason,
+            rolled_back,
+        } => {
+            assert!(!rolled_back);
+            assert!(
+                reason.contains("replaced by deployment ecs-svc/9 of web:3"),
+                "{reason}"
+            );
+        }
+        v => panic!("{v:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_deployment_times_out_naming_its_state() {
+    let mut stuck = dep(
+        "ecs-svc/2",
+        "PRIMARY",
+        NEW,
+        DeploymentRolloutState::InProgress,
+        1,
+    );
+    stuck.failed_tasks = 7;
+    let describe = mock!(Client::describe_services)
+        .then_output(move || answer(vec![service("web", vec![stuck.clone()], vec![])]));
+    let list = no_stopped_tasks();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
+    let (r, _) = runner();
+    let started = tokio::time::Instant::now();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(30 * 60),
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30 * 60),
+        "waits exactly the timeout (virtual time)"
+    );
+    match &results[0].verdict {
+        Verdict::Failed { reason, .. } => assert_eq!(
+            reason,
+            "timed out after 30 min waiting for deployment ecs-svc/2; it was IN_PROGRESS, 1/2 running, 1 pending, 7 failed tasks"
+        ),
+        v => panic!("{v:?}"),
+    }
+    // Adaptive polling: far fewer calls than one per second over 30 minutes.
+    let calls = describe.num_calls();
+    assert!(
+        (300..=420).contains(&calls),
+        "{calls} DescribeServices calls in 30 minutes"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_during_the_wait_is_survived() {
+    let throttled = || {
+        Response::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+        )
+    };
+    let describe = mock!(Client::describe_services)
+        .sequence()
+        .http_response(throttled)
+        .times(6)
+        .output(|| {
+            answer(vec![service(
+                "web",
+                vec![dep(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    DeploymentRolloutState::Completed,
+                    2,
+                )],
+                vec![],
+            )])
+        })
+        .repeatedly()
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let (r, log) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(results[0].verdict, Verdict::Succeeded, "{}", log.text());
+    assert!(
+        log.text().contains("Rate exceeded"),
+        "the throttling is reported as a warning: {}",
+        log.text()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn several_services_are_polled_in_one_call_and_judged_separately() {
+    let describe = mock!(Client::describe_services)
+        .match_requests(|req| req.services().len() == 3)
+        .then_output(|| {
+            let mut failed = dep(
+                "ecs-svc/2",
+                "PRIMARY",
+                NEW,
+                DeploymentRolloutState::Failed,
+                0,
+            );
+            failed.rollout_state_reason =
+                Some("ECS deployment circuit breaker: tasks failed to start.".into());
+            answer(vec![
+                service(
+                    "web",
+                    vec![dep(
+                        "ecs-svc/2",
+                        "PRIMARY",
+                        NEW,
+                        DeploymentRolloutState::Completed,
+                        2,
+                    )],
+                    vec![],
+                ),
+                service("worker", vec![failed], vec![]),
+                service(
+                    "scheduler",
+                    vec![dep(
+                        "ecs-svc/2",
+                        "PRIMARY",
+                        NEW,
+                        DeploymentRolloutState::Completed,
+                        2,
+                    )],
+                    vec![],
+                ),
+            ])
+        });
+    let list = no_stopped_tasks();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
+    let (r, _) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web"), ours("worker"), ours("scheduler")],
+        None,
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(describe.num_calls(), 1);
+    let verdict = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.followed.service == name)
+            .unwrap()
+            .verdict
+            .clone()
+    };
+    assert_eq!(verdict("web"), Verdict::Succeeded);
+    assert_eq!(verdict("scheduler"), Verdict::Succeeded);
+    assert!(matches!(verdict("worker"), Verdict::Failed { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_deleted_mid_wait_fails_it() {
+    let describe = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .failures(
+                EcsFailure::builder()
+                    .arn("arn:aws:ecs:eu-west-1:123456789012:service/prod/web")
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let list = no_stopped_tasks();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
+    let (r, _) = runner();
+    let results = wait_all(
+        &ecs,
+        &r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(600),
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(
+        results[0].verdict,
+        Verdict::Failed {
+            reason: "service web disappeared during the deployment (MISSING)".into(),
+            rolled_back: false
+        }
+    );
+}
+
+#[tokio::test]
+async fn missing_inactive_and_draining_services_are_bad_input() {
+    for (status, expect) in [
+        ("INACTIVE", "is INACTIVE, not ACTIVE"),
+        ("DRAINING", "is DRAINING, not ACTIVE"),
+    ] {
+        let describe = mock!(Client::describe_services).then_output(move || {
+            answer(vec![
+                Service::builder()
+                    .service_name("web")
+                    .status(status)
+                    .build(),
+            ])
+        });
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+        let err = describe_services(&ecs, "prod", &["web".to_string()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::BadInput);
+        assert!(err.headline.contains(expect), "{err}");
+    }
+    let describe = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .failures(
+                EcsFailure::builder()
+                    .arn("arn:aws:ecs:eu-west-1:123456789012:service/prod/api")
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let err = describe_services(&ecs, "prod", &["api".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::BadInput);
+    assert!(
+        err.headline
+            .contains("service `api` not found in cluster `prod` (MISSING)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn update_identifies_the_new_primary_deployment() {
+    let before = service(
+        "web",
+        vec![dep(
+            "ecs-svc/1",
+            "PRIMARY",
+            OLD,
+            DeploymentRolloutState::Completed,
+            2,
+        )],
+        vec![],
+    );
+    let update = mock!(Client::update_service)
+        .match_requests(|req| {
+            req.task_definition() == Some(NEW)
+                && req.force_new_deployment() == Some(false)
+                && req.desired_count() == Some(3)
+        })
+        .then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(service(
+                    "web",
+                    vec![
+                        dep(
+                            "ecs-svc/2",
+                            "PRIMARY",
+                            NEW,
+                            DeploymentRolloutState::InProgress,
+                            0,
+                        ),
+                        dep(
+                            "ecs-svc/1",
+                            "ACTIVE",
+                            OLD,
+                            DeploymentRolloutState::Completed,
+                            2,
+                        ),
+                    ],
+                    vec![],
+                ))
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&update]);
+    let u = update_service(&ecs, "prod", &before, NEW, false, Some(3))
+        .await
+        .unwrap();
+    assert!(u.new_deployment);
+    assert_eq!(u.followed, ours("web"));
+
+    // Same revision, not forced: ECS starts nothing and the current PRIMARY is followed.
+    let same = mock!(Client::update_service).then_output(|| {
+        UpdateServiceOutput::builder()
+            .service(service(
+                "web",
+                vec![dep(
+                    "ecs-svc/1",
+                    "PRIMARY",
+                    OLD,
+                    DeploymentRolloutState::Completed,
+                    2,
+                )],
+                vec![],
+            ))
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&same]);
+    let u = update_service(&ecs, "prod", &before, OLD, false, None)
+        .await
+        .unwrap();
+    assert!(!u.new_deployment);
+    assert_eq!(u.followed.deployment_id, "ecs-svc/1");
+}
