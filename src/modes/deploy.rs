@@ -37,6 +37,7 @@ pub async fn run(
     report.image = Some(image.clone());
     let mut targets =
         prepare::render_stage(&mut stages, settings, Some(&aws), services, &image).await?;
+    check_controllers(&targets)?;
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
@@ -88,6 +89,31 @@ pub async fn run(
             Ok(((), lines.join("; ")))
         })
         .await
+}
+
+/// Rolling updates need the ECS deployment controller; the others are
+/// refused before anything is registered.
+fn check_controllers(targets: &[Target]) -> Result<(), Failure> {
+    for t in targets {
+        let controller = t
+            .service
+            .as_ref()
+            .and_then(|s| s.deployment_controller())
+            .map(|c| c.r#type().as_str().to_string());
+        match controller.as_deref() {
+            None | Some("ECS") => {}
+            Some(other) => {
+                return Err(Failure::input(
+                    "service",
+                    format!(
+                        "service {} uses the {other} deployment controller, which this version cannot deploy yet (CodeDeploy support is on the way); use the CodePipeline artifacts from mode render meanwhile",
+                        t.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn register_stage(

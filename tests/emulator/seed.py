@@ -12,7 +12,7 @@ Scenario "default" (region eu-west-1, account 123456789012):
     ``worker`` (one container from the same repository);
   * services ``web`` (awsvpc, behind a target group on web:8080, deployment
     circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
-    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0),
+    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller),
     all FARGATE.
 """
 
@@ -111,6 +111,9 @@ def default(endpoint):
                        desiredCount=1, launchType="FARGATE", networkConfiguration=network)
     ecs.create_service(cluster="prod", serviceName="scheduler", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    ecs.create_service(cluster="prod", serviceName="bluegreen", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
+                       launchType="FARGATE", networkConfiguration=network, deploymentController={"type": "CODE_DEPLOY"},
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
     ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)
     return {
