@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod modes;
 pub mod poll;
 pub mod runner;
+pub mod runtask;
 pub mod service;
 pub mod stages;
 pub mod taskdef;

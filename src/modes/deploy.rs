@@ -21,8 +21,7 @@ use crate::inputs::{Settings, WaitUntil};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 use crate::stages::Stages;
-use crate::taskdef::normalize;
-use crate::taskdef::register::{Registration, register_idempotent};
+use crate::taskdef::register::Registration;
 
 pub async fn run(
     settings: &Settings,
@@ -41,7 +40,7 @@ pub async fn run(
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
-    let registrations = register_stage(&mut stages, &aws, &targets).await?;
+    let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
     for (r, reg) in report.rows.iter_mut().zip(&registrations) {
         r.revision = Some(reg.short().to_string());
         r.task_definition_arn = Some(reg.arn.clone());
@@ -114,56 +113,6 @@ fn check_controllers(targets: &[Target]) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-async fn register_stage(
-    stages: &mut Stages<'_>,
-    aws: &Aws,
-    targets: &[Target],
-) -> Result<Vec<Registration>, Failure> {
-    stages
-        .run("register task definition", async {
-            // Register each distinct definition once, concurrently.
-            let keys: Vec<String> = targets
-                .iter()
-                .map(|t| normalize(&t.rendered.definition).to_string())
-                .collect();
-            let mut calls = JoinSet::new();
-            let mut started: Vec<&String> = Vec::new();
-            for (t, key) in targets.iter().zip(&keys) {
-                if started.contains(&key) {
-                    continue;
-                }
-                started.push(key);
-                let (ecs, td, key) = (aws.ecs.clone(), t.rendered.definition.clone(), key.clone());
-                calls.spawn(async move { (key, register_idempotent(&ecs, &td).await) });
-            }
-            let mut done: HashMap<String, Registration> = HashMap::new();
-            while let Some(joined) = calls.join_next().await {
-                let (key, reg) = joined.map_err(|e| {
-                    Failure::failed("register", format!("registration task failed: {e}"))
-                })?;
-                done.insert(key, reg?);
-            }
-            let regs: Vec<Registration> = keys.iter().map(|k| done[k].clone()).collect();
-            let mut lines: Vec<String> = Vec::new();
-            for r in &regs {
-                let line = format!(
-                    "{} ({})",
-                    r.short(),
-                    if r.reused {
-                        "reused: identical to the latest revision"
-                    } else {
-                        "new revision"
-                    }
-                );
-                if !lines.contains(&line) {
-                    lines.push(line);
-                }
-            }
-            Ok((regs, lines.join("; ")))
-        })
-        .await
 }
 
 fn set_arn_outputs(

@@ -2,6 +2,7 @@
 //! what every run tells at its end.
 
 pub mod deploy;
+pub mod migrate;
 pub mod prepare;
 pub mod render;
 pub mod report;
@@ -24,10 +25,11 @@ pub async fn run(
     let outcome = match settings.mode {
         Mode::Render => render::run(settings, runner, env, &mut report).await,
         Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
+        Mode::Migrate => migrate::run(settings, runner, env, &mut report).await,
         other => Err(Failure::input(
             "mode",
             format!(
-                "mode {} is not available in this version yet; only render and deploy are (see the README's status table)",
+                "mode {} is not available in this version yet; only render, migrate and deploy are (see the README's status table)",
                 other.name()
             ),
         )),

@@ -36,6 +36,10 @@ pub struct Report {
     pub mode: Mode,
     pub image: Option<ResolvedImage>,
     pub rows: Vec<TargetRow>,
+    /// The last lines of the migration's log (migrate).
+    pub migration_log: Vec<String>,
+    /// The migration container's exit code (migrate).
+    pub exit_code: Option<i32>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -48,6 +52,8 @@ impl Report {
             mode,
             image: None,
             rows: Vec::new(),
+            migration_log: Vec::new(),
+            exit_code: None,
         }
     }
 
@@ -176,6 +182,25 @@ impl Report {
                         md.push('\n');
                     }
                 }
+            }
+        }
+        if self.mode == Mode::Migrate && !self.rows.is_empty() {
+            match self.exit_code {
+                Some(code) => md.push_str(&format!("Migration exit code: **{code}**\n\n")),
+                None => md.push_str(
+                    "Migration exit code: none (the container did not run to an exit)\n\n",
+                ),
+            }
+            if !self.migration_log.is_empty() {
+                md.push_str(&format!(
+                    "Last {} log lines:\n\n```text\n",
+                    self.migration_log.len()
+                ));
+                for line in &self.migration_log {
+                    md.push_str(&line.replace("```", "ˋˋˋ"));
+                    md.push('\n');
+                }
+                md.push_str("```\n\n");
             }
         }
         if let Err(f) = outcome {

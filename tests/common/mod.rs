@@ -133,6 +133,17 @@ impl Emulator {
             .collect()
     }
 
+    /// The parameters of every logged call to `operation` (RunTask, StopTask, UpdateService).
+    pub fn params(&self, operation: &str) -> Vec<Value> {
+        self.http("GET", "/_fd/requests", "")
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["operation"] == operation)
+            .map(|c| c["params"].clone())
+            .collect()
+    }
+
     pub fn oidc_requests(&self) -> Value {
         self.http("GET", "/_fd/oidc-requests", "")
     }
@@ -307,6 +318,20 @@ impl ActionRun {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    /// Starts the binary without waiting, for signal tests.
+    pub fn spawn(&self) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
+            .args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(self.workspace.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     pub fn run(self) -> Finished {

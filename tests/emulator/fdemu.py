@@ -6,7 +6,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ``GET /_fd/requests`` — every AWS request the server saw, as
   ``{"service", "operation"}`` (from the SigV4 credential scope and the
   ``X-Amz-Target`` header or the ``Action`` parameter), so tests can prove that
-  nothing mutating was called. Requests made while seeding are not listed.
+  nothing mutating was called; RunTask, StopTask and UpdateService keep their
+  parameters too. Requests made while seeding are not listed.
 * ``GET /_fd/oidc`` — the GitHub Actions OIDC token service
   (``$ACTIONS_ID_TOKEN_REQUEST_URL``): requires ``Authorization: Bearer
   <request token>`` and answers ``{"value": "<JWT>"}`` whose ``aud`` is the
@@ -22,6 +23,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ECS rolling deployments (``ecs_layer.py``, documented there): UpdateService
   creates a deployment that rolls over wall-clock time, with events, crashing
   revisions and the deployment circuit breaker.
+* ECS one-off tasks (task_layer.py, documented there): the task lifecycle
+  over wall-clock time, exit codes, failed starts and CloudWatch Logs lines
+  from a test convention, StopTask.
 
 Moto gaps met so far are listed in the README ("The emulator").
 """
@@ -43,6 +47,8 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
+# Requests whose parameters the log keeps, for tests that check what was asked.
+KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 
@@ -110,8 +116,11 @@ class Layer:
         environ["wsgi.input"] = io.BytesIO(body)
         call = self._describe(environ, body)
         if self.recording:
+            entry = {"service": call["service"], "operation": call["operation"]}
+            if call["operation"] in KEEP_PARAMS and body:
+                entry["params"] = json.loads(body)
             with self.lock:
-                self.requests.append({"service": call["service"], "operation": call["operation"]})
+                self.requests.append(entry)
         if call["operation"] == "AssumeRoleWithWebIdentity" and self.config["sts_deny"]:
             xml = (
                 '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
@@ -175,6 +184,9 @@ def main():
     import ecs_layer  # noqa: E402  (beside this file)
 
     ecs_layer.install()
+    import task_layer  # noqa: E402  (beside this file)
+
+    task_layer.install()
     layer = Layer(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, layer, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]

@@ -1,0 +1,254 @@
+//! Scenario tests of the one-off task with aws-smithy-mocks and paused time.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::operation::get_log_events::{GetLogEventsError, GetLogEventsOutput};
+use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
+use aws_sdk_cloudwatchlogs::types::error::ResourceNotFoundException;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
+use aws_sdk_ecs::types::{Container, Failure as EcsFailure, LaunchType, Task};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use fargate_deploy::poll::PollSchedule;
+use fargate_deploy::runner::{Face, Runner};
+use fargate_deploy::runtask::logs::{LogFollower, LogStream};
+use fargate_deploy::runtask::wait::{Ended, Waiter};
+use fargate_deploy::runtask::{TaskPlan, run_task};
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+impl Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn runner() -> (Runner, Log) {
+    let log = Log::default();
+    (
+        Runner::new(
+            Face::Actions,
+            Box::new(log.clone()),
+            Box::new(log.clone()),
+            None,
+            None,
+        ),
+        log,
+    )
+}
+
+fn plan() -> TaskPlan {
+    TaskPlan {
+        launch_type: Some(LaunchType::Fargate),
+        capacity_provider_strategy: vec![],
+        platform_version: None,
+        subnets: vec!["subnet-a".into()],
+        security_groups: vec!["sg-1".into()],
+        assign_public_ip: Some(false),
+        container: "web".into(),
+        command: Some(vec!["migrate".into()]),
+        started_by: "fargate-deploy".into(),
+        origin: "test".into(),
+    }
+}
+
+fn task(status: &str, exit: Option<i32>) -> Task {
+    Task::builder()
+        .task_arn("arn:aws:ecs:eu-west-1:123456789012:task/prod/t1")
+        .last_status(status)
+        .containers(Container::builder().name("web").set_exit_code(exit).build())
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_capacity_failures_are_retried() {
+    let capacity = || {
+        RunTaskOutput::builder().failures(EcsFailure::builder().reason("Capacity is unavailable at this time. Please try again later or in a different availability zone").build()).build()
+    };
+    let run = mock!(aws_sdk_ecs::Client::run_task)
+        .sequence()
+        .output(capacity)
+        .times(2)
+        .output(|| {
+            RunTaskOutput::builder()
+                .tasks(task("PROVISIONING", None))
+                .build()
+        })
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
+    let t = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap();
+    assert_eq!(t.last_status(), Some("PROVISIONING"));
+    assert_eq!(run.num_calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_run_task_failures_are_reported_at_once() {
+    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| {
+        RunTaskOutput::builder()
+            .failures(
+                EcsFailure::builder()
+                    .reason("MISSING")
+                    .detail("subnet-a does not exist")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
+    let err = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap_err();
+    assert_eq!(
+        err.headline,
+        "ECS could not start the task: MISSING (subnet-a does not exist)"
+    );
+    assert_eq!(run.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_that_never_frees_up_gives_up_after_bounded_tries() {
+    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| {
+        RunTaskOutput::builder()
+            .failures(
+                EcsFailure::builder()
+                    .reason("Capacity is unavailable at this time.")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
+    let err = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap_err();
+    assert!(err.headline.contains("Capacity is unavailable"), "{err}");
+    assert_eq!(
+        run.num_calls() as u32,
+        fargate_deploy::runtask::RUN_TASK_ATTEMPTS
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_log_stream_that_appears_late_is_waited_for_quietly_and_short_tasks_skip_running() {
+    // PROVISIONING, then straight to STOPPED: RUNNING is never seen.
+    let describe = mock!(aws_sdk_ecs::Client::describe_tasks)
+        .sequence()
+        .output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(task("PROVISIONING", None))
+                .build()
+        })
+        .times(2)
+        .output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(task("STOPPED", Some(0)))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .sequence()
+        .error(|| {
+            GetLogEventsError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("The specified log stream does not exist.")
+                    .build(),
+            )
+        })
+        .times(2)
+        .output(|| {
+            GetLogEventsOutput::builder()
+                .events(OutputLogEvent::builder().message("migrated\n").build())
+                .next_forward_token("f/1")
+                .build()
+        })
+        .output(|| {
+            GetLogEventsOutput::builder()
+                .next_forward_token("f/1")
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let logs_client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[&logs_rule]);
+    let stream = LogStream {
+        group: "/ecs/web".into(),
+        stream: "ecs/web/t1".into(),
+        region: "eu-west-1".into(),
+    };
+    let mut follower = Some(LogFollower::with_client(logs_client, stream));
+    let (r, log) = runner();
+    let mut w = Waiter {
+        ecs: &ecs,
+        runner: &r,
+        cluster: "prod",
+        task_arn: "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
+        timeout: Duration::from_secs(600),
+        stop_on_cancel: true,
+        schedule: PollSchedule::default(),
+    };
+    let ended = w.wait(&mut follower, std::future::pending()).await;
+    assert!(
+        matches!(ended, Ended::Stopped(ref t) if t.containers()[0].exit_code() == Some(0)),
+        "{ended:?}"
+    );
+    let text = log.text();
+    assert!(
+        !text.contains("::warning"),
+        "a missing stream is not a warning: {text}"
+    );
+    assert_eq!(text.matches("│ migrated").count(), 1, "{text}");
+    assert!(!text.contains("task is RUNNING"));
+    assert!(
+        text.contains("task is PROVISIONING\n") && text.contains("task is STOPPED\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_the_task_with_a_reason() {
+    let describe = mock!(aws_sdk_ecs::Client::describe_tasks).then_output(|| {
+        DescribeTasksOutput::builder()
+            .tasks(task("RUNNING", None))
+            .build()
+    });
+    let stop = mock!(aws_sdk_ecs::Client::stop_task)
+        .match_requests(|req| {
+            req.reason()
+                .is_some_and(|r| r.contains("cancelled (SIGINT)"))
+        })
+        .then_output(|| StopTaskOutput::builder().build());
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &stop]);
+    let (r, _) = runner();
+    let mut w = Waiter {
+        ecs: &ecs,
+        runner: &r,
+        cluster: "prod",
+        task_arn: "arn:t1",
+        timeout: Duration::from_secs(600),
+        stop_on_cancel: true,
+        schedule: PollSchedule::default(),
+    };
+    let cancel = async {
+        tokio::time::sleep(Duration::from_secs(42)).await;
+        "SIGINT"
+    };
+    let ended = w.wait(&mut None, cancel).await;
+    assert!(
+        matches!(
+            ended,
+            Ended::Cancelled {
+                signal: "SIGINT",
+                stopped: true
+            }
+        ),
+        "{ended:?}"
+    );
+    assert_eq!(stop.num_calls(), 1);
+}
