@@ -413,3 +413,16 @@ fn the_cli_face_prints_readable_text_and_outputs() {
         "no GITHUB_OUTPUT writes outside Actions"
     );
 }
+
+#[test]
+fn service_specific_endpoint_variables_are_honoured() {
+    let emu = Emulator::start();
+    // The general endpoint leads nowhere; the per-service ones lead to the emulator.
+    let done = ActionRun::new(Some(&emu), &render_inputs())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL_ECR", &emu.url())
+        .env("AWS_ENDPOINT_URL_ECS", &emu.url())
+        .run();
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert_eq!(done.output("image"), emu.pinned("v2"));
+}

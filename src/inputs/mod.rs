@@ -295,6 +295,19 @@ impl Settings {
                 }
             }
         }
+        for (input, on) in [
+            ("github-deployment", self.github_deployment),
+            ("comment-plan", self.comment_plan),
+        ] {
+            if on {
+                return Err(Failure::input(
+                    input,
+                    format!(
+                        "input `{input}` is not available in this version yet; remove it (the GitHub integration is on the way)"
+                    ),
+                ));
+            }
+        }
         if self.role_session_name.is_some() && self.role_to_assume.is_none() {
             return Err(Failure::input(
                 "role-session-name",

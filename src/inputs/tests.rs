@@ -205,6 +205,7 @@ fn bad_inputs_name_the_input() {
         (vec![("role-session-name", "abc")], "role-session-name"),
         (vec![("secrets", "DB_PASSWORD=")], "secrets"),
         (vec![("environment-url", "https://x")], "environment-url"),
+        (vec![("comment-plan", "true")], "comment-plan"),
     ];
     for (extra, input) in cases {
         let f = input_error(&extra);
