@@ -1,8 +1,8 @@
 //! Scenario tests of the deployment orchestration with aws-smithy-mocks and
 //! paused tokio time: minutes of waiting run in milliseconds.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
@@ -18,47 +18,16 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
+use common::capture::runner;
 use fargate_deploy::deploy::assess::{Followed, Verdict};
 use fargate_deploy::deploy::update_service;
 use fargate_deploy::deploy::wait::wait_all;
 use fargate_deploy::error::FailureKind;
 use fargate_deploy::poll::PollSchedule;
-use fargate_deploy::runner::{Face, Runner};
 use fargate_deploy::service::describe_services;
 
 const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
 const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
-
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-fn runner() -> (Runner, Log) {
-    let log = Log::default();
-    (
-        Runner::new(
-            Face::Actions,
-            Box::new(log.clone()),
-            Box::new(log.clone()),
-            None,
-            None,
-        ),
-        log,
-    )
-}
 
 fn dep(
     id: &str,

@@ -1,7 +1,7 @@
 //! Scenario tests of the one-off task with aws-smithy-mocks and paused time.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::operation::get_log_events::{GetLogEventsError, GetLogEventsOutput};
@@ -12,42 +12,11 @@ use aws_sdk_ecs::operation::run_task::RunTaskOutput;
 use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
 use aws_sdk_ecs::types::{Container, Failure as EcsFailure, LaunchType, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use common::capture::runner;
 use fargate_deploy::poll::PollSchedule;
-use fargate_deploy::runner::{Face, Runner};
 use fargate_deploy::runtask::logs::{LogFollower, LogStream};
 use fargate_deploy::runtask::wait::{Ended, Waiter};
 use fargate_deploy::runtask::{TaskPlan, run_task};
-
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-fn runner() -> (Runner, Log) {
-    let log = Log::default();
-    (
-        Runner::new(
-            Face::Actions,
-            Box::new(log.clone()),
-            Box::new(log.clone()),
-            None,
-            None,
-        ),
-        log,
-    )
-}
 
 fn plan() -> TaskPlan {
     TaskPlan {

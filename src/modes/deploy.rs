@@ -30,22 +30,14 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let mut stages = Stages::new(runner, 7);
-    let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let services = prepare::prefetch_services(Some(&aws), settings);
-    let image = prepare::resolve_stage(&mut stages, settings, Some(&aws), runner).await?;
-    report.image = Some(image.clone());
-    let mut targets =
-        prepare::render_stage(&mut stages, settings, Some(&aws), services, &image).await?;
+    let (aws, image, mut targets) =
+        prepare::front_stages(&mut stages, settings, runner, env, report).await?;
     check_controllers(&targets)?;
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
     let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
-    for (r, reg) in report.rows.iter_mut().zip(&registrations) {
-        r.revision = Some(reg.short().to_string());
-        r.task_definition_arn = Some(reg.arn.clone());
-        r.reused = Some(reg.reused);
-    }
+    report.record_registrations(&registrations);
     set_arn_outputs(runner, &targets, &registrations)?;
 
     let since = DateTime::from(std::time::SystemTime::now());

@@ -28,12 +28,8 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let mut stages = Stages::new(runner, 7);
-    let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let services = prepare::prefetch_services(Some(&aws), settings);
-    let image = prepare::resolve_stage(&mut stages, settings, Some(&aws), runner).await?;
-    report.image = Some(image.clone());
-    let mut targets =
-        prepare::render_stage(&mut stages, settings, Some(&aws), services, &image).await?;
+    let (aws, image, mut targets) =
+        prepare::front_stages(&mut stages, settings, runner, env, report).await?;
     // Where and how the task runs is checked before anything is registered.
     let plan = runtask::plan(
         settings,
@@ -51,13 +47,9 @@ pub async fn run(
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
-    let registration = prepare::register_stage(&mut stages, &aws, &targets)
-        .await?
-        .remove(0);
-    let row = &mut report.rows[0];
-    row.revision = Some(registration.short().to_string());
-    row.task_definition_arn = Some(registration.arn.clone());
-    row.reused = Some(registration.reused);
+    let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
+    report.record_registrations(&registrations);
+    let registration = registrations[0].clone();
     runner
         .set_output("task-definition-arn", &registration.arn)
         .map_err(report::output_failure)?;

@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::Service;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::report::Report;
 use crate::artifacts::{self, AppSpecInputs, ArtifactPaths, TASK_DEFINITION_PLACEHOLDER};
 use crate::aws::Aws;
 use crate::error::Failure;
@@ -39,6 +40,23 @@ pub fn needs_aws(settings: &Settings) -> bool {
         .is_some_and(image::resolve::needs_aws)
         || !matches!(settings.template, TemplateSource::File(_))
         || !settings.services.is_empty()
+}
+
+/// The stages every mode that changes AWS starts with: credentials, resolve
+/// image (while DescribeServices already runs), render task definition(s).
+pub async fn front_stages(
+    stages: &mut Stages<'_>,
+    settings: &Settings,
+    runner: &Arc<Runner>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    report: &mut Report,
+) -> Result<(Aws, ResolvedImage, Vec<Target>), Failure> {
+    let aws = credentials_stage(stages, settings, runner, env).await?;
+    let services = prefetch_services(Some(&aws), settings);
+    let image = resolve_stage(stages, settings, Some(&aws), runner).await?;
+    report.image = Some(image.clone());
+    let targets = render_stage(stages, settings, Some(&aws), services, &image).await?;
+    Ok((aws, image, targets))
 }
 
 pub async fn credentials_stage(

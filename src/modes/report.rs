@@ -10,6 +10,7 @@ use crate::image::ResolvedImage;
 use crate::inputs::Mode;
 use crate::runner::{Runner, RunnerError};
 use crate::stages::elapsed;
+use crate::taskdef::register::Registration;
 
 /// One rendered (and perhaps deployed) target.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +55,15 @@ impl Report {
             rows: Vec::new(),
             migration_log: Vec::new(),
             exit_code: None,
+        }
+    }
+
+    /// Each row's revision, ARN and whether it was reused (rows and registrations in target order).
+    pub fn record_registrations(&mut self, regs: &[Registration]) {
+        for (r, reg) in self.rows.iter_mut().zip(regs) {
+            r.revision = Some(reg.short().to_string());
+            r.task_definition_arn = Some(reg.arn.clone());
+            r.reused = Some(reg.reused);
         }
     }
 

@@ -3,6 +3,8 @@
 //! GitHub runner starts a container action.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
