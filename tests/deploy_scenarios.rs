@@ -630,3 +630,51 @@ async fn update_identifies_the_new_primary_deployment() {
     assert!(!u.new_deployment);
     assert_eq!(u.followed.deployment_id, "ecs-svc/1");
 }
+
+#[tokio::test]
+async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() {
+    use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+    use fargate_deploy::deploy::rollback::plan_rollback;
+    let unavailable = mock!(Client::list_service_deployments).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(
+                r#"{"__type":"UnknownOperationException","message":"not supported here"}"#,
+            ),
+        )
+    });
+    let lineage = mock!(Client::list_task_definitions)
+        .match_requests(|r| r.family_prefix() == Some("web"))
+        .then_output(|| {
+            ListTaskDefinitionsOutput::builder()
+                .task_definition_arns("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7")
+                .task_definition_arns(
+                    "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-admin:6",
+                )
+                .task_definition_arns("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5")
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&unavailable, &lineage]);
+    let svc = Service::builder()
+        .service_name("web")
+        .task_definition("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7")
+        .deployments(dep(
+            "ecs-svc/7",
+            "PRIMARY",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+            DeploymentRolloutState::Completed,
+            2,
+        ))
+        .build();
+    let plan = plan_rollback(&ecs, "prod", &svc).await.unwrap();
+    assert_eq!(
+        plan.to, "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
+        "skips web-admin, a different family with the same prefix"
+    );
+    assert!(
+        plan.why.contains("previous ACTIVE revision of web")
+            && plan.why.contains("not supported here"),
+        "{}",
+        plan.why
+    );
+}

@@ -2,6 +2,7 @@
 //! identify the deployment each update created.
 
 pub mod assess;
+pub mod rollback;
 pub mod wait;
 
 use aws_sdk_ecs::types::Service;

@@ -196,7 +196,7 @@ async fn update_stage(
         .await
 }
 
-async fn wait_stage(
+pub(super) async fn wait_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
     aws: &Aws,

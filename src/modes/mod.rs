@@ -6,6 +6,7 @@ pub mod migrate;
 pub mod prepare;
 pub mod render;
 pub mod report;
+pub mod rollback;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,13 +27,7 @@ pub async fn run(
         Mode::Render => render::run(settings, runner, env, &mut report).await,
         Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
         Mode::Migrate => migrate::run(settings, runner, env, &mut report).await,
-        other => Err(Failure::input(
-            "mode",
-            format!(
-                "mode {} is not available in this version yet; only render, migrate and deploy are (see the README's status table)",
-                other.name()
-            ),
-        )),
+        Mode::Rollback => rollback::run(settings, runner, env, &mut report).await,
     };
     report::finish(runner, &report, &outcome, started.elapsed());
     outcome

@@ -32,6 +32,16 @@ behaviour of the ECS rolling-update controller:
 
 State advances lazily when DescribeServices reads it, like moto's own
 state manager does for tasks.
+
+Service deployments (the API ECS added for every strategy in 2024, which
+moto lacks): every deployment above is also a *service deployment* with a
+*service revision*, answered by ``ListServiceDeployments`` (newest first,
+filtered by ``status``), ``DescribeServiceDeployments`` and
+``DescribeServiceRevisions``. Status follows the rollout: IN_PROGRESS,
+SUCCESSFUL when COMPLETED, ROLLBACK_IN_PROGRESS / ROLLBACK_SUCCESSFUL when
+the circuit breaker rolled it back, STOPPED when it failed without rollback
+or was replaced before it completed. The deployment a service was created
+with counts as SUCCESSFUL.
 """
 
 import math
@@ -71,6 +81,35 @@ def _breaker(svc):
     return bool(cb.get("enable")), bool(cb.get("rollback"))
 
 
+def _history(svc):
+    if not hasattr(svc, "_fd_history"):
+        svc._fd_history = []
+    return svc._fd_history
+
+
+def _record(svc, dep, status):
+    base = svc.arn.replace(":service/", ":service-deployment/", 1)
+    short = dep["id"].split("/")[-1]
+    if "/" not in svc.arn.split(":service/")[1]:
+        base = base.replace(":service-deployment/", f":service-deployment/{svc.cluster_name}/", 1)
+    entry = {
+        "id": dep["id"], "status": status, "createdAt": dep["createdAt"], "taskDefinition": dep["taskDefinition"],
+        "serviceDeploymentArn": f"{base}/{short}",
+        "targetServiceRevisionArn": f"{base.replace(':service-deployment/', ':service-revision/', 1)}/{short}",
+    }
+    _history(svc).insert(0, entry)
+    return entry
+
+
+def _set_status(svc, dep_id, status, reason=None):
+    for e in _history(svc):
+        if e["id"] == dep_id:
+            e["status"] = status
+            e["finishedAt"] = now()
+            if reason:
+                e["statusReason"] = reason
+
+
 def _new_deployment(svc, td_arn, reason=None):
     dep_id = f"ecs-svc/{mock_random.randint(10**15, 10**16 - 1)}"
     stamp = now()
@@ -84,7 +123,10 @@ def _new_deployment(svc, td_arn, reason=None):
     for d in svc.deployments:
         if d["status"] == "PRIMARY":
             d["status"] = "ACTIVE"
+            if d["rolloutState"] == "IN_PROGRESS":
+                _set_status(svc, d["id"], "STOPPED", "replaced by a newer deployment")
     svc.deployments.insert(0, dep)
+    _record(svc, dep, "IN_PROGRESS")
     svc._fd = getattr(svc, "_fd", {})
     svc._fd[dep_id] = {"started": time.monotonic(), "last_cycle": time.monotonic(), "phase": "starting"}
     return dep
@@ -133,8 +175,10 @@ def _advance(backend, svc):
                     dep["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
                     st["phase"] = "done"
                     _event(svc, f"(deployment {dep['id']}) deployment failed: tasks failed to start.")
-                    if rollback:
-                        _roll_back(svc, dep)
+                    if rollback and _roll_back(svc, dep):
+                        _set_status(svc, dep["id"], "ROLLBACK_IN_PROGRESS", dep["rolloutStateReason"])
+                    else:
+                        _set_status(svc, dep["id"], "STOPPED", dep["rolloutStateReason"])
                     break
             continue
         if code == 0 and st["phase"] == "starting" and elapsed >= rollout / 2:
@@ -155,6 +199,10 @@ def _advance(backend, svc):
             dep["updatedAt"] = now()
             svc.task_definition = dep["taskDefinition"]
             svc.running_count, svc.pending_count = dep["desiredCount"], 0
+            _set_status(svc, dep["id"], "SUCCESSFUL")
+            for e in _history(svc):
+                if e["status"] == "ROLLBACK_IN_PROGRESS":
+                    _set_status(svc, e["id"], "ROLLBACK_SUCCESSFUL")
             _event(svc, "has reached a steady state.")
             _event(svc, f"(deployment {dep['id']}) deployment completed.")
 
@@ -193,6 +241,8 @@ def install():
                     d.update(taskDefinition=svc.task_definition, rolloutState="COMPLETED", runningCount=svc.desired_count,
                              pendingCount=0, rolloutStateReason=f"ECS deployment {d['id']} completed.")
                 svc.running_count, svc.pending_count = svc.desired_count, 0
+                for d in svc.deployments:
+                    _record(svc, d, "SUCCESSFUL")
             _remember_completed(svc)
             return svc
 
@@ -229,3 +279,51 @@ def install():
     backend_cls.create_service = create_service
     backend_cls.update_service = update_service
     backend_cls.describe_services = describe_services
+
+
+# -- Service deployments API (answered directly; moto has no handler) ---------
+
+def _find_service(backend, cluster, name):
+    cluster = (cluster or "default").split("/")[-1]
+    return backend.services.get(f"{cluster}:{name.split('/')[-1]}")
+
+
+def _stamp(d):
+    return d.timestamp() if d else None
+
+
+def handle(operation, request, backend):
+    """Answers the service-deployment operations; None for any other operation."""
+    with LOCK:
+        if operation == "ListServiceDeployments":
+            svc = _find_service(backend, request.get("cluster"), request["service"])
+            if svc is None:
+                return 400, {"__type": "ServiceNotFoundException", "message": "Service not found."}
+            _advance(backend, svc)
+            wanted = set(request.get("status") or [])
+            entries = [e for e in _history(svc) if not wanted or e["status"] in wanted]
+            return 200, {"serviceDeployments": [{
+                "serviceDeploymentArn": e["serviceDeploymentArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
+                "createdAt": _stamp(e["createdAt"]), "startedAt": _stamp(e["createdAt"]), "finishedAt": _stamp(e.get("finishedAt")),
+                "targetServiceRevisionArn": e["targetServiceRevisionArn"], "status": e["status"],
+                "statusReason": e.get("statusReason"),
+            } for e in entries]}
+        if operation in ("DescribeServiceDeployments", "DescribeServiceRevisions"):
+            key, arns = ("serviceDeploymentArn", request.get("serviceDeploymentArns")) if operation == "DescribeServiceDeployments" \
+                else ("targetServiceRevisionArn", request.get("serviceRevisionArns"))
+            found = []
+            for svc in backend.services.values():
+                for e in _history(svc):
+                    if e[key] in (arns or []):
+                        found.append((svc, e))
+            if operation == "DescribeServiceRevisions":
+                return 200, {"serviceRevisions": [{
+                    "serviceRevisionArn": e["targetServiceRevisionArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
+                    "taskDefinition": e["taskDefinition"], "launchType": svc.launch_type, "createdAt": _stamp(e["createdAt"]),
+                } for svc, e in found], "failures": []}
+            return 200, {"serviceDeployments": [{
+                "serviceDeploymentArn": e["serviceDeploymentArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
+                "createdAt": _stamp(e["createdAt"]), "status": e["status"], "statusReason": e.get("statusReason"),
+                "targetServiceRevision": {"arn": e["targetServiceRevisionArn"]},
+            } for svc, e in found], "failures": []}
+    return None

@@ -130,6 +130,16 @@ class Layer:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
             return [xml]
+        if call["service"] == "ecs" and call["operation"] in ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions"):
+            import ecs_layer  # noqa: E402
+            from moto.ecs.models import ecs_backends
+
+            answer = ecs_layer.handle(call["operation"], json.loads(body or b"{}"), ecs_backends[seed_account()][call["region"]])
+            status, doc = answer
+            data = json.dumps({k: v for k, v in doc.items()}, default=str).encode()
+            start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                           [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            return [data]
         if call["service"] == "ecs" and call["operation"] == "CreateService":
             return self._create_service(environ, start_response, body, call["region"])
         return self.app(environ, start_response)

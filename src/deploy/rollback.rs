@@ -1,0 +1,178 @@
+//! Finding what to roll back to: the deployment in progress (back to what
+//! ran before it), else the previous revision that deployed successfully
+//! (ListServiceDeployments), else — where that API is unavailable — the
+//! previous ACTIVE revision of the family.
+
+use aws_sdk_ecs::types::{
+    DeploymentRolloutState, Service, ServiceDeploymentStatus, SortOrder, TaskDefinitionStatus,
+};
+
+use crate::error::{Failure, aws_message};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackPlan {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    /// Why this revision, for people.
+    pub why: String,
+}
+
+fn short(td: &str) -> &str {
+    td.rsplit('/').next().unwrap_or(td)
+}
+
+/// `(family, revision)` of a task-definition ARN or `family:revision`.
+fn family_revision(td: &str) -> Option<(&str, i32)> {
+    let (family, rev) = short(td).rsplit_once(':')?;
+    Some((family, rev.parse().ok()?))
+}
+
+pub async fn plan_rollback(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    svc: &Service,
+) -> Result<RollbackPlan, Failure> {
+    let name = svc.service_name().unwrap_or_default().to_string();
+    let current = svc.task_definition().unwrap_or_default().to_string();
+    let plan = |to: String, why: String| RollbackPlan {
+        service: name.clone(),
+        from: current.clone(),
+        to,
+        why,
+    };
+
+    // 1. A rolling deployment in progress: back to what was running before it.
+    let primary = svc
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"));
+    if let Some(p) =
+        primary.filter(|p| p.rollout_state() == Some(&DeploymentRolloutState::InProgress))
+        && let Some(previous) = svc.deployments().iter().find(|d| {
+            d.status() == Some("ACTIVE") && d.task_definition().is_some_and(|t| t != current)
+        })
+    {
+        let to = previous.task_definition().unwrap_or_default().to_string();
+        return Ok(plan(
+            to,
+            format!(
+                "deployment {} is in progress; {} was running before it",
+                p.id().unwrap_or("?"),
+                short(previous.task_definition().unwrap_or(""))
+            ),
+        ));
+    }
+
+    // 2. The deployment history.
+    match successful_revisions(ecs, cluster, &name).await {
+        Ok(history) => {
+            if let Some((td, when)) = history
+                .into_iter()
+                .find(|(td, _)| short(td) != short(&current))
+            {
+                return Ok(plan(
+                    td,
+                    format!("the last successful deployment before the current revision ({when})"),
+                ));
+            }
+            return Err(Failure::input(
+                "service",
+                format!(
+                    "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
+                    short(&current)
+                ),
+            ));
+        }
+        Err(HistoryUnavailable(reason)) => {
+            // 3. The lineage, where the service-deployment API is not available.
+            let (family, revision) = family_revision(&current).ok_or_else(|| {
+                Failure::failed("rollback", format!("cannot read the revision of {current}"))
+            })?;
+            let mut token = None;
+            loop {
+                let out = ecs
+                    .list_task_definitions()
+                    .family_prefix(family)
+                    .status(TaskDefinitionStatus::Active)
+                    .sort(SortOrder::Desc)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::failed(
+                            "rollback",
+                            format!("ListTaskDefinitions failed: {}", aws_message(&e)),
+                        )
+                    })?;
+                for arn in out.task_definition_arns() {
+                    if let Some((f, r)) = family_revision(arn)
+                        && f == family
+                        && r < revision
+                    {
+                        return Ok(plan(
+                            arn.clone(),
+                            format!(
+                                "the previous ACTIVE revision of {family} (no deployment history: {reason})"
+                            ),
+                        ));
+                    }
+                }
+                token = out.next_token().map(str::to_string);
+                if token.is_none() {
+                    return Err(Failure::input(
+                        "service",
+                        format!(
+                            "nothing to roll back to: {family} has no ACTIVE revision before {revision}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+struct HistoryUnavailable(String);
+
+/// Task definitions of the service's SUCCESSFUL deployments, newest first, with when they started.
+async fn successful_revisions(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<(String, String)>, HistoryUnavailable> {
+    let listed = ecs
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .status(ServiceDeploymentStatus::Successful)
+        .send()
+        .await
+        .map_err(|e| HistoryUnavailable(aws_message(&e)))?;
+    let mut briefs: Vec<_> = listed.service_deployments().to_vec();
+    briefs.sort_by_key(|b| std::cmp::Reverse(b.created_at().map(|t| (t.secs(), t.subsec_nanos()))));
+    let arns: Vec<String> = briefs
+        .iter()
+        .filter_map(|b| b.target_service_revision_arn().map(str::to_string))
+        .collect();
+    let mut revisions = Vec::new();
+    // DescribeServiceRevisions takes 20 ARNs per call.
+    for chunk in arns.chunks(20) {
+        let out = ecs
+            .describe_service_revisions()
+            .set_service_revision_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| HistoryUnavailable(aws_message(&e)))?;
+        revisions.extend(out.service_revisions().iter().cloned());
+    }
+    Ok(briefs
+        .iter()
+        .filter_map(|b| {
+            let rev = revisions
+                .iter()
+                .find(|r| r.service_revision_arn() == b.target_service_revision_arn())?;
+            let when = b.created_at().map(|t| t.to_string()).unwrap_or_default();
+            Some((rev.task_definition()?.to_string(), when))
+        })
+        .collect())
+}

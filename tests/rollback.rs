@@ -1,0 +1,112 @@
+//! End-to-end: `mode: rollback` of rolling services against the emulator
+//! (whose layer answers ListServiceDeployments / DescribeServiceRevisions).
+
+mod common;
+
+use common::{ActionRun, Emulator, Finished};
+
+fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
+    let mut r = ActionRun::new(
+        Some(emu),
+        &[
+            ("mode", mode),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", service),
+        ],
+    );
+    for (k, v) in extra {
+        r = r.input(k, v);
+    }
+    r.run()
+}
+
+#[test]
+fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
+    let emu = Emulator::start();
+    let deployed = run(&emu, "deploy", "web", &[("image", "web:v2")]);
+    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    let done = run(&emu, "rollback", "web", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let plan_line = done
+        .stdout
+        .find("web: from web:2 to web:1 — the last successful deployment")
+        .expect(&done.stdout);
+    let update = done.stdout.find("::group::[3/5] roll back").unwrap();
+    assert!(
+        plan_line < update,
+        "what is rolled back from and to is said before it is done"
+    );
+    assert!(
+        done.stdout.contains("✓ web is back on web:1"),
+        "{}",
+        done.stdout
+    );
+    let upd = emu.params("UpdateService");
+    assert_eq!(upd.len(), 2);
+    assert!(
+        upd[1]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with("task-definition/web:1")
+    );
+    assert!(
+        emu.calls()
+            .contains(&"ecs:ListServiceDeployments".to_string())
+    );
+    assert!(done.summary.contains("| web | web:1 |"), "{}", done.summary);
+}
+
+#[test]
+fn nothing_to_roll_back_to_is_bad_input_and_changes_nothing() {
+    let emu = Emulator::start();
+    let done = run(&emu, "rollback", "web", &[]);
+    assert_eq!(done.code, 2, "{}", done.all_text());
+    assert!(done.first_error().contains("nothing to roll back to: service web has no successful deployment of a revision other than web:1"), "{}", done.first_error());
+    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn an_in_progress_deployment_is_rolled_back_to_what_ran_before_it() {
+    let emu = Emulator::start();
+    // worker has no circuit breaker: a crashing revision stays IN_PROGRESS.
+    let started = run(
+        &emu,
+        "deploy",
+        "worker",
+        &[
+            ("image", "web:v2"),
+            ("environment-variables", "FDEMU_EXIT_CODE=1"),
+            ("wait-until", "none"),
+        ],
+    );
+    assert_eq!(started.code, 0, "{}", started.all_text());
+    let done = run(&emu, "rollback", "worker", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.stdout
+            .contains("worker: from worker:2 to worker:1 — deployment ecs-svc/"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains("is in progress; worker:1 was running before it"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn codedeploy_services_are_refused_for_now() {
+    let emu = Emulator::start();
+    let done = run(&emu, "rollback", "bluegreen", &[]);
+    assert_eq!(done.code, 2, "{}", done.all_text());
+    assert!(
+        done.first_error()
+            .contains("CODE_DEPLOY deployment controller"),
+        "{}",
+        done.first_error()
+    );
+    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+}
