@@ -76,13 +76,13 @@ pub async fn plan_rollback(
                     format!("the last successful deployment before the current revision ({when})"),
                 ));
             }
-            return Err(Failure::input(
+            Err(Failure::input(
                 "service",
                 format!(
                     "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
                     short(&current)
                 ),
-            ));
+            ))
         }
         Err(HistoryUnavailable(reason)) => {
             // 3. The lineage, where the service-deployment API is not available.
