@@ -14,6 +14,7 @@ pub struct Aws {
     pub config: SdkConfig,
     pub region: String,
     pub ecs: aws_sdk_ecs::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
 }
 
 impl Aws {
@@ -21,6 +22,7 @@ impl Aws {
         let region = config.region().map(|r| r.to_string()).unwrap_or_default();
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
+            codedeploy: aws_sdk_codedeploy::Client::new(&config),
             region,
             config,
         }

@@ -269,7 +269,6 @@ fn bad_input_in_deploy_changes_nothing() {
             "command",
         ),
         ("web", "web:v2", vec![("set", "$.nope = 1")], "set"),
-        ("web, bluegreen", "web:v2", vec![], "service"),
     ] {
         let done = deploy(&emu, services, image, &extra);
         assert_eq!(done.code, 2, "{}", done.all_text());

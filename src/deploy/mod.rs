@@ -2,6 +2,7 @@
 //! identify the deployment each update created.
 
 pub mod assess;
+pub mod codedeploy;
 pub mod rollback;
 pub mod wait;
 
@@ -17,6 +18,8 @@ pub struct Updated {
     /// False when ECS started no new deployment (same revision, not forced).
     pub new_deployment: bool,
     pub desired_count: i32,
+    /// A CodeDeploy deployment (its id is CodeDeploy's), not a rolling one.
+    pub codedeploy: bool,
 }
 
 /// UpdateService to `task_definition`; the PRIMARY deployment of the answer
@@ -76,5 +79,6 @@ pub async fn update_service(
             task_definition: task_definition.to_string(),
         },
         desired_count: svc.desired_count(),
+        codedeploy: false,
     })
 }

@@ -12,8 +12,10 @@ use tokio::task::JoinSet;
 use super::prepare::{self, Target};
 use super::render::row;
 use super::report::{self, Report};
+use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
-use crate::deploy::assess::Verdict;
+use crate::deploy::assess::{Followed, Verdict};
+use crate::deploy::codedeploy::{self, CodeDeployTarget};
 use crate::deploy::wait::{WaitResult, wait_all};
 use crate::deploy::{Updated, update_service};
 use crate::error::Failure;
@@ -32,7 +34,7 @@ pub async fn run(
     let mut stages = Stages::new(runner, 7);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, runner, env, report).await?;
-    check_controllers(&targets)?;
+    let codedeploy = check_controllers(settings, &aws, &targets).await?;
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
@@ -41,26 +43,38 @@ pub async fn run(
     set_arn_outputs(runner, &targets, &registrations)?;
 
     let since = DateTime::from(std::time::SystemTime::now());
-    let updated = update_stage(&mut stages, settings, &aws, &targets, &registrations).await?;
+    let updated = update_stage(
+        &mut stages,
+        settings,
+        &aws,
+        &targets,
+        &registrations,
+        &codedeploy,
+    )
+    .await?;
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.deployment = Some(u.followed.deployment_id.clone());
     }
-    let ids: Vec<(&str, &str)> = updated
-        .iter()
-        .map(|u| {
-            (
-                u.followed.service.as_str(),
-                u.followed.deployment_id.as_str(),
-            )
-        })
-        .collect();
-    let deployment_output = match ids.as_slice() {
-        [(_, id)] => id.to_string(),
-        many => json!(many.iter().cloned().collect::<HashMap<_, _>>()).to_string(),
-    };
-    runner
-        .set_output("deployment-id", &deployment_output)
-        .map_err(report::output_failure)?;
+    for (output, codedeploy) in [("deployment-id", false), ("codedeploy-deployment-id", true)] {
+        let ids: Vec<(&str, &str)> = updated
+            .iter()
+            .filter(|u| u.codedeploy == codedeploy)
+            .map(|u| {
+                (
+                    u.followed.service.as_str(),
+                    u.followed.deployment_id.as_str(),
+                )
+            })
+            .collect();
+        let value = match ids.as_slice() {
+            [] => continue,
+            [(_, id)] => id.to_string(),
+            many => json!(many.iter().cloned().collect::<HashMap<_, _>>()).to_string(),
+        };
+        runner
+            .set_output(output, &value)
+            .map_err(report::output_failure)?;
+    }
 
     wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
     stages
@@ -82,9 +96,15 @@ pub async fn run(
         .await
 }
 
-/// Rolling updates need the ECS deployment controller; the others are
-/// refused before anything is registered.
-fn check_controllers(targets: &[Target]) -> Result<(), Failure> {
+/// ECS-controlled services roll; CODE_DEPLOY ones get a CodeDeploy
+/// deployment, whose application and group must exist; anything else is
+/// refused. All checked before anything is registered.
+async fn check_controllers(
+    settings: &Settings,
+    aws: &Aws,
+    targets: &[Target],
+) -> Result<Vec<Option<CodeDeployTarget>>, Failure> {
+    let mut plans = Vec::new();
     for t in targets {
         let controller = t
             .service
@@ -92,19 +112,30 @@ fn check_controllers(targets: &[Target]) -> Result<(), Failure> {
             .and_then(|s| s.deployment_controller())
             .map(|c| c.r#type().as_str().to_string());
         match controller.as_deref() {
-            None | Some("ECS") => {}
+            None | Some("ECS") => plans.push(None),
+            Some("CODE_DEPLOY") => {
+                let cd = CodeDeployTarget::new(
+                    &settings.cluster,
+                    &t.name,
+                    settings.codedeploy_application.as_deref(),
+                    settings.codedeploy_deployment_group.as_deref(),
+                    settings.codedeploy_deployment_config.as_deref(),
+                );
+                codedeploy::check(&aws.codedeploy, &cd).await?;
+                plans.push(Some(cd));
+            }
             Some(other) => {
                 return Err(Failure::input(
                     "service",
                     format!(
-                        "service {} uses the {other} deployment controller, which this version cannot deploy yet (CodeDeploy support is on the way); use the CodePipeline artifacts from mode render meanwhile",
+                        "service {} uses the {other} deployment controller, which fargate-deploy does not drive; deploy it with its own controller",
                         t.name
                     ),
                 ));
             }
         }
     }
-    Ok(())
+    Ok(plans)
 }
 
 fn set_arn_outputs(
@@ -134,21 +165,56 @@ async fn update_stage(
     aws: &Aws,
     targets: &[Target],
     regs: &[Registration],
+    codedeploy: &[Option<CodeDeployTarget>],
 ) -> Result<Vec<Updated>, Failure> {
     stages
         .run("update service", async {
             let mut calls = JoinSet::new();
-            for (i, (t, r)) in targets.iter().zip(regs).enumerate() {
+            for (i, ((t, r), cd)) in targets.iter().zip(regs).zip(codedeploy).enumerate() {
                 let before = t.service.clone().expect("deploy targets are services");
                 let (ecs, cluster, arn) =
                     (aws.ecs.clone(), settings.cluster.clone(), r.arn.clone());
                 let (force, count) = (settings.force_new_deployment, settings.desired_count);
-                calls.spawn(async move {
-                    (
-                        i,
-                        update_service(&ecs, &cluster, &before, &arn, force, count).await,
-                    )
-                });
+                match cd.clone() {
+                    None => {
+                        calls.spawn(async move {
+                            (
+                                i,
+                                update_service(&ecs, &cluster, &before, &arn, force, count).await,
+                            )
+                        });
+                    }
+                    Some(cd) => {
+                        let (spec, _) = artifacts::appspec(&AppSpecInputs {
+                            rendered: &t.rendered,
+                            service: t.service.as_ref(),
+                            container_port: settings.container_port,
+                            hooks: &settings.codedeploy_hooks,
+                            task_definition: &arn,
+                        });
+                        let yaml =
+                            yaml_serde::to_string(&spec).expect("JSON values serialise as YAML");
+                        let client = aws.codedeploy.clone();
+                        let description =
+                            format!("fargate-deploy: {} to {}", cd.service, r.short());
+                        let desired = before.desired_count();
+                        calls.spawn(async move {
+                            let created = codedeploy::create(&client, &cd, &yaml, &description)
+                                .await
+                                .map(|id| Updated {
+                                    followed: Followed {
+                                        service: cd.service.clone(),
+                                        deployment_id: id,
+                                        task_definition: arn,
+                                    },
+                                    new_deployment: true,
+                                    desired_count: desired,
+                                    codedeploy: true,
+                                });
+                            (i, created)
+                        });
+                    }
+                }
             }
             let mut results: Vec<(usize, Result<Updated, Failure>)> = Vec::new();
             while let Some(joined) = calls.join_next().await {
@@ -180,7 +246,9 @@ async fn update_stage(
             let lines: Vec<String> = updated
                 .iter()
                 .map(|u| {
-                    let what = if u.new_deployment {
+                    let what = if u.codedeploy {
+                        "created CodeDeploy deployment"
+                    } else if u.new_deployment {
                         "started deployment"
                     } else {
                         "no new deployment (same revision, not forced); following"
@@ -215,16 +283,23 @@ pub(super) async fn wait_stage(
             }
             let mut results = Vec::new();
             let mut follow = Vec::new();
+            let mut codedeploy_follows = Vec::new();
             for u in updated {
-                if u.desired_count == 0 {
+                if u.codedeploy {
+                    let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
+                    codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
+                } else if u.desired_count == 0 {
                     runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, u.followed.task_definition.rsplit('/').next().unwrap_or("")));
                     results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], took: Duration::ZERO });
                 } else {
                     follow.push(u.followed.clone());
                 }
             }
-            let timeout = settings.timeout;
-            results.extend(wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), timeout, PollSchedule::default()).await);
+            // Rolling and CodeDeploy deployments are followed at the same time.
+            let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, PollSchedule::default());
+            let (rolled, deployed) = tokio::join!(rolling, futures_util::future::join_all(codedeploy_follows));
+            results.extend(rolled);
+            results.extend(deployed);
             let ok = record(report, &results)?;
             Ok(((), format!("{ok} of {} deployments completed", updated.len())))
         })

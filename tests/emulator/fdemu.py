@@ -6,8 +6,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ``GET /_fd/requests`` — every AWS request the server saw, as
   ``{"service", "operation"}`` (from the SigV4 credential scope and the
   ``X-Amz-Target`` header or the ``Action`` parameter), so tests can prove that
-  nothing mutating was called; RunTask, StopTask and UpdateService keep their
-  parameters too. Requests made while seeding are not listed.
+  nothing mutating was called; RunTask, StopTask, UpdateService,
+  CreateDeployment and StopDeployment keep their parameters too. Requests made while seeding are not listed.
 * ``GET /_fd/oidc`` — the GitHub Actions OIDC token service
   (``$ACTIONS_ID_TOKEN_REQUEST_URL``): requires ``Authorization: Bearer
   <request token>`` and answers ``{"value": "<JWT>"}`` whose ``aud`` is the
@@ -26,6 +26,10 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ECS one-off tasks (task_layer.py, documented there): the task lifecycle
   over wall-clock time, exit codes, failed starts and CloudWatch Logs lines
   from a test convention, StopTask.
+* CodeDeploy blue/green deployments of ECS services (``codedeploy_layer.py``,
+  documented there): status and ECS lifecycle events over wall-clock time,
+  failures with error and rollback information, deployment targets,
+  StopDeployment.
 
 Moto gaps met so far are listed in the README ("The emulator").
 """
@@ -48,7 +52,7 @@ from werkzeug.serving import make_server
 
 SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 # Requests whose parameters the log keeps, for tests that check what was asked.
-KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService"}
+KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 
@@ -140,6 +144,15 @@ class Layer:
             start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
                            [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
             return [data]
+        if call["service"] == "codedeploy" and call["operation"] in ("ListDeploymentTargets", "BatchGetDeploymentTargets", "StopDeployment"):
+            import codedeploy_layer  # noqa: E402
+            from moto.codedeploy.models import codedeploy_backends
+
+            status, doc = codedeploy_layer.handle(call["operation"], json.loads(body or b"{}"), codedeploy_backends[seed_account()][call["region"]])
+            data = json.dumps(doc, default=str).encode()
+            start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                           [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            return [data]
         if call["service"] == "ecs" and call["operation"] == "CreateService":
             return self._create_service(environ, start_response, body, call["region"])
         return self.app(environ, start_response)
@@ -197,6 +210,9 @@ def main():
     import task_layer  # noqa: E402  (beside this file)
 
     task_layer.install()
+    import codedeploy_layer  # noqa: E402  (beside this file)
+
+    codedeploy_layer.install()
     layer = Layer(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, layer, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]

@@ -12,7 +12,9 @@ Scenario "default" (region eu-west-1, account 123456789012):
     ``worker`` (one container from the same repository);
   * services ``web`` (awsvpc, behind a target group on web:8080, deployment
     circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
-    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller),
+    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller, with the CodeDeploy application
+    ``AppECS-prod-bluegreen`` and deployment group ``DgpECS-prod-bluegreen``,
+    automatic rollback on failure),
     all FARGATE.
 """
 
@@ -116,6 +118,17 @@ def default(endpoint):
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
     ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)
+    cd = client(endpoint, "codedeploy")
+    cd.create_application(applicationName="AppECS-prod-bluegreen", computePlatform="ECS")
+    cd.create_deployment_group(
+        applicationName="AppECS-prod-bluegreen", deploymentGroupName="DgpECS-prod-bluegreen",
+        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/codedeploy", deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
+        ecsServices=[{"clusterName": "prod", "serviceName": "bluegreen"}],
+        loadBalancerInfo={"targetGroupPairInfoList": [{"targetGroups": [{"name": "web-blue"}, {"name": "web-green"}],
+                                                       "prodTrafficRoute": {"listenerArns": [f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/1/1"]}}]},
+    )
     return {
         "region": REGION,
         "account": ACCOUNT,

@@ -1,0 +1,162 @@
+//! End-to-end: services with the CODE_DEPLOY controller get a CodeDeploy
+//! blue/green deployment (emulator: tests/emulator/codedeploy_layer.py).
+
+mod common;
+
+use common::{ActionRun, Emulator, Finished};
+use serde_json::{Value, json};
+
+fn deploy(emu: &Emulator, service: &str, extra: &[(&str, &str)]) -> Finished {
+    let mut r = ActionRun::new(
+        Some(emu),
+        &[
+            ("mode", "deploy"),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", service),
+            ("image", "web:v2"),
+        ],
+    );
+    for (k, v) in extra {
+        r = r.input(k, v);
+    }
+    r.run()
+}
+
+#[test]
+fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "bluegreen",
+        &[(
+            "codedeploy-hooks",
+            "BeforeAllowTraffic=arn:aws:lambda:eu-west-1:123456789012:function:smoke",
+        )],
+    );
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let id = done.output("codedeploy-deployment-id");
+    assert!(
+        !done.outputs.contains_key("deployment-id"),
+        "no rolling deployment was made"
+    );
+    for event in [
+        "BeforeInstall",
+        "Install",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    ] {
+        assert!(
+            done.stdout
+                .contains(&format!("[bluegreen] {event}: Succeeded")),
+            "{event}\n{}",
+            done.stdout
+        );
+    }
+    assert!(
+        done.stdout
+            .contains(&format!("CodeDeploy deployment {id}: Succeeded"))
+    );
+    let create = &emu.params("CreateDeployment")[0];
+    assert_eq!(create["applicationName"], "AppECS-prod-bluegreen");
+    assert_eq!(create["deploymentGroupName"], "DgpECS-prod-bluegreen");
+    assert_eq!(create["revision"]["revisionType"], "AppSpecContent");
+    let appspec: Value = yaml_serde::from_str(
+        create["revision"]["appSpecContent"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let props = &appspec["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(
+        props["TaskDefinition"],
+        done.output("task-definition-arn"),
+        "the registered revision, not the placeholder"
+    );
+    assert_eq!(
+        props["LoadBalancerInfo"],
+        json!({"ContainerName": "web", "ContainerPort": 8080})
+    );
+    assert_eq!(
+        appspec["Hooks"],
+        json!([{"BeforeAllowTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:smoke"}])
+    );
+    assert!(
+        emu.params("UpdateService").is_empty(),
+        "CodeDeploy, not UpdateService, changes the service"
+    );
+}
+
+#[test]
+fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "bluegreen",
+        &[("environment-variables", "FDEMU_EXIT_CODE=2")],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    let error = done.first_error();
+    assert!(
+        error.contains("failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state"),
+        "{error}"
+    );
+    assert!(error.contains("rolled back by deployment d-"), "{error}");
+    assert!(
+        done.stdout
+            .contains("[bluegreen] Install: Failed — The ECS service cannot reach a steady state"),
+        "{}",
+        done.stdout
+    );
+    let result: Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
+}
+
+#[test]
+fn traffic_shifted_returns_once_production_traffic_moved() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 4}));
+    let done = deploy(&emu, "bluegreen", &[("wait-until", "traffic-shifted")]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(done.stdout.contains("[bluegreen] AllowTraffic: Succeeded"));
+    assert!(
+        done.stdout
+            .contains("production traffic is on the new task set (wait-until: traffic-shifted)"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        !done
+            .stdout
+            .contains("[bluegreen] AfterAllowTraffic: Succeeded"),
+        "did not sit through the rest: {}",
+        done.stdout
+    );
+}
+
+#[test]
+fn a_missing_deployment_group_is_bad_input_before_registration() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "bluegreen",
+        &[("codedeploy-deployment-group", "nope")],
+    );
+    assert_eq!(done.code, 2, "{}", done.all_text());
+    assert!(done.first_error().starts_with("::error title=codedeploy-deployment-group::service bluegreen is deployed by CodeDeploy, but application `AppECS-prod-bluegreen` / deployment group `nope` does not exist"), "{}", done.first_error());
+    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn rolling_and_codedeploy_services_in_one_step() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, "web, bluegreen", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(done.output("deployment-id").starts_with("ecs-svc/"));
+    assert!(!done.output("codedeploy-deployment-id").is_empty());
+    assert!(
+        done.summary.contains("| web |") && done.summary.contains("| bluegreen |"),
+        "{}",
+        done.summary
+    );
+}
