@@ -98,13 +98,40 @@ fn an_in_progress_deployment_is_rolled_back_to_what_ran_before_it() {
 }
 
 #[test]
-fn codedeploy_services_are_refused_for_now() {
+fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
+    let emu = Emulator::start();
+    emu.configure(serde_json::json!({"rollout_seconds": 60}));
+    let started = run(
+        &emu,
+        "deploy",
+        "bluegreen",
+        &[("image", "web:v2"), ("wait-until", "none")],
+    );
+    assert_eq!(started.code, 0, "{}", started.all_text());
+    let id = started.output("codedeploy-deployment-id").to_string();
+    let done = run(&emu, "rollback", "bluegreen", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(done.stdout.contains(&format!("bluegreen: CodeDeploy deployment {id} is in progress; it will be stopped with automatic rollback")), "{}", done.stdout);
+    let stops = emu.params("StopDeployment");
+    assert_eq!(
+        stops,
+        [serde_json::json!({"deploymentId": id, "autoRollbackEnabled": true})]
+    );
+    assert!(
+        done.summary.contains("stopped, rolled back by CodeDeploy"),
+        "{}",
+        done.summary
+    );
+}
+
+#[test]
+fn a_codedeploy_service_with_nothing_in_progress_is_bad_input() {
     let emu = Emulator::start();
     let done = run(&emu, "rollback", "bluegreen", &[]);
     assert_eq!(done.code, 2, "{}", done.all_text());
     assert!(
         done.first_error()
-            .contains("CODE_DEPLOY deployment controller"),
+            .contains("no CodeDeploy deployment of bluegreen is in progress"),
         "{}",
         done.first_error()
     );

@@ -267,3 +267,64 @@ pub async fn follow(
         tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
     }
 }
+
+/// The deployment of `t` still under way, if any (newest first).
+pub async fn in_progress(
+    cd: &aws_sdk_codedeploy::Client,
+    t: &CodeDeployTarget,
+) -> Result<Option<String>, Failure> {
+    use aws_sdk_codedeploy::types::DeploymentStatus as S;
+    let out = cd
+        .list_deployments()
+        .application_name(&t.application)
+        .deployment_group_name(&t.group)
+        .set_include_only_statuses(Some(vec![
+            S::Created,
+            S::Queued,
+            S::InProgress,
+            S::Baking,
+            S::Ready,
+        ]))
+        .send()
+        .await
+        .map_err(|e| {
+            Failure::failed(
+                "codedeploy",
+                format!(
+                    "ListDeployments of {}/{} failed: {}",
+                    t.application,
+                    t.group,
+                    aws_message(&e)
+                ),
+            )
+        })?;
+    Ok(out.deployments().first().cloned())
+}
+
+/// StopDeployment with automatic rollback; returns CodeDeploy's status message.
+pub async fn stop_with_rollback(
+    cd: &aws_sdk_codedeploy::Client,
+    id: &str,
+) -> Result<String, Failure> {
+    let out = cd
+        .stop_deployment()
+        .deployment_id(id)
+        .auto_rollback_enabled(true)
+        .send()
+        .await
+        .map_err(|e| {
+            Failure::failed(
+                "rollback",
+                format!("StopDeployment {id} failed: {}", aws_message(&e)),
+            )
+        })?;
+    let status = out.status().map(|s| s.as_str()).unwrap_or("?");
+    let message = out.status_message().unwrap_or("").to_string();
+    if status != "Succeeded" {
+        return Err(Failure::failed(
+            "rollback",
+            format!("CodeDeploy did not stop deployment {id}: {status} {message}"),
+        ));
+    }
+    Ok(message)
+}

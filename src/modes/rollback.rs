@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use super::deploy::wait_stage;
 use super::prepare;
 use super::report::{Report, TargetRow};
+use crate::deploy::codedeploy::{self, CodeDeployTarget};
 use crate::deploy::rollback::{RollbackPlan, plan_rollback};
 use crate::deploy::{Updated, update_service};
 use crate::error::Failure;
@@ -21,6 +22,17 @@ fn short(td: &str) -> &str {
     td.rsplit('/').next().unwrap_or(td)
 }
 
+/// What rollback does for one service.
+enum Action {
+    /// Rolling: UpdateService back to an earlier revision.
+    Rolling(RollbackPlan),
+    /// CodeDeploy: stop the deployment in progress with automatic rollback.
+    StopCodeDeploy {
+        target: CodeDeployTarget,
+        deployment: String,
+    },
+}
+
 pub async fn run(
     settings: &Settings,
     runner: &Arc<Runner>,
@@ -29,48 +41,61 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let mut stages = Stages::new(runner, 5);
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, plans) = stages
+    let (services, actions) = stages
         .run("find previous good revision", async {
             let services = describe_services(&aws.ecs, &settings.cluster, &settings.services).await?;
-            for svc in &services {
-                let controller = svc.deployment_controller().map(|c| c.r#type().as_str().to_string());
-                if controller.as_deref().is_some_and(|c| c != "ECS") {
-                    return Err(Failure::input("service", format!(
-                        "service {} uses the {} deployment controller; rollback of CodeDeploy deployments is not available in this version yet",
-                        svc.service_name().unwrap_or("?"),
-                        controller.unwrap_or_default()
-                    )));
-                }
-            }
             let mut calls = JoinSet::new();
             for (i, svc) in services.iter().enumerate() {
-                let (ecs, cluster, svc) = (aws.ecs.clone(), settings.cluster.clone(), svc.clone());
-                calls.spawn(async move { (i, plan_rollback(&ecs, &cluster, &svc).await) });
+                let (ecs, cd, cluster, svc) = (aws.ecs.clone(), aws.codedeploy.clone(), settings.cluster.clone(), svc.clone());
+                let target = CodeDeployTarget::new(
+                    &settings.cluster,
+                    svc.service_name().unwrap_or_default(),
+                    settings.codedeploy_application.as_deref(),
+                    settings.codedeploy_deployment_group.as_deref(),
+                    None,
+                );
+                calls.spawn(async move { (i, plan(&ecs, &cd, &cluster, &svc, target).await) });
             }
-            let mut plans: Vec<(usize, RollbackPlan)> = Vec::new();
+            let mut actions: Vec<(usize, Action)> = Vec::new();
             while let Some(joined) = calls.join_next().await {
-                let (i, plan) = joined.map_err(|e| Failure::failed("rollback", format!("rollback planning failed: {e}")))?;
-                plans.push((i, plan?));
+                let (i, action) = joined.map_err(|e| Failure::failed("rollback", format!("rollback planning failed: {e}")))?;
+                actions.push((i, action?));
             }
-            plans.sort_by_key(|(i, _)| *i);
-            let plans: Vec<RollbackPlan> = plans.into_iter().map(|(_, p)| p).collect();
-            let lines: Vec<String> = plans.iter().map(|p| format!("{}: from {} to {} — {}", p.service, short(&p.from), short(&p.to), p.why)).collect();
-            Ok(((services, plans), lines.join("; ")))
+            actions.sort_by_key(|(i, _)| *i);
+            let actions: Vec<Action> = actions.into_iter().map(|(_, a)| a).collect();
+            let lines: Vec<String> = actions
+                .iter()
+                .map(|a| match a {
+                    Action::Rolling(p) => format!("{}: from {} to {} — {}", p.service, short(&p.from), short(&p.to), p.why),
+                    Action::StopCodeDeploy { target, deployment } => {
+                        format!("{}: CodeDeploy deployment {deployment} is in progress; it will be stopped with automatic rollback", target.service)
+                    }
+                })
+                .collect();
+            Ok(((services, actions), lines.join("; ")))
         })
         .await?;
-    report.rows = plans
+    report.rows = actions
         .iter()
-        .map(|p| TargetRow {
-            name: p.service.clone(),
-            family: short(&p.to)
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            origin: format!("rollback from {}", short(&p.from)),
-            revision: Some(short(&p.to).to_string()),
-            task_definition_arn: Some(p.to.clone()),
-            ..Default::default()
+        .map(|a| match a {
+            Action::Rolling(p) => TargetRow {
+                name: p.service.clone(),
+                family: short(&p.to)
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                origin: format!("rollback from {}", short(&p.from)),
+                revision: Some(short(&p.to).to_string()),
+                task_definition_arn: Some(p.to.clone()),
+                ..Default::default()
+            },
+            Action::StopCodeDeploy { target, deployment } => TargetRow {
+                name: target.service.clone(),
+                origin: format!("stop of CodeDeploy deployment {deployment}"),
+                deployment: Some(deployment.clone()),
+                ..Default::default()
+            },
         })
         .collect();
 
@@ -78,58 +103,87 @@ pub async fn run(
     let updated: Vec<Updated> = stages
         .run("roll back", async {
             let mut calls = JoinSet::new();
-            for (i, (svc, plan)) in services.iter().zip(&plans).enumerate() {
-                let (ecs, cluster, svc, to) = (
-                    aws.ecs.clone(),
-                    settings.cluster.clone(),
-                    svc.clone(),
-                    plan.to.clone(),
-                );
-                calls.spawn(async move {
-                    (
-                        i,
-                        update_service(&ecs, &cluster, &svc, &to, false, None).await,
-                    )
-                });
+            let mut lines = Vec::new();
+            for (i, (svc, action)) in services.iter().zip(&actions).enumerate() {
+                match action {
+                    Action::Rolling(plan) => {
+                        let (ecs, cluster, svc, to) = (aws.ecs.clone(), settings.cluster.clone(), svc.clone(), plan.to.clone());
+                        calls.spawn(async move { (i, update_service(&ecs, &cluster, &svc, &to, false, None).await) });
+                    }
+                    Action::StopCodeDeploy { target, deployment } => {
+                        let message = codedeploy::stop_with_rollback(&aws.codedeploy, deployment).await?;
+                        lines.push(format!("{}: stopped CodeDeploy deployment {deployment} with automatic rollback ({message})", target.service));
+                    }
+                }
             }
             let mut done: Vec<(usize, Updated)> = Vec::new();
             while let Some(joined) = calls.join_next().await {
-                let (i, u) = joined
-                    .map_err(|e| Failure::failed("rollback", format!("update task failed: {e}")))?;
+                let (i, u) = joined.map_err(|e| Failure::failed("rollback", format!("update task failed: {e}")))?;
                 done.push((i, u?));
             }
             done.sort_by_key(|(i, _)| *i);
             let updated: Vec<Updated> = done.into_iter().map(|(_, u)| u).collect();
-            let lines: Vec<String> = updated
-                .iter()
-                .map(|u| {
-                    format!(
-                        "{}: deployment {} to {}",
-                        u.followed.service,
-                        u.followed.deployment_id,
-                        short(&u.followed.task_definition)
-                    )
-                })
-                .collect();
+            lines.extend(updated.iter().map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, short(&u.followed.task_definition))));
             Ok((updated, lines.join("; ")))
         })
         .await?;
-    for (r, u) in report.rows.iter_mut().zip(&updated) {
-        r.deployment = Some(u.followed.deployment_id.clone());
+    for u in &updated {
+        if let Some(r) = report
+            .rows
+            .iter_mut()
+            .find(|r| r.name == u.followed.service)
+        {
+            r.deployment = Some(u.followed.deployment_id.clone());
+        }
+    }
+    for r in report.rows.iter_mut().filter(|r| r.revision.is_none()) {
+        r.outcome = Some("stopped, rolled back by CodeDeploy".into());
     }
     wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()
-        .map(|r| {
-            format!(
-                "{} is back on {}",
-                r.name,
-                r.revision.as_deref().unwrap_or("?")
-            )
+        .map(|r| match &r.revision {
+            Some(rev) => format!("{} is back on {rev}", r.name),
+            None => format!("{}: {}", r.name, r.outcome.as_deref().unwrap_or("?")),
         })
         .collect();
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
         .await
+}
+
+async fn plan(
+    ecs: &aws_sdk_ecs::Client,
+    cd: &aws_sdk_codedeploy::Client,
+    cluster: &str,
+    svc: &aws_sdk_ecs::types::Service,
+    target: CodeDeployTarget,
+) -> Result<Action, Failure> {
+    let controller = svc
+        .deployment_controller()
+        .map(|c| c.r#type().as_str().to_string());
+    match controller.as_deref() {
+        None | Some("ECS") => Ok(Action::Rolling(plan_rollback(ecs, cluster, svc).await?)),
+        Some("CODE_DEPLOY") => {
+            codedeploy::check(cd, &target).await?;
+            match codedeploy::in_progress(cd, &target).await? {
+                Some(deployment) => Ok(Action::StopCodeDeploy { target, deployment }),
+                None => Err(Failure::input(
+                    "service",
+                    format!(
+                        "no CodeDeploy deployment of {} is in progress, so there is nothing to stop; CodeDeploy already rolls back failed deployments — to return to an earlier revision, run mode deploy with task-definition family:revision",
+                        target.service
+                    ),
+                )),
+            }
+        }
+        Some(other) => Err(Failure::input(
+            "service",
+            format!(
+                "service {} uses the {other} deployment controller, which fargate-deploy does not drive",
+                svc.service_name().unwrap_or("?")
+            ),
+        )),
+    }
 }

@@ -1,0 +1,246 @@
+//! Scenario tests of following a CodeDeploy deployment, with
+//! aws-smithy-mocks and paused time.
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_codedeploy::Client;
+use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
+use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
+use aws_sdk_codedeploy::types::{
+    DeploymentInfo, DeploymentStatus, DeploymentTarget, EcsTarget, ErrorCode, ErrorInformation,
+    LifecycleEvent, LifecycleEventStatus, RollbackInfo,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use common::capture::runner;
+use fargate_deploy::deploy::assess::{Followed, Verdict};
+use fargate_deploy::deploy::codedeploy::follow;
+use fargate_deploy::poll::PollSchedule;
+
+fn info(status: DeploymentStatus) -> GetDeploymentOutput {
+    GetDeploymentOutput::builder()
+        .deployment_info(
+            DeploymentInfo::builder()
+                .deployment_id("d-1")
+                .status(status)
+                .build(),
+        )
+        .build()
+}
+
+fn targets(events: &[(&str, LifecycleEventStatus)]) -> BatchGetDeploymentTargetsOutput {
+    let events = events
+        .iter()
+        .map(|(n, s)| {
+            LifecycleEvent::builder()
+                .lifecycle_event_name(*n)
+                .status(s.clone())
+                .build()
+        })
+        .collect();
+    BatchGetDeploymentTargetsOutput::builder()
+        .deployment_targets(
+            DeploymentTarget::builder()
+                .ecs_target(
+                    EcsTarget::builder()
+                        .target_id("prod:web")
+                        .set_lifecycle_events(Some(events))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn followed() -> Followed {
+    Followed {
+        service: "web".into(),
+        deployment_id: "d-1".into(),
+        task_definition: "web:2".into(),
+    }
+}
+
+fn list_targets() -> aws_smithy_mocks::Rule {
+    mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("prod:web")
+            .build()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn success_after_the_lifecycle_with_each_event_printed_once() {
+    let get = mock!(Client::get_deployment)
+        .sequence()
+        .output(|| info(DeploymentStatus::InProgress))
+        .times(3)
+        .output(|| info(DeploymentStatus::Succeeded))
+        .repeatedly()
+        .build();
+    let batch = mock!(Client::batch_get_deployment_targets)
+        .sequence()
+        .output(|| {
+            targets(&[
+                ("BeforeInstall", LifecycleEventStatus::Succeeded),
+                ("Install", LifecycleEventStatus::InProgress),
+            ])
+        })
+        .times(2)
+        .output(|| {
+            targets(&[
+                ("BeforeInstall", LifecycleEventStatus::Succeeded),
+                ("Install", LifecycleEventStatus::Succeeded),
+                ("AllowTraffic", LifecycleEventStatus::Succeeded),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let list = list_targets();
+    let cd = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        &[&get, &batch, &list]
+    );
+    let (r, log) = runner();
+    let res = follow(
+        &cd,
+        &r,
+        followed(),
+        Duration::from_secs(600),
+        false,
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(res.verdict, Verdict::Succeeded);
+    assert_eq!(list.num_calls(), 1, "targets are listed once");
+    let text = log.text();
+    assert_eq!(
+        text.matches("[web] BeforeInstall: Succeeded").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("[web] Install: InProgress") && text.contains("[web] Install: Succeeded")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_with_automatic_rollback_is_reported_as_a_rollback() {
+    let get = mock!(Client::get_deployment).then_output(|| {
+        GetDeploymentOutput::builder()
+            .deployment_info(
+                DeploymentInfo::builder()
+                    .deployment_id("d-1")
+                    .status(DeploymentStatus::Failed)
+                    .error_information(
+                        ErrorInformation::builder()
+                            .code(ErrorCode::EcsUpdateError)
+                            .message("The ECS service cannot reach a steady state.")
+                            .build(),
+                    )
+                    .rollback_info(
+                        RollbackInfo::builder()
+                            .rollback_deployment_id("d-2")
+                            .rollback_message("Automatic rollback triggered")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets)
+        .then_output(|| targets(&[("Install", LifecycleEventStatus::Failed)]));
+    let list = list_targets();
+    let cd = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        &[&get, &batch, &list]
+    );
+    let (r, _) = runner();
+    let res = follow(
+        &cd,
+        &r,
+        followed(),
+        Duration::from_secs(600),
+        false,
+        PollSchedule::default(),
+    )
+    .await;
+    match res.verdict {
+        Verdict::Failed {
+            reason,
+            rolled_back,
+        } => {
+            assert!(rolled_back);
+            assert_eq!(
+                reason,
+                "CodeDeploy deployment d-1 failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state.; rolled back by deployment d-2: Automatic rollback triggered"
+            );
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(res.last_events, ["Install: Failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_deployment_fails() {
+    let get = mock!(Client::get_deployment).then_output(|| info(DeploymentStatus::Stopped));
+    let list = list_targets();
+    let batch = mock!(Client::batch_get_deployment_targets).then_output(|| targets(&[]));
+    let cd = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        &[&get, &list, &batch]
+    );
+    let (r, _) = runner();
+    let res = follow(
+        &cd,
+        &r,
+        followed(),
+        Duration::from_secs(600),
+        false,
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(
+        res.verdict,
+        Verdict::Failed {
+            reason: "CodeDeploy deployment d-1 was stopped: no error information".into(),
+            rolled_back: false
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deployment_that_never_ends_times_out_naming_where_it_stood() {
+    let get = mock!(Client::get_deployment).then_output(|| info(DeploymentStatus::InProgress));
+    let list = list_targets();
+    let batch = mock!(Client::batch_get_deployment_targets)
+        .then_output(|| targets(&[("AllowTestTraffic", LifecycleEventStatus::InProgress)]));
+    let cd = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        &[&get, &list, &batch]
+    );
+    let (r, _) = runner();
+    let res = follow(
+        &cd,
+        &r,
+        followed(),
+        Duration::from_secs(1800),
+        false,
+        PollSchedule::default(),
+    )
+    .await;
+    assert_eq!(
+        res.verdict,
+        Verdict::Failed { reason: "timed out waiting for CodeDeploy deployment d-1; it was InProgress, last lifecycle event AllowTestTraffic: InProgress".into(), rolled_back: false }
+    );
+    assert!(
+        get.num_calls() < 420,
+        "adaptive polling: {} GetDeployment calls in 30 minutes",
+        get.num_calls()
+    );
+}
