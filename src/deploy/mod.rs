@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod codedeploy;
+pub mod native;
 pub mod rollback;
 pub mod wait;
 
@@ -20,6 +21,10 @@ pub struct Updated {
     pub desired_count: i32,
     /// A CodeDeploy deployment (its id is CodeDeploy's), not a rolling one.
     pub codedeploy: bool,
+    /// A native BLUE_GREEN/LINEAR/CANARY service deployment (its id is the service-deployment ARN).
+    pub native: bool,
+    /// Success is the rollback finishing (mode rollback stopped the deployment).
+    pub expect_rollback: bool,
 }
 
 /// UpdateService to `task_definition`; the PRIMARY deployment of the answer
@@ -80,5 +85,7 @@ pub async fn update_service(
         },
         desired_count: svc.desired_count(),
         codedeploy: false,
+        native: false,
+        expect_rollback: false,
     })
 }

@@ -16,6 +16,7 @@ use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
 use crate::deploy::assess::{Followed, Verdict};
 use crate::deploy::codedeploy::{self, CodeDeployTarget};
+use crate::deploy::native;
 use crate::deploy::wait::{WaitResult, wait_all};
 use crate::deploy::{Updated, update_service};
 use crate::error::Failure;
@@ -180,7 +181,8 @@ async fn update_stage(
                         calls.spawn(async move {
                             (
                                 i,
-                                update_service(&ecs, &cluster, &before, &arn, force, count).await,
+                                update_native_aware(&ecs, &cluster, &before, &arn, force, count)
+                                    .await,
                             )
                         });
                     }
@@ -210,6 +212,8 @@ async fn update_stage(
                                     new_deployment: true,
                                     desired_count: desired,
                                     codedeploy: true,
+                                    native: false,
+                                    expect_rollback: false,
                                 });
                             (i, created)
                         });
@@ -284,8 +288,12 @@ pub(super) async fn wait_stage(
             let mut results = Vec::new();
             let mut follow = Vec::new();
             let mut codedeploy_follows = Vec::new();
+            let mut native_follows = Vec::new();
             for u in updated {
-                if u.codedeploy {
+                if u.native {
+                    let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
+                    native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until_traffic, u.expect_rollback, PollSchedule::default()));
+                } else if u.codedeploy {
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
                 } else if u.desired_count == 0 {
@@ -297,9 +305,14 @@ pub(super) async fn wait_stage(
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
             let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, PollSchedule::default());
-            let (rolled, deployed) = tokio::join!(rolling, futures_util::future::join_all(codedeploy_follows));
+            let (rolled, deployed, natively) = tokio::join!(
+                rolling,
+                futures_util::future::join_all(codedeploy_follows),
+                futures_util::future::join_all(native_follows)
+            );
             results.extend(rolled);
             results.extend(deployed);
+            results.extend(natively);
             let ok = record(report, &results)?;
             Ok(((), format!("{ok} of {} deployments completed", updated.len())))
         })
@@ -362,4 +375,25 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
         f = f.with_detail(format!("stopped {s}"));
     }
     Err(f)
+}
+
+/// UpdateService; for a native BLUE_GREEN/LINEAR/CANARY service the
+/// deployment followed is the service deployment the update created.
+pub(super) async fn update_native_aware(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    before: &aws_sdk_ecs::types::Service,
+    task_definition: &str,
+    force: bool,
+    desired_count: Option<i32>,
+) -> Result<Updated, Failure> {
+    let since = DateTime::from(std::time::SystemTime::now());
+    let mut updated =
+        update_service(ecs, cluster, before, task_definition, force, desired_count).await?;
+    if native::strategy(before).is_some() && updated.new_deployment {
+        updated.followed.deployment_id =
+            native::created_since(ecs, cluster, &updated.followed.service, since).await?;
+        updated.native = true;
+    }
+    Ok(updated)
 }

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use aws_smithy_types::DateTime;
 use tokio::task::JoinSet;
 
-use super::deploy::wait_stage;
+use super::deploy::{update_native_aware, wait_stage};
 use super::prepare;
 use super::report::{Report, TargetRow};
+use crate::deploy::Updated;
+use crate::deploy::assess::Followed;
 use crate::deploy::codedeploy::{self, CodeDeployTarget};
+use crate::deploy::native;
 use crate::deploy::rollback::{RollbackPlan, plan_rollback};
-use crate::deploy::{Updated, update_service};
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::runner::Runner;
@@ -30,6 +32,12 @@ enum Action {
     StopCodeDeploy {
         target: CodeDeployTarget,
         deployment: String,
+    },
+    /// Native blue/green: StopServiceDeployment with ROLLBACK, then follow the rollback.
+    StopNative {
+        service: String,
+        arn: String,
+        current: String,
     },
 }
 
@@ -70,6 +78,9 @@ pub async fn run(
                     Action::StopCodeDeploy { target, deployment } => {
                         format!("{}: CodeDeploy deployment {deployment} is in progress; it will be stopped with automatic rollback", target.service)
                     }
+                    Action::StopNative { service, arn, current } => {
+                        format!("{service}: service deployment {} of {} is in progress; it will be stopped and rolled back", short(arn), short(current))
+                    }
                 })
                 .collect();
             Ok(((services, actions), lines.join("; ")))
@@ -96,6 +107,13 @@ pub async fn run(
                 deployment: Some(deployment.clone()),
                 ..Default::default()
             },
+            Action::StopNative { service, arn, .. } => TargetRow {
+                name: service.clone(),
+                origin: format!("stop of service deployment {}", short(arn)),
+                revision: Some("the previous revision".into()),
+                deployment: Some(arn.clone()),
+                ..Default::default()
+            },
         })
         .collect();
 
@@ -108,7 +126,14 @@ pub async fn run(
                 match action {
                     Action::Rolling(plan) => {
                         let (ecs, cluster, svc, to) = (aws.ecs.clone(), settings.cluster.clone(), svc.clone(), plan.to.clone());
-                        calls.spawn(async move { (i, update_service(&ecs, &cluster, &svc, &to, false, None).await) });
+                        calls.spawn(async move { (i, update_native_aware(&ecs, &cluster, &svc, &to, false, None).await) });
+                    }
+                    Action::StopNative { service, arn, current } => {
+                        native::stop_with_rollback(&aws.ecs, arn).await?;
+                        lines.push(format!("{service}: StopServiceDeployment (ROLLBACK) of {}", short(arn)));
+                        let followed = Followed { service: service.clone(), deployment_id: arn.clone(), task_definition: current.clone() };
+                        let stopped = Updated { followed, new_deployment: false, desired_count: svc.desired_count(), codedeploy: false, native: true, expect_rollback: true };
+                        calls.spawn(async move { (i, Ok(stopped)) });
                     }
                     Action::StopCodeDeploy { target, deployment } => {
                         let message = codedeploy::stop_with_rollback(&aws.codedeploy, deployment).await?;
@@ -164,7 +189,20 @@ async fn plan(
         .deployment_controller()
         .map(|c| c.r#type().as_str().to_string());
     match controller.as_deref() {
-        None | Some("ECS") => Ok(Action::Rolling(plan_rollback(ecs, cluster, svc).await?)),
+        None | Some("ECS") => {
+            if native::strategy(svc).is_some() {
+                let service = svc.service_name().unwrap_or_default().to_string();
+                if let Some(arn) = native::in_progress(ecs, cluster, &service).await? {
+                    let current = svc.task_definition().unwrap_or_default().to_string();
+                    return Ok(Action::StopNative {
+                        service,
+                        arn,
+                        current,
+                    });
+                }
+            }
+            Ok(Action::Rolling(plan_rollback(ecs, cluster, svc).await?))
+        }
         Some("CODE_DEPLOY") => {
             codedeploy::check(cd, &target).await?;
             match codedeploy::in_progress(cd, &target).await? {

@@ -42,6 +42,20 @@ SUCCESSFUL when COMPLETED, ROLLBACK_IN_PROGRESS / ROLLBACK_SUCCESSFUL when
 the circuit breaker rolled it back, STOPPED when it failed without rollback
 or was replaced before it completed. The deployment a service was created
 with counts as SUCCESSFUL.
+
+Native BLUE_GREEN / LINEAR / CANARY (``deploymentConfiguration.strategy``):
+the service deployment walks the documented ``lifecycleStage`` values —
+RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP,
+TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT,
+POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME (three steps long), CLEAN_UP —
+one step each ``rollout_seconds / 12``, then SUCCESSFUL. A crashing revision
+fails in SCALE_UP: ROLLBACK_IN_PROGRESS (with ``rollback.reason``), then
+ROLLBACK_SUCCESSFUL. A ``PAUSE`` lifecycle hook holds the deployment at its
+stage with ``lifecycleHookDetails`` status AWAITING_ACTION until
+ContinueServiceDeployment (CONTINUE or ROLLBACK) or its timeout.
+StopServiceDeployment with ``stopType`` ROLLBACK rolls an in-progress
+deployment back (ROLLBACK_REQUESTED → ROLLBACK_IN_PROGRESS →
+ROLLBACK_SUCCESSFUL).
 """
 
 import math
@@ -53,6 +67,10 @@ from moto.ecs import models
 from moto.moto_api._internal import mock_random
 
 CONFIG = {"rollout_seconds": 2.0, "task_cycle_seconds": 0.3}
+NATIVE = ("BLUE_GREEN", "LINEAR", "CANARY")
+STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+          "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+          "BAKE_TIME", "BAKE_TIME", "BAKE_TIME", "CLEAN_UP"]
 LOCK = threading.RLock()
 
 
@@ -126,7 +144,10 @@ def _new_deployment(svc, td_arn, reason=None):
             if d["rolloutState"] == "IN_PROGRESS":
                 _set_status(svc, d["id"], "STOPPED", "replaced by a newer deployment")
     svc.deployments.insert(0, dep)
-    _record(svc, dep, "IN_PROGRESS")
+    entry = _record(svc, dep, "IN_PROGRESS")
+    strategy = (getattr(svc, "deployment_configuration", None) or {}).get("strategy")
+    if strategy in NATIVE and reason is None:
+        entry.update(native=True, lifecycleStage=STAGES[0], t0=time.monotonic(), step=0, pause=None)
     svc._fd = getattr(svc, "_fd", {})
     svc._fd[dep_id] = {"started": time.monotonic(), "last_cycle": time.monotonic(), "phase": "starting"}
     return dep
@@ -149,12 +170,91 @@ def _stopped_task(backend, svc, dep, code):
     return task
 
 
+def _native_entry(svc, dep_id):
+    return next((e for e in _history(svc) if e["id"] == dep_id and e.get("native")), None)
+
+
+def _advance_native(backend, svc, dep, entry):
+    """One native blue/green deployment, by its lifecycle stages."""
+    if entry["status"] not in ("IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+        return
+    tick = max(CONFIG["rollout_seconds"], 0.1) / len(STAGES)
+    now_m = time.monotonic()
+    if entry["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+        if entry["status"] == "ROLLBACK_REQUESTED" and now_m - entry["rollback_t0"] >= tick:
+            entry["status"] = "ROLLBACK_IN_PROGRESS"
+        if now_m - entry["rollback_t0"] >= 3 * tick:
+            entry["status"], entry["finishedAt"] = "ROLLBACK_SUCCESSFUL", now()
+            good = getattr(svc, "_fd_last_completed", None)
+            dep["rolloutState"], dep["status"] = "FAILED", "INACTIVE"
+            svc.deployments[:] = [d for d in svc.deployments if d is not dep]
+            if good:
+                svc.task_definition = good[1]
+                for d in svc.deployments:
+                    if d["id"] == good[0]:
+                        d["status"] = "PRIMARY"
+            _event(svc, f"(service-deployment {entry['serviceDeploymentArn']}) rolled back to {good[1].split('/')[-1] if good else '?'}.")
+        return
+    if entry.get("pause"):
+        hook = entry["pause"]
+        if hook["status"] == "AWAITING_ACTION" and now() < hook["expiresAt"]:
+            entry["t0"] = now_m - entry["step"] * tick  # the clock stops while paused
+            return
+        if hook["status"] == "AWAITING_ACTION":
+            hook["status"] = "TIMED_OUT"
+            if hook.get("timeoutAction") == "ROLLBACK":
+                _start_rollback(svc, entry, "The lifecycle hook timed out and its timeout action is ROLLBACK.")
+                return
+        entry["pause"] = None
+        entry["passed_pause"] = True
+    step = int((now_m - entry["t0"]) / tick)
+    code = _exit_code(backend, dep["taskDefinition"])
+    while entry["step"] < min(step, len(STAGES)):
+        entry["step"] += 1
+        if entry["step"] >= len(STAGES):
+            entry["status"], entry["finishedAt"] = "SUCCESSFUL", now()
+            svc.deployments[:] = [d for d in svc.deployments if d is dep]
+            dep.update(rolloutState="COMPLETED", runningCount=dep["desiredCount"], pendingCount=0,
+                       rolloutStateReason=f"ECS deployment {dep['id']} completed.")
+            svc.task_definition = dep["taskDefinition"]
+            _remember_completed(svc)
+            _event(svc, f"(service-deployment {entry['serviceDeploymentArn']}) deployment completed.")
+            return
+        stage = STAGES[entry["step"]]
+        if stage != entry["lifecycleStage"]:
+            entry["lifecycleStage"] = stage
+            if stage == "POST_SCALE_UP" and code != 0:
+                _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
+                dep["failedTasks"] = 3
+                return
+            if stage in ("POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT") and not entry.get("passed_pause"):
+                hooks = (getattr(svc, "deployment_configuration", None) or {}).get("lifecycleHooks") or []
+                for h in hooks:
+                    if h.get("targetType") == "PAUSE" and stage in (h.get("lifecycleStages") or []):
+                        timeout = ((h.get("timeoutConfiguration") or {}).get("timeoutInMinutes") or 60) * 60
+                        entry["pause"] = {"hookId": f"hook-{mock_random.uuid4().hex[:8]}", "targetType": "PAUSE",
+                                          "status": "AWAITING_ACTION", "expiresAt": datetime.fromtimestamp(time.time() + timeout, timezone.utc),
+                                          "timeoutAction": (h.get("timeoutConfiguration") or {}).get("action", "ROLLBACK")}
+                        return
+
+
+def _start_rollback(svc, entry, reason):
+    entry["status"], entry["statusReason"] = "ROLLBACK_IN_PROGRESS", reason
+    entry["rollback"] = {"reason": reason, "startedAt": now()}
+    entry["rollback_t0"] = time.monotonic()
+    entry["pause"] = None
+
+
 def _advance(backend, svc):
+    for dep in list(svc.deployments):
+        entry = _native_entry(svc, dep["id"])
+        if entry is not None:
+            _advance_native(backend, svc, dep, entry)
     state = getattr(svc, "_fd", {})
     rollout = CONFIG["rollout_seconds"]
     for dep in list(svc.deployments):
         st = state.get(dep["id"])
-        if not st or st["phase"] == "done":
+        if not st or st["phase"] == "done" or _native_entry(svc, dep["id"]) is not None:
             continue
         elapsed = time.monotonic() - st["started"]
         code = _exit_code(backend, dep["taskDefinition"])
@@ -321,9 +421,39 @@ def handle(operation, request, backend):
                     "serviceRevisionArn": e["targetServiceRevisionArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
                     "taskDefinition": e["taskDefinition"], "launchType": svc.launch_type, "createdAt": _stamp(e["createdAt"]),
                 } for svc, e in found], "failures": []}
+            for svc, _ in found:
+                _advance(backend, svc)
             return 200, {"serviceDeployments": [{
                 "serviceDeploymentArn": e["serviceDeploymentArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
                 "createdAt": _stamp(e["createdAt"]), "status": e["status"], "statusReason": e.get("statusReason"),
                 "targetServiceRevision": {"arn": e["targetServiceRevisionArn"]},
+                "lifecycleStage": e.get("lifecycleStage"),
+                "rollback": {k: (_stamp(v) if isinstance(v, datetime) else v) for k, v in e["rollback"].items()} if e.get("rollback") else None,
+                "lifecycleHookDetails": [{k: (_stamp(v) if isinstance(v, datetime) else v) for k, v in e["pause"].items()}] if e.get("pause") else [],
+                "deploymentConfiguration": getattr(svc, "deployment_configuration", None),
             } for svc, e in found], "failures": []}
+        if operation in ("StopServiceDeployment", "ContinueServiceDeployment"):
+            arn = request.get("serviceDeploymentArn")
+            for svc in backend.services.values():
+                for e in _history(svc):
+                    if e["serviceDeploymentArn"] == arn:
+                        _advance(backend, svc)
+                        if e["status"] not in ("IN_PROGRESS", "PENDING"):
+                            return 400, {"__type": "ConflictException", "message": f"The service deployment is {e['status']}."}
+                        if operation == "StopServiceDeployment":
+                            if request.get("stopType", "ROLLBACK") == "ROLLBACK":
+                                _start_rollback(svc, e, "Rollback requested by StopServiceDeployment.")
+                                e["status"] = "ROLLBACK_REQUESTED"
+                            else:
+                                e["status"], e["finishedAt"] = "STOPPED", now()
+                        else:
+                            if not e.get("pause"):
+                                return 400, {"__type": "InvalidParameterException", "message": "No lifecycle hook awaits an action."}
+                            if request.get("action") == "ROLLBACK":
+                                _start_rollback(svc, e, "Rollback requested by ContinueServiceDeployment.")
+                            else:
+                                e["pause"]["status"] = "SUCCEEDED"
+                                e["pause"]["expiresAt"] = now()
+                        return 200, {"serviceDeploymentArn": arn}
+            return 400, {"__type": "ServiceDeploymentNotFoundException", "message": "Service deployment not found."}
     return None

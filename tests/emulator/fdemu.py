@@ -52,7 +52,7 @@ from werkzeug.serving import make_server
 
 SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 # Requests whose parameters the log keeps, for tests that check what was asked.
-KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment"}
+KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment", "StopServiceDeployment"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 
@@ -134,7 +134,8 @@ class Layer:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
             return [xml]
-        if call["service"] == "ecs" and call["operation"] in ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions"):
+        if call["service"] == "ecs" and call["operation"] in ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
+                                                               "StopServiceDeployment", "ContinueServiceDeployment"):
             import ecs_layer  # noqa: E402
             from moto.ecs.models import ecs_backends
 

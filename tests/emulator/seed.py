@@ -12,7 +12,8 @@ Scenario "default" (region eu-west-1, account 123456789012):
     ``worker`` (one container from the same repository);
   * services ``web`` (awsvpc, behind a target group on web:8080, deployment
     circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
-    ``worker`` definition, no circuit breaker) and ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller, with the CodeDeploy application
+    ``worker`` definition, no circuit breaker) and ``native`` (ECS-native BLUE_GREEN, 5 minutes bake time), ``gated`` (BLUE_GREEN
+    with a PAUSE hook after test traffic), ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller, with the CodeDeploy application
     ``AppECS-prod-bluegreen`` and deployment group ``DgpECS-prod-bluegreen``,
     automatic rollback on failure),
     all FARGATE.
@@ -116,6 +117,14 @@ def default(endpoint):
     ecs.create_service(cluster="prod", serviceName="bluegreen", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
                        launchType="FARGATE", networkConfiguration=network, deploymentController={"type": "CODE_DEPLOY"},
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
+    native = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5, "maximumPercent": 200, "minimumHealthyPercent": 100}
+    ecs.create_service(cluster="prod", serviceName="native", taskDefinition=web_td["taskDefinitionArn"], desiredCount=2,
+                       launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=native,
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
+    paused = dict(native, lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                                            "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"}}])
+    ecs.create_service(cluster="prod", serviceName="gated", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
+                       launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=paused)
     ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)
     cd = client(endpoint, "codedeploy")

@@ -1,0 +1,142 @@
+//! End-to-end: ECS-native BLUE_GREEN deployments, followed by status and
+//! lifecycle stage (emulator: tests/emulator/ecs_layer.py).
+
+mod common;
+
+use common::{ActionRun, Emulator, Finished};
+use serde_json::json;
+
+fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
+    let mut r = ActionRun::new(
+        Some(emu),
+        &[
+            ("mode", mode),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", service),
+        ],
+    );
+    if mode == "deploy" {
+        r = r.input("image", "web:v2");
+    }
+    for (k, v) in extra {
+        r = r.input(k, v);
+    }
+    r.run()
+}
+
+#[test]
+fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 12}));
+    let done = run(&emu, "deploy", "native", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let arn = done.output("deployment-id");
+    assert!(arn.contains(":service-deployment/prod/native/"), "{arn}");
+    for stage in [
+        "SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+    ] {
+        assert!(
+            done.stdout
+                .contains(&format!("[native] IN_PROGRESS · {stage}")),
+            "{stage}\n{}",
+            done.stdout
+        );
+    }
+    assert!(
+        done.stdout.contains("[native] SUCCESSFUL"),
+        "{}",
+        done.stdout
+    );
+    println!(
+        "native blue/green deploy, as the action prints it:\n{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn traffic_shifted_returns_without_sitting_through_bake_time() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 12}));
+    let done = run(
+        &emu,
+        "deploy",
+        "native",
+        &[("wait-until", "traffic-shifted")],
+    );
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(done.stdout.contains("production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time"), "{}", done.stdout);
+    assert!(
+        !done.stdout.contains("[native] SUCCESSFUL"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
+    let emu = Emulator::start();
+    let done = run(
+        &emu,
+        "deploy",
+        "native",
+        &[("environment-variables", "FDEMU_EXIT_CODE=4")],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    assert!(done.first_error().contains("is ROLLBACK_IN_PROGRESS: Service deployment rolled back because the circuit breaker threshold was exceeded."), "{}", done.first_error());
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
+}
+
+#[test]
+fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
+    let emu = Emulator::start();
+    let done = run(&emu, "deploy", "gated", &[("timeout-minutes", "0.1")]);
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    assert!(
+        done.stdout.contains(
+            "::warning title=deploy::gated: paused at POST_TEST_TRAFFIC_SHIFT: lifecycle hook hook-"
+        ) && done
+            .stdout
+            .contains("(PAUSE) awaits ContinueServiceDeployment; it times out at"),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains(", then ROLLBACK"), "{}", done.stdout);
+    assert!(
+        done.first_error()
+            .contains("it was IN_PROGRESS at lifecycle stage POST_TEST_TRAFFIC_SHIFT"),
+        "{}",
+        done.first_error()
+    );
+}
+
+#[test]
+fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 60}));
+    let started = run(&emu, "deploy", "native", &[("wait-until", "none")]);
+    assert_eq!(started.code, 0, "{}", started.all_text());
+    let arn = started.output("deployment-id").to_string();
+    let done = run(&emu, "rollback", "native", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.stdout
+            .contains("is in progress; it will be stopped and rolled back"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(
+        emu.params("StopServiceDeployment"),
+        [json!({"serviceDeploymentArn": arn, "stopType": "ROLLBACK"})]
+    );
+    assert!(
+        done.stdout.contains("[native] ROLLBACK_SUCCESSFUL"),
+        "{}",
+        done.stdout
+    );
+    println!("native rollback, as the action prints it:\n{}", done.stdout);
+}
