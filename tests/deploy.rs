@@ -206,7 +206,8 @@ fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
         !done.stdout.contains("::group::[7/7] report"),
         "no stage after a failed one"
     );
-    println!("failed deploy: {} API calls", emu.calls().len());
+    let calls = emu.calls();
+    println!("failed deploy: {} API calls: {calls:?}", calls.len());
 }
 
 #[test]

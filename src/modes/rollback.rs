@@ -148,7 +148,7 @@ pub async fn run(
             }
             done.sort_by_key(|(i, _)| *i);
             let updated: Vec<Updated> = done.into_iter().map(|(_, u)| u).collect();
-            lines.extend(updated.iter().map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, short(&u.followed.task_definition))));
+            lines.extend(updated.iter().filter(|u| !u.expect_rollback).map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, short(&u.followed.task_definition))));
             Ok((updated, lines.join("; ")))
         })
         .await?;
