@@ -115,7 +115,9 @@ fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
 #[test]
 fn traffic_shifted_returns_once_production_traffic_moved() {
     let emu = Emulator::start();
-    emu.configure(json!({"rollout_seconds": 4}));
+    // 1.5 s per lifecycle event: longer than a poll interval, so the
+    // AllowTraffic → AfterAllowTraffic window cannot be skipped.
+    emu.configure(json!({"rollout_seconds": 12}));
     let done = deploy(&emu, "bluegreen", &[("wait-until", "traffic-shifted")]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(done.stdout.contains("[bluegreen] AllowTraffic: Succeeded"));

@@ -33,19 +33,36 @@ fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
     assert_eq!(done.code, 0, "{}", done.all_text());
     let arn = done.output("deployment-id");
     assert!(arn.contains(":service-deployment/prod/native/"), "{arn}");
-    for stage in [
+    // Each stage lasts about one poll interval (the bake time three), so the
+    // exact sequence is the scenario tests' job; here: several distinct stages,
+    // in order, the bake time among them.
+    let stages: Vec<&str> = done
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[native] IN_PROGRESS · "))
+        .collect();
+    assert!(stages.len() >= 5, "{stages:?}");
+    assert!(stages.contains(&"BAKE_TIME"), "{stages:?}");
+    let order = [
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
         "SCALE_UP",
+        "POST_SCALE_UP",
         "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
         "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
         "BAKE_TIME",
-    ] {
-        assert!(
-            done.stdout
-                .contains(&format!("[native] IN_PROGRESS · {stage}")),
-            "{stage}\n{}",
-            done.stdout
-        );
-    }
+        "CLEAN_UP",
+    ];
+    let positions: Vec<usize> = stages
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "stages out of order: {stages:?}"
+    );
     assert!(
         done.stdout.contains("[native] SUCCESSFUL"),
         "{}",

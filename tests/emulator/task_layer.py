@@ -13,7 +13,7 @@ environment counts too):
   while it runs (spread over the run) when the container uses ``awslogs``,
   to the stream ``<awslogs-stream-prefix>/<container>/<task id>`` — created
   only when the container starts, as ECS does;
-* ``FDEMU_LATE_LOG``: one more line that lands 1 s *after* the task is
+* ``FDEMU_LATE_LOG``: one more line that lands 0.5 s *after* the task is
   STOPPED (late lines exist in real CloudWatch Logs);
 * ``FDEMU_FAIL_TO_START``: the task never starts and stops with
   ``stopCode`` TaskFailedToStart, this text as ``stoppedReason`` and as the
@@ -133,7 +133,7 @@ def _tick():
                      stopped_reason="Essential container in task exited")
                 _container(task, exit_code=plan["exit"], last_status="STOPPED")
                 plan["phase"], plan["stopped"] = "late", now
-            elif phase == "late" and now - plan["stopped"] >= 1.0:
+            elif phase == "late" and now - plan["stopped"] >= 0.5:
                 if plan["late"] and plan.get("started"):
                     _put_log(plan, plan["late"])
                 plan["phase"] = "done"
