@@ -426,3 +426,26 @@ fn service_specific_endpoint_variables_are_honoured() {
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert_eq!(done.output("image"), emu.pinned("v2"));
 }
+
+#[test]
+fn the_github_token_is_masked_and_the_leak_scan_can_fail() {
+    let emu = Emulator::start();
+    let token = "ghs_0123456789abcdefTOKENvalue";
+    // The harness scans every run for secrets (request token, github-token,
+    // OIDC tokens and STS keys the emulator issued); this run passes it.
+    let done = ActionRun::new(Some(&emu), &render_inputs())
+        .input("github-token", token)
+        .run();
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.stdout.starts_with(&format!("::add-mask::{token}\n")),
+        "masked before anything else is printed:\n{}",
+        done.stdout
+    );
+    // The scan is not vacuous: a value that is printed is caught.
+    let digest = emu.digest("v2");
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        done.assert_no_secret_leaked(&[digest])
+    }));
+    assert!(caught.is_err(), "the leak scan must catch a printed value");
+}

@@ -91,12 +91,7 @@ impl Emulator {
     }
 
     fn http(&self, method: &str, path: &str, body: &str) -> Value {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+        http(self.port, method, path, body)
     }
 
     /// Every AWS call seen since seeding, as "service:Operation".
@@ -171,6 +166,30 @@ impl Emulator {
     }
 }
 
+/// What the emulator handed out (OIDC tokens, STS keys), for the leak scan.
+fn issued_secrets(port: Option<u16>) -> Vec<String> {
+    let Some(port) = port else { return Vec::new() };
+    let issued = http(port, "GET", "/_fd/secrets", "");
+    issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .filter(|s| s.len() >= 8)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A minimal HTTP/1.0 client for the emulator's `/_fd/` endpoints.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -183,6 +202,7 @@ pub struct ActionRun {
     pub workspace: tempfile::TempDir,
     env: BTreeMap<String, String>,
     args: Vec<String>,
+    emulator_port: Option<u16>,
 }
 
 pub struct Finished {
@@ -196,6 +216,36 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// Secret hygiene, checked after every run: no secret in stdout, stderr,
+    /// outputs, the summary or any file the run wrote — except the one
+    /// `::add-mask::` line that must carry it.
+    pub fn assert_no_secret_leaked(&self, secrets: &[String]) {
+        let mut texts: Vec<(String, String)> = vec![
+            ("stdout".into(), self.stdout.clone()),
+            ("stderr".into(), self.stderr.clone()),
+        ];
+        let mut stack = vec![self.workspace.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.push((path.display().to_string(), text));
+                }
+            }
+        }
+        for secret in secrets {
+            for (name, text) in &texts {
+                let leaks = text
+                    .lines()
+                    .filter(|l| l.contains(secret.as_str()) && !l.starts_with("::add-mask::"))
+                    .count();
+                assert_eq!(leaks, 0, "a secret ({}…) leaked into {name}", &secret[..6]);
+            }
+        }
+    }
+
     pub fn output(&self, name: &str) -> &str {
         self.outputs.get(name).unwrap_or_else(|| {
             panic!(
@@ -270,6 +320,7 @@ impl ActionRun {
             workspace,
             env,
             args: Vec::new(),
+            emulator_port: emu.map(|e| e.port),
         };
         for (k, v) in inputs {
             run = run.input(k, v);
@@ -337,6 +388,7 @@ impl ActionRun {
     }
 
     pub fn run(self) -> Finished {
+        let secrets = self.secrets_before();
         let out = Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
             .args(&self.args)
             .env_clear()
@@ -346,8 +398,9 @@ impl ActionRun {
             .output()
             .unwrap();
         let ws = self.workspace.path().to_path_buf();
+        let self_port = self.emulator_port;
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
-        Finished {
+        let finished = Finished {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).to_string(),
@@ -355,7 +408,18 @@ impl ActionRun {
             summary: read(".runner/summary"),
             workspace: ws,
             _workspace_dir: self.workspace,
-        }
+        };
+        let mut secrets = secrets;
+        secrets.extend(issued_secrets(self_port));
+        finished.assert_no_secret_leaked(&secrets);
+        finished
+    }
+
+    /// The secrets known before the run: the runner's request token and a github-token input.
+    fn secrets_before(&self) -> Vec<String> {
+        let mut secrets = vec![REQUEST_TOKEN.to_string()];
+        secrets.extend(self.env.get("INPUT_GITHUB-TOKEN").cloned());
+        secrets
     }
 }
 

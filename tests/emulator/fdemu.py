@@ -13,6 +13,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
   <request token>`` and answers ``{"value": "<JWT>"}`` whose ``aud`` is the
   ``audience`` query parameter and whose ``sub`` is
   ``repo:octo-org/octo-app:ref:refs/heads/main``. Calls are recorded too.
+* ``GET /_fd/secrets`` — every credential handed out (OIDC tokens, and the
+  access key id, secret key and session token of each AssumeRoleWithWebIdentity
+  answer), so the harness can prove none of them was printed.
 * ``POST /_fd/config`` — switches for failure paths:
   ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
@@ -38,9 +41,11 @@ import argparse
 import base64
 import io
 import json
+import re
 import sys
 import threading
 import time
+import uuid
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import (
@@ -63,6 +68,8 @@ class Layer:
         self.requests = []
         self.oidc_requests = []
         self.config = {"sts_deny": False, "oidc_fail": 0}
+        # Every credential this emulator handed out, for the harness's leak scan.
+        self.secrets = []
         self.recording = True
 
     # -- helpers ---------------------------------------------------------
@@ -98,6 +105,9 @@ class Layer:
         if path == "/_fd/requests":
             with self.lock:
                 return self._json(start_response, "200 OK", self.requests)
+        if path == "/_fd/secrets":
+            with self.lock:
+                return self._json(start_response, "200 OK", self.secrets)
         if path == "/_fd/oidc-requests":
             with self.lock:
                 return self._json(start_response, "200 OK", self.oidc_requests)
@@ -134,6 +144,12 @@ class Layer:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
             return [xml]
+        if call["operation"] == "AssumeRoleWithWebIdentity":
+            answer = b"".join(self.app(environ, start_response))
+            found = re.findall(rb"<(?:AccessKeyId|SecretAccessKey|SessionToken)>([^<]+)<", answer)
+            with self.lock:
+                self.secrets.extend(f.decode() for f in found)
+            return [answer]
         if call["service"] == "ecs" and call["operation"] in ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
                                                                "StopServiceDeployment", "ContinueServiceDeployment"):
             import ecs_layer  # noqa: E402
@@ -190,8 +206,11 @@ class Layer:
         enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
         now = int(time.time())
         claims = {"sub": SUB, "aud": audience, "iss": "https://token.actions.githubusercontent.com",
-                  "repository": "octo-org/octo-app", "ref": "refs/heads/main", "iat": now, "exp": now + 300}
+                  "repository": "octo-org/octo-app", "ref": "refs/heads/main", "iat": now, "exp": now + 300,
+                  "jti": uuid.uuid4().hex}
         token = f"{enc({'alg': 'RS256', 'typ': 'JWT', 'kid': 'test'})}.{enc(claims)}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
+        with self.lock:
+            self.secrets.append(token)
         return self._json(start_response, "200 OK", {"count": 1, "value": token})
 
 
