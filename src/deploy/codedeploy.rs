@@ -136,14 +136,22 @@ pub async fn follow(
             targets = out.target_ids().to_vec();
         }
         let mut traffic_shifted = false;
-        if !targets.is_empty()
-            && let Ok(out) = cd
-                .batch_get_deployment_targets()
-                .deployment_id(&id)
-                .set_target_ids(Some(targets.clone()))
-                .send()
-                .await
-        {
+        // The deployment's status and its target's lifecycle events are read at the same time.
+        let status_call = cd.get_deployment().deployment_id(&id).send();
+        let targets_call = async {
+            match targets.is_empty() {
+                true => None,
+                false => cd
+                    .batch_get_deployment_targets()
+                    .deployment_id(&id)
+                    .set_target_ids(Some(targets.clone()))
+                    .send()
+                    .await
+                    .ok(),
+            }
+        };
+        let (status_answer, targets_answer) = tokio::join!(status_call, targets_call);
+        if let Some(out) = targets_answer {
             for t in out.deployment_targets() {
                 for ev in t
                     .ecs_target()
@@ -170,7 +178,7 @@ pub async fn follow(
                 }
             }
         }
-        match cd.get_deployment().deployment_id(&id).send().await {
+        match status_answer {
             Ok(out) => {
                 let info = out.deployment_info();
                 let status = info.and_then(|i| i.status()).cloned();

@@ -49,14 +49,21 @@ impl Waiter<'_> {
         let mut last_status = String::new();
         let mut warned = false;
         loop {
-            match self
+            // The task's status and its new log lines are read at the same time.
+            let runner = self.runner;
+            let described = self
                 .ecs
                 .describe_tasks()
                 .cluster(self.cluster)
                 .tasks(self.task_arn)
-                .send()
-                .await
-            {
+                .send();
+            let read_logs = async {
+                if let Some(l) = logs.as_mut() {
+                    l.poll(runner).await;
+                }
+            };
+            let (described, ()) = tokio::join!(described, read_logs);
+            match described {
                 Ok(out) => {
                     if let Some(task) = out.tasks().first() {
                         let status = task.last_status().unwrap_or("?").to_string();
@@ -84,9 +91,6 @@ impl Waiter<'_> {
                         warned = true;
                     }
                 }
-            }
-            if let Some(l) = logs.as_mut() {
-                l.poll(self.runner).await;
             }
             let delay = self.schedule.next_delay();
             tokio::select! {
