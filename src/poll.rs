@@ -1,4 +1,4 @@
-//! Adaptive, bounded polling.
+//! Waiting: adaptive, bounded polling, and the signal of a cancelled run.
 //!
 //! Quick at first — a stopped task or finished deployment is noticed within
 //! about a second — then backing off gently so a long wait does not flood
@@ -53,6 +53,29 @@ impl PollSchedule {
     pub fn reset(&mut self) {
         self.elapsed = Duration::ZERO;
         self.current = self.initial;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (a cancelled workflow run).
+pub async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 

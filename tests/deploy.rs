@@ -282,3 +282,53 @@ fn bad_input_in_deploy_changes_nothing() {
         assert_eq!(emu.mutating_calls(), Vec::<String>::new());
     }
 }
+
+#[test]
+fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 60}));
+    let run = ActionRun::new(
+        Some(&emu),
+        &[
+            ("mode", "deploy"),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", "web"),
+            ("image", "web:v2"),
+        ],
+    );
+    let mut child = run.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !emu.calls().iter().any(|c| c == "ecs:UpdateService") {
+        assert!(Instant::now() < deadline, "UpdateService never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "exited {:?} after SIGTERM",
+        sent.elapsed()
+    );
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert_eq!(exit.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("::error title=deploy::cancelled (SIGTERM) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/"), "{stdout}");
+    let summary = std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap();
+    assert!(summary.contains("cancelled while deploying"), "{summary}");
+}

@@ -305,11 +305,27 @@ pub(super) async fn wait_stage(
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
             let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, PollSchedule::default());
-            let (rolled, deployed, natively) = tokio::join!(
-                rolling,
-                futures_util::future::join_all(codedeploy_follows),
-                futures_util::future::join_all(native_follows)
-            );
+            let all = async {
+                tokio::join!(
+                    rolling,
+                    futures_util::future::join_all(codedeploy_follows),
+                    futures_util::future::join_all(native_follows)
+                )
+            };
+            // A cancelled workflow run ends the wait at once; the deployments go on in AWS.
+            let (rolled, deployed, natively) = tokio::select! {
+                all = all => all,
+                signal = crate::poll::shutdown_signal() => {
+                    for r in &mut report.rows {
+                        r.outcome = Some("cancelled while deploying".into());
+                    }
+                    let ids: Vec<String> = updated.iter().map(|u| format!("{} ({})", u.followed.service, u.followed.deployment_id)).collect();
+                    return Err(Failure::failed("deploy", format!(
+                        "cancelled ({signal}) while waiting; the deployments go on in AWS without being watched: {}",
+                        ids.join(", ")
+                    )));
+                }
+            };
             results.extend(rolled);
             results.extend(deployed);
             results.extend(natively);

@@ -134,7 +134,7 @@ pub async fn run(
     let mut exit_code: Option<i32> = None;
     let waited = stages
         .run("wait for exit", async {
-            let ended = waiter.wait(&mut logs, shutdown_signal()).await;
+            let ended = waiter.wait(&mut logs, crate::poll::shutdown_signal()).await;
             match judge(ended, &plan.container, settings) {
                 Ok(code) => {
                     exit_code = Some(code);
@@ -237,28 +237,5 @@ fn judge(
             ),
             None,
         )),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM (a cancelled workflow run).
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
     }
 }
