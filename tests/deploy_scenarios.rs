@@ -678,3 +678,63 @@ async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() 
         plan.why
     );
 }
+
+#[tokio::test]
+async fn describe_services_is_batched_ten_at_a_time() {
+    use fargate_deploy::service::describe_batched;
+    let describe = mock!(Client::describe_services)
+        .match_requests(|req| req.services().len() <= 10)
+        .then_compute_output(|req| {
+            answer(
+                req.services()
+                    .iter()
+                    .map(|n| service(n, vec![], vec![]))
+                    .collect(),
+            )
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let names: Vec<String> = (0..23).map(|i| format!("svc{i}")).collect();
+    let described = describe_batched(&ecs, "prod", &names).await.unwrap();
+    assert_eq!(described.services.len(), 23);
+    assert_eq!(
+        describe.num_calls(),
+        3,
+        "23 services take 3 calls of at most 10"
+    );
+}
+
+#[tokio::test]
+async fn stopped_tasks_are_described_a_hundred_at_a_time() {
+    use fargate_deploy::deploy::wait::stopped_task_reasons;
+    let list = mock!(Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .set_task_arns(Some((0..150).map(|i| format!("arn:task/{i}")).collect()))
+            .build()
+    });
+    let tasks = mock!(Client::describe_tasks)
+        .match_requests(|req| req.tasks().len() <= 100)
+        .then_compute_output(|req| {
+            DescribeTasksOutput::builder()
+                .set_tasks(Some(
+                    req.tasks()
+                        .iter()
+                        .map(|arn| {
+                            Task::builder()
+                                .task_arn(arn)
+                                .started_by("ecs-svc/2")
+                                .stopped_reason("Essential container in task exited")
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&list, &tasks]);
+    let reasons = stopped_task_reasons(&ecs, "prod", &ours("web")).await;
+    assert_eq!(
+        tasks.num_calls(),
+        2,
+        "150 tasks take 2 DescribeTasks calls of at most 100"
+    );
+    assert_eq!(reasons.len(), 5, "the report keeps five");
+}
