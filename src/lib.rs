@@ -1,6 +1,7 @@
 //! fargate-deploy: from "image pushed to ECR" to "running on ECS Fargate",
 //! as a GitHub Action and a CLI. See the README for the map of modules.
 
+pub mod arn;
 pub mod artifacts;
 pub mod aws;
 pub mod cli;

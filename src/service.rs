@@ -64,7 +64,7 @@ pub async fn describe_batched(
         })?;
         for f in out.failures() {
             let what = f.arn().unwrap_or("?");
-            let name = what.rsplit('/').next().unwrap_or(what).to_string();
+            let name = crate::arn::last_segment(what).to_string();
             described
                 .missing
                 .push((name, f.reason().unwrap_or("MISSING").to_string()));

@@ -5,6 +5,7 @@
 //! stable" test is deliberately not used: it is true after a circuit-breaker
 //! rollback too.
 
+use crate::arn::last_segment;
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
 
 /// The deployment a run follows.
@@ -26,14 +27,10 @@ pub enum Verdict {
     },
 }
 
-fn short(td: &str) -> &str {
-    td.rsplit('/').next().unwrap_or(td)
-}
-
 /// Whether two task-definition references name the same revision
 /// (`family:rev` and its full ARN compare equal).
 pub fn same_revision(a: &str, b: &str) -> bool {
-    a == b || short(a) == short(b)
+    a == b || last_segment(a) == last_segment(b)
 }
 
 fn primary(svc: &Service) -> Option<&Deployment> {
@@ -100,7 +97,7 @@ pub fn assess(svc: &Service, f: &Followed) -> Verdict {
                 reason: format!(
                     "deployment {} is gone and the service now runs {} (deployment {}{})",
                     f.deployment_id,
-                    short(p.task_definition().unwrap_or("?")),
+                    last_segment(p.task_definition().unwrap_or("?")),
                     p.id().unwrap_or("?"),
                     p.rollout_state_reason()
                         .map(|r| format!(": {r}"))
@@ -130,7 +127,7 @@ pub fn assess(svc: &Service, f: &Followed) -> Verdict {
             (true, Some(p)) => format!(
                 "{} ECS is rolling back to {} ({}).",
                 reason.trim_end_matches('.').to_string() + ".",
-                short(p.task_definition().unwrap_or("?")),
+                last_segment(p.task_definition().unwrap_or("?")),
                 describe_state(p)
             ),
             _ => reason,
@@ -154,7 +151,7 @@ pub fn assess(svc: &Service, f: &Followed) -> Verdict {
                 "deployment {} was {what} deployment {} of {}{}",
                 f.deployment_id,
                 p.id().unwrap_or("?"),
-                short(p.task_definition().unwrap_or("?")),
+                last_segment(p.task_definition().unwrap_or("?")),
                 p.rollout_state_reason()
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()

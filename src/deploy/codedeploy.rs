@@ -34,7 +34,7 @@ impl CodeDeployTarget {
         group: Option<&str>,
         config: Option<&str>,
     ) -> Self {
-        let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+        let cluster = crate::arn::last_segment(cluster);
         Self {
             service: service.to_string(),
             application: application

@@ -1,6 +1,7 @@
 //! ECS-native BLUE_GREEN / LINEAR / CANARY deployments: followed through
 //! the service-deployment API by status and lifecycle stage.
 
+use crate::arn::last_segment;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -121,10 +122,6 @@ pub async fn stop_with_rollback(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<
         })
 }
 
-fn short(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
 /// Follows one service deployment. With `expect_rollback` (mode rollback
 /// stopped it), ROLLBACK_SUCCESSFUL is the success.
 pub async fn follow(
@@ -223,7 +220,7 @@ pub async fn follow(
                                 Verdict::Failed {
                                     reason: format!(
                                         "service deployment {} is {what}: {}",
-                                        short(&arn),
+                                        last_segment(&arn),
                                         reason()
                                     ),
                                     rolled_back: true,
@@ -236,7 +233,7 @@ pub async fn follow(
                                 Verdict::Failed {
                                     reason: format!(
                                         "the rollback of {} failed: {}",
-                                        short(&arn),
+                                        last_segment(&arn),
                                         reason()
                                     ),
                                     rolled_back: false,
@@ -249,7 +246,7 @@ pub async fn follow(
                                 Verdict::Failed {
                                     reason: format!(
                                         "service deployment {} was stopped: {}",
-                                        short(&arn),
+                                        last_segment(&arn),
                                         reason()
                                     ),
                                     rolled_back: false,
@@ -262,7 +259,7 @@ pub async fn follow(
                                 Verdict::Failed {
                                     reason: format!(
                                         "service deployment {} completed instead of rolling back",
-                                        short(&arn)
+                                        last_segment(&arn)
                                     ),
                                     rolled_back: false,
                                 },
@@ -306,7 +303,7 @@ pub async fn follow(
                 Verdict::Failed {
                     reason: format!(
                         "timed out waiting for service deployment {}; it was {status} at lifecycle stage {stage}",
-                        short(&arn)
+                        last_segment(&arn)
                     ),
                     rolled_back: false,
                 },

@@ -3,6 +3,7 @@
 //! (ListServiceDeployments), else — where that API is unavailable — the
 //! previous ACTIVE revision of the family.
 
+use crate::arn::last_segment;
 use aws_sdk_ecs::types::{
     DeploymentRolloutState, Service, ServiceDeploymentStatus, SortOrder, TaskDefinitionStatus,
 };
@@ -18,13 +19,9 @@ pub struct RollbackPlan {
     pub why: String,
 }
 
-fn short(td: &str) -> &str {
-    td.rsplit('/').next().unwrap_or(td)
-}
-
 /// `(family, revision)` of a task-definition ARN or `family:revision`.
 fn family_revision(td: &str) -> Option<(&str, i32)> {
-    let (family, rev) = short(td).rsplit_once(':')?;
+    let (family, rev) = last_segment(td).rsplit_once(':')?;
     Some((family, rev.parse().ok()?))
 }
 
@@ -59,7 +56,7 @@ pub async fn plan_rollback(
             format!(
                 "deployment {} is in progress; {} was running before it",
                 p.id().unwrap_or("?"),
-                short(previous.task_definition().unwrap_or(""))
+                last_segment(previous.task_definition().unwrap_or(""))
             ),
         ));
     }
@@ -69,7 +66,7 @@ pub async fn plan_rollback(
         Ok(history) => {
             if let Some((td, when)) = history
                 .into_iter()
-                .find(|(td, _)| short(td) != short(&current))
+                .find(|(td, _)| last_segment(td) != last_segment(&current))
             {
                 return Ok(plan(
                     td,
@@ -80,7 +77,7 @@ pub async fn plan_rollback(
                 "service",
                 format!(
                     "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
-                    short(&current)
+                    last_segment(&current)
                 ),
             ))
         }

@@ -265,10 +265,7 @@ pub async fn stopped_task_reasons(
             if t.started_by().is_some_and(|s| s != f.deployment_id) {
                 continue;
             }
-            let id = t
-                .task_arn()
-                .and_then(|a| a.rsplit('/').next())
-                .unwrap_or("?");
+            let id = t.task_arn().map(crate::arn::last_segment).unwrap_or("?");
             let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
             for c in t.containers() {
                 match (c.exit_code(), c.reason()) {

@@ -16,8 +16,6 @@ pub struct ResolvedImage {
     pub digest: Option<String>,
     /// The reference with its registry filled in (the shorthand expanded).
     pub reference: ImageRef,
-    /// Where it was found, for ECR images.
-    pub registry: Option<EcrRegistry>,
 }
 
 impl ResolvedImage {
@@ -27,7 +25,6 @@ impl ResolvedImage {
             uri: image.to_string(),
             digest: image.digest.clone(),
             reference: image.clone(),
-            registry: None,
         }
     }
 }
@@ -123,6 +120,5 @@ pub async fn resolve_image(
         uri,
         digest: Some(digest),
         reference,
-        registry: Some(found),
     })
 }

@@ -297,7 +297,7 @@ pub(super) async fn wait_stage(
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
                 } else if u.desired_count == 0 {
-                    runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, u.followed.task_definition.rsplit('/').next().unwrap_or("")));
+                    runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, crate::arn::last_segment(&u.followed.task_definition)));
                     results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], took: Duration::ZERO });
                 } else {
                     follow.push(u.followed.clone());

@@ -200,7 +200,7 @@ async fn load_templates(
                 let arn = s.task_definition().unwrap_or_default().to_string();
                 (
                     arn.clone(),
-                    format!("service's current {}", short_arn(&arn)),
+                    format!("service's current {}", crate::arn::last_segment(&arn)),
                 )
             })
             .collect(),
@@ -237,11 +237,6 @@ async fn load_templates(
             (id, (td, origin))
         })
         .collect())
-}
-
-/// `family:revision` from a task-definition ARN.
-pub fn short_arn(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 pub async fn artifacts_stage(

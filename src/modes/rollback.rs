@@ -1,6 +1,7 @@
 //! `mode: rollback` — credentials → find previous good revision → roll back
 //! → wait → report. It says what it rolls back from and to before it does.
 
+use crate::arn::last_segment;
 use std::sync::Arc;
 
 use aws_smithy_types::DateTime;
@@ -19,10 +20,6 @@ use crate::inputs::Settings;
 use crate::runner::Runner;
 use crate::service::describe_services;
 use crate::stages::Stages;
-
-fn short(td: &str) -> &str {
-    td.rsplit('/').next().unwrap_or(td)
-}
 
 /// What rollback does for one service.
 enum Action {
@@ -74,12 +71,12 @@ pub async fn run(
             let lines: Vec<String> = actions
                 .iter()
                 .map(|a| match a {
-                    Action::Rolling(p) => format!("{}: from {} to {} — {}", p.service, short(&p.from), short(&p.to), p.why),
+                    Action::Rolling(p) => format!("{}: from {} to {} — {}", p.service, last_segment(&p.from), last_segment(&p.to), p.why),
                     Action::StopCodeDeploy { target, deployment } => {
                         format!("{}: CodeDeploy deployment {deployment} is in progress; it will be stopped with automatic rollback", target.service)
                     }
                     Action::StopNative { service, arn, current } => {
-                        format!("{service}: service deployment {} of {} is in progress; it will be stopped and rolled back", short(arn), short(current))
+                        format!("{service}: service deployment {} of {} is in progress; it will be stopped and rolled back", last_segment(arn), last_segment(current))
                     }
                 })
                 .collect();
@@ -91,13 +88,13 @@ pub async fn run(
         .map(|a| match a {
             Action::Rolling(p) => TargetRow {
                 name: p.service.clone(),
-                family: short(&p.to)
+                family: last_segment(&p.to)
                     .split(':')
                     .next()
                     .unwrap_or_default()
                     .to_string(),
-                origin: format!("rollback from {}", short(&p.from)),
-                revision: Some(short(&p.to).to_string()),
+                origin: format!("rollback from {}", last_segment(&p.from)),
+                revision: Some(last_segment(&p.to).to_string()),
                 task_definition_arn: Some(p.to.clone()),
                 ..Default::default()
             },
@@ -109,7 +106,7 @@ pub async fn run(
             },
             Action::StopNative { service, arn, .. } => TargetRow {
                 name: service.clone(),
-                origin: format!("stop of service deployment {}", short(arn)),
+                origin: format!("stop of service deployment {}", last_segment(arn)),
                 revision: Some("the previous revision".into()),
                 deployment: Some(arn.clone()),
                 ..Default::default()
@@ -130,7 +127,7 @@ pub async fn run(
                     }
                     Action::StopNative { service, arn, current } => {
                         native::stop_with_rollback(&aws.ecs, arn).await?;
-                        lines.push(format!("{service}: StopServiceDeployment (ROLLBACK) of {}", short(arn)));
+                        lines.push(format!("{service}: StopServiceDeployment (ROLLBACK) of {}", last_segment(arn)));
                         let followed = Followed { service: service.clone(), deployment_id: arn.clone(), task_definition: current.clone() };
                         let stopped = Updated { followed, new_deployment: false, desired_count: svc.desired_count(), codedeploy: false, native: true, expect_rollback: true };
                         calls.spawn(async move { (i, Ok(stopped)) });
@@ -148,7 +145,7 @@ pub async fn run(
             }
             done.sort_by_key(|(i, _)| *i);
             let updated: Vec<Updated> = done.into_iter().map(|(_, u)| u).collect();
-            lines.extend(updated.iter().filter(|u| !u.expect_rollback).map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, short(&u.followed.task_definition))));
+            lines.extend(updated.iter().filter(|u| !u.expect_rollback).map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, last_segment(&u.followed.task_definition))));
             Ok((updated, lines.join("; ")))
         })
         .await?;

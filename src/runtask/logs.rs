@@ -66,7 +66,6 @@ pub struct LogFollower {
     pub stream: LogStream,
     token: Option<String>,
     tail: VecDeque<String>,
-    printed: usize,
     warned: bool,
 }
 
@@ -84,7 +83,6 @@ impl LogFollower {
             stream,
             token: None,
             tail: VecDeque::new(),
-            printed: 0,
             warned: false,
         }
     }
@@ -141,7 +139,6 @@ impl LogFollower {
                 }
                 new += 1;
             }
-            self.printed += out.events().len();
             let next = out.next_forward_token().map(str::to_string);
             let done = out.events().is_empty() || next == self.token;
             self.token = next;
@@ -153,10 +150,6 @@ impl LogFollower {
 
     pub fn tail(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
-    }
-
-    pub fn printed(&self) -> usize {
-        self.printed
     }
 }
 

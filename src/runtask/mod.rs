@@ -262,8 +262,9 @@ pub fn outcome(task: &Task, container: &str) -> TaskOutcome {
     })
 }
 
+/// The id of a task ARN.
 pub fn task_id(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+    crate::arn::last_segment(arn)
 }
 
 pub fn console_url(region: &str, cluster: &str, task_arn: &str) -> String {

@@ -17,7 +17,7 @@ pub struct Registration {
 impl Registration {
     /// `family:revision`.
     pub fn short(&self) -> &str {
-        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+        crate::arn::last_segment(&self.arn)
     }
 }
 
