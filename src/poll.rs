@@ -14,6 +14,7 @@ pub struct PollSchedule {
     pub max: Duration,
     elapsed: Duration,
     current: Duration,
+    wait_first: bool,
 }
 
 impl Default for PollSchedule {
@@ -34,6 +35,24 @@ impl PollSchedule {
             max: max.max(initial),
             elapsed: Duration::ZERO,
             current: initial,
+            wait_first: false,
+        }
+    }
+
+    /// The first poll waits one interval too: for a wait that starts right
+    /// after a call whose answer already told the state (RunTask,
+    /// UpdateService), an immediate poll would only repeat it.
+    pub fn waiting_first(mut self) -> Self {
+        self.wait_first = true;
+        self
+    }
+
+    /// The wait before the first poll: nothing, unless `waiting_first`.
+    pub fn first_delay(&mut self) -> Duration {
+        if self.wait_first {
+            self.next_delay()
+        } else {
+            Duration::ZERO
         }
     }
 
@@ -107,5 +126,9 @@ mod tests {
         );
         s.reset();
         assert_eq!(s.next_delay(), Duration::from_secs(1));
+        assert_eq!(PollSchedule::default().first_delay(), Duration::ZERO);
+        let mut w = PollSchedule::default().waiting_first();
+        assert_eq!(w.first_delay(), Duration::from_secs(1));
+        assert_eq!(w.next_delay(), Duration::from_secs(1));
     }
 }

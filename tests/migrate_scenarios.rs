@@ -221,3 +221,125 @@ async fn cancellation_stops_the_task_with_a_reason() {
     );
     assert_eq!(stop.num_calls(), 1);
 }
+
+/// Records the (paused) time of each call a mock answers.
+#[derive(Clone, Default)]
+struct Clock(std::sync::Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>);
+
+impl Clock {
+    fn tick(&self) {
+        self.0.lock().unwrap().push(tokio::time::Instant::now());
+    }
+    fn since(&self, start: tokio::time::Instant) -> Vec<f64> {
+        let calls = self.0.lock().unwrap();
+        calls.iter().map(|t| (*t - start).as_secs_f64()).collect()
+    }
+}
+
+fn stopped_at(exec_ago: Option<Duration>) -> Task {
+    let now = std::time::SystemTime::now();
+    let ago = |d: Duration| aws_smithy_types::DateTime::from(now - d);
+    Task::builder()
+        .task_arn("arn:aws:ecs:eu-west-1:123456789012:task/prod/t1")
+        .last_status("STOPPED")
+        .set_execution_stopped_at(exec_ago.map(ago))
+        .containers(Container::builder().name("web").exit_code(0).build())
+        .build()
+}
+
+fn follower(clock: &Clock) -> Option<LogFollower> {
+    let c = clock.clone();
+    let rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(move || {
+        c.tick();
+        GetLogEventsOutput::builder()
+            .next_forward_token("f/1")
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[&rule]);
+    let stream = LogStream {
+        group: "/ecs/web".into(),
+        stream: "ecs/web/t1".into(),
+        region: "eu-west-1".into(),
+    };
+    Some(LogFollower::with_client(client, stream))
+}
+
+async fn wait_for(task_after: usize, last: Task, describes: &Clock, logs: &Clock) -> f64 {
+    let c = describes.clone();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let describe = mock!(aws_sdk_ecs::Client::describe_tasks).then_output(move || {
+        c.tick();
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let t = if i < task_after {
+            task("RUNNING", None)
+        } else {
+            last.clone()
+        };
+        DescribeTasksOutput::builder().tasks(t).build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let (r, _) = runner();
+    let mut w = Waiter {
+        ecs: &ecs,
+        runner: &r,
+        cluster: "prod",
+        task_arn: "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
+        timeout: Duration::from_secs(600),
+        stop_on_cancel: true,
+        schedule: PollSchedule::default().waiting_first(),
+    };
+    let start = tokio::time::Instant::now();
+    let ended = w.wait(&mut follower(logs), std::future::pending()).await;
+    assert!(matches!(ended, Ended::Stopped(_)), "{ended:?}");
+    (tokio::time::Instant::now() - start).as_secs_f64()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_poll_comes_a_second_after_run_task_then_one_per_second() {
+    let (describes, logs) = (Clock::default(), Clock::default());
+    let start = tokio::time::Instant::now();
+    wait_for(
+        4,
+        stopped_at(Some(Duration::from_secs(20))),
+        &describes,
+        &logs,
+    )
+    .await;
+    let at = describes.since(start);
+    assert_eq!(at.len(), 5, "{at:?}");
+    // RunTask's answer was the first status: nothing at 0 s, then one a second.
+    assert!((at[0] - 1.0).abs() < 0.01, "{at:?}");
+    assert!(
+        at.windows(2).all(|w| (w[1] - w[0] - 1.0).abs() < 0.01),
+        "{at:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_log_grace_counts_from_the_container_exit() {
+    // Fargate: the container exited 20 s before STOPPED was seen — the grace
+    // is over, one read after the stop and done.
+    let (describes, logs) = (Clock::default(), Clock::default());
+    let start = tokio::time::Instant::now();
+    let took = wait_for(
+        0,
+        stopped_at(Some(Duration::from_secs(20))),
+        &describes,
+        &logs,
+    )
+    .await;
+    let reads = logs.since(start);
+    assert!((took - 1.0).abs() < 0.01, "took {took}: {reads:?}");
+    assert_eq!(
+        reads.len(),
+        2,
+        "one read with the poll, one after the stop: {reads:?}"
+    );
+    // No timestamps from ECS: the whole second of grace, then one quiet read.
+    let (describes, logs) = (Clock::default(), Clock::default());
+    let start = tokio::time::Instant::now();
+    let took = wait_for(0, stopped_at(None), &describes, &logs).await;
+    let reads = logs.since(start);
+    assert!((took - 2.0).abs() < 0.01, "took {took}: {reads:?}");
+    assert_eq!(reads.len(), 3, "{reads:?}");
+}

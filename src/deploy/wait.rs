@@ -105,6 +105,9 @@ pub async fn wait_all(
     let mut results: Vec<WaitResult> = Vec::new();
     let mut last_state: HashMap<String, String> = HashMap::new();
     let mut transient_errors = 0u32;
+    if !pending.is_empty() {
+        tokio::time::sleep(schedule.first_delay().min(timeout)).await;
+    }
     loop {
         let names: Vec<String> = pending.iter().map(|f| f.service.clone()).collect();
         match describe_batched(ecs, cluster, &names).await {

@@ -303,8 +303,14 @@ pub(super) async fn wait_stage(
                     follow.push(u.followed.clone());
                 }
             }
+            // A deployment UpdateService has just started is IN_PROGRESS: the
+            // first poll waits a second, unless one was not new (it may be done).
+            let mut schedule = PollSchedule::default();
+            if updated.iter().filter(|u| !u.native && !u.codedeploy).all(|u| u.new_deployment) {
+                schedule = schedule.waiting_first();
+            }
             // Rolling and CodeDeploy deployments are followed at the same time.
-            let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, PollSchedule::default());
+            let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, schedule);
             let all = async {
                 tokio::join!(
                     rolling,

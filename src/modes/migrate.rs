@@ -129,7 +129,8 @@ pub async fn run(
         task_arn: &task_arn,
         timeout: settings.timeout,
         stop_on_cancel: settings.stop_task_on_cancel,
-        schedule: PollSchedule::default(),
+        // RunTask's answer is the first status (PROVISIONING): poll a second later.
+        schedule: PollSchedule::default().waiting_first(),
     };
     let mut exit_code: Option<i32> = None;
     let waited = stages

@@ -30,6 +30,9 @@ pub struct Target {
     /// Where the template came from, for people.
     pub origin: String,
     pub artifacts: Option<ArtifactPaths>,
+    /// The latest revision of the rendered family, read while the template
+    /// was (`Some(None)`: the family has none); `None`: not read yet.
+    pub latest: Option<Option<Value>>,
 }
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
@@ -133,7 +136,7 @@ pub async fn render_stage(
                 })??,
                 None => Vec::new(),
             };
-            let templates = load_templates(settings, aws, &services).await?;
+            let (templates, latest) = load_templates(settings, aws, &services).await?;
             let patches = Patches {
                 container_names: &settings.container_names,
                 environment: &settings.environment_variables,
@@ -163,12 +166,14 @@ pub async fn render_stage(
                     rendered.family(),
                     rendered.image_containers.join(", ")
                 ));
+                let latest = latest.get(rendered.family()).cloned();
                 targets.push(Target {
                     name,
                     service,
                     rendered,
                     origin,
                     artifacts: None,
+                    latest,
                 });
             }
             Ok((targets, lines.join("; ")))
@@ -176,20 +181,25 @@ pub async fn render_stage(
         .await
 }
 
-/// One template per service (or one in all), read once per distinct source.
+type Templates = Vec<(String, (Value, String))>;
+
+/// One template per service (or one in all), read once per distinct source;
+/// with it, at the same time, the latest revision of each template's family,
+/// which idempotent registration compares with (a round trip saved).
 async fn load_templates(
     settings: &Settings,
     aws: Option<&Aws>,
     services: &[Service],
-) -> Result<Vec<(String, (Value, String))>, Failure> {
+) -> Result<(Templates, HashMap<String, Option<Value>>), Failure> {
     let sources: Vec<(String, String)> = match &settings.template {
         TemplateSource::File(path) => {
             let td = template::load_file(path)?;
             let origin = format!("file {}", path.display());
             let n = services.len().max(1);
-            return Ok((0..n)
+            let templates = (0..n)
                 .map(|_| (String::new(), (td.clone(), origin.clone())))
-                .collect());
+                .collect();
+            return Ok((templates, HashMap::new()));
         }
         TemplateSource::Registered(id) => {
             vec![(id.clone(), format!("registered {id}")); services.len().max(1)]
@@ -209,6 +219,15 @@ async fn load_templates(
     let mut distinct: Vec<&String> = sources.iter().map(|(id, _)| id).collect();
     distinct.sort();
     distinct.dedup();
+    // Render registers nothing: it reads only what it renders.
+    let registers = settings.mode != crate::inputs::Mode::Render;
+    let mut families: Vec<String> = distinct
+        .iter()
+        .filter(|_| registers)
+        .map(|id| family_of(id))
+        .collect();
+    families.sort();
+    families.dedup();
     let mut calls = tokio::task::JoinSet::new();
     for id in distinct {
         let (ecs, id) = (aws.ecs.clone(), id.clone());
@@ -217,7 +236,19 @@ async fn load_templates(
             (id, td)
         });
     }
+    let mut latest_calls = tokio::task::JoinSet::new();
+    for family in families
+        .iter()
+        .filter(|f| !sources.iter().any(|(id, _)| id == *f))
+    {
+        let (ecs, family) = (aws.ecs.clone(), family.clone());
+        latest_calls.spawn(async move {
+            let td = api::describe_task_definition_opt(&ecs, &family).await;
+            (family, td)
+        });
+    }
     let mut fetched: HashMap<String, Value> = HashMap::new();
+    let mut latest: HashMap<String, Option<Value>> = HashMap::new();
     while let Some(joined) = calls.join_next().await {
         let (id, td) = joined.map_err(|e| {
             Failure::failed(
@@ -226,17 +257,32 @@ async fn load_templates(
             )
         })?;
         let mut td = td?;
+        if family_of(&id) == id {
+            // Read by family: it is the latest revision.
+            latest.insert(id.clone(), Some(td.clone()));
+        }
         template::strip_read_only(&mut td);
         template::check_shape(&td, &id)?;
         fetched.insert(id, td);
     }
-    Ok(sources
+    // A failed read of the latest revision only means registration reads it again.
+    while let Some(Ok((family, Ok(td)))) = latest_calls.join_next().await {
+        latest.insert(family, td);
+    }
+    let templates = sources
         .into_iter()
         .map(|(id, origin)| {
             let td = fetched[&id].clone();
             (id, (td, origin))
         })
-        .collect())
+        .collect();
+    Ok((templates, latest))
+}
+
+/// `web` of `web`, `web:5` or `arn:…:task-definition/web:5`.
+fn family_of(id: &str) -> String {
+    let name = crate::arn::last_segment(id);
+    name.split(':').next().unwrap_or(name).to_string()
 }
 
 pub async fn artifacts_stage(
@@ -311,7 +357,8 @@ pub async fn register_stage(
                 }
                 started.push(key);
                 let (ecs, td, key) = (aws.ecs.clone(), t.rendered.definition.clone(), key.clone());
-                calls.spawn(async move { (key, register_idempotent(&ecs, &td).await) });
+                let latest = t.latest.clone();
+                calls.spawn(async move { (key, register_idempotent(&ecs, &td, latest).await) });
             }
             let mut done: HashMap<String, Registration> = HashMap::new();
             while let Some(joined) = calls.join_next().await {
@@ -339,4 +386,18 @@ pub async fn register_stage(
             Ok((regs, lines.join("; ")))
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_family_of_a_task_definition_id() {
+        for id in [
+            "web",
+            "web:5",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
+        ] {
+            assert_eq!(super::family_of(id), "web", "{id}");
+        }
+    }
 }

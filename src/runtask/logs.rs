@@ -12,8 +12,12 @@ use crate::runner::Runner;
 
 /// After the task stopped the stream is read on — the last lines of a
 /// container can reach CloudWatch Logs after ECS reports STOPPED — until a
-/// read finds nothing new at least `LOG_GRACE_MIN` after the stop was seen,
-/// and never longer than `LOG_GRACE_MAX`.
+/// read finds nothing new at least `LOG_GRACE_MIN` after the container
+/// stopped (the task's `executionStoppedAt`, else `stoppedAt`, else when the
+/// stop was seen), and never longer than `LOG_GRACE_MAX` after the stop was
+/// seen. On Fargate a task deprovisions for tens of seconds after its
+/// container exits, so the grace has usually passed when STOPPED is seen and
+/// costs one read.
 pub const LOG_GRACE_MIN: Duration = Duration::from_secs(1);
 pub const LOG_GRACE_MAX: Duration = Duration::from_secs(3);
 /// How many of the last lines the summary keeps.

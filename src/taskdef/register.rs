@@ -21,12 +21,19 @@ impl Registration {
     }
 }
 
+/// `latest`: the family's latest revision when it was already read
+/// (`Some(None)`: there is none); `None` reads it now.
 pub async fn register_idempotent(
     ecs: &aws_sdk_ecs::Client,
     rendered: &Value,
+    latest: Option<Option<Value>>,
 ) -> Result<Registration, Failure> {
     let family = rendered["family"].as_str().unwrap_or_default();
-    if let Some(latest) = api::describe_task_definition_opt(ecs, family).await?
+    let latest = match latest {
+        Some(latest) => latest,
+        None => api::describe_task_definition_opt(ecs, family).await?,
+    };
+    if let Some(latest) = latest
         && equivalent(&latest, rendered)
         && let Some(arn) = latest["taskDefinitionArn"].as_str()
     {

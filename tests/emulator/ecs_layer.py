@@ -66,7 +66,7 @@ from datetime import datetime, timezone
 from moto.ecs import models
 from moto.moto_api._internal import mock_random
 
-CONFIG = {"rollout_seconds": 2.0, "task_cycle_seconds": 0.3}
+CONFIG = {"rollout_seconds": 2.0, "task_cycle_seconds": 0.3, "deprovision_seconds": 0.2}
 NATIVE = ("BLUE_GREEN", "LINEAR", "CANARY")
 STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
           "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",

@@ -21,7 +21,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
   ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503;
   ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
-  ECS deployments (see ecs_layer.py).
+  ECS deployments (see ecs_layer.py), ``{"deprovision_seconds": D}`` how
+  long a one-off task deprovisions before it is STOPPED (task_layer.py).
 
 * ECS rolling deployments (``ecs_layer.py``, documented there): UpdateService
   creates a deployment that rolls over wall-clock time, with events, crashing

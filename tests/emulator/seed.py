@@ -149,4 +149,20 @@ def default(endpoint):
     }
 
 
-SCENARIOS = {"default": default}
+def bench(endpoint):
+    """The default scenario plus ten services ``svc-0`` … ``svc-9`` like ``web``
+    (awsvpc, circuit breaker with rollback, desired count 2), for the benchmark."""
+    seeded = default(endpoint)
+    ecs = client(endpoint, "ecs")
+    network = {"awsvpcConfiguration": {"subnets": seeded["subnets"], "securityGroups": [seeded["security_group"]],
+                                       "assignPublicIp": "DISABLED"}}
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+               "maximumPercent": 200, "minimumHealthyPercent": 100}
+    for i in range(10):
+        ecs.create_service(cluster="prod", serviceName=f"svc-{i}", taskDefinition=seeded["task_definitions"]["web"],
+                           desiredCount=2, launchType="FARGATE", networkConfiguration=network,
+                           deploymentConfiguration=breaker)
+    return seeded
+
+
+SCENARIOS = {"default": default, "bench": bench}

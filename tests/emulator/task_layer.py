@@ -20,8 +20,12 @@ environment counts too):
   container's ``reason``, and no exit code (CannotPullContainerError,
   ResourceInitializationError …).
 
-Lifecycle: PROVISIONING → PENDING (0.2 s) → RUNNING (0.4 s, ``startedAt``)
-→ DEPROVISIONING (after the run) → STOPPED (+0.2 s, ``stoppedAt``,
+Lifecycle (``createdAt`` at RunTask): PROVISIONING → PENDING (0.2 s) →
+RUNNING (0.4 s, ``startedAt``) → DEPROVISIONING (after the run, when the
+container exits: ``executionStoppedAt``) → STOPPED (after
+``deprovision_seconds``, default 0.2 s, settable through ``/_fd/config`` —
+AWS takes tens of seconds to detach an awsvpc task's network interface;
+``stoppedAt``,
 ``stopCode`` EssentialContainerExited, "Essential container in task
 exited", the exit code on the container). StopTask (user initiated) stops
 it within 0.3 s with ``stopCode`` UserInitiated, the given reason, and exit
@@ -32,6 +36,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import ecs_layer
 from moto.ecs import models
 from moto.logs.models import logs_backends
 from moto.moto_api import state_manager
@@ -98,6 +103,7 @@ def _tick():
                 if now >= plan["stop_at"]:
                     code = 143 if plan.get("started") else None
                     _set(task, _status="STOPPED", desired_status="STOPPED", stopped_at=_now(), stop_code="UserInitiated",
+                         execution_stopped_at=_now() if plan.get("started") else None,
                          stopped_reason=plan["stop_requested"])
                     if code is not None:
                         _container(task, exit_code=code, last_status="STOPPED")
@@ -128,7 +134,8 @@ def _tick():
                         _put_log(plan, lines[plan["written"]])
                         plan["written"] += 1
                     task._status, plan["phase"], plan["deprov"] = "DEPROVISIONING", "deprovisioning", now
-            elif phase == "deprovisioning" and now - plan["deprov"] >= 0.2:
+                    _set(task, execution_stopped_at=_now())
+            elif phase == "deprovisioning" and now - plan["deprov"] >= ecs_layer.CONFIG["deprovision_seconds"]:
                 _set(task, _status="STOPPED", desired_status="STOPPED", stopped_at=_now(), stop_code="EssentialContainerExited",
                      stopped_reason="Essential container in task exited")
                 _container(task, exit_code=plan["exit"], last_status="STOPPED")
@@ -162,7 +169,7 @@ def install():
             main, env = _env(td, overrides)
             for task in tasks:
                 task._status = "PROVISIONING"
-                _set(task, desired_status="RUNNING", started_at=None, stopped_at=None, stop_code=None)
+                _set(task, desired_status="RUNNING", created_at=_now(), started_at=None, stopped_at=None, stop_code=None)
                 _container(task, name=main.get("name"), last_status="PENDING")
                 for c in task.containers:
                     c.exitCode = None

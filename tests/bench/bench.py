@@ -1,0 +1,410 @@
+"""fargate-deploy's benchmark: wall time, API calls and peak memory against the
+physical limit, side by side with the AWS CLI way. Not a test: it measures.
+
+Run it with ``tests/bench/run`` (which builds the release binary and the
+virtualenvs first). What it does:
+
+* starts the emulator (tests/emulator/fdemu.py, seed "bench": the default
+  scenario plus ten services ``svc-0`` … ``svc-9``) and, in front of it, a
+  loopback proxy (tests/emulator/proxy.py) that adds a fixed round-trip time
+  to every call (0 and 40 ms) and counts calls per operation;
+* runs the release binary exactly as the GitHub runner starts the action
+  (``INPUT_*``, ``GITHUB_OUTPUT``, OIDC token endpoint → STS role), through
+  the proxy, and measures wall time (process start to exit), peak RSS
+  (``wait4``) and the calls;
+* runs the AWS CLI way for the same job through the same proxy (run-task +
+  ``wait tasks-stopped`` + describe-tasks for the exit code; register +
+  update-service + ``wait services-stable``);
+* reads the emulated truth back from the emulator: the task's lifetime L
+  (RunTask's ``createdAt`` → ``stoppedAt``) and the deployment's rollout
+  time R (``createdAt`` → ``updatedAt`` of the completed deployment).
+
+The emulator's one-off task deprovisions for 1 s here (``--deprovision-seconds``;
+0.2 s in the tests). On Fargate an awsvpc task deprovisions for tens of
+seconds after its container exits (the network interface is detached), and
+the tool's log grace counts from the container's exit — so against AWS the
+grace is over when STOPPED is seen; with 0.2 s it would show up as ~0.8 s
+of extra wall time that AWS never charges.
+
+Status calls per second are counted from the call that starts the wait
+(RunTask, UpdateService) to the end of the process, over all services of
+the run (DescribeServices is batched, so ten services cost what one does).
+
+The physical limit is L (or R) plus the minimal chain of serial round trips
+a correct tool cannot avoid, each costing the added delay plus the
+emulator's median service time in that run:
+
+* migrate (8): OIDC token → STS AssumeRoleWithWebIdentity → ECR
+  DescribeImages ∥ ECS DescribeServices → DescribeTaskDefinition →
+  RegisterTaskDefinition → RunTask → [L] → DescribeTasks that sees STOPPED →
+  a last GetLogEvents (the tool promises every log line);
+* deploy (7): OIDC token → STS → DescribeImages ∥ DescribeServices →
+  DescribeTaskDefinition → RegisterTaskDefinition → UpdateService → [R] →
+  DescribeServices that sees the deployment COMPLETED;
+* the AWS CLI way needs fewer (it checks nothing and shows no logs):
+  migrate 3 (run-task → [L] → describe-tasks in the waiter →
+  describe-tasks for the exit code), deploy 3 (register → update → [R] →
+  describe-services in the waiter).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+
+import boto3  # noqa: E402
+
+from proxy import Proxy  # noqa: E402
+
+LAST_END = [0.0]  # when the last measured process ended (time.monotonic)
+TIME = "/usr/bin/time"  # GNU time (Debian's package "time")
+REGION = "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/deploy"
+REQUEST_TOKEN = "gha-request-token-0b5e9f"  # fdemu.py's runner request token
+STATUS_OPS = {"ecs:DescribeTasks", "ecs:DescribeServices", "ecs:DescribeServiceDeployments"}
+STARTS_WAIT = {"ecs:RunTask", "ecs:UpdateService"}
+CHAIN = {"migrate": 8, "deploy": 7, "aws-cli migrate": 3, "aws-cli deploy": 3}
+
+
+class Emulator:
+    def __init__(self, python):
+        self.proc = subprocess.Popen(
+            [python, os.path.join(ROOT, "tests/emulator/fdemu.py"), "--port", "0", "--seed", "bench"],
+            cwd=os.path.join(ROOT, "tests/emulator"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(os.path.join(tempfile.gettempdir(), "fargate-deploy-bench-emulator.log"), "w"))
+        ready = json.loads(self.proc.stdout.readline())
+        self.port, self.seed = ready["port"], ready["seed"]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def configure(self, **config):
+        req = urllib.request.Request(f"{self.url}/_fd/config", data=json.dumps(config).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req).read()
+
+    def client(self, name):
+        return boto3.client(name, region_name=REGION, endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run(cmd, env, cwd):
+    """Wall seconds, peak RSS (MiB), exit code and output of one process.
+
+    Peak RSS comes from GNU time, which starts the process from its own small
+    image: Linux keeps a process's peak RSS across exec, so measured straight
+    from this (large) Python process it would include Python's own pages."""
+    out_path, rss_path = os.path.join(cwd, ".out"), os.path.join(cwd, ".rss")
+    with open(out_path, "w") as out:
+        start = time.monotonic()
+        proc = subprocess.Popen([TIME, "-f", "%M", "-o", rss_path, *cmd], env=env, cwd=cwd, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc.wait()
+        LAST_END[0] = time.monotonic()
+        wall = LAST_END[0] - start
+    rss_kib = int(open(rss_path).read().split()[-1])
+    return wall, rss_kib / 1024, proc.returncode, open(out_path).read()
+
+
+def outputs(path):
+    result, lines = {}, open(path).read().splitlines() if os.path.exists(path) else []
+    i = 0
+    while i < len(lines):
+        name, delim = lines[i].split("<<", 1)
+        j = lines.index(delim, i + 1)
+        result[name] = "\n".join(lines[i + 1:j])
+        i = j + 1
+    return result
+
+
+def action_env(proxy, ws, inputs):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ws, "GITHUB_ACTIONS": "true", "CI": "true",
+        "GITHUB_WORKSPACE": ws, "GITHUB_OUTPUT": f"{ws}/output", "GITHUB_STEP_SUMMARY": f"{ws}/summary",
+        "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_REPOSITORY": "octo-org/octo-app",
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": f"{ws}/none", "AWS_SHARED_CREDENTIALS_FILE": f"{ws}/none",
+        "AWS_ENDPOINT_URL": proxy.url(),
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{proxy.url()}/_fd/oidc?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+        "INPUT_ROLE-TO-ASSUME": ROLE, "INPUT_AWS-REGION": REGION, "INPUT_CLUSTER": "prod",
+    }
+    for k, v in inputs.items():
+        env[f"INPUT_{k.upper()}"] = v
+    for f in ("output", "summary"):
+        open(f"{ws}/{f}", "w").close()
+    return env
+
+
+def cli_env(proxy):
+    return {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": proxy.url(), "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""}
+
+
+def task_lifetime(emu, task_arn):
+    task = emu.client("ecs").describe_tasks(cluster="prod", tasks=[task_arn])["tasks"][0]
+    return (task["stoppedAt"] - task["createdAt"]).total_seconds(), task["containers"][0].get("exitCode")
+
+
+def rollout_time(emu, services):
+    described = emu.client("ecs").describe_services(cluster="prod", services=services)["services"]
+    times = []
+    for svc in described:
+        primary = next(d for d in svc["deployments"] if d["status"] == "PRIMARY")
+        assert primary["rolloutState"] == "COMPLETED", primary
+        times.append((primary["updatedAt"] - primary["createdAt"]).total_seconds())
+    return max(times)
+
+
+def measure(label, delay, proxy, fn):
+    proxy.reset()
+    wall, rss, code, text, truth = fn()
+    calls = proxy.snapshot()
+    if code != 0:
+        raise SystemExit(f"{label}: exit {code}\n{text}")
+    by_op = {}
+    for op, _, _ in calls:
+        by_op[op] = by_op.get(op, 0) + 1
+    service = statistics.median([u for _, _, u in calls]) if calls else 0.0
+    # Status calls while waiting: after the task was started or the service
+    # updated, up to the end of the process.
+    started = min((t for op, t, _ in calls if op in STARTS_WAIT), default=None)
+    status = [t for op, t, _ in calls if op in STATUS_OPS and started is not None and t > started]
+    waiting = LAST_END[0] - started if started is not None else 0.0
+    kind = "migrate" if "migrate" in label else "deploy"
+    chain = CHAIN[("aws-cli " if label.startswith("aws-cli") else "") + kind]
+    limit = truth + chain * (delay + service)
+    return {"label": label, "delay_ms": int(delay * 1000), "wall": wall, "rss_mib": rss, "truth": truth,
+            "limit": limit, "calls": len(calls), "by_op": by_op,
+            "status_per_s": len(status) / waiting if waiting else 0.0}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--python", required=True, help="the emulator's virtualenv python")
+    ap.add_argument("--aws", help="the AWS CLI (awscli from PyPI); side by side when given")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--task-seconds", type=float, default=3.0, help="how long the migration container runs")
+    ap.add_argument("--rollout-seconds", type=float, default=3.0)
+    ap.add_argument("--deprovision-seconds", type=float, default=1.0,
+                    help="a stopped task's DEPROVISIONING time (AWS: tens of seconds for awsvpc)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "target/bench"))
+    args = ap.parse_args()
+    args.binary, args.python = os.path.abspath(args.binary), os.path.abspath(args.python)
+    args.aws = args.aws and os.path.abspath(args.aws)
+    os.makedirs(args.out, exist_ok=True)
+
+    emu = Emulator(args.python)
+    emu.configure(rollout_seconds=args.rollout_seconds, deprovision_seconds=args.deprovision_seconds)
+    results = []
+    tag = {"n": 0}
+
+    def next_image():
+        tag["n"] += 1
+        return "web:v2" if tag["n"] % 2 else "web:v1"
+
+    migration = {}
+
+    def ours(proxy, inputs, truth):
+        def go():
+            with tempfile.TemporaryDirectory() as ws:
+                env = action_env(proxy, ws, inputs)
+                wall, rss, code, text = run([args.binary], env, ws)
+                outs = outputs(f"{ws}/output")
+            return wall, rss, code, text, truth(outs) if code == 0 else 0.0
+        return go
+
+    def migrate_inputs(seconds):
+        env = f"FDEMU_RUN_SECONDS={seconds:.1f}\nFDEMU_LOG=migrating|== 20261129 CreateUsers: migrated|done"
+        return {"mode": "migrate", "service": "web", "image": "web:v2", "command": "bin/rails db:migrate",
+                "environment-variables": env}
+
+    ten = [f"svc-{i}" for i in range(10)]
+    try:
+        for delay in (0.0, 0.04):
+            proxy = Proxy(emu.port, delay)
+            # Warm-up (not measured): the first migrate registers the migration revision.
+            ours(proxy, migrate_inputs(args.task_seconds), lambda o: migration.update(o) or 0.0)()
+            for i in range(args.repeat):
+                # Real lifetimes are not aligned with the poll interval: each
+                # run shifts L and R by another fifth of a second.
+                shift = (i % 5) * 0.2
+                results.append(measure("migrate", delay, proxy, ours(
+                    proxy, migrate_inputs(args.task_seconds + shift), lambda o: task_lifetime(emu, o["task-arn"])[0])))
+                emu.configure(rollout_seconds=args.rollout_seconds + shift)
+                results.append(measure("deploy 1 service", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": "svc-0", "image": next_image()},
+                    lambda o: rollout_time(emu, ["svc-0"]))))
+                results.append(measure("deploy 10 services", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
+                    lambda o: rollout_time(emu, ten))))
+            emu.configure(rollout_seconds=args.rollout_seconds)
+            if args.aws and delay:
+                for _ in range(max(1, args.repeat // 2 + 1)):
+                    results.append(measure("aws-cli migrate", delay, proxy,
+                                           awscli_migrate(args, emu, proxy, migration["task-definition-arn"])))
+                    results.append(measure("aws-cli deploy 1 service", delay, proxy,
+                                           awscli_deploy(args, emu, proxy, next_image())))
+            proxy.close()
+        version = version_time(args.binary)
+    finally:
+        emu.close()
+
+    size = os.path.getsize(args.binary)
+    report = render(results, version, size, args)
+    print(report)
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(report)
+    with open(os.path.join(args.out, "raw.json"), "w") as f:
+        json.dump({"runs": results, "version_ms": version, "binary_bytes": size}, f, indent=1)
+
+
+def awscli_migrate(args, emu, proxy, family):
+    """The same migration (our migrate registered its revision) the AWS CLI way."""
+    ecs = emu.client("ecs")
+    network = json.dumps(ecs.describe_services(cluster="prod", services=["web"])["services"][0]["networkConfiguration"])
+
+    def go():
+        env = cli_env(proxy)
+        overrides = json.dumps({"containerOverrides": [{"name": "web", "command": ["bin/rails", "db:migrate"]}]})
+        script = (
+            'set -e\n'
+            f'arn=$("$AWS" ecs run-task --cluster prod --launch-type FARGATE --task-definition "{family}" '
+            f"--network-configuration '{network}' --overrides '{overrides}' --query 'tasks[0].taskArn' --output text)\n"
+            'echo "$arn"\n'
+            '"$AWS" ecs wait tasks-stopped --cluster prod --tasks "$arn"\n'
+            'code=$("$AWS" ecs describe-tasks --cluster prod --tasks "$arn" '
+            "--query 'tasks[0].containers[?name==`web`].exitCode | [0]' --output text)\n"
+            'test "$code" = 0\n'
+        )
+        env["AWS"] = args.aws
+        with tempfile.TemporaryDirectory() as ws:
+            wall, rss, code, text = run(["bash", "-c", script], env, ws)
+        arn = text.strip().splitlines()[0] if text.strip() else ""
+        return wall, rss, code, text, task_lifetime(emu, arn)[0] if code == 0 else 0.0
+    return go
+
+
+def awscli_deploy(args, emu, proxy, image_tag):
+    ecs = emu.client("ecs")
+    current = ecs.describe_services(cluster="prod", services=["svc-0"])["services"][0]["taskDefinition"]
+    td = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
+    registry, digests = emu.seed["registry"], emu.seed["digests"]
+    td["containerDefinitions"][0]["image"] = f"{registry}/web@{digests[image_tag.split(':')[1]]}"
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+            "placementConstraints", "requiresCompatibilities", "cpu", "memory")
+
+    def go():
+        env = cli_env(proxy)
+        env["AWS"] = args.aws
+        with tempfile.TemporaryDirectory() as ws:
+            with open(f"{ws}/td.json", "w") as f:
+                json.dump({k: td[k] for k in keep if k in td}, f)
+            script = (
+                'set -e\n'
+                'arn=$("$AWS" ecs register-task-definition --cli-input-json file://td.json '
+                "--query 'taskDefinition.taskDefinitionArn' --output text)\n"
+                '"$AWS" ecs update-service --cluster prod --service svc-0 --task-definition "$arn" >/dev/null\n'
+                '"$AWS" ecs wait services-stable --cluster prod --services svc-0\n'
+            )
+            wall, rss, code, text = run(["bash", "-c", script], env, ws)
+        return wall, rss, code, text, rollout_time(emu, ["svc-0"]) if code == 0 else 0.0
+    return go
+
+
+def version_time(binary, n=30):
+    times = []
+    for _ in range(n):
+        start = time.monotonic()
+        subprocess.run([binary, "--version"], stdout=subprocess.DEVNULL, check=True)
+        times.append((time.monotonic() - start) * 1000)
+    return statistics.median(times)
+
+
+def med(rows, key):
+    return statistics.median([r[key] for r in rows])
+
+
+def over(rows):
+    """Median of each run's wall time beyond the emulated truth (L or R)."""
+    return statistics.median([r["wall"] - r["truth"] for r in rows])
+
+
+def ratio(rows):
+    return statistics.median([r["wall"] / r["limit"] for r in rows])
+
+
+def render(results, version_ms, size, args):
+    groups = {}
+    for r in results:
+        groups.setdefault((r["label"], r["delay_ms"]), []).append(r)
+    lines = [
+        f"Benchmark: {args.repeat} runs each (medians); migration container {args.task_seconds} s "
+        f"(+0 … 0.8 s, a different phase against the 1 s poll each run), "
+        f"task deprovisioning {args.deprovision_seconds} s, rollout {args.rollout_seconds} s (+0 … 0.8 s); the emulator behind a loopback proxy adding 0 or 40 ms per call.",
+        "",
+        "| job | added RTT | runs | wall | truth (L or R) | physical limit | wall − truth | wall / limit "
+        "| API calls | status calls/s | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (label, delay), rows in groups.items():
+        lines.append(
+            f"| {label} | {delay} ms | {len(rows)} | {med(rows, 'wall'):.2f} s | {med(rows, 'truth'):.2f} s "
+            f"| {med(rows, 'limit'):.2f} s | {over(rows):+.2f} s "
+            f"| {ratio(rows):.2f} | {med(rows, 'calls'):.0f} "
+            f"| {med(rows, 'status_per_s'):.2f} | {max(r['rss_mib'] for r in rows):.1f} MiB |")
+    lines += ["", "Calls per operation (median run, 40 ms):", ""]
+    for (label, delay), rows in groups.items():
+        if delay != 40:
+            continue
+        row = sorted(rows, key=lambda r: r["calls"])[len(rows) // 2]
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(row["by_op"].items()))
+        lines.append(f"- {label}: {ops}")
+
+    def get(label, delay=40):
+        return groups.get((label, delay), [])
+
+    checks = []
+    m, d1, d10 = get("migrate"), get("deploy 1 service"), get("deploy 10 services")
+    if m:
+        checks.append(("migrate wall − L (40 ms)", over(m), "≤ 1.0 s", over(m) <= 1.0))
+    if d1:
+        checks.append(("deploy wall − R (40 ms)", over(d1), "≤ 1.0 s", over(d1) <= 1.0))
+    rates = [r["status_per_s"] for r in m + d1 + d10]
+    if rates:
+        checks.append(("status calls per second per waiting job (mean)", statistics.mean(rates), "≤ 1.0",
+                       statistics.mean(rates) <= 1.0))
+    if d1 and d10:
+        checks.append(("10 services / 1 service, wall", med(d10, "wall") / med(d1, "wall"), "≤ 1.5×",
+                       med(d10, "wall") / med(d1, "wall") <= 1.5))
+        checks.append(("10 services / 1 service, API calls", med(d10, "calls") / med(d1, "calls"), "≤ 3×",
+                       med(d10, "calls") / med(d1, "calls") <= 3))
+    rss = max(r["rss_mib"] for r in results if not r["label"].startswith("aws-cli"))
+    checks += [("--version", version_ms, "≤ 10 ms", version_ms <= 10),
+               ("peak RSS (MiB)", rss, "≤ 30", rss <= 30),
+               ("release binary (MB)", size / 1e6, "≤ 10", size / 1e6 <= 10)]
+    for theirs, mine in (("aws-cli migrate", "migrate"), ("aws-cli deploy 1 service", "deploy 1 service")):
+        if get(theirs) and get(mine):
+            checks.append((f"{theirs} / fargate-deploy, wall", med(get(theirs), "wall") / med(get(mine), "wall"),
+                           "(side by side)", None))
+    lines += ["", "| target | measured | goal | met |", "|---|---|---|---|"]
+    for name, value, goal, ok in checks:
+        lines.append(f"| {name} | {value:.2f} | {goal} | {'yes' if ok else ('—' if ok is None else 'NO')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
