@@ -137,3 +137,28 @@ fn a_codedeploy_service_with_nothing_in_progress_is_bad_input() {
     );
     assert_eq!(emu.mutating_calls(), Vec::<String>::new());
 }
+
+#[test]
+fn without_the_service_deployment_api_the_previous_active_revision_is_used() {
+    let emu = Emulator::start();
+    let deployed = run(&emu, "deploy", "web", &[("image", "web:v2")]);
+    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    // A role without ecs:ListServiceDeployments (or a region without the API).
+    emu.configure(serde_json::json!({"no_service_deployments": true}));
+    let done = run(&emu, "rollback", "web", &[]);
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert!(
+        done.stdout.contains("web: from web:2 to web:1 — the previous ACTIVE revision of web (no deployment history: AccessDeniedException: User is not authorized to perform: ecs:ListServiceDeployments)"),
+        "{}",
+        done.stdout
+    );
+    assert!(emu.calls().contains(&"ecs:ListTaskDefinitions".to_string()));
+    let upd = emu.params("UpdateService");
+    assert!(
+        upd.last().unwrap()["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with("task-definition/web:1"),
+        "{upd:?}"
+    );
+}

@@ -180,6 +180,14 @@ fn issued_secrets(port: Option<u16>) -> Vec<String> {
         .collect()
 }
 
+/// Every AWS request the emulator logged since seeding.
+fn requests(port: u16) -> Vec<Value> {
+    http(port, "GET", "/_fd/requests", "")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// A minimal HTTP/1.0 client for the emulator's `/_fd/` endpoints.
 fn http(port: u16, method: &str, path: &str, body: &str) -> Value {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -389,6 +397,7 @@ impl ActionRun {
 
     pub fn run(self) -> Finished {
         let secrets = self.secrets_before();
+        let calls_before = self.emulator_port.map(|p| requests(p).len());
         let out = Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
             .args(&self.args)
             .env_clear()
@@ -397,8 +406,11 @@ impl ActionRun {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        let ws = self.workspace.path().to_path_buf();
         let self_port = self.emulator_port;
+        if let (Some(port), Some(before)) = (self_port, calls_before) {
+            self.record_calls(port, before);
+        }
+        let ws = self.workspace.path().to_path_buf();
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
         let finished = Finished {
             code: out.status.code().unwrap_or(-1),
@@ -413,6 +425,42 @@ impl ActionRun {
         secrets.extend(issued_secrets(self_port));
         finished.assert_no_secret_leaked(&secrets);
         finished
+    }
+
+    /// The mode of this run: `INPUT_MODE`, or the CLI's first argument.
+    fn mode(&self) -> Option<String> {
+        match self.env.get("INPUT_MODE") {
+            Some(m) => Some(m.clone()),
+            None => self.args.first().filter(|a| !a.starts_with('-')).cloned(),
+        }
+    }
+
+    /// Appends the AWS operations this run issued to
+    /// `target/observed-calls/<mode>`, for the least-privilege check
+    /// (tests/iam_policy.rs), which compares them with the README's policies.
+    fn record_calls(&self, port: u16, before: usize) {
+        let Some(mode) = self.mode() else { return };
+        let mut ops: Vec<String> = requests(port)[before..]
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap_or("?"),
+                    c["operation"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        ops.sort();
+        ops.dedup();
+        let dir = repo_root().join("target/observed-calls");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(mode))
+            .unwrap();
+        f.write_all(format!("{}\n", ops.join("\n")).as_bytes())
+            .unwrap();
     }
 
     /// The secrets known before the run: the runner's request token and a github-token input.

@@ -61,7 +61,7 @@ ROLLBACK_SUCCESSFUL).
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from moto.ecs import models
 from moto.moto_api._internal import mock_random
@@ -296,7 +296,9 @@ def _advance(backend, svc):
             svc.deployments[:] = [d for d in svc.deployments if d is dep]
             dep["rolloutState"] = "COMPLETED"
             dep["rolloutStateReason"] = f"ECS deployment {dep['id']} completed."
-            dep["updatedAt"] = now()
+            # State advances when it is observed, but AWS stamps the change
+            # when it happened: at ``rollout_seconds``, not at this describe.
+            dep["updatedAt"] = now() - timedelta(seconds=elapsed - rollout)
             svc.task_definition = dep["taskDefinition"]
             svc.running_count, svc.pending_count = dep["desiredCount"], 0
             _set_status(svc, dep["id"], "SUCCESSFUL")

@@ -20,6 +20,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
   ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
   ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503;
+  ``{"no_service_deployments": true}`` makes the service-deployment API
+  (ListServiceDeployments …) answer AccessDeniedException, as for a role
+  without it;
   ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
   ECS deployments (see ecs_layer.py), ``{"deprovision_seconds": D}`` how
   long a one-off task deprovisions before it is STOPPED (task_layer.py).
@@ -68,7 +71,7 @@ class Layer:
         self.lock = threading.Lock()
         self.requests = []
         self.oidc_requests = []
-        self.config = {"sts_deny": False, "oidc_fail": 0}
+        self.config = {"sts_deny": False, "oidc_fail": 0, "no_service_deployments": False}
         # Every credential this emulator handed out, for the harness's leak scan.
         self.secrets = []
         self.recording = True
@@ -151,8 +154,13 @@ class Layer:
             with self.lock:
                 self.secrets.extend(f.decode() for f in found)
             return [answer]
-        if call["service"] == "ecs" and call["operation"] in ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
-                                                               "StopServiceDeployment", "ContinueServiceDeployment"):
+        service_deployment_api = ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
+                                  "StopServiceDeployment", "ContinueServiceDeployment")
+        if call["service"] == "ecs" and call["operation"] in service_deployment_api and self.config["no_service_deployments"]:
+            return self._json(start_response, "400 Bad Request", {
+                "__type": "AccessDeniedException",
+                "message": f"User is not authorized to perform: ecs:{call['operation']}"})
+        if call["service"] == "ecs" and call["operation"] in service_deployment_api:
             import ecs_layer  # noqa: E402
             from moto.ecs.models import ecs_backends
 
