@@ -27,7 +27,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 #[derive(Debug, Error)]
 pub enum CredentialFailure {
     #[error(
-        "role-to-assume is set, but this job cannot request a GitHub OIDC token ({missing} is not set)"
+        "role-to-assume is set, but this job cannot request a GitHub OIDC token ({missing} is not set): add `permissions: id-token: write` to the job"
     )]
     NoOidcPermission { missing: &'static str },
     #[error(transparent)]

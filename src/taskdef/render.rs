@@ -37,7 +37,14 @@ pub enum RenderError {
     BadPath { path: String, reason: String },
     #[error("after `set`, the task definition is no longer valid: {0}")]
     Broken(String),
+    #[error(
+        "the rendered task definition `{family}` is {kib} KiB; ECS accepts at most 64 KiB: move large values out of the environment (into `secrets`, SSM parameters or an environment file)"
+    )]
+    TooLarge { family: String, kib: usize },
 }
+
+/// ECS's limit on the size of a task definition (its service quotas).
+pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
 
 impl From<RenderError> for Failure {
     fn from(e: RenderError) -> Self {
@@ -45,6 +52,7 @@ impl From<RenderError> for Failure {
             RenderError::UnknownContainer { .. } | RenderError::Ambiguous { .. } => {
                 "container-name"
             }
+            RenderError::TooLarge { .. } => "task-definition",
             _ => "set",
         };
         Failure::input(input, e.to_string())
@@ -152,6 +160,13 @@ pub fn render(
                 .to_string(),
         )
     })?;
+    let bytes = serde_json::to_vec(&td).map_or(0, |b| b.len());
+    if bytes > MAX_TASK_DEFINITION_BYTES {
+        return Err(RenderError::TooLarge {
+            family: td["family"].as_str().unwrap_or_default().to_string(),
+            kib: bytes.div_ceil(1024),
+        });
+    }
     Ok(Rendered {
         definition: td,
         image_containers: targets,
