@@ -36,6 +36,8 @@ pub fn python() -> PathBuf {
 pub struct Emulator {
     child: Child,
     pub port: u16,
+    /// The fault-injecting proxy in front (`start_with_fault_proxy`).
+    pub proxy_port: Option<u16>,
     pub seed: Value,
     _log_dir: tempfile::TempDir,
 }
@@ -43,11 +45,32 @@ pub struct Emulator {
 impl Emulator {
     /// Starts a fresh emulator seeded with the "default" scenario.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The emulator with tests/emulator/proxy.py in front, for fault injection:
+    /// runs given `ActionRun::through_proxy` go through it.
+    pub fn start_with_fault_proxy() -> Self {
+        Self::start_with(&["--fault-proxy"])
+    }
+
+    /// Adds faults to the proxy's plan: `{"ecs:DescribeTasks": ["throttle", "503"]}`.
+    pub fn inject(&self, plan: Value) {
+        self.http("POST", "/_fd/faults", &plan.to_string());
+    }
+
+    /// What the proxy injected, by kind, and what is left of the plan.
+    pub fn faults(&self) -> Value {
+        self.http("GET", "/_fd/faults", "")
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let log_dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(log_dir.path().join("emulator.log")).unwrap();
         let mut child = Command::new(python())
             .arg(repo_root().join("tests/emulator/fdemu.py"))
             .args(["--port", "0", "--seed", "default"])
+            .args(extra)
             .current_dir(repo_root().join("tests/emulator"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -68,6 +91,7 @@ impl Emulator {
         Self {
             child,
             port: ready["port"].as_u64().unwrap() as u16,
+            proxy_port: ready["proxy_port"].as_u64().map(|p| p as u16),
             seed: ready["seed"].clone(),
             _log_dir: log_dir,
         }
@@ -364,6 +388,12 @@ impl ActionRun {
                 &format!("{}/_fd/oidc?api-version=2.0", emu.url()),
             )
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+    }
+
+    /// AWS calls go through the emulator's fault-injecting proxy.
+    pub fn through_proxy(self, emu: &Emulator) -> Self {
+        let port = emu.proxy_port.expect("Emulator::start_with_fault_proxy");
+        self.env("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{port}"))
     }
 
     /// Runs as the CLI instead: no GITHUB_ACTIONS, arguments given.

@@ -16,6 +16,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ``GET /_fd/secrets`` — every credential handed out (OIDC tokens, and the
   access key id, secret key and session token of each AssumeRoleWithWebIdentity
   answer), so the harness can prove none of them was printed.
+* ``/_fd/faults`` — with ``--fault-proxy``, a fault-injecting proxy
+  (proxy.py) runs in front of the server: POST adds to its plan, GET tells
+  what it injected and what is left.
 * ``POST /_fd/config`` — switches for failure paths:
   ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
@@ -115,6 +118,17 @@ class Layer:
         if path == "/_fd/oidc-requests":
             with self.lock:
                 return self._json(start_response, "200 OK", self.oidc_requests)
+        if path == "/_fd/faults":
+            # The fault proxy's plan (POST {"ecs:DescribeTasks": ["throttle", …]}) and what it injected (GET).
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length:
+                plan = json.loads(environ["wsgi.input"].read(length))
+                with self.proxy.lock:
+                    for op, faults in plan.items():
+                        self.proxy.faults.setdefault(op, []).extend(faults)
+            with self.proxy.lock:
+                left = {op: len(f) for op, f in self.proxy.faults.items() if f}
+                return self._json(start_response, "200 OK", {"injected": self.proxy.injected, "left": left})
         if path == "/_fd/config":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             update = json.loads(environ["wsgi.input"].read(length) or b"{}")
@@ -231,6 +245,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", default="")
+    parser.add_argument("--fault-proxy", action="store_true", help="also start proxy.py in front, for fault injection")
     args = parser.parse_args()
 
     import ecs_layer  # noqa: E402  (beside this file)
@@ -255,7 +270,13 @@ def main():
         layer.recording = False
         seeded = seed.SCENARIOS[args.seed](f"http://127.0.0.1:{port}")
         layer.recording = True
-    print(json.dumps({"port": port, "seed": seeded}), flush=True)
+    ready = {"port": port, "seed": seeded}
+    if args.fault_proxy:
+        from proxy import Proxy  # noqa: E402  (beside this file)
+
+        layer.proxy = Proxy(port)
+        ready["proxy_port"] = layer.proxy.port
+    print(json.dumps(ready), flush=True)
     try:
         # Exit when the test harness goes away (its end of stdin closes).
         sys.stdin.read()

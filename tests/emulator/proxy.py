@@ -12,7 +12,19 @@ An operation is named as the emulator's request log names it: the service
 from the SigV4 credential scope (or ``sts`` for the unsigned
 AssumeRoleWithWebIdentity), the operation from ``X-Amz-Target`` or the
 ``Action`` form parameter; the GitHub OIDC token endpoint is ``github:OIDCToken``.
+
+Fault injection (the fault suite, tests/faults.rs): ``faults`` maps an
+operation (``ecs:DescribeTasks``) or ``*`` to a list of faults, used up in
+order, one per matching call: ``"throttle"`` (HTTP 400 ThrottlingException,
+as AWS JSON services answer), ``"500"`` / ``"503"`` (InternalFailure /
+ServiceUnavailable), ``"reset"`` (the connection is closed without an
+answer) and ``"stall:S"`` (the answer is held S seconds). ``injected``
+counts what was injected, by kind.
 """
+
+import json
+import socket
+import struct
 
 import http.client
 import re
@@ -46,6 +58,8 @@ class Proxy:
         self.delay = delay
         self.lock = threading.Lock()
         self.calls = []  # (operation, start monotonic, upstream seconds)
+        self.faults = {}  # operation or "*" → [fault, …]
+        self.injected = {}
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +75,9 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 op = operation(self.path, self.headers, body)
+                fault = proxy.take_fault(op)
+                if fault and self._inject(fault):
+                    return
                 start = time.monotonic()
                 if proxy.delay:
                     time.sleep(proxy.delay)
@@ -80,6 +97,28 @@ class Proxy:
                 head.append(f"Content-Length: {len(data)}")
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
 
+            def _inject(self, fault):
+                """Answers with the fault; False when the call goes on (a stall)."""
+                if fault.startswith("stall:"):
+                    time.sleep(float(fault.split(":", 1)[1]))
+                    return False
+                if fault == "reset":
+                    # RST instead of FIN: the client sees a connection reset.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return True
+                status, kind, message = {
+                    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+                    "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
+                    "503": (503, "ServiceUnavailable", "Service is unavailable. Please try again."),
+                }[fault]
+                data = json.dumps({"__type": kind, "message": message}).encode()
+                head = (f"HTTP/1.1 {status} {kind}\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                        f"x-amzn-ErrorType: {kind}\r\nContent-Length: {len(data)}\r\n\r\n")
+                self.wfile.write(head.encode() + data)
+                return True
+
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -89,6 +128,17 @@ class Proxy:
 
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    def take_fault(self, op):
+        with self.lock:
+            for key in (op, "*"):
+                plan = self.faults.get(key)
+                if plan:
+                    fault = plan.pop(0)
+                    kind = fault.split(":")[0]
+                    self.injected[kind] = self.injected.get(kind, 0) + 1
+                    return fault
+        return None
 
     def reset(self):
         with self.lock:

@@ -1,0 +1,153 @@
+//! Fault injection: the real binary against the emulator through a proxy
+//! (tests/emulator/proxy.py) that throttles, fails with 500/503, resets
+//! connections and stalls answers. Every run must still end with the true
+//! outcome; every planned fault must have been injected. Run with
+//! `--nocapture` to see the figures.
+
+mod common;
+
+use common::{ActionRun, Emulator, Finished};
+use serde_json::{Value, json};
+
+fn run(emu: &Emulator, inputs: &[(&str, &str)]) -> Finished {
+    let mut all = vec![
+        ("aws-region", "eu-west-1"),
+        ("cluster", "prod"),
+        ("service", "web"),
+    ];
+    all.extend_from_slice(inputs);
+    ActionRun::new(Some(emu), &all).through_proxy(emu).run()
+}
+
+/// Every planned fault was injected; returns how many, by kind.
+fn all_injected(emu: &Emulator) -> Value {
+    let f = emu.faults();
+    assert_eq!(f["left"], json!({}), "faults never injected: {f}");
+    f["injected"].clone()
+}
+
+fn planned(plan: &Value) -> u64 {
+    plan.as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_array().unwrap().len() as u64)
+        .sum()
+}
+
+fn total(injected: &Value) -> u64 {
+    injected
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_migration_ends_with_its_true_exit_code_through_faults() {
+    let emu = Emulator::start_with_fault_proxy();
+    let plan = json!({
+        "ecr:DescribeImages": ["reset"],
+        "ecs:DescribeServices": ["503", "throttle"],
+        "ecs:DescribeTaskDefinition": ["500"],
+        "ecs:RegisterTaskDefinition": ["throttle"],
+        "ecs:RunTask": ["throttle", "throttle"],
+        // Up to four faults in a row can meet one call (five attempts).
+        "ecs:DescribeTasks": ["throttle", "503", "reset", "stall:2"],
+        "logs:GetLogEvents": ["500", "throttle", "reset", "500"],
+    });
+    emu.inject(plan.clone());
+    let ok = run(
+        &emu,
+        &[
+            ("mode", "migrate"),
+            ("image", "web:v2"),
+            ("command", "bin/rails db:migrate"),
+            (
+                "environment-variables",
+                "FDEMU_RUN_SECONDS=6\nFDEMU_LOG=migrating|migrated",
+            ),
+        ],
+    );
+    assert_eq!(ok.code, 0, "{}", ok.all_text());
+    assert_eq!(ok.output("exit-code"), "0");
+    assert!(ok.stdout.contains("│ migrated"), "{}", ok.stdout);
+    let first = all_injected(&emu);
+
+    // The same faults again, and a migration that fails: still its exit code.
+    let plan_copy = plan.clone();
+    emu.inject(plan);
+    let failed = run(
+        &emu,
+        &[
+            ("mode", "migrate"),
+            ("image", "web:v2"),
+            ("command", "bin/rails db:migrate"),
+            (
+                "environment-variables",
+                "FDEMU_RUN_SECONDS=6\nFDEMU_EXIT_CODE=3",
+            ),
+        ],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.all_text());
+    assert!(
+        failed.first_error().contains("exited with code 3"),
+        "{}",
+        failed.first_error()
+    );
+    let both = all_injected(&emu);
+    println!(
+        "migrate: {} faults injected and survived over 2 runs ({both}); first run {first}",
+        total(&both)
+    );
+    assert_eq!(total(&both), 2 * planned(&plan_copy));
+}
+
+#[test]
+fn a_deployment_ends_with_its_true_outcome_through_faults() {
+    let emu = Emulator::start_with_fault_proxy();
+    let plan = json!({
+        "ecr:DescribeImages": ["throttle"],
+        "ecs:DescribeServices": ["throttle", "throttle", "503", "reset", "stall:2", "500", "throttle"],
+        "ecs:DescribeTaskDefinition": ["reset"],
+        "ecs:RegisterTaskDefinition": ["503"],
+        "ecs:UpdateService": ["throttle"],
+        "ecs:ListTasks": ["throttle"],
+    });
+    emu.inject(plan.clone());
+    let ok = run(&emu, &[("mode", "deploy"), ("image", "web:v2")]);
+    assert_eq!(ok.code, 0, "{}", ok.all_text());
+    assert!(ok.summary.contains("success"), "{}", ok.summary);
+    let registered = emu.params("UpdateService");
+    assert_eq!(registered.len(), 1, "one update, whatever the retries");
+
+    // A crashing revision behind the same faults: the circuit breaker's
+    // rollback is reported as a failure, not a success.
+    let second = json!({
+        "ecs:DescribeServices": ["throttle", "503", "reset", "500"],
+        "ecs:UpdateService": ["throttle"],
+        "ecs:ListTasks": ["503"],
+        "ecs:DescribeTasks": ["throttle"],
+    });
+    emu.inject(second.clone());
+    let crashed = run(
+        &emu,
+        &[
+            ("mode", "deploy"),
+            ("image", "web:v1"),
+            ("environment-variables", "FDEMU_EXIT_CODE=1"),
+        ],
+    );
+    assert_eq!(crashed.code, 1, "{}", crashed.all_text());
+    assert!(
+        crashed.first_error().contains("circuit breaker"),
+        "{}",
+        crashed.first_error()
+    );
+    let injected = all_injected(&emu);
+    println!(
+        "deploy: {} faults injected and survived over 2 runs ({injected})",
+        total(&injected)
+    );
+    assert_eq!(total(&injected), planned(&plan) + planned(&second));
+}
