@@ -1,0 +1,173 @@
+//! Cancellation in every waiting stage: SIGINT or SIGTERM (a cancelled
+//! workflow run) ends the step with exit 1 within 5 s, after the cleanup the
+//! spec promises — the migration task is stopped; deployments, which cannot
+//! be half-undone safely, go on in AWS and the error names them.
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::{ActionRun, Emulator};
+use serde_json::json;
+
+struct Cancelled {
+    code: Option<i32>,
+    stdout: String,
+    took: Duration,
+}
+
+/// Starts the action, waits until `op` was called and the wait began, sends `signal`.
+fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str) -> Cancelled {
+    let mut all = vec![("aws-region", "eu-west-1"), ("cluster", "prod")];
+    all.extend_from_slice(inputs);
+    let run = ActionRun::new(Some(emu), &all);
+    let count = || emu.calls().iter().filter(|c| *c == op).count();
+    let before = count();
+    let mut child = run.spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count() == before {
+        assert!(Instant::now() < deadline, "{op} never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    let took = sent.elapsed();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let summary =
+        std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
+    assert!(
+        !summary.is_empty(),
+        "the summary is written on cancellation too"
+    );
+    Cancelled {
+        code: exit.code(),
+        stdout,
+        took,
+    }
+}
+
+fn check(what: &str, c: &Cancelled, says: &str) {
+    assert_eq!(c.code, Some(1), "{what}: {}", c.stdout);
+    assert!(
+        c.took < Duration::from_secs(5),
+        "{what}: exited {:?} after the signal",
+        c.took
+    );
+    assert!(
+        c.stdout.contains(says),
+        "{what}: expected `{says}` in\n{}",
+        c.stdout
+    );
+    println!("{what}: exit 1 {} ms after the signal", c.took.as_millis());
+}
+
+#[test]
+fn sigint_while_a_migration_runs_stops_the_task() {
+    let emu = Emulator::start();
+    let c = cancel_after(
+        &emu,
+        &[
+            ("mode", "migrate"),
+            ("service", "web"),
+            ("image", "web:v2"),
+            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
+        ],
+        "ecs:RunTask",
+        "INT",
+    );
+    check("migrate (SIGINT)", &c, "cancelled");
+    let stops = emu.params("StopTask");
+    assert_eq!(stops.len(), 1, "{}", c.stdout);
+    assert!(
+        stops[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled (SIGINT)"),
+        "{stops:?}"
+    );
+}
+
+#[test]
+fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 60}));
+    let c = cancel_after(
+        &emu,
+        &[
+            ("mode", "deploy"),
+            ("service", "web,worker"),
+            ("image", "web:v2"),
+        ],
+        "ecs:UpdateService",
+        "INT",
+    );
+    check(
+        "deploy, rolling (SIGINT)",
+        &c,
+        "cancelled (SIGINT) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/",
+    );
+    assert!(c.stdout.contains("worker (ecs-svc/"), "{}", c.stdout);
+
+    // Rollback waits the same way.
+    let c = cancel_after(
+        &emu,
+        &[("mode", "rollback"), ("service", "web")],
+        "ecs:UpdateService",
+        "TERM",
+    );
+    check(
+        "rollback (SIGTERM)",
+        &c,
+        "cancelled (SIGTERM) while waiting",
+    );
+}
+
+#[test]
+fn a_signal_while_a_blue_green_deployment_runs_names_it() {
+    let emu = Emulator::start();
+    emu.configure(json!({"rollout_seconds": 60}));
+    let c = cancel_after(
+        &emu,
+        &[
+            ("mode", "deploy"),
+            ("service", "bluegreen"),
+            ("image", "web:v2"),
+        ],
+        "codedeploy:CreateDeployment",
+        "TERM",
+    );
+    check(
+        "deploy, CodeDeploy (SIGTERM)",
+        &c,
+        "cancelled (SIGTERM) while waiting; the deployments go on in AWS without being watched: bluegreen (",
+    );
+    let c = cancel_after(
+        &emu,
+        &[
+            ("mode", "deploy"),
+            ("service", "native"),
+            ("image", "web:v2"),
+        ],
+        "ecs:UpdateService",
+        "INT",
+    );
+    check(
+        "deploy, ECS-native blue/green (SIGINT)",
+        &c,
+        "cancelled (SIGINT) while waiting",
+    );
+    assert!(c.stdout.contains("native ("), "{}", c.stdout);
+}
