@@ -151,3 +151,60 @@ fn a_deployment_ends_with_its_true_outcome_through_faults() {
     );
     assert_eq!(total(&injected), planned(&plan) + planned(&second));
 }
+
+#[test]
+fn credentials_that_run_out_mid_wait_are_refreshed_and_the_run_ends_truthfully() {
+    let emu = Emulator::start_with_fault_proxy();
+    // Sessions of 152 s: the SDK's identity cache (buffer 300 s, jittered by
+    // up to half of it) finds them due for refresh within 2 s of issue — the
+    // end of a one-hour session, compressed.
+    emu.configure(json!({"sts_session_seconds": 152}));
+    // And AWS refusing a poll as expired, as for a session that ended early.
+    emu.inject(json!({"ecs:DescribeTasks": ["expired", "expired"]}));
+    let done = ActionRun::new(
+        Some(&emu),
+        &[
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", "web"),
+            ("mode", "migrate"),
+            ("image", "web:v2"),
+            ("role-to-assume", "arn:aws:iam::123456789012:role/deploy"),
+            (
+                "environment-variables",
+                "FDEMU_RUN_SECONDS=6\nFDEMU_EXIT_CODE=0",
+            ),
+        ],
+    )
+    .with_oidc(&emu)
+    .through_proxy(&emu)
+    .run();
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    assert_eq!(done.output("exit-code"), "0");
+    let sts = emu
+        .calls()
+        .iter()
+        .filter(|c| *c == "sts:AssumeRoleWithWebIdentity")
+        .count();
+    assert!(
+        sts >= 2,
+        "the credentials were refreshed during the wait ({sts} STS calls)"
+    );
+    let oidc = emu.oidc_requests().as_array().unwrap().len();
+    assert_eq!(oidc, sts, "each refresh asked for a fresh OIDC token");
+    let keys: std::collections::BTreeSet<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r["operation"] == "DescribeTasks")
+        .filter_map(|r| r["key"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        keys.len() >= 2,
+        "polls signed with the refreshed keys: {keys:?}"
+    );
+    let injected = all_injected(&emu);
+    println!(
+        "credential expiry: {sts} sessions, {} DescribeTasks keys, faults {injected}",
+        keys.len()
+    );
+}

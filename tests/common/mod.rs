@@ -134,6 +134,11 @@ impl Emulator {
             .collect()
     }
 
+    /// Every logged request: service, operation, signing key (and parameters of some).
+    pub fn requests(&self) -> Vec<Value> {
+        requests(self.port)
+    }
+
     /// The calls that change something in AWS.
     pub fn mutating_calls(&self) -> Vec<String> {
         let read_only = [

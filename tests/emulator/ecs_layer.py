@@ -28,7 +28,11 @@ behaviour of the ECS rolling-update controller:
   ``rollout_seconds``; without the breaker the deployment stays IN_PROGRESS
   and keeps failing tasks;
 * task definitions in deployments and on the service are full ARNs, as ECS
-  returns them.
+  returns them;
+* a revision's tasks exit with ``FDEMU_EXIT_CODE_<FAMILY>`` (upper-case
+  family) from its first container's environment when set, else
+  ``FDEMU_EXIT_CODE`` — so one step can deploy a crashing and a healthy
+  family.
 
 State advances lazily when DescribeServices reads it, like moto's own
 state manager does for tasks.
@@ -90,7 +94,8 @@ def _task_ids(n):
 def _exit_code(backend, td_arn):
     td = backend.describe_task_definition(td_arn)
     env = {e["name"]: e["value"] for e in (td.container_definitions[0].get("environment") or [])}
-    return int(env.get("FDEMU_EXIT_CODE", "0") or 0)
+    own = env.get(f"FDEMU_EXIT_CODE_{td.family.upper()}")
+    return int(own if own is not None else env.get("FDEMU_EXIT_CODE", "0") or 0)
 
 
 def _breaker(svc):

@@ -5,7 +5,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
 
 * ``GET /_fd/requests`` — every AWS request the server saw, as
   ``{"service", "operation"}`` (from the SigV4 credential scope and the
-  ``X-Amz-Target`` header or the ``Action`` parameter), so tests can prove that
+  ``X-Amz-Target`` header or the ``Action`` parameter) and the access key
+  that signed it, so tests can prove that
   nothing mutating was called; RunTask, StopTask, UpdateService,
   CreateDeployment and StopDeployment keep their parameters too. Requests made while seeding are not listed.
 * ``GET /_fd/oidc`` — the GitHub Actions OIDC token service
@@ -23,6 +24,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
   ``{"sts_deny": true}`` makes AssumeRoleWithWebIdentity answer AccessDenied
   exactly as STS does (HTTP 403, ``ErrorResponse``/``Error``/``Code``);
   ``{"oidc_fail": N}`` makes the next N token requests answer HTTP 503;
+  ``{"sts_session_seconds": S}`` makes AssumeRoleWithWebIdentity's
+  credentials expire S seconds after they are issued;
   ``{"no_service_deployments": true}`` makes the service-deployment API
   (ListServiceDeployments …) answer AccessDeniedException, as for a role
   without it;
@@ -94,6 +97,7 @@ class Layer:
             scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
             if len(scope) >= 4:
                 service, region = scope[3], scope[2]
+        key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else None
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.split(".")[-1] if target else ""
         if not operation:
@@ -104,7 +108,7 @@ class Layer:
             operation = (params.get("Action") or [""])[0]
         if service == "?" and operation.startswith("AssumeRoleWith"):
             service = "sts"  # unsigned by design: the web identity token is the credential
-        return {"service": service, "operation": operation, "region": region}
+        return {"service": service, "operation": operation, "region": region, "key": key}
 
     # -- WSGI ------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -148,7 +152,7 @@ class Layer:
         environ["wsgi.input"] = io.BytesIO(body)
         call = self._describe(environ, body)
         if self.recording:
-            entry = {"service": call["service"], "operation": call["operation"]}
+            entry = {"service": call["service"], "operation": call["operation"], "key": call["key"]}
             if call["operation"] in KEEP_PARAMS and body:
                 entry["params"] = json.loads(body)
             with self.lock:
@@ -163,10 +167,23 @@ class Layer:
             start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
             return [xml]
         if call["operation"] == "AssumeRoleWithWebIdentity":
-            answer = b"".join(self.app(environ, start_response))
+            held = {}
+
+            def hold(status, headers, exc_info=None):
+                held["status"], held["headers"] = status, headers
+
+            answer = b"".join(self.app(environ, hold))
+            session = self.config.get("sts_session_seconds")
+            if session:
+                # A session that ends `session` seconds from now (STS's minimum is
+                # 900 s; tests shorten it to see a refresh within seconds).
+                end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + float(session)))
+                answer = re.sub(rb"<Expiration>[^<]*</Expiration>", f"<Expiration>{end}</Expiration>".encode(), answer)
             found = re.findall(rb"<(?:AccessKeyId|SecretAccessKey|SessionToken)>([^<]+)<", answer)
             with self.lock:
                 self.secrets.extend(f.decode() for f in found)
+            headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
+            start_response(held["status"], headers + [("Content-Length", str(len(answer)))])
             return [answer]
         service_deployment_api = ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
                                   "StopServiceDeployment", "ContinueServiceDeployment")

@@ -17,7 +17,8 @@ Fault injection (the fault suite, tests/faults.rs): ``faults`` maps an
 operation (``ecs:DescribeTasks``) or ``*`` to a list of faults, used up in
 order, one per matching call: ``"throttle"`` (HTTP 400 ThrottlingException,
 as AWS JSON services answer), ``"500"`` / ``"503"`` (InternalFailure /
-ServiceUnavailable), ``"reset"`` (the connection is closed without an
+ServiceUnavailable), ``"expired"`` (ExpiredTokenException, as for
+credentials that ran out), ``"reset"`` (the connection is closed without an
 answer) and ``"stall:S"`` (the answer is held S seconds). ``injected``
 counts what was injected, by kind.
 """
@@ -112,6 +113,7 @@ class Proxy:
                     "throttle": (400, "ThrottlingException", "Rate exceeded"),
                     "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
                     "503": (503, "ServiceUnavailable", "Service is unavailable. Please try again."),
+                    "expired": (400, "ExpiredTokenException", "The security token included in the request is expired"),
                 }[fault]
                 data = json.dumps({"__type": kind, "message": message}).encode()
                 head = (f"HTTP/1.1 {status} {kind}\r\nContent-Type: application/x-amz-json-1.1\r\n"
