@@ -105,7 +105,10 @@ pub fn main() -> ExitCode {
         }
     };
     let env = |name: &str| std::env::var(name).ok();
-    let outcome = rt.block_on(modes::run(&settings, &runner, &env));
+    let outcome = rt.block_on(async {
+        crate::poll::Cancel::install();
+        modes::run(&settings, &runner, &env).await
+    });
     let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => report_failure(&runner, f),

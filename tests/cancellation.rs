@@ -171,3 +171,105 @@ fn a_signal_while_a_blue_green_deployment_runs_names_it() {
     );
     assert!(c.stdout.contains("native ("), "{}", c.stdout);
 }
+
+/// Starts the action through the fault proxy with `stall` on `op`, and
+/// signals while that call is held.
+fn cancel_during_stall(
+    emu: &Emulator,
+    inputs: &[(&str, &str)],
+    op: &str,
+    signal: &str,
+) -> Cancelled {
+    emu.inject(json!({ op: ["stall:3"] }));
+    let mut all = vec![("aws-region", "eu-west-1"), ("cluster", "prod")];
+    all.extend_from_slice(inputs);
+    let run = ActionRun::new(Some(emu), &all).through_proxy(emu);
+    let mut child = run.spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.faults()["injected"]["stall"] != 1 {
+        assert!(Instant::now() < deadline, "{op} was never called");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    let took = sent.elapsed();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let summary =
+        std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
+    assert!(
+        !summary.is_empty(),
+        "the summary is written on cancellation too"
+    );
+    Cancelled {
+        code: exit.code(),
+        stdout,
+        took,
+    }
+}
+
+#[test]
+fn a_signal_while_run_task_is_in_flight_still_stops_the_task() {
+    // The request has left: the task may exist. The signal must not kill the
+    // process before it knows — it waits for the answer, then stops the task.
+    let emu = Emulator::start_with_fault_proxy();
+    let c = cancel_during_stall(
+        &emu,
+        &[
+            ("mode", "migrate"),
+            ("service", "web"),
+            ("image", "web:v2"),
+            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
+        ],
+        "ecs:RunTask",
+        "TERM",
+    );
+    check("migrate, during RunTask (SIGTERM)", &c, "cancelled");
+    let stops = emu.params("StopTask");
+    assert_eq!(
+        stops.len(),
+        1,
+        "the task that RunTask started is stopped: {}",
+        c.stdout
+    );
+    assert!(
+        stops[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled (SIGTERM)"),
+        "{stops:?}"
+    );
+}
+
+#[test]
+fn a_signal_before_anything_started_ends_the_run_at_once() {
+    let emu = Emulator::start_with_fault_proxy();
+    let c = cancel_during_stall(
+        &emu,
+        &[("mode", "deploy"), ("service", "web"), ("image", "web:v2")],
+        "ecr:DescribeImages",
+        "INT",
+    );
+    check(
+        "deploy, while resolving the image (SIGINT)",
+        &c,
+        "the workflow run was cancelled (SIGINT) before any task or deployment was started",
+    );
+    assert!(
+        c.took < Duration::from_secs(1),
+        "no need to wait: {:?}",
+        c.took
+    );
+    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+}

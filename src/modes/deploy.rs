@@ -44,6 +44,8 @@ pub async fn run(
     set_arn_outputs(runner, &targets, &registrations)?;
 
     let since = DateTime::from(std::time::SystemTime::now());
+    // From UpdateService on, a cancelled run says which deployments go on (in the wait).
+    let _armed = crate::poll::Cancel::current().arm();
     let updated = update_stage(
         &mut stages,
         settings,
@@ -319,9 +321,10 @@ pub(super) async fn wait_stage(
                 )
             };
             // A cancelled workflow run ends the wait at once; the deployments go on in AWS.
+            let cancel = crate::poll::Cancel::current();
             let (rolled, deployed, natively) = tokio::select! {
                 all = all => all,
-                signal = crate::poll::shutdown_signal() => {
+                signal = cancel.signalled() => {
                     for r in &mut report.rows {
                         r.outcome = Some("cancelled while deploying".into());
                     }

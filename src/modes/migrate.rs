@@ -54,8 +54,12 @@ pub async fn run(
         .set_output("task-definition-arn", &registration.arn)
         .map_err(report::output_failure)?;
 
+    let cancel = crate::poll::Cancel::current();
+    let _armed = cancel.arm();
     let task = stages
         .run("run task", async {
+            // From RunTask on, a cancelled run stops the task (in the wait):
+            // a signal during RunTask is seen by the wait at once.
             let task =
                 runtask::run_task(&aws.ecs, &settings.cluster, &registration.arn, &plan).await?;
             let arn = task.task_arn().unwrap_or_default().to_string();
@@ -135,7 +139,7 @@ pub async fn run(
     let mut exit_code: Option<i32> = None;
     let waited = stages
         .run("wait for exit", async {
-            let ended = waiter.wait(&mut logs, crate::poll::shutdown_signal()).await;
+            let ended = waiter.wait(&mut logs, cancel.signalled()).await;
             match judge(ended, &plan.container, settings) {
                 Ok(code) => {
                     exit_code = Some(code);

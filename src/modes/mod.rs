@@ -23,11 +23,21 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode);
-    let outcome = match settings.mode {
-        Mode::Render => render::run(settings, runner, env, &mut report).await,
-        Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
-        Mode::Migrate => migrate::run(settings, runner, env, &mut report).await,
-        Mode::Rollback => rollback::run(settings, runner, env, &mut report).await,
+    let cancel = crate::poll::Cancel::current();
+    let outcome = tokio::select! {
+        outcome = async {
+            match settings.mode {
+                Mode::Render => render::run(settings, runner, env, &mut report).await,
+                Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
+                Mode::Migrate => migrate::run(settings, runner, env, &mut report).await,
+                Mode::Rollback => rollback::run(settings, runner, env, &mut report).await,
+            }
+        } => outcome,
+        // Stages that start something in AWS arm the handle and clean up themselves.
+        signal = cancel.unarmed() => Err(Failure::failed(
+            "cancelled",
+            format!("the workflow run was cancelled ({signal}) before any task or deployment was started"),
+        )),
     };
     report::finish(runner, &report, &outcome, started.elapsed());
     outcome

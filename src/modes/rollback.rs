@@ -115,6 +115,8 @@ pub async fn run(
         .collect();
 
     let since = DateTime::from(std::time::SystemTime::now());
+    // From UpdateService on, a cancelled run says which deployments go on (in the wait).
+    let _armed = crate::poll::Cancel::current().arm();
     let updated: Vec<Updated> = stages
         .run("roll back", async {
             let mut calls = JoinSet::new();

@@ -147,7 +147,17 @@ pub async fn run_task(
     let mut last = String::new();
     for attempt in 1..=RUN_TASK_ATTEMPTS {
         if attempt > 1 {
-            tokio::time::sleep(Duration::from_secs(5 << (attempt - 2))).await;
+            // A cancelled run does not wait to retry (nothing was started yet).
+            let cancel = crate::poll::Cancel::current();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5 << (attempt - 2))) => {}
+                signal = cancel.signalled() => {
+                    return Err(Failure::failed(
+                        "run task",
+                        format!("the workflow run was cancelled ({signal}) while RunTask waited to retry; no task was started"),
+                    ));
+                }
+            }
         }
         let mut over = ContainerOverride::builder().name(&plan.container);
         if let Some(cmd) = &plan.command {

@@ -209,6 +209,19 @@ fn issued_secrets(port: Option<u16>) -> Vec<String> {
         .collect()
 }
 
+/// One line per scanned run (with how many secrets it was scanned for), in
+/// `target/secret-scans`, for the figures `tests/run` prints at the end.
+fn count_scan(secrets: usize) {
+    let path = repo_root().join("target/secret-scans");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{secrets}");
+    }
+}
+
 /// Every AWS request the emulator logged since seeding.
 fn requests(port: u16) -> Vec<Value> {
     http(port, "GET", "/_fd/requests", "")
@@ -459,6 +472,7 @@ impl ActionRun {
         let mut secrets = secrets;
         secrets.extend(issued_secrets(self_port));
         finished.assert_no_secret_leaked(&secrets);
+        count_scan(secrets.len());
         finished
     }
 
