@@ -5,17 +5,10 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{ActionRun, Emulator};
+use common::{ActionRun, Emulator, Signalled as Cancelled};
 use serde_json::json;
-
-struct Cancelled {
-    code: Option<i32>,
-    stdout: String,
-    took: Duration,
-}
 
 /// Starts the action, waits until `op` was called and the wait began, sends `signal`.
 fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str) -> Cancelled {
@@ -31,32 +24,18 @@ fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str)
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1500));
-    let sent = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let exit = child.wait().unwrap();
-    let took = sent.elapsed();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    finish(&run, &mut child, signal)
+}
+
+fn finish(run: &ActionRun, child: &mut std::process::Child, signal: &str) -> Cancelled {
+    let done = common::signal(child, signal);
     let summary =
         std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
     assert!(
         !summary.is_empty(),
         "the summary is written on cancellation too"
     );
-    Cancelled {
-        code: exit.code(),
-        stdout,
-        took,
-    }
+    done
 }
 
 fn check(what: &str, c: &Cancelled, says: &str) {
@@ -191,32 +170,7 @@ fn cancel_during_stall(
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let exit = child.wait().unwrap();
-    let took = sent.elapsed();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let summary =
-        std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
-    assert!(
-        !summary.is_empty(),
-        "the summary is written on cancellation too"
-    );
-    Cancelled {
-        code: exit.code(),
-        stdout,
-        took,
-    }
+    finish(&run, &mut child, signal)
 }
 
 #[test]

@@ -285,7 +285,6 @@ fn bad_input_in_deploy_changes_nothing() {
 
 #[test]
 fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
-    use std::io::Read;
     use std::time::{Duration, Instant};
     let emu = Emulator::start();
     emu.configure(json!({"rollout_seconds": 60}));
@@ -306,28 +305,12 @@ fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let sent = Instant::now();
+    let common::Signalled { code, stdout, took } = common::signal(&mut child, "TERM");
     assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
+        took < Duration::from_secs(5),
+        "exited {took:?} after SIGTERM"
     );
-    let exit = child.wait().unwrap();
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "exited {:?} after SIGTERM",
-        sent.elapsed()
-    );
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    assert_eq!(exit.code(), Some(1), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("::error title=deploy::cancelled (SIGTERM) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/"), "{stdout}");
     let summary = std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap();
     assert!(summary.contains("cancelled while deploying"), "{summary}");

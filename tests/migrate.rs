@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::{ActionRun, Emulator, Finished};
@@ -236,27 +235,12 @@ fn sigterm_stops_the_task_and_exits_within_5_seconds() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let sent = Instant::now();
-    // SAFETY-free: kill(1) is the portable way to send a signal from a test.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    let took = sent.elapsed();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let common::Signalled { code, stdout, took } = common::signal(&mut child, "TERM");
     assert!(
         took < Duration::from_secs(5),
         "exited {took:?} after SIGTERM"
     );
-    assert_eq!(exit.code(), Some(1), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout
             .contains("::error title=migrate::cancelled (SIGTERM); the migration task was stopped"),

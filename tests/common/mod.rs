@@ -209,6 +209,39 @@ fn issued_secrets(port: Option<u16>) -> Vec<String> {
         .collect()
 }
 
+/// What a spawned run did after a signal.
+pub struct Signalled {
+    pub code: Option<i32>,
+    pub stdout: String,
+    /// From the signal to the exit.
+    pub took: std::time::Duration,
+}
+
+/// Sends `signal` ("TERM", "INT") to a spawned run, as the runner does when
+/// a workflow run is cancelled, and waits for it to exit.
+pub fn signal(child: &mut Child, signal: &str) -> Signalled {
+    let sent = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    let took = sent.elapsed();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    Signalled {
+        code: exit.code(),
+        stdout,
+        took,
+    }
+}
+
 /// One line per scanned run (with how many secrets it was scanned for), in
 /// `target/secret-scans`, for the figures `tests/run` prints at the end.
 fn count_scan(secrets: usize) {
