@@ -126,3 +126,10 @@ pub async fn describe_services(
     }
     Ok(ordered)
 }
+
+/// The service's page in the ECS console.
+pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
+    )
+}

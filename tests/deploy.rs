@@ -83,6 +83,13 @@ fn one_service_rolls_to_the_new_revision() {
         "{}",
         done.summary
     );
+    // Links for people: the service in the console and this run.
+    for link in [
+        "[service](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/deployments?region=eu-west-1)",
+        "[This workflow run](https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1)",
+    ] {
+        assert!(done.summary.contains(link), "{link}\n{}", done.summary);
+    }
     let calls = emu.calls();
     assert_eq!(count(&calls, "ecs:RegisterTaskDefinition"), 1);
     assert_eq!(count(&calls, "ecs:UpdateService"), 1);

@@ -94,6 +94,13 @@ fn exit_0_with_the_logs_in_the_action_output() {
         done.summary
     );
     assert!(
+        done.summary.contains(&format!(
+            "[task](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/{task_id}/configuration?region=eu-west-1) · [log stream](https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fweb/log-events/ecs$252Fweb$252F{task_id})"
+        )),
+        "{}",
+        done.summary
+    );
+    assert!(
         done.summary.contains("bye from the late line"),
         "{}",
         done.summary

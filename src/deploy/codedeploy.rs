@@ -336,3 +336,10 @@ pub async fn stop_with_rollback(
     }
     Ok(message)
 }
+
+/// The deployment's page in the CodeDeploy console.
+pub fn console_url(region: &str, deployment_id: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{deployment_id}?region={region}"
+    )
+}

@@ -55,8 +55,9 @@ pub async fn run(
         &codedeploy,
     )
     .await?;
+    let cluster = crate::arn::last_segment(&settings.cluster);
     for (r, u) in report.rows.iter_mut().zip(&updated) {
-        r.deployment = Some(u.followed.deployment_id.clone());
+        r.record_deployment(&aws.region, cluster, u);
     }
     for (output, codedeploy) in [("deployment-id", false), ("codedeploy-deployment-id", true)] {
         let ids: Vec<(&str, &str)> = updated

@@ -65,7 +65,11 @@ pub async fn run(
             let arn = task.task_arn().unwrap_or_default().to_string();
             runner.info(&format!(
                 "task: {}",
-                console_url(&aws.region, &settings.cluster, &arn)
+                console_url(
+                    &aws.region,
+                    crate::arn::last_segment(&settings.cluster),
+                    &arn
+                )
             ));
             let cmd = plan
                 .command
@@ -95,6 +99,14 @@ pub async fn run(
         .await?;
     let task_arn = task.task_arn().unwrap_or_default().to_string();
     report.rows[0].deployment = Some(task_id(&task_arn).to_string());
+    report.rows[0].links = vec![(
+        "task",
+        console_url(
+            &aws.region,
+            crate::arn::last_segment(&settings.cluster),
+            &task_arn,
+        ),
+    )];
     runner
         .set_output("task-arn", &task_arn)
         .map_err(report::output_failure)?;
@@ -109,6 +121,9 @@ pub async fn run(
                 l.stream.stream,
                 l.stream.console_url()
             ));
+            report.rows[0]
+                .links
+                .push(("log stream", l.stream.console_url()));
             runner
                 .set_output(
                     "log-stream",

@@ -23,6 +23,7 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode);
+    report.run_url = report::run_url(env);
     let cancel = crate::poll::Cancel::current();
     let outcome = tokio::select! {
         outcome = async {

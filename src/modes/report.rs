@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::deploy::Updated;
 use crate::error::Failure;
 use crate::image::ResolvedImage;
 use crate::inputs::Mode;
@@ -30,6 +31,25 @@ pub struct TargetRow {
     pub took: Option<Duration>,
     /// Why it failed, the last events, the stopped tasks' reasons.
     pub failure: Option<(String, Vec<String>, Vec<String>)>,
+    /// Console links for people: (what, URL).
+    pub links: Vec<(&'static str, String)>,
+}
+
+impl TargetRow {
+    /// The deployment that UpdateService or CodeDeploy started, with its console links.
+    pub fn record_deployment(&mut self, region: &str, cluster: &str, u: &Updated) {
+        self.deployment = Some(u.followed.deployment_id.clone());
+        self.links = vec![(
+            "service",
+            crate::service::console_url(region, cluster, &u.followed.service),
+        )];
+        if u.codedeploy {
+            self.links.push((
+                "CodeDeploy deployment",
+                crate::deploy::codedeploy::console_url(region, &u.followed.deployment_id),
+            ));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -41,6 +61,8 @@ pub struct Report {
     pub migration_log: Vec<String>,
     /// The migration container's exit code (migrate).
     pub exit_code: Option<i32>,
+    /// This workflow run on GitHub.
+    pub run_url: Option<String>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -55,6 +77,7 @@ impl Report {
             rows: Vec::new(),
             migration_log: Vec::new(),
             exit_code: None,
+            run_url: None,
         }
     }
 
@@ -146,7 +169,12 @@ impl Report {
             }
             md.push('\n');
         } else if !self.rows.is_empty() {
-            md.push_str("| service | revision | reused? | image digest | deployment | duration | result |\n|---|---|---|---|---|---|---|\n");
+            let started = if self.mode == Mode::Migrate {
+                "task"
+            } else {
+                "deployment"
+            };
+            md.push_str(&format!("| service | revision | reused? | image digest | {started} | duration | result |\n|---|---|---|---|---|---|---|\n"));
             for r in &self.rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} |\n",
@@ -213,6 +241,19 @@ impl Report {
                 md.push_str("```\n\n");
             }
         }
+        let linked: Vec<&TargetRow> = self.rows.iter().filter(|r| !r.links.is_empty()).collect();
+        if !linked.is_empty() {
+            md.push_str("Links:\n\n");
+            for r in linked {
+                let links: Vec<String> = r
+                    .links
+                    .iter()
+                    .map(|(what, url)| format!("[{what}]({url})"))
+                    .collect();
+                md.push_str(&format!("- {}: {}\n", cell(&r.name), links.join(" · ")));
+            }
+            md.push('\n');
+        }
         if let Err(f) = outcome {
             md.push_str(&format!("**Reason:** {}\n", cell(&f.headline)));
             // Per-service failures were detailed above.
@@ -222,8 +263,23 @@ impl Report {
             }
             md.push('\n');
         }
+        if let Some(url) = &self.run_url {
+            md.push_str(&format!("[This workflow run]({url})\n"));
+        }
         md
     }
+}
+
+/// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID/attempts/$GITHUB_RUN_ATTEMPT`.
+pub fn run_url(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Option<String> {
+    let server = env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+    let repo = env("GITHUB_REPOSITORY")?;
+    let id = env("GITHUB_RUN_ID")?;
+    let mut url = format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/'));
+    if let Some(attempt) = env("GITHUB_RUN_ATTEMPT") {
+        url.push_str(&format!("/attempts/{attempt}"));
+    }
+    Some(url)
 }
 
 fn short_digest(d: &str) -> &str {
@@ -256,3 +312,6 @@ pub fn finish(runner: &Runner, report: &Report, outcome: &Result<(), Failure>, t
         runner.warning("summary", &e.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests;

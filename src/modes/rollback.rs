@@ -157,7 +157,7 @@ pub async fn run(
             .iter_mut()
             .find(|r| r.name == u.followed.service)
         {
-            r.deployment = Some(u.followed.deployment_id.clone());
+            r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
         }
     }
     for r in report.rows.iter_mut().filter(|r| r.revision.is_none()) {

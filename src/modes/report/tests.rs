@@ -1,0 +1,118 @@
+//! The job summary's markdown, as a person reads it on the run page:
+//! snapshots (src/modes/report/snapshots) of a success and failures.
+
+use std::time::Duration;
+
+use super::*;
+use crate::deploy::Updated;
+use crate::deploy::assess::Followed;
+use crate::image::{ImageRef, ResolvedImage};
+
+fn image() -> ResolvedImage {
+    let uri = format!(
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:{}",
+        "c6cd50f991fa".repeat(5) + "0123"
+    );
+    ResolvedImage {
+        uri: uri.clone(),
+        digest: uri.split_once('@').map(|(_, d)| d.to_string()),
+        reference: ImageRef::parse(&uri).unwrap(),
+    }
+}
+
+fn updated(service: &str, id: &str, codedeploy: bool) -> Updated {
+    Updated {
+        followed: Followed {
+            service: service.into(),
+            deployment_id: id.into(),
+            task_definition: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42".into(),
+        },
+        new_deployment: true,
+        desired_count: 2,
+        codedeploy,
+        native: false,
+        expect_rollback: false,
+    }
+}
+
+fn deploy_report() -> Report {
+    let mut report = Report::new(Mode::Deploy);
+    report.image = Some(image());
+    report.run_url =
+        Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
+    for (name, id, cd, reused) in [
+        ("web", "ecs-svc/5178915112541213", false, false),
+        ("bluegreen", "d-7QX2C9ZK1", true, true),
+    ] {
+        let mut row = TargetRow {
+            name: name.into(),
+            family: "web".into(),
+            containers: vec!["web".into()],
+            origin: "service's current web:41".into(),
+            revision: Some("web:42".into()),
+            reused: Some(reused),
+            took: Some(Duration::from_millis(83_400)),
+            outcome: Some("success".into()),
+            ..TargetRow::default()
+        };
+        row.record_deployment("eu-west-1", "prod", &updated(name, id, cd));
+        report.rows.push(row);
+    }
+    report
+}
+
+#[test]
+fn a_successful_deploy() {
+    let report = deploy_report();
+    insta::assert_snapshot!(report.summary_markdown(&Ok(()), Duration::from_secs(95)));
+}
+
+#[test]
+fn a_deploy_rolled_back_by_the_circuit_breaker() {
+    let mut report = deploy_report();
+    report.rows[0].outcome = Some("rolled back".into());
+    report.rows[0].failure = Some((
+        "ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:41".into(),
+        vec![
+            "(service web) has started 1 tasks: (task 0c1f…).".into(),
+            "(service web) (deployment ecs-svc/5178915112541213) deployment failed: tasks failed to start.".into(),
+        ],
+        vec!["task 0c1f: Essential container in task exited; container web exited with code 1".into()],
+    ));
+    let failure = Failure::failed(
+        "deploy",
+        "1 of 2 services failed; web: ECS deployment circuit breaker: tasks failed to start",
+    );
+    insta::assert_snapshot!(report.summary_markdown(&Err(failure), Duration::from_secs(95)));
+}
+
+#[test]
+fn a_failed_migration_with_its_last_lines() {
+    let mut report = Report::new(Mode::Migrate);
+    report.image = Some(image());
+    report.run_url =
+        Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
+    report.rows.push(TargetRow {
+        name: "web".into(),
+        family: "web".into(),
+        containers: vec!["web".into()],
+        origin: "service's current web:41".into(),
+        revision: Some("web:42".into()),
+        reused: Some(false),
+        deployment: Some("aa2a2a23904641e8".into()),
+        outcome: Some("failure".into()),
+        took: Some(Duration::from_millis(12_300)),
+        links: vec![
+            ("task", "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/aa2a2a23904641e8/configuration?region=eu-west-1".into()),
+            ("log stream", "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fweb/log-events/ecs$252Fweb$252Faa2a2a23904641e8".into()),
+        ],
+        ..TargetRow::default()
+    });
+    report.exit_code = Some(3);
+    report.migration_log = vec![
+        "== 20261129 AddIndexToUsers: migrating".into(),
+        "PG::DuplicateTable: ERROR: relation \"index_users_on_email\" already exists | ```".into(),
+    ];
+    let failure = Failure::failed("migrate", "migration container web exited with code 3");
+    insta::assert_snapshot!(report.summary_markdown(&Err(failure), Duration::from_secs(14)));
+}
