@@ -33,6 +33,8 @@ pub struct Target {
     /// The latest revision of the rendered family, read while the template
     /// was (`Some(None)`: the family has none); `None`: not read yet.
     pub latest: Option<Option<Value>>,
+    /// What the service runs now (mode render), to show what would change.
+    pub running: Option<Value>,
 }
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
@@ -137,6 +139,12 @@ pub async fn render_stage(
                 None => Vec::new(),
             };
             let (templates, latest) = load_templates(settings, aws, &services).await?;
+            let running = match (settings.mode, aws) {
+                (crate::inputs::Mode::Render, Some(aws)) => {
+                    running_definitions(aws, &services, &templates).await
+                }
+                _ => HashMap::new(),
+            };
             let patches = Patches {
                 container_names: &settings.container_names,
                 environment: &settings.environment_variables,
@@ -167,6 +175,10 @@ pub async fn render_stage(
                     rendered.image_containers.join(", ")
                 ));
                 let latest = latest.get(rendered.family()).cloned();
+                let running = service
+                    .as_ref()
+                    .and_then(|s| s.task_definition())
+                    .and_then(|arn| running.get(arn).cloned());
                 targets.push(Target {
                     name,
                     service,
@@ -174,6 +186,7 @@ pub async fn render_stage(
                     origin,
                     artifacts: None,
                     latest,
+                    running,
                 });
             }
             Ok((targets, lines.join("; ")))
@@ -277,6 +290,44 @@ async fn load_templates(
         })
         .collect();
     Ok((templates, latest))
+}
+
+/// The definitions the services run now, by ARN: the templates already read
+/// when they were those, else read now (read-only; one that cannot be read
+/// only means no "what would change").
+async fn running_definitions(
+    aws: &Aws,
+    services: &[Service],
+    templates: &Templates,
+) -> HashMap<String, Value> {
+    let mut running: HashMap<String, Value> = HashMap::new();
+    let mut calls = JoinSet::new();
+    for arn in services.iter().filter_map(|s| s.task_definition()) {
+        if running.contains_key(arn) {
+            continue;
+        }
+        match templates.iter().find(|(id, _)| id == arn) {
+            Some((_, (td, _))) => {
+                running.insert(arn.to_string(), td.clone());
+            }
+            None => {
+                running.insert(arn.to_string(), Value::Null);
+                let (ecs, arn) = (aws.ecs.clone(), arn.to_string());
+                calls.spawn(async move {
+                    let td = api::describe_task_definition(&ecs, &arn).await;
+                    (arn, td)
+                });
+            }
+        }
+    }
+    while let Some(Ok((arn, td))) = calls.join_next().await {
+        match td {
+            Ok(td) => running.insert(arn, td),
+            Err(_) => running.remove(&arn),
+        };
+    }
+    running.retain(|_, td| !td.is_null());
+    running
 }
 
 /// `web` of `web`, `web:5` or `arn:…:task-definition/web:5`.

@@ -53,6 +53,18 @@ pub fn row(t: &Target) -> TargetRow {
         containers: t.rendered.image_containers.clone(),
         origin: t.origin.clone(),
         artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
+        plan: t.running.as_ref().map(|running| {
+            let revision = t
+                .service
+                .as_ref()
+                .and_then(|s| s.task_definition())
+                .map(crate::arn::last_segment)
+                .unwrap_or("definition");
+            (
+                revision.to_string(),
+                crate::taskdef::diff::diff(running, &t.rendered.definition),
+            )
+        }),
         ..Default::default()
     }
 }

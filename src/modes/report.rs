@@ -11,6 +11,7 @@ use crate::image::ResolvedImage;
 use crate::inputs::Mode;
 use crate::runner::{Runner, RunnerError};
 use crate::stages::elapsed;
+use crate::taskdef::diff::Change;
 use crate::taskdef::register::Registration;
 
 /// One rendered (and perhaps deployed) target.
@@ -33,6 +34,8 @@ pub struct TargetRow {
     pub failure: Option<(String, Vec<String>, Vec<String>)>,
     /// Console links for people: (what, URL).
     pub links: Vec<(&'static str, String)>,
+    /// Mode render: what would change against the revision the service runs.
+    pub plan: Option<(String, Vec<Change>)>,
 }
 
 impl TargetRow {
@@ -168,6 +171,33 @@ impl Report {
                 ));
             }
             md.push('\n');
+            for r in &self.rows {
+                let Some((running, changes)) = &r.plan else {
+                    continue;
+                };
+                if changes.is_empty() {
+                    md.push_str(&format!(
+                        "**{}** — no change against the running {}\n\n",
+                        cell(&r.name),
+                        cell(running)
+                    ));
+                    continue;
+                }
+                md.push_str(&format!(
+                    "**{}** — against the running {}:\n\n| | running | rendered |\n|---|---|---|\n",
+                    cell(&r.name),
+                    cell(running)
+                ));
+                for c in changes {
+                    md.push_str(&format!(
+                        "| {} | {} | {} |\n",
+                        cell(&c.what),
+                        code(&c.before),
+                        code(&c.after)
+                    ));
+                }
+                md.push('\n');
+            }
         } else if !self.rows.is_empty() {
             let started = if self.mode == Mode::Migrate {
                 "task"
@@ -285,6 +315,14 @@ pub fn run_url(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Option<String> 
 fn short_digest(d: &str) -> &str {
     let end = "sha256:".len() + 12;
     if d.len() > end { &d[..end] } else { d }
+}
+
+/// A value as inline code in a table cell (`—` stays plain).
+fn code(s: &str) -> String {
+    if s == "—" {
+        return s.into();
+    }
+    format!("`{}`", cell(s).replace('`', "ˋ"))
 }
 
 /// Keeps table cells on one line and their pipes literal.

@@ -2,6 +2,7 @@
 //! it is compared with registered revisions, and the JSON wire calls.
 
 pub mod api;
+pub mod diff;
 pub mod normalize;
 pub mod register;
 pub mod render;

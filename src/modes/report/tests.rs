@@ -116,3 +116,41 @@ fn a_failed_migration_with_its_last_lines() {
     let failure = Failure::failed("migrate", "migration container web exited with code 3");
     insta::assert_snapshot!(report.summary_markdown(&Err(failure), Duration::from_secs(14)));
 }
+
+#[test]
+fn a_render_with_what_would_change() {
+    let mut report = Report::new(Mode::Render);
+    report.image = Some(image());
+    report.rows.push(TargetRow {
+        name: "web".into(),
+        family: "web".into(),
+        containers: vec!["web".into()],
+        origin: "file deploy/web.json".into(),
+        artifacts: Some(".fargate-deploy".into()),
+        plan: Some((
+            "web:41".into(),
+            vec![
+                crate::taskdef::diff::Change {
+                    what: "web: image".into(),
+                    before: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aaa".into(),
+                    after: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:bbb".into(),
+                },
+                crate::taskdef::diff::Change {
+                    what: "web: environment FEATURE_X".into(),
+                    before: "—".into(),
+                    after: "on".into(),
+                },
+            ],
+        )),
+        ..TargetRow::default()
+    });
+    report.rows.push(TargetRow {
+        name: "worker".into(),
+        family: "worker".into(),
+        containers: vec!["worker".into()],
+        origin: "service's current worker:7".into(),
+        plan: Some(("worker:7".into(), vec![])),
+        ..TargetRow::default()
+    });
+    insta::assert_snapshot!(report.summary_markdown(&Ok(()), Duration::from_millis(1200)));
+}
