@@ -12,18 +12,39 @@ use serde_json::json;
 
 /// Starts the action, waits until `op` was called and the wait began, sends `signal`.
 fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str) -> Cancelled {
-    let mut all = vec![("aws-region", "eu-west-1"), ("cluster", "prod")];
-    all.extend_from_slice(inputs);
-    let run = ActionRun::new(Some(emu), &all);
     let count = || emu.calls().iter().filter(|c| *c == op).count();
     let before = count();
+    let run = action(emu, inputs);
+    cancel_when(
+        run,
+        || count() > before,
+        Duration::from_millis(1500),
+        op,
+        signal,
+    )
+}
+
+fn action(emu: &Emulator, inputs: &[(&str, &str)]) -> ActionRun {
+    let mut all = vec![("aws-region", "eu-west-1"), ("cluster", "prod")];
+    all.extend_from_slice(inputs);
+    ActionRun::new(Some(emu), &all)
+}
+
+/// Spawns `run`, waits until `ready` (then `pause` more), sends `signal`.
+fn cancel_when(
+    run: ActionRun,
+    ready: impl Fn() -> bool,
+    pause: Duration,
+    what: &str,
+    signal: &str,
+) -> Cancelled {
     let mut child = run.spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count() == before {
-        assert!(Instant::now() < deadline, "{op} never came");
-        std::thread::sleep(Duration::from_millis(100));
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} never came");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(pause);
     finish(&run, &mut child, signal)
 }
 
@@ -36,6 +57,19 @@ fn finish(run: &ActionRun, child: &mut std::process::Child, signal: &str) -> Can
         "the summary is written on cancellation too"
     );
     done
+}
+
+/// Exactly one StopTask, whose reason names the signal.
+fn task_stopped_for(emu: &Emulator, signal: &str, c: &Cancelled) {
+    let stops = emu.params("StopTask");
+    assert_eq!(stops.len(), 1, "the task is stopped: {}", c.stdout);
+    assert!(
+        stops[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cancelled ({signal})")),
+        "{stops:?}"
+    );
 }
 
 fn check(what: &str, c: &Cancelled, says: &str) {
@@ -68,15 +102,7 @@ fn sigint_while_a_migration_runs_stops_the_task() {
         "INT",
     );
     check("migrate (SIGINT)", &c, "cancelled");
-    let stops = emu.params("StopTask");
-    assert_eq!(stops.len(), 1, "{}", c.stdout);
-    assert!(
-        stops[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("cancelled (SIGINT)"),
-        "{stops:?}"
-    );
+    task_stopped_for(&emu, "SIGINT", &c);
 }
 
 #[test]
@@ -160,17 +186,9 @@ fn cancel_during_stall(
     signal: &str,
 ) -> Cancelled {
     emu.inject(json!({ op: ["stall:3"] }));
-    let mut all = vec![("aws-region", "eu-west-1"), ("cluster", "prod")];
-    all.extend_from_slice(inputs);
-    let run = ActionRun::new(Some(emu), &all).through_proxy(emu);
-    let mut child = run.spawn();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while emu.faults()["injected"]["stall"] != 1 {
-        assert!(Instant::now() < deadline, "{op} was never called");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    finish(&run, &mut child, signal)
+    let run = action(emu, inputs).through_proxy(emu);
+    let stalled = || emu.faults()["injected"]["stall"] == 1;
+    cancel_when(run, stalled, Duration::from_millis(300), op, signal)
 }
 
 #[test]
@@ -190,20 +208,7 @@ fn a_signal_while_run_task_is_in_flight_still_stops_the_task() {
         "TERM",
     );
     check("migrate, during RunTask (SIGTERM)", &c, "cancelled");
-    let stops = emu.params("StopTask");
-    assert_eq!(
-        stops.len(),
-        1,
-        "the task that RunTask started is stopped: {}",
-        c.stdout
-    );
-    assert!(
-        stops[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("cancelled (SIGTERM)"),
-        "{stops:?}"
-    );
+    task_stopped_for(&emu, "SIGTERM", &c);
 }
 
 #[test]

@@ -738,3 +738,44 @@ async fn stopped_tasks_are_described_a_hundred_at_a_time() {
     );
     assert_eq!(reasons.len(), 5, "the report keeps five");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_deployment_is_first_polled_one_interval_after_the_update() {
+    // UpdateService's answer already said IN_PROGRESS: `waiting_first` skips
+    // the immediate poll (a service with no new deployment polls at once).
+    for (schedule, first_poll_at) in [
+        (
+            PollSchedule::default().waiting_first(),
+            Duration::from_secs(1),
+        ),
+        (PollSchedule::default(), Duration::ZERO),
+    ] {
+        let polled_at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (at, start) = (polled_at.clone(), tokio::time::Instant::now());
+        let describe = mock!(Client::describe_services).then_output(move || {
+            at.lock().unwrap().push(tokio::time::Instant::now() - start);
+            let done = dep(
+                "ecs-svc/2",
+                "PRIMARY",
+                NEW,
+                DeploymentRolloutState::Completed,
+                2,
+            );
+            answer(vec![service("web", vec![done], vec![])])
+        });
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+        let (r, _) = runner();
+        let results = wait_all(
+            &ecs,
+            &r,
+            "prod",
+            vec![ours("web")],
+            None,
+            Duration::from_secs(600),
+            schedule,
+        )
+        .await;
+        assert_eq!(results[0].verdict, Verdict::Succeeded);
+        assert_eq!(*polled_at.lock().unwrap(), vec![first_poll_at]);
+    }
+}

@@ -33,6 +33,24 @@ fn plan() -> TaskPlan {
     }
 }
 
+/// A waiter on `task_arn` in cluster prod: 10 minutes, stopping the task on cancel.
+fn waiter<'a>(
+    ecs: &'a aws_sdk_ecs::Client,
+    runner: &'a fargate_deploy::runner::Runner,
+    task_arn: &'a str,
+    schedule: PollSchedule,
+) -> Waiter<'a> {
+    Waiter {
+        ecs,
+        runner,
+        cluster: "prod",
+        task_arn,
+        timeout: Duration::from_secs(600),
+        stop_on_cancel: true,
+        schedule,
+    }
+}
+
 fn task(status: &str, exit: Option<i32>) -> Task {
     Task::builder()
         .task_arn("arn:aws:ecs:eu-west-1:123456789012:task/prod/t1")
@@ -153,15 +171,12 @@ async fn a_log_stream_that_appears_late_is_waited_for_quietly_and_short_tasks_sk
     };
     let mut follower = Some(LogFollower::with_client(logs_client, stream));
     let (r, log) = runner();
-    let mut w = Waiter {
-        ecs: &ecs,
-        runner: &r,
-        cluster: "prod",
-        task_arn: "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
-        timeout: Duration::from_secs(600),
-        stop_on_cancel: true,
-        schedule: PollSchedule::default(),
-    };
+    let mut w = waiter(
+        &ecs,
+        &r,
+        "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
+        PollSchedule::default(),
+    );
     let ended = w.wait(&mut follower, std::future::pending()).await;
     assert!(
         matches!(ended, Ended::Stopped(ref t) if t.containers()[0].exit_code() == Some(0)),
@@ -195,15 +210,7 @@ async fn cancellation_stops_the_task_with_a_reason() {
         .then_output(|| StopTaskOutput::builder().build());
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &stop]);
     let (r, _) = runner();
-    let mut w = Waiter {
-        ecs: &ecs,
-        runner: &r,
-        cluster: "prod",
-        task_arn: "arn:t1",
-        timeout: Duration::from_secs(600),
-        stop_on_cancel: true,
-        schedule: PollSchedule::default(),
-    };
+    let mut w = waiter(&ecs, &r, "arn:t1", PollSchedule::default());
     let cancel = async {
         tokio::time::sleep(Duration::from_secs(42)).await;
         "SIGINT"
@@ -279,15 +286,12 @@ async fn wait_for(task_after: usize, last: Task, describes: &Clock, logs: &Clock
     });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
     let (r, _) = runner();
-    let mut w = Waiter {
-        ecs: &ecs,
-        runner: &r,
-        cluster: "prod",
-        task_arn: "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
-        timeout: Duration::from_secs(600),
-        stop_on_cancel: true,
-        schedule: PollSchedule::default().waiting_first(),
-    };
+    let mut w = waiter(
+        &ecs,
+        &r,
+        "arn:aws:ecs:eu-west-1:123456789012:task/prod/t1",
+        PollSchedule::default().waiting_first(),
+    );
     let start = tokio::time::Instant::now();
     let ended = w.wait(&mut follower(logs), std::future::pending()).await;
     assert!(matches!(ended, Ended::Stopped(_)), "{ended:?}");

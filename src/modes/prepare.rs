@@ -234,11 +234,10 @@ async fn load_templates(
     distinct.dedup();
     // Render registers nothing: it reads only what it renders.
     let registers = settings.mode != crate::inputs::Mode::Render;
-    let mut families: Vec<String> = distinct
-        .iter()
-        .filter(|_| registers)
-        .map(|id| family_of(id))
-        .collect();
+    let mut families: Vec<String> = match registers {
+        true => distinct.iter().map(|id| family_of(id)).collect(),
+        false => Vec::new(),
+    };
     families.sort();
     families.dedup();
     let mut calls = tokio::task::JoinSet::new();
@@ -301,32 +300,29 @@ async fn running_definitions(
     templates: &Templates,
 ) -> HashMap<String, Value> {
     let mut running: HashMap<String, Value> = HashMap::new();
-    let mut calls = JoinSet::new();
+    let mut to_read: Vec<String> = Vec::new();
     for arn in services.iter().filter_map(|s| s.task_definition()) {
-        if running.contains_key(arn) {
-            continue;
-        }
         match templates.iter().find(|(id, _)| id == arn) {
             Some((_, (td, _))) => {
                 running.insert(arn.to_string(), td.clone());
             }
-            None => {
-                running.insert(arn.to_string(), Value::Null);
-                let (ecs, arn) = (aws.ecs.clone(), arn.to_string());
-                calls.spawn(async move {
-                    let td = api::describe_task_definition(&ecs, &arn).await;
-                    (arn, td)
-                });
-            }
+            None if !to_read.iter().any(|a| a == arn) => to_read.push(arn.to_string()),
+            None => {}
         }
     }
-    while let Some(Ok((arn, td))) = calls.join_next().await {
-        match td {
-            Ok(td) => running.insert(arn, td),
-            Err(_) => running.remove(&arn),
-        };
+    let mut calls = JoinSet::new();
+    for arn in to_read {
+        let ecs = aws.ecs.clone();
+        calls.spawn(async move {
+            let td = api::describe_task_definition(&ecs, &arn).await;
+            (arn, td)
+        });
     }
-    running.retain(|_, td| !td.is_null());
+    while let Some(Ok((arn, td))) = calls.join_next().await {
+        if let Ok(td) = td {
+            running.insert(arn, td);
+        }
+    }
     running
 }
 

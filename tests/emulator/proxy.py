@@ -8,10 +8,8 @@ against AWS pays per serial round trip, and records each call as
 ``(service:Operation, start, upstream seconds)`` so the benchmark can count
 calls per operation and the emulator's own service time.
 
-An operation is named as the emulator's request log names it: the service
-from the SigV4 credential scope (or ``sts`` for the unsigned
-AssumeRoleWithWebIdentity), the operation from ``X-Amz-Target`` or the
-``Action`` form parameter; the GitHub OIDC token endpoint is ``github:OIDCToken``.
+An operation is named as the emulator's request log names it (fdemu.py's
+``Layer._describe``); the GitHub OIDC token endpoint is ``github:OIDCToken``.
 
 Fault injection (the fault suite, tests/faults.rs): ``faults`` maps an
 operation (``ecs:DescribeTasks``) or ``*`` to a list of faults, used up in
@@ -28,29 +26,27 @@ import socket
 import struct
 
 import http.client
-import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+
+from fdemu import Layer  # beside this file: one way to name a request
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
 def operation(path, headers, body):
+    """The request's ``service:Operation``, named as the emulator's request log names it."""
     if path.startswith("/_fd/oidc"):
         return "github:OIDCToken"
-    auth = headers.get("Authorization", "")
-    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
-    service = scope.group(1) if scope else ""
-    target = headers.get("X-Amz-Target")
-    if target:
-        return f"{service or '?'}:{target.split('.')[-1]}"
-    if body:
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-        if action:
-            return f"{service or 'sts'}:{action[0]}"
-    return f"{service or '?'}:{path}"
+    environ = {
+        "HTTP_AUTHORIZATION": headers.get("Authorization", ""),
+        "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target", ""),
+        "QUERY_STRING": path.partition("?")[2],
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+    }
+    call = Layer._describe(environ, body)
+    return f"{call['service']}:{call['operation'] or path}"
 
 
 class Proxy:
