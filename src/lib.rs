@@ -8,6 +8,7 @@ pub mod cli;
 pub mod credentials;
 pub mod deploy;
 pub mod error;
+pub mod github;
 pub mod image;
 pub mod inputs;
 pub mod modes;

@@ -155,6 +155,11 @@ impl Cancel {
         }
     }
 
+    /// The signal, if one came.
+    pub fn fired(&self) -> Option<&'static str> {
+        *self.signal.borrow()
+    }
+
     /// Resolves on a signal while no stage is armed.
     pub async fn unarmed(&self) -> &'static str {
         let signal = self.signalled().await;

@@ -303,10 +303,31 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "id-token: write",
         ),
         case(
-            "deploy: github-deployment not available yet",
+            "deploy: github-deployment without a token",
             &[("mode", "deploy"), ("github-deployment", "true")],
+            "github-token",
+            "needs `github-token`",
+        ),
+        case(
+            "deploy: github-deployment outside a repository",
+            &[
+                ("mode", "deploy"),
+                ("github-deployment", "true"),
+                ("github-token", "ghs_x"),
+                ("GITHUB_REPOSITORY", "octo-app"),
+            ],
             "github-deployment",
-            "not available",
+            "GITHUB_REPOSITORY",
+        ),
+        case(
+            "render: comment-plan without a service",
+            &[
+                ("service", ""),
+                ("task-definition", "web"),
+                ("comment-plan", "true"),
+            ],
+            "comment-plan",
+            "give `service`",
         ),
         case(
             "rollback: image does not apply",
@@ -389,7 +410,13 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
     let n = cases.len();
     let mut problems = Vec::new();
     for c in cases {
-        let run = ActionRun::new(Some(&emu), &c.inputs);
+        // Runner variables (GITHUB_*) among a case's pairs go to the environment.
+        let (env, inputs): (Vec<_>, Vec<_>) =
+            c.inputs.iter().partition(|(k, _)| k.starts_with("GITHUB_"));
+        let mut run = ActionRun::new(Some(&emu), &inputs);
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
         for (path, text) in &c.files {
             run.write(path, text);
         }

@@ -295,29 +295,50 @@ impl Settings {
                 }
             }
         }
-        for (input, on) in [
-            ("github-deployment", self.github_deployment),
-            ("comment-plan", self.comment_plan),
+        only_for("github-deployment", &[Mode::Deploy])?;
+        for (input, given) in [
+            ("environment", self.environment.is_some()),
+            ("environment-url", self.environment_url.is_some()),
         ] {
-            if on {
+            if given && !self.github_deployment {
                 return Err(Failure::input(
                     input,
                     format!(
-                        "input `{input}` is not available in this version yet; remove it (the GitHub integration is on the way)"
+                        "input `{input}` is only used with `github-deployment: true`; set it, or remove `{input}`"
                     ),
                 ));
             }
+        }
+        if let Some(url) = &self.environment_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(Failure::input(
+                "environment-url",
+                format!(
+                    "input `environment-url` must be an http(s) URL, e.g. https://app.example.com (got `{url}`)"
+                ),
+            ));
+        }
+        if self
+            .environment
+            .as_deref()
+            .is_some_and(|e| e.chars().count() > 255)
+        {
+            return Err(Failure::input(
+                "environment",
+                "input `environment` is longer than 255 characters (GitHub's limit for an environment name)",
+            ));
+        }
+        if self.comment_plan && self.services.is_empty() {
+            return Err(Failure::input(
+                "comment-plan",
+                "`comment-plan` shows the change against what a service runs: give `service` too",
+            ));
         }
         if self.role_session_name.is_some() && self.role_to_assume.is_none() {
             return Err(Failure::input(
                 "role-session-name",
                 "input `role-session-name` is set but `role-to-assume` is not: set the role to assume, or remove the session name",
-            ));
-        }
-        if self.environment_url.is_some() && !self.github_deployment {
-            return Err(Failure::input(
-                "environment-url",
-                "input `environment-url` is only used with `github-deployment: true`",
             ));
         }
         Ok(())

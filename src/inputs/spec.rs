@@ -179,13 +179,17 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "github-deployment",
         Some("false"),
-        "Create a GitHub Deployment with statuses.",
+        "mode deploy: create a GitHub Deployment for GITHUB_SHA with statuses in_progress, then success or failure (needs permissions: deployments: write).",
     ),
-    input("environment", None, "GitHub Deployment environment name."),
+    input(
+        "environment",
+        None,
+        "GitHub Deployment environment name (default production).",
+    ),
     input(
         "environment-url",
         None,
-        "GitHub Deployment environment URL.",
+        "GitHub Deployment environment URL, shown on the deployment.",
     ),
     input(
         "github-token",
@@ -195,7 +199,7 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "comment-plan",
         Some("false"),
-        "mode render on a pull request: comment the task-definition diff.",
+        "mode render on a pull request: post the task-definition diff as one comment, updated in place (needs permissions: pull-requests: write).",
     ),
 ];
 
@@ -243,5 +247,9 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "codedeploy-deployment-id",
         "CodeDeploy deployment id (deploy of a CODE_DEPLOY service).",
+    ),
+    (
+        "github-deployment-id",
+        "Id of the GitHub Deployment (github-deployment: true).",
     ),
 ];

@@ -205,7 +205,17 @@ fn bad_inputs_name_the_input() {
         (vec![("role-session-name", "abc")], "role-session-name"),
         (vec![("secrets", "DB_PASSWORD=")], "secrets"),
         (vec![("environment-url", "https://x")], "environment-url"),
-        (vec![("comment-plan", "true")], "comment-plan"),
+        (vec![("environment", "staging")], "environment"),
+        (vec![("github-deployment", "true")], "github-deployment"),
+        (
+            vec![
+                ("mode", "deploy"),
+                ("github-deployment", "true"),
+                ("environment-url", "app.example.com"),
+            ],
+            "environment-url",
+        ),
+        (vec![("comment-plan", "maybe")], "comment-plan"),
     ];
     for (extra, input) in cases {
         let f = input_error(&extra);
@@ -215,6 +225,34 @@ fn bad_inputs_name_the_input() {
             "headline should name `{input}`: {f}"
         );
     }
+}
+
+#[test]
+fn github_inputs_go_with_their_modes() {
+    let s = parse_with(&[("comment-plan", "true")]).unwrap();
+    assert!(s.comment_plan);
+    let f = input_error(&[("comment-plan", "true"), ("mode", "deploy")]);
+    assert!(f.headline.contains("only to render"), "{f}");
+    let mut pairs = vec![("mode", "render"), ("image", "web:v1")];
+    pairs.extend([("task-definition", "web"), ("comment-plan", "true")]);
+    let f = Settings::parse(&raw(&pairs)).unwrap_err();
+    assert_eq!(f.title, "comment-plan");
+    assert!(f.headline.contains("give `service`"), "{f}");
+    let s = parse_with(&[
+        ("mode", "deploy"),
+        ("github-deployment", "true"),
+        ("environment", "staging"),
+        ("environment-url", "https://staging.example.com"),
+    ])
+    .unwrap();
+    assert_eq!(s.environment.as_deref(), Some("staging"));
+    let long = "e".repeat(256);
+    let f = input_error(&[
+        ("mode", "deploy"),
+        ("github-deployment", "true"),
+        ("environment", long.as_str()),
+    ]);
+    assert_eq!(f.title, "environment");
 }
 
 #[test]

@@ -32,10 +32,32 @@ pub async fn run(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     report: &mut Report,
 ) -> Result<(), Failure> {
+    let github = crate::github::deployment::prepare(settings, env)?;
     let mut stages = Stages::new(runner, 7);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, runner, env, report).await?;
     let codedeploy = check_controllers(settings, &aws, &targets).await?;
+    // Everything is checked: GitHub hears of the deployment while it is registered.
+    if let Some(github) = github {
+        let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        let cluster = crate::arn::last_segment(&settings.cluster);
+        report.github_deployment = Some(github.start(
+            runner.clone(),
+            format!(
+                "{}{} to {cluster}: {}",
+                image.reference.repository,
+                image
+                    .reference
+                    .tag
+                    .as_deref()
+                    .map(|t| format!(":{t}"))
+                    .unwrap_or_default(),
+                services.join(", ")
+            ),
+            json!({"cluster": cluster, "services": services, "image": image.uri}),
+            report.run_url.clone(),
+        ));
+    }
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(row).collect();
 
@@ -98,6 +120,37 @@ pub async fn run(
             Ok(((), lines.join("; ")))
         })
         .await
+}
+
+/// How the run ended, for the GitHub Deployment's final status.
+pub fn github_end(
+    settings: &Settings,
+    report: &Report,
+    outcome: &Result<(), Failure>,
+) -> crate::github::deployment::Final {
+    use crate::github::deployment::Final;
+    let revisions: Vec<&str> = report
+        .rows
+        .iter()
+        .filter_map(|r| r.revision.as_deref())
+        .collect();
+    let cluster = crate::arn::last_segment(&settings.cluster);
+    match outcome {
+        Ok(()) => match settings.wait_until {
+            WaitUntil::None => Final::InProgress(String::new()),
+            WaitUntil::TrafficShifted => Final::Success(format!(
+                "traffic shifted to {} in {cluster}",
+                revisions.join(", ")
+            )),
+            WaitUntil::Complete => {
+                Final::Success(format!("{} running in {cluster}", revisions.join(", ")))
+            }
+        },
+        Err(f) => match crate::poll::Cancel::current().fired() {
+            Some(signal) => Final::Error(format!("cancelled ({signal}): {}", f.headline)),
+            None => Final::Failure(f.headline.clone()),
+        },
+    }
 }
 
 /// ECS-controlled services roll; CODE_DEPLOY ones get a CodeDeploy

@@ -40,6 +40,27 @@ pub async fn run(
             format!("the workflow run was cancelled ({signal}) before any task or deployment was started"),
         )),
     };
+    if let Some(github) = report.github_deployment.take() {
+        let end = deploy::github_end(settings, &report, &outcome);
+        // A cancelled job is killed seconds after the signal: GitHub gets a short chance.
+        let budget = match cancel.fired() {
+            Some(_) => std::time::Duration::from_secs(4),
+            None => std::time::Duration::from_secs(45),
+        };
+        let finish = github.finish(runner, end, report.run_url.as_deref());
+        let line = match tokio::time::timeout(budget, finish).await {
+            Ok(line) => line,
+            Err(_) => {
+                runner.warning(
+                    "github-deployment",
+                    &format!("GitHub did not take the final status within {}s; the deployment stays in progress there", budget.as_secs()),
+                );
+                "GitHub deployment: the final status was not posted (GitHub did not answer in time)"
+                    .to_string()
+            }
+        };
+        report.github.push(line);
+    }
     report::finish(runner, &report, &outcome, started.elapsed());
     outcome
 }

@@ -16,6 +16,7 @@ pub async fn run(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     report: &mut Report,
 ) -> Result<(), Failure> {
+    let github = crate::github::plan_comment::prepare(settings, env)?;
     let needs_aws = prepare::needs_aws(settings);
     let mut stages = Stages::new(runner, if needs_aws { 4 } else { 3 });
     let aws = match needs_aws {
@@ -43,6 +44,12 @@ pub async fn run(
             .map_err(report::output_failure)?;
     }
     report.rows = targets.iter().map(row).collect();
+    if let Some(client) = &github
+        && let Some(line) =
+            crate::github::plan_comment::post(client, settings, runner, report).await
+    {
+        report.github.push(line);
+    }
     Ok(())
 }
 

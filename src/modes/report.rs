@@ -66,6 +66,10 @@ pub struct Report {
     pub exit_code: Option<i32>,
     /// This workflow run on GitHub.
     pub run_url: Option<String>,
+    /// The GitHub Deployment of this run, until its final status is posted.
+    pub github_deployment: Option<crate::github::deployment::Started>,
+    /// What was told to GitHub (deployment status, plan comment), for the summary.
+    pub github: Vec<String>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -81,6 +85,8 @@ impl Report {
             migration_log: Vec::new(),
             exit_code: None,
             run_url: None,
+            github_deployment: None,
+            github: Vec::new(),
         }
     }
 
@@ -171,33 +177,7 @@ impl Report {
                 ));
             }
             md.push('\n');
-            for r in &self.rows {
-                let Some((running, changes)) = &r.plan else {
-                    continue;
-                };
-                if changes.is_empty() {
-                    md.push_str(&format!(
-                        "**{}** — no change against the running {}\n\n",
-                        cell(&r.name),
-                        cell(running)
-                    ));
-                    continue;
-                }
-                md.push_str(&format!(
-                    "**{}** — against the running {}:\n\n| | running | rendered |\n|---|---|---|\n",
-                    cell(&r.name),
-                    cell(running)
-                ));
-                for c in changes {
-                    md.push_str(&format!(
-                        "| {} | {} | {} |\n",
-                        cell(&c.what),
-                        code(&c.before),
-                        code(&c.after)
-                    ));
-                }
-                md.push('\n');
-            }
+            md.push_str(&self.plan_markdown());
         } else if !self.rows.is_empty() {
             let started = if self.mode == Mode::Migrate {
                 "task"
@@ -293,8 +273,47 @@ impl Report {
             }
             md.push('\n');
         }
+        for line in &self.github {
+            md.push_str(&format!("{line}\n\n"));
+        }
         if let Some(url) = &self.run_url {
             md.push_str(&format!("[This workflow run]({url})\n"));
+        }
+        md
+    }
+}
+
+impl Report {
+    /// Mode render: per target, what would change against the revision its
+    /// service runs (the job summary and the pull-request comment show it).
+    pub fn plan_markdown(&self) -> String {
+        let mut md = String::new();
+        for r in &self.rows {
+            let Some((running, changes)) = &r.plan else {
+                continue;
+            };
+            if changes.is_empty() {
+                md.push_str(&format!(
+                    "**{}** — no change against the running {}\n\n",
+                    cell(&r.name),
+                    cell(running)
+                ));
+                continue;
+            }
+            md.push_str(&format!(
+                "**{}** — against the running {}:\n\n| | running | rendered |\n|---|---|---|\n",
+                cell(&r.name),
+                cell(running)
+            ));
+            for c in changes {
+                md.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    cell(&c.what),
+                    code(&c.before),
+                    code(&c.after)
+                ));
+            }
+            md.push('\n');
         }
         md
     }

@@ -33,6 +33,24 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// GitHub's OpenAPI description that `tests/github-openapi` installs (or
+/// `FARGATE_DEPLOY_GITHUB_OPENAPI`), for the emulator's GitHub API mock.
+pub fn github_openapi() -> PathBuf {
+    if let Some(p) = std::env::var_os("FARGATE_DEPLOY_GITHUB_OPENAPI") {
+        return PathBuf::from(p);
+    }
+    std::fs::read_dir(repo_root().join("target/github-openapi"))
+        .ok()
+        .and_then(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "json"))
+        })
+        .expect("GitHub's OpenAPI description is missing: run `tests/run` (tests/github-openapi installs it)")
+}
+
+/// The token the emulator's GitHub API accepts (fdemu.py's GITHUB_TOKEN).
+pub const GITHUB_TOKEN: &str = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d";
+
 pub struct Emulator {
     child: Child,
     pub port: u16,
@@ -59,6 +77,17 @@ impl Emulator {
         self.http("POST", "/_fd/faults", &plan.to_string());
     }
 
+    /// The GitHub API mock: requests, violations of GitHub's OpenAPI
+    /// description, deployments with statuses, comments.
+    pub fn github(&self) -> Value {
+        self.http("GET", "/_fd/github", "")
+    }
+
+    /// Seeds or configures the GitHub API mock (see tests/emulator/github_layer.py).
+    pub fn github_control(&self, update: Value) -> Value {
+        self.http("POST", "/_fd/github", &update.to_string())
+    }
+
     /// What the proxy injected, by kind, and what is left of the plan.
     pub fn faults(&self) -> Value {
         self.http("GET", "/_fd/faults", "")
@@ -72,6 +101,7 @@ impl Emulator {
             .args(["--port", "0", "--seed", "default"])
             .args(extra)
             .current_dir(repo_root().join("tests/emulator"))
+            .env("FDEMU_GITHUB_OPENAPI", github_openapi())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -439,6 +469,30 @@ impl ActionRun {
                 &format!("{}/_fd/oidc?api-version=2.0", emu.url()),
             )
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+    }
+
+    /// The GitHub REST API of the emulator (GHES-style `/api/v3` base) and its token.
+    pub fn with_github(self, emu: &Emulator) -> Self {
+        self.env("GITHUB_API_URL", &format!("{}/api/v3", emu.url()))
+            .input("github-token", GITHUB_TOKEN)
+    }
+
+    /// The run was triggered by pull request `number` (event payload as the runner writes it).
+    pub fn on_pull_request(self, number: u64) -> Self {
+        let event = serde_json::json!({
+            "action": "synchronize",
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "head": {"sha": "fedcba9876543210fedcba9876543210fedcba98", "ref": "feature"},
+                "base": {"ref": "main"}
+            }
+        });
+        let path = self.write(".runner/event.json", &event.to_string());
+        let path = path.display().to_string();
+        self.env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &path)
+            .env("GITHUB_REF", &format!("refs/pull/{number}/merge"))
     }
 
     /// AWS calls go through the emulator's fault-injecting proxy.

@@ -17,6 +17,10 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ``GET /_fd/secrets`` — every credential handed out (OIDC tokens, and the
   access key id, secret key and session token of each AssumeRoleWithWebIdentity
   answer), so the harness can prove none of them was printed.
+* ``/api/v3/…`` and ``/_fd/github`` — the GitHub REST API (deployments,
+  deployment statuses, issue comments), checked request by request against
+  GitHub's published OpenAPI description (github_layer.py, documented there).
+  The token it accepts is ``GITHUB_TOKEN`` below.
 * ``/_fd/faults`` — with ``--fault-proxy``, a fault-injecting proxy
   (proxy.py) runs in front of the server: POST adds to its plan, GET tells
   what it injected and what is left.
@@ -69,6 +73,7 @@ SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 # Requests whose parameters the log keeps, for tests that check what was asked.
 KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment", "StopServiceDeployment"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
+GITHUB_TOKEN = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d"
 
 
 class Layer:
@@ -81,6 +86,9 @@ class Layer:
         # Every credential this emulator handed out, for the harness's leak scan.
         self.secrets = []
         self.recording = True
+        import github_layer  # noqa: E402  (beside this file)
+
+        self.github = github_layer.GitHub(GITHUB_TOKEN)
 
     # -- helpers ---------------------------------------------------------
     @staticmethod
@@ -146,6 +154,12 @@ class Layer:
                 return self._json(start_response, "200 OK", {**self.config, **ecs_layer.CONFIG})
         if path == "/_fd/oidc":
             return self._oidc(environ, start_response)
+        if path == "/_fd/github":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            update = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            return self._json(start_response, "200 OK", self.github.control(update))
+        if path.startswith("/api/v3/"):
+            return self.github(environ, start_response)
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""

@@ -63,7 +63,10 @@ fn deploy_report() -> Report {
 
 #[test]
 fn a_successful_deploy() {
-    let report = deploy_report();
+    let mut report = deploy_report();
+    report
+        .github
+        .push("GitHub deployment 1001 to **production**: success".into());
     insta::assert_snapshot!(report.summary_markdown(&Ok(()), Duration::from_secs(95)));
 }
 
@@ -117,8 +120,7 @@ fn a_failed_migration_with_its_last_lines() {
     insta::assert_snapshot!(report.summary_markdown(&Err(failure), Duration::from_secs(14)));
 }
 
-#[test]
-fn a_render_with_what_would_change() {
+fn render_report() -> Report {
     let mut report = Report::new(Mode::Render);
     report.image = Some(image());
     report.rows.push(TargetRow {
@@ -152,5 +154,55 @@ fn a_render_with_what_would_change() {
         plan: Some(("worker:7".into(), vec![])),
         ..TargetRow::default()
     });
+    report
+}
+
+#[test]
+fn a_render_with_what_would_change() {
+    let report = render_report();
     insta::assert_snapshot!(report.summary_markdown(&Ok(()), Duration::from_millis(1200)));
+}
+
+/// The pull-request comment of `comment-plan` (crate::github::plan_comment).
+#[test]
+fn the_plan_comment() {
+    use crate::github::plan_comment::{body, marker};
+    let report = render_report();
+    let marker = marker(
+        "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+        &["web".into(), "worker".into()],
+    );
+    assert_eq!(marker, "<!-- fargate-deploy:plan prod/web,worker -->");
+    insta::assert_snapshot!(body(
+        &marker,
+        "prod",
+        &report,
+        Some("fedcba9876543210fedcba9876543210fedcba98"),
+        Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1"),
+    ));
+}
+
+#[test]
+fn a_plan_longer_than_a_comment_is_cut_at_a_line() {
+    use crate::github::plan_comment::body;
+    let mut report = render_report();
+    let change = |i: usize| crate::taskdef::diff::Change {
+        what: format!("web: environment VAR_{i:05}"),
+        before: "—".into(),
+        after: "x".repeat(80),
+    };
+    report.rows[0].plan = Some(("web:41".into(), (0..2000).map(change).collect()));
+    let text = body("<!-- m -->", "prod", &report, None, Some("https://run"));
+    assert!(text.chars().count() <= 65_536, "{}", text.chars().count());
+    assert!(text.starts_with("<!-- m -->\n"));
+    assert!(text.contains("… the plan is longer than a comment can hold"));
+    assert!(
+        text.trim_end()
+            .ends_with("[Workflow run](https://run)</sub>")
+    );
+    let last_row = text
+        .lines()
+        .rfind(|l| l.starts_with("| web: environment"))
+        .unwrap();
+    assert!(last_row.ends_with(" |"), "rows are whole: {last_row}");
 }

@@ -1,0 +1,283 @@
+//! `github-deployment: true`: a GitHub Deployment for `GITHUB_SHA` in
+//! `environment`, with statuses in_progress → success / failure (`log_url`
+//! to the run, `environment_url`).
+//!
+//! The deployment is created once the inputs, image and task definitions have
+//! been checked, in the background beside registration, so it costs the AWS
+//! deployment no time; its final status is posted when the run's result is
+//! known. Either call failing is a warning.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use super::{Client, Context, GitHubError};
+use crate::error::Failure;
+use crate::inputs::Settings;
+use crate::runner::Runner;
+
+/// The job permission the calls need.
+const PERMISSION: &str = "deployments: write";
+/// GitHub's limit for a status description.
+const DESCRIPTION_LIMIT: usize = 140;
+
+#[derive(Clone)]
+pub struct Plan {
+    client: Client,
+    sha: String,
+    pub environment: String,
+    environment_url: Option<String>,
+}
+
+/// The deployment being created (or created) on GitHub.
+pub struct Started {
+    plan: Plan,
+    created: JoinHandle<Result<u64, GitHubError>>,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GitHub deployment to {}", self.plan.environment)
+    }
+}
+
+/// How the run ended, as GitHub's deployment states say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Final {
+    Success(String),
+    Failure(String),
+    /// Cancelled or otherwise ended without a verdict on the deployment.
+    Error(String),
+    /// Started and not waited for (`wait-until: none`).
+    InProgress(String),
+}
+
+impl Final {
+    fn state(&self) -> (&'static str, &str) {
+        match self {
+            Final::Success(d) => ("success", d),
+            Final::Failure(d) => ("failure", d),
+            Final::Error(d) => ("error", d),
+            Final::InProgress(d) => ("in_progress", d),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NewDeployment<'a> {
+    #[serde(rename = "ref")]
+    reference: &'a str,
+    task: &'a str,
+    /// GitHub would otherwise try to merge the default branch into the ref first.
+    auto_merge: bool,
+    /// Without it GitHub requires every status check of the commit to have
+    /// passed — and this run's own check is still in progress (HTTP 409).
+    required_contexts: [&'a str; 0],
+    payload: &'a Value,
+    environment: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct NewStatus<'a> {
+    state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment_url: Option<&'a str>,
+    description: &'a str,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: u64,
+}
+
+/// The plan for this run, or `None` when `github-deployment` is off. Bad
+/// configuration (no token, no repository or commit) is an input failure.
+pub fn prepare(
+    settings: &Settings,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Option<Plan>, Failure> {
+    if !settings.github_deployment {
+        return Ok(None);
+    }
+    let ctx = Context::from_env("github-deployment", env)?;
+    let Some(sha) = ctx.sha.clone() else {
+        return Err(Failure::input(
+            "github-deployment",
+            "input `github-deployment` needs the commit in GITHUB_SHA, which the runner sets; on the command line, export it",
+        ));
+    };
+    let token = settings.github_token.as_deref().ok_or_else(|| {
+        Failure::input("github-token", "input `github-deployment` needs `github-token` (the action passes `${{ github.token }}` by default; give the job `permissions: deployments: write`)")
+    })?;
+    Ok(Some(Plan {
+        client: Client::new("github-deployment", token, ctx)?,
+        sha,
+        environment: settings
+            .environment
+            .clone()
+            .unwrap_or_else(|| "production".into()),
+        environment_url: settings.environment_url.clone(),
+    }))
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= DESCRIPTION_LIMIT {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(DESCRIPTION_LIMIT - 1).collect();
+    out.push('…');
+    out
+}
+
+impl Plan {
+    /// Creates the deployment and marks it in progress, in the background.
+    pub fn start(
+        self,
+        runner: Arc<Runner>,
+        description: String,
+        payload: Value,
+        log_url: Option<String>,
+    ) -> Started {
+        let plan = self.clone();
+        let created = tokio::spawn(async move {
+            let route = plan.client.repo_route("/deployments");
+            let description = clip(&description);
+            let body = NewDeployment {
+                reference: &plan.sha,
+                task: "deploy",
+                auto_merge: false,
+                required_contexts: [],
+                payload: &payload,
+                environment: &plan.environment,
+                description: &description,
+            };
+            let created: Created = plan
+                .client
+                .call("create the deployment", |o| {
+                    let (route, body) = (route.clone(), &body);
+                    async move { o.post(route, Some(body)).await }
+                })
+                .await?;
+            runner.info(&format!(
+                "GitHub deployment {} to {} created for {}",
+                created.id,
+                plan.environment,
+                &plan.sha[..plan.sha.len().min(12)]
+            ));
+            plan.status(
+                created.id,
+                &Final::InProgress(description),
+                log_url.as_deref(),
+            )
+            .await?;
+            Ok(created.id)
+        });
+        Started {
+            plan: self,
+            created,
+        }
+    }
+
+    async fn status(&self, id: u64, end: &Final, log_url: Option<&str>) -> Result<(), GitHubError> {
+        let (state, description) = end.state();
+        let description = clip(description);
+        let body = NewStatus {
+            state,
+            log_url,
+            environment_url: self.environment_url.as_deref(),
+            description: &description,
+        };
+        let route = self
+            .client
+            .repo_route(&format!("/deployments/{id}/statuses"));
+        let _: Value = self
+            .client
+            .call("post a deployment status", |o| {
+                let (route, body) = (route.clone(), &body);
+                async move { o.post(route, Some(body)).await }
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl Started {
+    /// Posts the final status; returns the line for the job summary. Every
+    /// GitHub failure is a warning here.
+    pub async fn finish(self, runner: &Runner, end: Final, log_url: Option<&str>) -> String {
+        let env = &self.plan.environment;
+        let id = match self.created.await {
+            Ok(Ok(id)) => id,
+            Ok(Err(e)) => {
+                runner.warning("github-deployment", &e.advice(PERMISSION));
+                return format!("GitHub deployment to **{env}**: not created ({e})");
+            }
+            Err(e) => {
+                runner.warning(
+                    "github-deployment",
+                    &format!("creating the deployment failed: {e}"),
+                );
+                return format!("GitHub deployment to **{env}**: not created");
+            }
+        };
+        let (state, _) = end.state();
+        if let Final::InProgress(_) = end {
+            // Its in_progress status is already there.
+        } else if let Err(e) = self.plan.status(id, &end, log_url).await {
+            runner.warning("github-deployment", &e.advice(PERMISSION));
+            return format!(
+                "GitHub deployment {id} to **{env}**: the `{state}` status was not posted ({e})"
+            );
+        }
+        runner.info(&format!("GitHub deployment {id} to {env}: {state}"));
+        if let Err(e) = runner.set_output("github-deployment-id", &id.to_string()) {
+            runner.warning("outputs", &e.to_string());
+        }
+        format!("GitHub deployment {id} to **{env}**: {state}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_clipped_to_githubs_limit() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(200);
+        let clipped = clip(&long);
+        assert_eq!(clipped.chars().count(), DESCRIPTION_LIMIT);
+        assert!(clipped.ends_with('…'));
+    }
+
+    #[test]
+    fn the_deployment_request_skips_status_checks_and_merging() {
+        let payload = serde_json::json!({"cluster": "prod"});
+        let body = serde_json::to_value(NewDeployment {
+            reference: "abc",
+            task: "deploy",
+            auto_merge: false,
+            required_contexts: [],
+            payload: &payload,
+            environment: "staging",
+            description: "d",
+        })
+        .unwrap();
+        assert_eq!(body["ref"], "abc");
+        assert_eq!(body["auto_merge"], false);
+        assert_eq!(body["required_contexts"], serde_json::json!([]));
+        let status = serde_json::to_value(NewStatus {
+            state: "success",
+            log_url: None,
+            environment_url: None,
+            description: "d",
+        })
+        .unwrap();
+        assert!(status.get("log_url").is_none() && status.get("environment_url").is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! `mode: render` with `comment-plan: true` on a pull request: one comment
+//! showing what would change against what the services run now, found again
+//! by a hidden marker and updated in place on every push.
+//!
+//! The marker names the cluster and the targets, so two render steps of one
+//! workflow (staging and production, say) keep one comment each.
+
+use serde_json::json;
+
+use super::{Client, Context, GitHubError, PullRequest};
+use crate::error::Failure;
+use crate::inputs::Settings;
+use crate::modes::report::Report;
+use crate::runner::Runner;
+
+const PERMISSION: &str = "pull-requests: write";
+/// GitHub's limit for a comment body, in characters.
+const BODY_LIMIT: usize = 65_536;
+
+/// `<!-- fargate-deploy:plan CLUSTER/target,target -->`.
+pub fn marker(cluster: &str, targets: &[String]) -> String {
+    format!(
+        "<!-- fargate-deploy:plan {}/{} -->",
+        crate::arn::last_segment(cluster),
+        targets.join(",")
+    )
+}
+
+/// The comment's markdown: marker, heading, the plan, and where it came from.
+pub fn body(
+    marker: &str,
+    cluster: &str,
+    report: &Report,
+    commit: Option<&str>,
+    run_url: Option<&str>,
+) -> String {
+    let mut head = format!(
+        "{marker}\n### fargate-deploy plan for `{}`\n\n",
+        crate::arn::last_segment(cluster)
+    );
+    if let Some(img) = &report.image {
+        head.push_str(&format!("Image: `{}`", img.uri));
+        if let Some(commit) = commit {
+            head.push_str(&format!(" (commit `{}`)", &commit[..commit.len().min(12)]));
+        }
+        head.push_str("\n\n");
+    }
+    let planned: Vec<_> = report.rows.iter().filter_map(|r| r.plan.as_ref()).collect();
+    let changing = planned.iter().filter(|(_, c)| !c.is_empty()).count();
+    head.push_str(&match (changing, planned.len()) {
+        (0, _) => "Nothing would change.\n\n".to_string(),
+        (1, 1) => "The service would change:\n\n".to_string(),
+        (n, all) => format!("**{n} of {all}** services would change:\n\n"),
+    });
+    let mut foot = String::from(
+        "<sub>Rendered by fargate-deploy; this comment is updated in place on every push.",
+    );
+    if let Some(url) = run_url {
+        foot.push_str(&format!(" [Workflow run]({url})"));
+    }
+    foot.push_str("</sub>\n");
+    let mut plan = report.plan_markdown();
+    let room = BODY_LIMIT - head.chars().count() - foot.chars().count() - 200;
+    if plan.chars().count() > room {
+        let cut: String = plan.chars().take(room).collect();
+        let cut = cut.rsplit_once('\n').map(|(keep, _)| keep).unwrap_or("");
+        plan = format!(
+            "{cut}\n\n… the plan is longer than a comment can hold; the rest is in the run's job summary.\n\n"
+        );
+    }
+    format!("{head}{plan}{foot}")
+}
+
+/// What became of the comment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Posted {
+    Created(String),
+    Updated(String),
+}
+
+/// Checks the configuration before anything runs: a token and a repository
+/// are needed even when this run turns out not to be a pull request.
+pub fn prepare(
+    settings: &Settings,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Option<Client>, Failure> {
+    if !settings.comment_plan {
+        return Ok(None);
+    }
+    let ctx = Context::from_env("comment-plan", env)?;
+    let token = settings.github_token.as_deref().ok_or_else(|| {
+        Failure::input("github-token", "input `comment-plan` needs `github-token` (the action passes `${{ github.token }}` by default; give the job `permissions: pull-requests: write`)")
+    })?;
+    Ok(Some(Client::new("comment-plan", token, ctx)?))
+}
+
+/// Posts or updates the plan comment; returns the summary line. GitHub
+/// failures are warnings; a run that is not for a pull request says so.
+pub async fn post(
+    client: &Client,
+    settings: &Settings,
+    runner: &Runner,
+    report: &Report,
+) -> Option<String> {
+    let Some(PullRequest { number, head_sha }) = client.ctx.pull_request.clone() else {
+        runner.info("comment-plan: this run is not for a pull request; no comment posted");
+        return None;
+    };
+    let targets: Vec<String> = report.rows.iter().map(|r| r.name.clone()).collect();
+    let marker = marker(&settings.cluster, &targets);
+    let commit = head_sha.or_else(|| client.ctx.sha.clone());
+    let text = runner.redact(&body(
+        &marker,
+        &settings.cluster,
+        report,
+        commit.as_deref(),
+        report.run_url.as_deref(),
+    ));
+    match upsert(client, number, &marker, &text).await {
+        Ok(Posted::Created(url)) => {
+            runner.info(&format!(
+                "plan comment posted on pull request #{number}: {url}"
+            ));
+            Some(format!("Plan comment: [posted on #{number}]({url})"))
+        }
+        Ok(Posted::Updated(url)) => {
+            runner.info(&format!(
+                "plan comment updated on pull request #{number}: {url}"
+            ));
+            Some(format!("Plan comment: [updated on #{number}]({url})"))
+        }
+        Err(e) => {
+            runner.warning("comment-plan", &e.advice(PERMISSION));
+            Some(format!("Plan comment on #{number}: not posted ({e})"))
+        }
+    }
+}
+
+/// Finds the comment carrying `marker` (every page) and updates it, or creates one.
+pub async fn upsert(
+    client: &Client,
+    number: u64,
+    marker: &str,
+    text: &str,
+) -> Result<Posted, GitHubError> {
+    let (owner, repo) = (client.ctx.owner.clone(), client.ctx.repo.clone());
+    let mut page = client
+        .call("list the pull request's comments", |o| {
+            let (owner, repo) = (owner.clone(), repo.clone());
+            async move {
+                o.issues(owner, repo)
+                    .list_comments(number)
+                    .per_page(100)
+                    .send()
+                    .await
+            }
+        })
+        .await?;
+    let existing = loop {
+        if let Some(c) = page
+            .items
+            .iter()
+            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        {
+            break Some(c.id);
+        }
+        let next = page.next.clone();
+        if next.is_none() {
+            break None;
+        }
+        match client
+            .call("list the pull request's comments", |o| {
+                let next = next.clone();
+                async move { o.get_page(&next).await }
+            })
+            .await?
+        {
+            Some(p) => page = p,
+            None => break None,
+        }
+    };
+    let payload = json!({ "body": text });
+    match existing {
+        Some(id) => {
+            // PATCH, as GitHub documents it (octocrab's update_comment sends POST).
+            let route = client.repo_route(&format!("/issues/comments/{id}"));
+            let c: octocrab::models::issues::Comment = client
+                .call("update the plan comment", |o| {
+                    let (route, payload) = (route.clone(), &payload);
+                    async move { o.patch(route, Some(payload)).await }
+                })
+                .await?;
+            Ok(Posted::Updated(c.html_url.to_string()))
+        }
+        None => {
+            let route = client.repo_route(&format!("/issues/{number}/comments"));
+            let c: octocrab::models::issues::Comment = client
+                .call("comment on the pull request", |o| {
+                    let (route, payload) = (route.clone(), &payload);
+                    async move { o.post(route, Some(payload)).await }
+                })
+                .await?;
+            Ok(Posted::Created(c.html_url.to_string()))
+        }
+    }
+}

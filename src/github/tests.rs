@@ -1,0 +1,103 @@
+use super::*;
+
+fn env_of(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> + Sync {
+    move |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[test]
+fn the_context_comes_from_the_runner_variables() {
+    let ctx = Context::from_env(
+        "github-deployment",
+        &env_of(&[
+            ("GITHUB_REPOSITORY", "octo-org/octo-app"),
+            ("GITHUB_SHA", "abc"),
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        (ctx.owner.as_str(), ctx.repo.as_str()),
+        ("octo-org", "octo-app")
+    );
+    assert_eq!(ctx.api_url, "https://ghe.example.com/api/v3");
+    assert_eq!(ctx.sha.as_deref(), Some("abc"));
+    assert_eq!(ctx.pull_request, None);
+    let ctx = Context::from_env("x", &env_of(&[("GITHUB_REPOSITORY", "o/r")])).unwrap();
+    assert_eq!(ctx.api_url, "https://api.github.com");
+    for bad in ["", "octo-app", "o/r/x", "/r"] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(vec![("GITHUB_REPOSITORY", bad)].into_boxed_slice());
+        let f = Context::from_env("comment-plan", &env_of(pairs)).unwrap_err();
+        assert_eq!(f.title, "comment-plan");
+        assert!(f.headline.contains("GITHUB_REPOSITORY"), "{f}");
+    }
+    let f = Context::from_env(
+        "x",
+        &env_of(&[
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_API_URL", "api.github.com"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(f.headline.contains("not an http(s) URL"), "{f}");
+}
+
+#[test]
+fn the_pull_request_comes_from_the_event_or_the_ref() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"pull_request": {"number": 42, "head": {"sha": "feed"}}}"#,
+    )
+    .unwrap();
+    let path = event.display().to_string();
+    let env = move |n: &str| (n == "GITHUB_EVENT_PATH").then(|| path.clone());
+    assert_eq!(
+        pull_request(&env),
+        Some(PullRequest {
+            number: 42,
+            head_sha: Some("feed".into())
+        })
+    );
+    let by_ref = |n: &str| (n == "GITHUB_REF").then(|| "refs/pull/7/merge".to_string());
+    assert_eq!(pull_request(&by_ref).map(|p| p.number), Some(7));
+    let push = |n: &str| (n == "GITHUB_REF").then(|| "refs/heads/main".to_string());
+    assert_eq!(pull_request(&push), None);
+}
+
+#[test]
+fn advice_names_the_permission_for_refusals_only() {
+    let e = GitHubError::Api {
+        operation: "create the deployment",
+        status: 403,
+        message: "Resource not accessible by integration".into(),
+    };
+    let advice = e.advice("deployments: write");
+    assert!(
+        advice.starts_with("GitHub answered 403 to create the deployment: Resource not accessible")
+            && advice.contains("`permissions: deployments: write`"),
+        "{advice}"
+    );
+    let e = GitHubError::Api {
+        operation: "x",
+        status: 502,
+        message: "Server Error".into(),
+    };
+    assert!(e.transient());
+    assert_eq!(e.advice("deployments: write"), e.to_string());
+    assert!(!GitHubError::Timeout { operation: "x" }.transient());
+    let e = GitHubError::Api {
+        operation: "x",
+        status: 422,
+        message: "Validation Failed".into(),
+    };
+    assert!(!e.transient());
+}
