@@ -143,6 +143,26 @@ fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
 }
 
 #[test]
+fn bad_input_tells_github_nothing_and_wait_until_none_stays_in_progress() {
+    let emu = Emulator::start();
+    let done = deploy(&emu, &[("image", "web:v9")]).run();
+    assert_eq!(done.code, 2, "{}", done.all_text());
+    assert_eq!(emu.github()["requests"], json!([]));
+
+    // Not waited for: GitHub is not told it succeeded.
+    let done = deploy(&emu, &[("wait-until", "none")]).run();
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let gh = emu.github();
+    assert_no_violations(&gh);
+    assert_eq!(states(&gh["deployments"][0]), ["in_progress"]);
+    assert!(
+        done.summary.contains("to **production**: in_progress"),
+        "{}",
+        done.summary
+    );
+}
+
+#[test]
 fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     // A token without `deployments: write`: the AWS deployment goes on and succeeds.
     let emu = Emulator::start();

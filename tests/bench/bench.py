@@ -71,9 +71,12 @@ TIME = "/usr/bin/time"  # GNU time (Debian's package "time")
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/deploy"
 REQUEST_TOKEN = "gha-request-token-0b5e9f"  # fdemu.py's runner request token
+GITHUB_TOKEN = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d"  # fdemu.py's GitHub API token
 STATUS_OPS = {"ecs:DescribeTasks", "ecs:DescribeServices", "ecs:DescribeServiceDeployments"}
 STARTS_WAIT = {"ecs:RunTask", "ecs:UpdateService"}
-CHAIN = {"migrate": 8, "deploy": 7, "aws-cli migrate": 3, "aws-cli deploy": 3}
+# The GitHub Deployment adds one serial round trip (the final status); its
+# creation and in_progress status run beside the registration.
+CHAIN = {"migrate": 8, "deploy": 7, "deploy+github": 8, "aws-cli migrate": 3, "aws-cli deploy": 3}
 
 
 class Emulator:
@@ -147,6 +150,10 @@ def action_env(proxy, ws, inputs):
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
         "INPUT_ROLE-TO-ASSUME": ROLE, "INPUT_AWS-REGION": REGION, "INPUT_CLUSTER": "prod",
     }
+    if inputs.get("github-deployment") == "true":
+        # The emulator's GitHub API, through the same proxy (same added RTT).
+        env["GITHUB_API_URL"] = f"{proxy.url()}/api/v3"
+        inputs = {**inputs, "github-token": GITHUB_TOKEN}
     for k, v in inputs.items():
         env[f"INPUT_{k.upper()}"] = v
     for f in ("output", "summary"):
@@ -181,20 +188,23 @@ def measure(label, delay, proxy, fn):
     calls = proxy.snapshot()
     if code != 0:
         raise SystemExit(f"{label}: exit {code}\n{text}")
-    by_op = {}
-    for op, _, _ in calls:
+    by_op, upstream = {}, {}
+    for op, _, u in calls:
         by_op[op] = by_op.get(op, 0) + 1
+        upstream.setdefault(op, []).append(u)
     service = statistics.median([u for _, _, u in calls]) if calls else 0.0
     # Status calls while waiting: after the task was started or the service
     # updated, up to the end of the process.
     started = min((t for op, t, _ in calls if op in STARTS_WAIT), default=None)
     status = [t for op, t, _ in calls if op in STATUS_OPS and started is not None and t > started]
     waiting = LAST_END[0] - started if started is not None else 0.0
-    kind = "migrate" if "migrate" in label else "deploy"
+    kind = "migrate" if "migrate" in label else "deploy+github" if "GitHub" in label else "deploy"
     chain = CHAIN[("aws-cli " if label.startswith("aws-cli") else "") + kind]
     limit = truth + chain * (delay + service)
     return {"label": label, "delay_ms": int(delay * 1000), "wall": wall, "rss_mib": rss, "truth": truth,
             "limit": limit, "calls": len(calls), "by_op": by_op,
+            # One round trip of each operation: the added delay + the emulator's median time for it.
+            "round_trip": {op: delay + statistics.median(us) for op, us in upstream.items()},
             "status_per_s": len(status) / waiting if waiting else 0.0}
 
 
@@ -245,6 +255,9 @@ def main():
             proxy = Proxy(emu.port, delay)
             # Warm-up (not measured): the first migrate registers the migration revision.
             ours(proxy, migrate_inputs(args.task_seconds), lambda o: migration.update(o) or 0.0)()
+            # … and the GitHub API mock loads GitHub's OpenAPI description on its first request.
+            ours(proxy, {"mode": "deploy", "service": "svc-0", "image": next_image(), "github-deployment": "true"},
+                 lambda o: 0.0)()
             for i in range(args.repeat):
                 # Real lifetimes are not aligned with the poll interval: each
                 # run shifts L and R by another fifth of a second.
@@ -254,6 +267,9 @@ def main():
                 emu.configure(rollout_seconds=args.rollout_seconds + shift)
                 results.append(measure("deploy 1 service", delay, proxy, ours(
                     proxy, {"mode": "deploy", "service": "svc-0", "image": next_image()},
+                    lambda o: rollout_time(emu, ["svc-0"]))))
+                results.append(measure("deploy 1 service + GitHub deployment", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": "svc-0", "image": next_image(), "github-deployment": "true"},
                     lambda o: rollout_time(emu, ["svc-0"]))))
                 results.append(measure("deploy 10 services", delay, proxy, ours(
                     proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
@@ -394,6 +410,16 @@ def render(results, version_ms, size, args):
     if rates:
         checks.append(("status calls per second per waiting job (mean)", statistics.mean(rates), "≤ 1.0",
                        statistics.mean(rates) <= 1.0))
+    gh = get("deploy 1 service + GitHub deployment")
+    if d1 and gh:
+        # What the GitHub Deployment adds should be the final status's one round
+        # trip (the mock validates each request and answer against GitHub's
+        # OpenAPI description, so its round trip is longer than the AWS calls').
+        status_rt = statistics.median(r["round_trip"]["github:repos/create-deployment-status"] for r in gh)
+        cost = over(gh) - over(d1)
+        checks.append(("GitHub deployment: added wall time (40 ms)", cost, "(measured)", None))
+        checks.append(("GitHub deployment: added wall time − one status round trip", cost - status_rt,
+                       "≤ 0.05 s", cost - status_rt <= 0.05))
     if d1 and d10:
         checks.append(("10 services / 1 service, wall", med(d10, "wall") / med(d1, "wall"), "≤ 1.5×",
                        med(d10, "wall") / med(d1, "wall") <= 1.5))

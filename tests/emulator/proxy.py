@@ -22,6 +22,7 @@ counts what was injected, by kind.
 """
 
 import json
+import re
 import socket
 import struct
 
@@ -31,14 +32,20 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fdemu import Layer  # beside this file: one way to name a request
+from github_layer import PREFIX, ROUTES  # noqa: E402
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
-def operation(path, headers, body):
+def operation(path, headers, body, method="POST"):
     """The request's ``service:Operation``, named as the emulator's request log names it."""
     if path.startswith("/_fd/oidc"):
         return "github:OIDCToken"
+    if path.startswith(PREFIX + "/"):
+        # The GitHub REST API mock: its operationId (github_layer.ROUTES).
+        plain = path[len(PREFIX):].partition("?")[0]
+        op = next((op for verb, pattern, op in ROUTES if verb == method and re.fullmatch(pattern, plain)), plain)
+        return f"github:{op}"
     environ = {
         "HTTP_AUTHORIZATION": headers.get("Authorization", ""),
         "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target", ""),
@@ -71,7 +78,7 @@ class Proxy:
             def _forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                op = operation(self.path, self.headers, body)
+                op = operation(self.path, self.headers, body, self.command)
                 fault = proxy.take_fault(op)
                 if fault and self._inject(fault):
                     return
