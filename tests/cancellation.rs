@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{ActionRun, Emulator, Signalled as Cancelled};
 use serde_json::json;
@@ -39,17 +39,7 @@ fn cancel_when(
     signal: &str,
 ) -> Cancelled {
     let mut child = run.spawn();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} never came");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(pause);
-    finish(&run, &mut child, signal)
-}
-
-fn finish(run: &ActionRun, child: &mut std::process::Child, signal: &str) -> Cancelled {
-    let done = common::signal(child, signal);
+    let done = common::signal_when(&mut child, ready, pause, what, signal);
     let summary =
         std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
     assert!(

@@ -292,7 +292,7 @@ fn bad_input_in_deploy_changes_nothing() {
 
 #[test]
 fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let emu = Emulator::start();
     emu.configure(json!({"rollout_seconds": 60}));
     let run = ActionRun::new(
@@ -306,13 +306,14 @@ fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
         ],
     );
     let mut child = run.spawn();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !emu.calls().iter().any(|c| c == "ecs:UpdateService") {
-        assert!(Instant::now() < deadline, "UpdateService never came");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let common::Signalled { code, stdout, took } = common::signal(&mut child, "TERM");
+    let ready = || emu.saw("ecs:UpdateService");
+    let common::Signalled { code, stdout, took } = common::signal_when(
+        &mut child,
+        ready,
+        Duration::from_millis(500),
+        "UpdateService",
+        "TERM",
+    );
     assert!(
         took < Duration::from_secs(5),
         "exited {took:?} after SIGTERM"

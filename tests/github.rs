@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};
@@ -220,13 +220,14 @@ fn a_cancelled_deploy_ends_its_github_deployment_in_error() {
     emu.configure(json!({"rollout_seconds": 60}));
     let run = deploy(&emu, &[]);
     let mut child = run.spawn();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !emu.calls().iter().any(|c| c == "ecs:UpdateService") {
-        assert!(Instant::now() < deadline, "UpdateService never came");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let signalled = common::signal(&mut child, "TERM");
+    let ready = || emu.saw("ecs:UpdateService");
+    let signalled = common::signal_when(
+        &mut child,
+        ready,
+        Duration::from_millis(500),
+        "UpdateService",
+        "TERM",
+    );
     assert_eq!(signalled.code, Some(1), "{}", signalled.stdout);
     let d = &emu.github()["deployments"][0];
     assert_eq!(states(d), ["in_progress", "error"]);

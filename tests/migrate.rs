@@ -236,13 +236,14 @@ fn sigterm_stops_the_task_and_exits_within_5_seconds() {
     let run = migrate(&emu, "FDEMU_RUN_SECONDS=120", &[]);
     let mut child = run.spawn();
     // Wait until the task runs, then cancel as the runner does.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !emu.calls().iter().any(|c| c == "ecs:RunTask") {
-        assert!(Instant::now() < deadline, "RunTask never came");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let common::Signalled { code, stdout, took } = common::signal(&mut child, "TERM");
+    let ready = || emu.saw("ecs:RunTask");
+    let common::Signalled { code, stdout, took } = common::signal_when(
+        &mut child,
+        ready,
+        Duration::from_millis(500),
+        "RunTask",
+        "TERM",
+    );
     assert!(
         took < Duration::from_secs(5),
         "exited {took:?} after SIGTERM"

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::{Client, Context, GitHubError};
+use super::{Client, GitHubError};
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::runner::Runner;
@@ -104,18 +104,20 @@ pub fn prepare(
     if !settings.github_deployment {
         return Ok(None);
     }
-    let ctx = Context::from_env("github-deployment", env)?;
-    let Some(sha) = ctx.sha.clone() else {
+    let client = super::client_for(
+        "github-deployment",
+        PERMISSION,
+        settings.github_token.as_deref(),
+        env,
+    )?;
+    let Some(sha) = client.ctx.sha.clone() else {
         return Err(Failure::input(
             "github-deployment",
             "input `github-deployment` needs the commit in GITHUB_SHA, which the runner sets; on the command line, export it",
         ));
     };
-    let token = settings.github_token.as_deref().ok_or_else(|| {
-        Failure::input("github-token", "input `github-deployment` needs `github-token` (the action passes `${{ github.token }}` by default; give the job `permissions: deployments: write`)")
-    })?;
     Ok(Some(Plan {
-        client: Client::new("github-deployment", token, ctx)?,
+        client,
         sha,
         environment: settings
             .environment

@@ -187,6 +187,24 @@ pub fn pull_request(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Option<Pul
     })
 }
 
+/// The client `input` (`github-deployment`, `comment-plan`) needs: the
+/// runner's context and a token, or bad input naming what is missing.
+pub fn client_for(
+    input: &str,
+    permission: &str,
+    token: Option<&str>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Client, Failure> {
+    let ctx = Context::from_env(input, env)?;
+    let token = token.ok_or_else(|| {
+        Failure::input(
+            "github-token",
+            format!("input `{input}` needs `github-token` (the action passes `${{{{ github.token }}}}` by default; give the job `permissions: {permission}`)"),
+        )
+    })?;
+    Client::new(input, token, ctx)
+}
+
 /// An authenticated client for one repository.
 #[derive(Clone)]
 pub struct Client {

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::{Client, Context, GitHubError, PullRequest};
+use super::{Client, GitHubError, PullRequest};
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::modes::report::Report;
@@ -87,11 +87,13 @@ pub fn prepare(
     if !settings.comment_plan {
         return Ok(None);
     }
-    let ctx = Context::from_env("comment-plan", env)?;
-    let token = settings.github_token.as_deref().ok_or_else(|| {
-        Failure::input("github-token", "input `comment-plan` needs `github-token` (the action passes `${{ github.token }}` by default; give the job `permissions: pull-requests: write`)")
-    })?;
-    Ok(Some(Client::new("comment-plan", token, ctx)?))
+    super::client_for(
+        "comment-plan",
+        PERMISSION,
+        settings.github_token.as_deref(),
+        env,
+    )
+    .map(Some)
 }
 
 /// Posts or updates the plan comment; returns the summary line. GitHub
