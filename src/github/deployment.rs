@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::{Client, GitHubError};
 use crate::error::Failure;
-use crate::inputs::Settings;
+use crate::inputs::{Settings, WaitUntil};
 use crate::runner::Runner;
 
 /// The job permission the calls need.
@@ -55,6 +55,36 @@ pub enum Final {
 }
 
 impl Final {
+    /// How a deploy ended, as its GitHub Deployment's final status says it:
+    /// `revisions` registered (each once), `cancelled` by which signal.
+    pub fn of(
+        outcome: &Result<(), Failure>,
+        wait_until: WaitUntil,
+        cluster: &str,
+        revisions: &[&str],
+        cancelled: Option<&str>,
+    ) -> Final {
+        let mut unique: Vec<&str> = Vec::new();
+        for r in revisions {
+            if !unique.contains(r) {
+                unique.push(r);
+            }
+        }
+        let cluster = crate::arn::last_segment(cluster);
+        let revisions = unique.join(", ");
+        match (outcome, cancelled) {
+            (Ok(()), _) => match wait_until {
+                WaitUntil::None => Final::InProgress(String::new()),
+                WaitUntil::TrafficShifted => {
+                    Final::Success(format!("traffic shifted to {revisions} in {cluster}"))
+                }
+                WaitUntil::Complete => Final::Success(format!("{revisions} running in {cluster}")),
+            },
+            (Err(f), Some(signal)) => Final::Error(format!("cancelled ({signal}): {}", f.headline)),
+            (Err(f), None) => Final::Failure(f.headline.clone()),
+        }
+    }
+
     fn state(&self) -> (&'static str, &str) {
         match self {
             Final::Success(d) => ("success", d),
@@ -247,6 +277,34 @@ impl Started {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_final_status_follows_the_run() {
+        let ok = Ok(());
+        let cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod";
+        let revs = ["web:2", "worker:2", "worker:2"];
+        assert_eq!(
+            Final::of(&ok, WaitUntil::Complete, cluster, &revs, None),
+            Final::Success("web:2, worker:2 running in prod".into())
+        );
+        assert_eq!(
+            Final::of(&ok, WaitUntil::TrafficShifted, "prod", &revs[..1], None),
+            Final::Success("traffic shifted to web:2 in prod".into())
+        );
+        assert_eq!(
+            Final::of(&ok, WaitUntil::None, "prod", &revs, None),
+            Final::InProgress(String::new())
+        );
+        let failed = Err(Failure::failed("deploy", "deployment of web failed: x"));
+        assert_eq!(
+            Final::of(&failed, WaitUntil::Complete, "prod", &revs, None),
+            Final::Failure("deployment of web failed: x".into())
+        );
+        assert_eq!(
+            Final::of(&failed, WaitUntil::Complete, "prod", &revs, Some("SIGTERM")),
+            Final::Error("cancelled (SIGTERM): deployment of web failed: x".into())
+        );
+    }
 
     #[test]
     fn descriptions_are_clipped_to_githubs_limit() {

@@ -122,37 +122,6 @@ pub async fn run(
         .await
 }
 
-/// How the run ended, for the GitHub Deployment's final status.
-pub fn github_end(
-    settings: &Settings,
-    report: &Report,
-    outcome: &Result<(), Failure>,
-) -> crate::github::deployment::Final {
-    use crate::github::deployment::Final;
-    let revisions: Vec<&str> = report
-        .rows
-        .iter()
-        .filter_map(|r| r.revision.as_deref())
-        .collect();
-    let cluster = crate::arn::last_segment(&settings.cluster);
-    match outcome {
-        Ok(()) => match settings.wait_until {
-            WaitUntil::None => Final::InProgress(String::new()),
-            WaitUntil::TrafficShifted => Final::Success(format!(
-                "traffic shifted to {} in {cluster}",
-                revisions.join(", ")
-            )),
-            WaitUntil::Complete => {
-                Final::Success(format!("{} running in {cluster}", revisions.join(", ")))
-            }
-        },
-        Err(f) => match crate::poll::Cancel::current().fired() {
-            Some(signal) => Final::Error(format!("cancelled ({signal}): {}", f.headline)),
-            None => Final::Failure(f.headline.clone()),
-        },
-    }
-}
-
 /// ECS-controlled services roll; CODE_DEPLOY ones get a CodeDeploy
 /// deployment, whose application and group must exist; anything else is
 /// refused. All checked before anything is registered.

@@ -41,7 +41,18 @@ pub async fn run(
         )),
     };
     if let Some(github) = report.github_deployment.take() {
-        let end = deploy::github_end(settings, &report, &outcome);
+        let revisions: Vec<&str> = report
+            .rows
+            .iter()
+            .filter_map(|r| r.revision.as_deref())
+            .collect();
+        let end = crate::github::deployment::Final::of(
+            &outcome,
+            settings.wait_until,
+            &settings.cluster,
+            &revisions,
+            cancel.fired(),
+        );
         // A cancelled job is killed seconds after the signal: GitHub gets a short chance.
         let budget = match cancel.fired() {
             Some(_) => std::time::Duration::from_secs(4),
