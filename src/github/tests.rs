@@ -101,3 +101,37 @@ fn advice_names_the_permission_for_refusals_only() {
     };
     assert!(!e.transient());
 }
+
+/// A GitHub that accepts the connection and never answers costs the run at
+/// most the call's bound (paused time: milliseconds of real time).
+#[tokio::test(start_paused = true)]
+async fn a_github_that_never_answers_is_bounded() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn); // keep it open, say nothing
+        }
+    });
+    let ctx = Context {
+        api_url: format!("http://127.0.0.1:{port}/api/v3"),
+        owner: "o".into(),
+        repo: "r".into(),
+        sha: None,
+        pull_request: None,
+    };
+    let client = Client::new("comment-plan", "t", ctx).unwrap();
+    let real = std::time::Instant::now();
+    let virtual_start = tokio::time::Instant::now();
+    let err = plan_comment::upsert(&client, 7, "<!-- m -->", "body")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GitHubError::Timeout { .. }), "{err}");
+    assert_eq!(virtual_start.elapsed(), CALL_TIMEOUT);
+    assert!(
+        real.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        real.elapsed()
+    );
+}

@@ -82,6 +82,9 @@ fn a_deploy_rolled_back_by_the_circuit_breaker() {
         ],
         vec!["task 0c1f: Essential container in task exited; container web exited with code 1".into()],
     ));
+    report
+        .github
+        .push("GitHub deployment 1001 to **production**: failure".into());
     let failure = Failure::failed(
         "deploy",
         "1 of 2 services failed; web: ECS deployment circuit breaker: tasks failed to start",
