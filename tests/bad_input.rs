@@ -303,8 +303,13 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "id-token: write",
         ),
         case(
-            "deploy: github-deployment without a token",
-            &[("mode", "deploy"), ("github-deployment", "true")],
+            "deploy: github-deployment with an empty token",
+            // `github-token: ''` in the workflow replaces the default job token.
+            &[
+                ("mode", "deploy"),
+                ("github-deployment", "true"),
+                ("github-token", " "),
+            ],
             "github-token",
             "needs `github-token`",
         ),

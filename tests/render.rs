@@ -179,7 +179,7 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
         "{}",
         done.stdout
     );
-    // The request token appears only in its own add-mask line, which comes before anything else.
+    // Each secret appears only in its own add-mask line, which comes before anything else.
     let masks: Vec<&str> = done
         .stdout
         .lines()
@@ -187,10 +187,11 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
         .collect();
     assert_eq!(
         masks.len(),
-        5,
-        "request token, OIDC token, key id, secret key, session token: {masks:?}"
+        6,
+        "the runner's github-token, request token, OIDC token, key id, secret key, session token: {masks:?}"
     );
-    assert_eq!(masks[0], format!("::add-mask::{REQUEST_TOKEN}"));
+    assert_eq!(masks[0], format!("::add-mask::{}", common::JOB_TOKEN));
+    assert_eq!(masks[1], format!("::add-mask::{REQUEST_TOKEN}"));
     for m in &masks {
         let secret = m.trim_start_matches("::add-mask::");
         let elsewhere = done.all_text().matches(secret).count();

@@ -44,8 +44,17 @@ impl RawInputs {
         self.0.get(name).map(String::as_str).or(spec.default)
     }
 
+    /// Set to something other than its documented default. The runner
+    /// passes every input's default as `INPUT_*` too (it merges action.yml's
+    /// defaults into the step's inputs), so an input that carries its default
+    /// was not asked for.
     pub fn given(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        let default = spec::spec(name).and_then(|s| s.default);
+        match (self.0.get(name), default) {
+            (None, _) => false,
+            (Some(v), Some(d)) => !v.eq_ignore_ascii_case(d),
+            (Some(_), None) => true,
+        }
     }
 }
 

@@ -227,6 +227,30 @@ fn bad_inputs_name_the_input() {
     }
 }
 
+/// The runner sets `INPUT_*` for every input with a default, in every step:
+/// defaults never count as inputs that do not apply to the mode.
+#[test]
+fn the_runners_defaults_are_accepted_in_every_mode() {
+    for (mode, _) in Mode::ALL {
+        let mut pairs: Vec<(&'static str, &str)> = INPUTS
+            .iter()
+            .filter_map(|s| s.default.map(|d| (s.name, d)))
+            .collect();
+        pairs.push(("mode", mode));
+        pairs.push(("service", "web"));
+        if mode != "rollback" {
+            pairs.push(("image", "web:v1"));
+        }
+        let s = Settings::parse(&raw(&pairs)).unwrap_or_else(|f| panic!("{mode}: {f}"));
+        assert_eq!(s.mode.name(), mode);
+    }
+    // The same inputs asking for something do not apply outside their modes.
+    let f = input_error(&[("force-new-deployment", "true")]);
+    assert_eq!(f.title, "force-new-deployment");
+    let f = input_error(&[("stop-task-on-cancel", "FALSE")]);
+    assert_eq!(f.title, "stop-task-on-cancel");
+}
+
 #[test]
 fn github_inputs_go_with_their_modes() {
     let s = parse_with(&[("comment-plan", "true")]).unwrap();

@@ -48,6 +48,32 @@ pub fn github_openapi() -> PathBuf {
         .expect("GitHub's OpenAPI description is missing: run `tests/run` (tests/github-openapi installs it)")
 }
 
+/// What the runner passes for `github-token`'s default `${{ github.token }}`:
+/// the job's token (the emulator's GitHub API does not accept this one).
+pub const JOB_TOKEN: &str = "ghs_jobTokenOfTheRunner0000000000000000000";
+
+/// Every action.yml input with a default, as the runner passes it: the runner
+/// merges action.yml's defaults into the step's inputs and sets `INPUT_*`
+/// for all of them, in every step.
+fn runner_defaults() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    let doc: Value = yaml_serde::from_str(&text).unwrap();
+    doc["inputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, input)| {
+            let default = input.get("default")?.as_str()?;
+            let value = match default {
+                "${{ github.token }}" => JOB_TOKEN,
+                d if d.contains("${{") => panic!("no runner value for the default of {name}: {d}"),
+                d => d,
+            };
+            Some((name.clone(), value.to_string()))
+        })
+        .collect()
+}
+
 /// The token the emulator's GitHub API accepts (fdemu.py's GITHUB_TOKEN).
 pub const GITHUB_TOKEN: &str = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d";
 
@@ -459,6 +485,9 @@ impl ActionRun {
             args: Vec::new(),
             emulator_port: emu.map(|e| e.port),
         };
+        for (k, v) in runner_defaults() {
+            run = run.input(&k, &v);
+        }
         for (k, v) in inputs {
             run = run.input(k, v);
         }
@@ -626,7 +655,13 @@ impl ActionRun {
     /// The secrets known before the run: the runner's request token and a github-token input.
     fn secrets_before(&self) -> Vec<String> {
         let mut secrets = vec![REQUEST_TOKEN.to_string()];
-        secrets.extend(self.env.get("INPUT_GITHUB-TOKEN").cloned());
+        // A blank token (`github-token: ''`) is no secret.
+        secrets.extend(
+            self.env
+                .get("INPUT_GITHUB-TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .cloned(),
+        );
         secrets
     }
 }
