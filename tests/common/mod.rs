@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod ecs;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

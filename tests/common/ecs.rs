@@ -1,0 +1,72 @@
+//! ECS shapes for the deployment scenario tests (aws-smithy-mocks answers).
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, ServiceEvent};
+use aws_smithy_mocks::mock;
+use aws_smithy_types::DateTime;
+use fargate_deploy::deploy::assess::Followed;
+
+pub const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
+pub const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
+
+pub fn dep(
+    id: &str,
+    status: &str,
+    td: &str,
+    state: DeploymentRolloutState,
+    running: i32,
+) -> Deployment {
+    Deployment::builder()
+        .id(id)
+        .status(status)
+        .task_definition(td)
+        .rollout_state(state)
+        .running_count(running)
+        .desired_count(2)
+        .pending_count(2 - running)
+        .build()
+}
+
+pub fn service(
+    name: &str,
+    deployments: Vec<Deployment>,
+    events: Vec<(&str, &str, i64)>,
+) -> Service {
+    let events = events
+        .into_iter()
+        .map(|(id, msg, at)| {
+            ServiceEvent::builder()
+                .id(id)
+                .message(format!("(service {name}) {msg}"))
+                .created_at(DateTime::from_secs(at))
+                .build()
+        })
+        .collect();
+    Service::builder()
+        .service_name(name)
+        .status("ACTIVE")
+        .desired_count(2)
+        .set_deployments(Some(deployments))
+        .set_events(Some(events))
+        .build()
+}
+
+pub fn answer(services: Vec<Service>) -> DescribeServicesOutput {
+    DescribeServicesOutput::builder()
+        .set_services(Some(services))
+        .build()
+}
+
+pub fn ours(service: &str) -> Followed {
+    Followed {
+        service: service.into(),
+        deployment_id: "ecs-svc/2".into(),
+        task_definition: NEW.into(),
+    }
+}
+
+pub fn no_stopped_tasks() -> aws_smithy_mocks::Rule {
+    mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
+}

@@ -1,0 +1,244 @@
+//! Scenario tests of the ECS calls around a deployment, with aws-smithy-mocks:
+//! services that are not there, UpdateService's answer, rollback's fallback,
+//! and the batching of DescribeServices (10) and DescribeTasks (100).
+
+mod common;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+use aws_sdk_ecs::types::{DeploymentRolloutState, Failure as EcsFailure, Service, Task};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use common::ecs::{NEW, OLD, answer, dep, ours, service};
+use fargate_deploy::deploy::update_service;
+use fargate_deploy::error::FailureKind;
+use fargate_deploy::service::describe_services;
+
+#[tokio::test]
+async fn missing_inactive_and_draining_services_are_bad_input() {
+    for (status, expect) in [
+        ("INACTIVE", "is INACTIVE, not ACTIVE"),
+        ("DRAINING", "is DRAINING, not ACTIVE"),
+    ] {
+        let describe = mock!(Client::describe_services).then_output(move || {
+            answer(vec![
+                Service::builder()
+                    .service_name("web")
+                    .status(status)
+                    .build(),
+            ])
+        });
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+        let err = describe_services(&ecs, "prod", &["web".to_string()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::BadInput);
+        assert!(err.headline.contains(expect), "{err}");
+    }
+    let describe = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .failures(
+                EcsFailure::builder()
+                    .arn("arn:aws:ecs:eu-west-1:123456789012:service/prod/api")
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let err = describe_services(&ecs, "prod", &["api".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::BadInput);
+    assert!(
+        err.headline
+            .contains("service `api` not found in cluster `prod` (MISSING)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn update_identifies_the_new_primary_deployment() {
+    let before = service(
+        "web",
+        vec![dep(
+            "ecs-svc/1",
+            "PRIMARY",
+            OLD,
+            DeploymentRolloutState::Completed,
+            2,
+        )],
+        vec![],
+    );
+    let update = mock!(Client::update_service)
+        .match_requests(|req| {
+            req.task_definition() == Some(NEW)
+                && req.force_new_deployment() == Some(false)
+                && req.desired_count() == Some(3)
+        })
+        .then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(service(
+                    "web",
+                    vec![
+                        dep(
+                            "ecs-svc/2",
+                            "PRIMARY",
+                            NEW,
+                            DeploymentRolloutState::InProgress,
+                            0,
+                        ),
+                        dep(
+                            "ecs-svc/1",
+                            "ACTIVE",
+                            OLD,
+                            DeploymentRolloutState::Completed,
+                            2,
+                        ),
+                    ],
+                    vec![],
+                ))
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&update]);
+    let u = update_service(&ecs, "prod", &before, NEW, false, Some(3))
+        .await
+        .unwrap();
+    assert!(u.new_deployment);
+    assert_eq!(u.followed, ours("web"));
+
+    // Same revision, not forced: ECS starts nothing and the current PRIMARY is followed.
+    let same = mock!(Client::update_service).then_output(|| {
+        UpdateServiceOutput::builder()
+            .service(service(
+                "web",
+                vec![dep(
+                    "ecs-svc/1",
+                    "PRIMARY",
+                    OLD,
+                    DeploymentRolloutState::Completed,
+                    2,
+                )],
+                vec![],
+            ))
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&same]);
+    let u = update_service(&ecs, "prod", &before, OLD, false, None)
+        .await
+        .unwrap();
+    assert!(!u.new_deployment);
+    assert_eq!(u.followed.deployment_id, "ecs-svc/1");
+}
+
+#[tokio::test]
+async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() {
+    use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+    use fargate_deploy::deploy::rollback::plan_rollback;
+    let unavailable = mock!(Client::list_service_deployments).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(
+                r#"{"__type":"UnknownOperationException","message":"not supported here"}"#,
+            ),
+        )
+    });
+    let lineage = mock!(Client::list_task_definitions)
+        .match_requests(|r| r.family_prefix() == Some("web"))
+        .then_output(|| {
+            ListTaskDefinitionsOutput::builder()
+                .task_definition_arns("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7")
+                .task_definition_arns(
+                    "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-admin:6",
+                )
+                .task_definition_arns("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5")
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&unavailable, &lineage]);
+    let svc = Service::builder()
+        .service_name("web")
+        .task_definition("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7")
+        .deployments(dep(
+            "ecs-svc/7",
+            "PRIMARY",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+            DeploymentRolloutState::Completed,
+            2,
+        ))
+        .build();
+    let plan = plan_rollback(&ecs, "prod", &svc).await.unwrap();
+    assert_eq!(
+        plan.to, "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
+        "skips web-admin, a different family with the same prefix"
+    );
+    assert!(
+        plan.why.contains("previous ACTIVE revision of web")
+            && plan.why.contains("not supported here"),
+        "{}",
+        plan.why
+    );
+}
+
+#[tokio::test]
+async fn describe_services_is_batched_ten_at_a_time() {
+    use fargate_deploy::service::describe_batched;
+    let describe = mock!(Client::describe_services)
+        .match_requests(|req| req.services().len() <= 10)
+        .then_compute_output(|req| {
+            answer(
+                req.services()
+                    .iter()
+                    .map(|n| service(n, vec![], vec![]))
+                    .collect(),
+            )
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
+    let names: Vec<String> = (0..23).map(|i| format!("svc{i}")).collect();
+    let described = describe_batched(&ecs, "prod", &names).await.unwrap();
+    assert_eq!(described.services.len(), 23);
+    assert_eq!(
+        describe.num_calls(),
+        3,
+        "23 services take 3 calls of at most 10"
+    );
+}
+
+#[tokio::test]
+async fn stopped_tasks_are_described_a_hundred_at_a_time() {
+    use fargate_deploy::deploy::wait::stopped_task_reasons;
+    let list = mock!(Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .set_task_arns(Some((0..150).map(|i| format!("arn:task/{i}")).collect()))
+            .build()
+    });
+    let tasks = mock!(Client::describe_tasks)
+        .match_requests(|req| req.tasks().len() <= 100)
+        .then_compute_output(|req| {
+            DescribeTasksOutput::builder()
+                .set_tasks(Some(
+                    req.tasks()
+                        .iter()
+                        .map(|arn| {
+                            Task::builder()
+                                .task_arn(arn)
+                                .started_by("ecs-svc/2")
+                                .stopped_reason("Essential container in task exited")
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&list, &tasks]);
+    let reasons = stopped_task_reasons(&ecs, "prod", &ours("web")).await;
+    assert_eq!(
+        tasks.num_calls(),
+        2,
+        "150 tasks take 2 DescribeTasks calls of at most 100"
+    );
+    assert_eq!(reasons.len(), 5, "the report keeps five");
+}
