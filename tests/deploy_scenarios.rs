@@ -17,8 +17,23 @@ use aws_smithy_types::body::SdkBody;
 use common::capture::runner;
 use common::ecs::{NEW, OLD, answer, dep, no_stopped_tasks, ours, service};
 use fargate_deploy::deploy::assess::Verdict;
-use fargate_deploy::deploy::wait::wait_all;
+use fargate_deploy::deploy::wait::{WaitResult, wait_all};
 use fargate_deploy::poll::PollSchedule;
+use fargate_deploy::runner::Runner;
+
+/// Waits for our deployment of `web` (10 minutes at most).
+async fn wait_web(ecs: &Client, r: &Runner, schedule: PollSchedule) -> Vec<WaitResult> {
+    wait_all(
+        ecs,
+        r,
+        "prod",
+        vec![ours("web")],
+        None,
+        Duration::from_secs(600),
+        schedule,
+    )
+    .await
+}
 
 #[tokio::test(start_paused = true)]
 async fn success_after_progress_with_events_printed_once() {
@@ -151,16 +166,7 @@ async fn circuit_breaker_rollback_is_reported_with_stopped_task_reasons() {
     });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list, &tasks]);
     let (r, _) = runner();
-    let results = wait_all(
-        &ecs,
-        &r,
-        "prod",
-        vec![ours("web")],
-        None,
-        Duration::from_secs(600),
-        PollSchedule::default(),
-    )
-    .await;
+    let results = wait_web(&ecs, &r, PollSchedule::default()).await;
     match &results[0].verdict {
         Verdict::Failed {
             reason,
@@ -230,16 +236,7 @@ async fn another_deployment_replacing_ours_mid_wait_fails() {
     let list = no_stopped_tasks();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
     let (r, _) = runner();
-    let results = wait_all(
-        &ecs,
-        &r,
-        "prod",
-        vec![ours("web")],
-        None,
-        Duration::from_secs(600),
-        PollSchedule::default(),
-    )
-    .await;
+    let results = wait_web(&ecs, &r, PollSchedule::default()).await;
     match &results[0].verdict {
         Verdict::Failed {
             reason,
@@ -330,16 +327,7 @@ async fn throttling_during_the_wait_is_survived() {
         .build();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
     let (r, log) = runner();
-    let results = wait_all(
-        &ecs,
-        &r,
-        "prod",
-        vec![ours("web")],
-        None,
-        Duration::from_secs(600),
-        PollSchedule::default(),
-    )
-    .await;
+    let results = wait_web(&ecs, &r, PollSchedule::default()).await;
     assert_eq!(results[0].verdict, Verdict::Succeeded, "{}", log.text());
     assert!(
         log.text().contains("Rate exceeded"),
@@ -430,16 +418,7 @@ async fn a_service_deleted_mid_wait_fails_it() {
     let list = no_stopped_tasks();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
     let (r, _) = runner();
-    let results = wait_all(
-        &ecs,
-        &r,
-        "prod",
-        vec![ours("web")],
-        None,
-        Duration::from_secs(600),
-        PollSchedule::default(),
-    )
-    .await;
+    let results = wait_web(&ecs, &r, PollSchedule::default()).await;
     assert_eq!(
         results[0].verdict,
         Verdict::Failed {
@@ -475,16 +454,7 @@ async fn a_fresh_deployment_is_first_polled_one_interval_after_the_update() {
         });
         let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
         let (r, _) = runner();
-        let results = wait_all(
-            &ecs,
-            &r,
-            "prod",
-            vec![ours("web")],
-            None,
-            Duration::from_secs(600),
-            schedule,
-        )
-        .await;
+        let results = wait_web(&ecs, &r, schedule).await;
         assert_eq!(results[0].verdict, Verdict::Succeeded);
         assert_eq!(*polled_at.lock().unwrap(), vec![first_poll_at]);
     }

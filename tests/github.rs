@@ -52,13 +52,16 @@ fn render(emu: &Emulator, image: &str, pr: Option<u64>) -> Finished {
     .run()
 }
 
+/// The requests the GitHub API mock saw.
+fn requests(gh: &Value) -> &[Value] {
+    gh["requests"].as_array().unwrap()
+}
+
 /// Every request the client made was one GitHub's description allows.
 fn assert_no_violations(gh: &Value) {
     assert_eq!(gh["violations"], json!([]), "{:#}", gh["requests"]);
     assert!(
-        gh["requests"]
-            .as_array()
-            .unwrap()
+        requests(gh)
             .iter()
             .all(|r| r["authorized"] == true && r["api_version"] == "2022-11-28"),
         "{:#}",
@@ -113,9 +116,7 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
         done.summary
     );
     // Created through the API with the checks a workflow needs switched off.
-    let create = gh["requests"]
-        .as_array()
-        .unwrap()
+    let create = requests(&gh)
         .iter()
         .find(|r| r["path"] == "/repos/octo-org/octo-app/deployments")
         .unwrap();
@@ -298,9 +299,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         "{}",
         done.summary
     );
-    let pages: Vec<&str> = gh["requests"]
-        .as_array()
-        .unwrap()
+    let pages: Vec<&str> = requests(&gh)
         .iter()
         .filter(|r| r["method"] == "GET")
         .map(|r| r["query"].as_str().unwrap())
@@ -327,9 +326,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         "{}",
         done.summary
     );
-    let patched = gh["requests"]
-        .as_array()
-        .unwrap()
+    let patched = requests(&gh)
         .iter()
         .filter(|r| r["method"] == "PATCH")
         .count();

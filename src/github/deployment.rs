@@ -8,6 +8,7 @@
 //! known. Either call failing is a warning.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -239,9 +240,48 @@ impl Plan {
 }
 
 impl Started {
-    /// Posts the final status; returns the line for the job summary. Every
-    /// GitHub failure is a warning here.
-    pub async fn finish(self, runner: &Runner, end: Final, log_url: Option<&str>) -> String {
+    /// Ends the deployment on GitHub as the run ended (`revisions`
+    /// registered, `cancelled` by which signal); returns the line for the job
+    /// summary. Bounded in time: a cancelled job is killed seconds after the
+    /// signal, so GitHub then gets a short chance only.
+    pub async fn conclude(
+        self,
+        runner: &Runner,
+        settings: &Settings,
+        outcome: &Result<(), Failure>,
+        revisions: &[&str],
+        cancelled: Option<&str>,
+        log_url: Option<&str>,
+    ) -> String {
+        let end = Final::of(
+            outcome,
+            settings.wait_until,
+            &settings.cluster,
+            revisions,
+            cancelled,
+        );
+        let budget = match cancelled {
+            Some(_) => Duration::from_secs(4),
+            None => Duration::from_secs(45),
+        };
+        match tokio::time::timeout(budget, self.finish(runner, end, log_url)).await {
+            Ok(line) => line,
+            Err(_) => {
+                runner.warning(
+                    "github-deployment",
+                    &format!(
+                        "GitHub did not take the final status within {}s; the deployment stays in progress there",
+                        budget.as_secs()
+                    ),
+                );
+                "GitHub deployment: the final status was not posted (GitHub did not answer in time)"
+                    .to_string()
+            }
+        }
+    }
+
+    /// Posts the final status; every GitHub failure is a warning here.
+    async fn finish(self, runner: &Runner, end: Final, log_url: Option<&str>) -> String {
         let env = &self.plan.environment;
         let id = match self.created.await {
             Ok(Ok(id)) => id,
@@ -303,6 +343,65 @@ mod tests {
         assert_eq!(
             Final::of(&failed, WaitUntil::Complete, "prod", &revs, Some("SIGTERM")),
             Final::Error("cancelled (SIGTERM): deployment of web failed: x".into())
+        );
+    }
+
+    /// A cancelled run gives GitHub 4 s, not the whole call bound: the
+    /// runner kills the job seconds after the signal.
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_run_gives_a_silent_github_four_seconds() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                held.push(conn); // accept, say nothing
+            }
+        });
+        let ctx = super::super::Context {
+            api_url: format!("http://127.0.0.1:{port}"),
+            owner: "o".into(),
+            repo: "r".into(),
+            sha: Some("abc".into()),
+            pull_request: None,
+        };
+        let plan = Plan {
+            client: Client::new("github-deployment", "t", ctx).unwrap(),
+            sha: "abc".into(),
+            environment: "production".into(),
+            environment_url: None,
+        };
+        let (runner, log) = crate::runner::tests::runner(crate::runner::Face::Actions);
+        let runner = Arc::new(runner);
+        let started = plan.start(runner.clone(), "d".into(), serde_json::json!({}), None);
+        let mut raw = crate::inputs::RawInputs::default();
+        for (k, v) in [("mode", "deploy"), ("service", "web"), ("image", "web:v1")] {
+            raw.set(k, v);
+        }
+        let settings = Settings::parse(&raw).unwrap();
+        let outcome = Err(Failure::failed(
+            "deploy",
+            "cancelled (SIGTERM) while waiting",
+        ));
+        let t0 = tokio::time::Instant::now();
+        let line = started
+            .conclude(
+                &runner,
+                &settings,
+                &outcome,
+                &["web:2"],
+                Some("SIGTERM"),
+                None,
+            )
+            .await;
+        assert_eq!(t0.elapsed(), Duration::from_secs(4));
+        assert!(line.contains("the final status was not posted"), "{line}");
+        assert!(
+            log.text().contains(
+                "::warning title=github-deployment::GitHub did not take the final status within 4s"
+            ),
+            "{}",
+            log.text()
         );
     }
 

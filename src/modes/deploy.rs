@@ -43,15 +43,10 @@ pub async fn run(
         let cluster = crate::arn::last_segment(&settings.cluster);
         report.github_deployment = Some(github.start(
             runner.clone(),
+            // The image as given, as the resolve stage names it.
             format!(
-                "{}{} to {cluster}: {}",
-                image.reference.repository,
-                image
-                    .reference
-                    .tag
-                    .as_deref()
-                    .map(|t| format!(":{t}"))
-                    .unwrap_or_default(),
+                "{} to {cluster}: {}",
+                settings.image.as_ref().expect("checked by Settings::parse"),
                 services.join(", ")
             ),
             json!({"cluster": cluster, "services": services, "image": image.uri}),

@@ -46,30 +46,16 @@ pub async fn run(
             .iter()
             .filter_map(|r| r.revision.as_deref())
             .collect();
-        let end = crate::github::deployment::Final::of(
-            &outcome,
-            settings.wait_until,
-            &settings.cluster,
-            &revisions,
-            cancel.fired(),
-        );
-        // A cancelled job is killed seconds after the signal: GitHub gets a short chance.
-        let budget = match cancel.fired() {
-            Some(_) => std::time::Duration::from_secs(4),
-            None => std::time::Duration::from_secs(45),
-        };
-        let finish = github.finish(runner, end, report.run_url.as_deref());
-        let line = match tokio::time::timeout(budget, finish).await {
-            Ok(line) => line,
-            Err(_) => {
-                runner.warning(
-                    "github-deployment",
-                    &format!("GitHub did not take the final status within {}s; the deployment stays in progress there", budget.as_secs()),
-                );
-                "GitHub deployment: the final status was not posted (GitHub did not answer in time)"
-                    .to_string()
-            }
-        };
+        let line = github
+            .conclude(
+                runner,
+                settings,
+                &outcome,
+                &revisions,
+                cancel.fired(),
+                report.run_url.as_deref(),
+            )
+            .await;
         report.github.push(line);
     }
     report::finish(runner, &report, &outcome, started.elapsed());
