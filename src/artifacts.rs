@@ -139,16 +139,18 @@ fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
 }
 
 /// Writes the four artifacts into `dir` (created if needed).
+/// With `root` (the action's workspace), `dir` must stay inside it; no
+/// file is ever written through a symbolic link.
 pub fn write(
     dir: &Path,
+    root: Option<&Path>,
     rendered: &Rendered,
     image_uri: &str,
     appspec: &Value,
 ) -> Result<ArtifactPaths, Failure> {
-    let fail = |path: &Path, e: std::io::Error| {
-        Failure::failed("artifacts", format!("cannot write {}: {e}", path.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let refuse =
+        |problem: String| Failure::input("artifacts-dir", format!("artifacts-dir: {problem}"));
+    crate::workspace::create_dir(root, dir).map_err(refuse)?;
     let paths = ArtifactPaths {
         dir: dir.to_path_buf(),
         image_detail: dir.join("imageDetail.json"),
@@ -175,7 +177,7 @@ pub fn write(
         ),
     ];
     for (path, text) in files {
-        std::fs::write(path, text).map_err(|e| fail(path, e))?;
+        crate::workspace::write_new(path, &text).map_err(refuse)?;
     }
     Ok(paths)
 }

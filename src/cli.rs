@@ -84,13 +84,35 @@ pub fn main() -> ExitCode {
             }
         }
     };
+    // Every credential this process can see is masked before anything else
+    // is printed (an input error can quote text the tool did not write).
     if let Some(token) = raw.get("github-token") {
         runner.mask(token);
     }
-    let settings = match Settings::parse(&raw) {
+    for name in [
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            runner.mask(&value);
+        }
+    }
+    let parsed = match runner.face() {
+        Face::Actions => raw
+            .check_workspace_paths()
+            .and_then(|()| Settings::parse(&raw)),
+        Face::Terminal => Settings::parse(&raw),
+    };
+    let mut settings = match parsed {
         Ok(s) => s,
         Err(f) => return report_failure(&runner, f),
     };
+    if runner.face() == Face::Actions {
+        // The files the action reads and writes stay inside the workspace.
+        let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty());
+        settings.workspace = Some(workspace.map_or_else(|| ".".into(), Into::into));
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -182,6 +182,24 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             r#"{"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx:1"}, {"name": "b", "image": "redis:7"}]}"#,
         ),
         case(
+            "artifacts-dir outside the workspace",
+            &[("artifacts-dir", "/tmp/fargate-deploy-out")],
+            "artifacts-dir",
+            "must be a path inside the workspace, relative and without `..`",
+        ),
+        case(
+            "artifacts-dir climbing out",
+            &[("artifacts-dir", "out/../../elsewhere")],
+            "artifacts-dir",
+            "must be a path inside the workspace",
+        ),
+        case(
+            "task-definition file outside the workspace",
+            &[("task-definition", "../other-repo/td.json")],
+            "task-definition",
+            "must be a path inside the workspace",
+        ),
+        case(
             "unknown family",
             &[("task-definition", "nosuchfamily")],
             "task-definition",

@@ -157,7 +157,7 @@ fn rolling_and_codedeploy_services_in_one_step() {
     assert!(done.output("deployment-id").starts_with("ecs-svc/"));
     assert!(!done.output("codedeploy-deployment-id").is_empty());
     assert!(
-        done.summary.contains("| web |") && done.summary.contains("| bluegreen |"),
+        done.summary.contains("| `web` |") && done.summary.contains("| `bluegreen` |"),
         "{}",
         done.summary
     );

@@ -79,7 +79,7 @@ fn one_service_rolls_to_the_new_revision() {
     );
     assert!(done.stdout.contains("deployment completed."));
     assert!(
-        done.summary.contains("| web | web:2 | new |"),
+        done.summary.contains("| `web` | `web:2` | new |"),
         "{}",
         done.summary
     );
@@ -125,7 +125,7 @@ fn three_services_concurrently_with_one_registration_per_definition() {
     );
     for svc in ["web", "worker", "scheduler"] {
         assert!(
-            done.summary.contains(&format!("| {svc} |")),
+            done.summary.contains(&format!("| `{svc}` |")),
             "{}",
             done.summary
         );

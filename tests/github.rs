@@ -254,21 +254,73 @@ fn marked(gh: &Value, pr: u64) -> Vec<Value> {
         .collect()
 }
 
+/// The plan comments the job's token wrote.
+fn ours(gh: &Value, pr: u64) -> Vec<Value> {
+    marked(gh, pr)
+        .into_iter()
+        .filter(|c| c["user"]["login"] == "github-actions[bot]")
+        .collect()
+}
+
+/// With a person's token (a maintainer's, which may edit anyone's comment),
+/// only that person's own plan comment is updated.
+#[test]
+fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
+    let emu = Emulator::start();
+    emu.github_control(json!({
+        "token_user": "release-captain",
+        "comments": {"7": [
+            {"body": "<!-- fargate-deploy:plan prod/web -->\nforged by mallory", "login": "mallory"},
+            {"body": "quoting it: <!-- fargate-deploy:plan prod/web -->", "login": "release-captain"}
+        ]}
+    }));
+    let done = render(&emu, "web:v2", Some(7));
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let done = render(&emu, "web:v1", Some(7));
+    assert_eq!(done.code, 0, "{}", done.all_text());
+    let gh = emu.github();
+    assert_no_violations(&gh);
+    let comments = gh["comments"]["7"].as_array().unwrap();
+    assert_eq!(comments.len(), 3, "{gh:#}");
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .ends_with("forged by mallory")
+    );
+    assert!(
+        comments[1]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("quoting it")
+    );
+    assert_eq!(comments[2]["user"]["login"], "release-captain");
+    let patched = requests(&gh)
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count();
+    assert_eq!(patched, 1, "the second run updates its own comment only");
+}
+
 #[test]
 fn the_plan_comment_is_posted_once_and_updated_in_place() {
     let emu = Emulator::start();
-    // A long pull request: 120 comments by people, so the client must page.
-    let people: Vec<Value> = (0..120)
+    // A long pull request: 120 comments by people, so the client must page;
+    // one of them (by a person, and by another bot) carries our marker.
+    let mut people: Vec<Value> = (0..120)
         .map(|i| json!({"body": format!("review note {i}"), "login": "octocat"}))
         .collect();
+    people[3] = json!({"body": "<!-- fargate-deploy:plan prod/web -->\nLooks good: [Approve deploy](https://attacker.example/)", "login": "mallory"});
+    people[4] = json!({"body": "<!-- fargate-deploy:plan prod/web -->\nanother app", "login": "other-app[bot]", "bot": true});
     emu.github_control(json!({"comments": {"7": people}}));
 
     let done = render(&emu, "web:v2", Some(7));
     assert_eq!(done.code, 0, "{}", done.all_text());
     let gh = emu.github();
     assert_no_violations(&gh);
-    let first = marked(&gh, 7);
+    let first = ours(&gh, 7);
     assert_eq!(first.len(), 1, "{gh:#}");
+    assert_eq!(marked(&gh, 7).len(), 3, "{gh:#}");
     let body = first[0]["body"].as_str().unwrap();
     assert!(
         body.contains("### fargate-deploy plan for `prod`"),
@@ -279,12 +331,12 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         "the pull request's head: {body}"
     );
     assert!(
-        body.contains("**web** — against the running web:1:"),
+        body.contains("**`web`** — against the running `web:1`:"),
         "{body}"
     );
     assert!(
         body.contains(&format!(
-            "| web: image | `{}` | `{}` |",
+            "| `web: image` | `{}` | `{}` |",
             emu.pinned("v1"),
             emu.pinned("v2")
         )),
@@ -299,24 +351,50 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         "{}",
         done.summary
     );
-    let pages: Vec<&str> = requests(&gh)
+    let mut pages: Vec<String> = requests(&gh)
         .iter()
         .filter(|r| r["method"] == "GET")
-        .map(|r| r["query"].as_str().unwrap())
+        .map(|r| {
+            format!(
+                "{}?{}",
+                r["path"].as_str().unwrap(),
+                r["query"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(pages, ["per_page=100", "per_page=100&page=2"]);
+    pages.sort();
+    assert_eq!(
+        pages,
+        [
+            "/repos/octo-org/octo-app/issues/7/comments?per_page=100",
+            "/repos/octo-org/octo-app/issues/7/comments?per_page=100&page=2",
+            "/user?",
+        ]
+    );
 
     // The next push (back to v1): the same comment, now showing the new plan.
     let done = render(&emu, "web:v1", Some(7));
     assert_eq!(done.code, 0, "{}", done.all_text());
     let gh = emu.github();
     assert_no_violations(&gh);
-    let second = marked(&gh, 7);
+    let second = ours(&gh, 7);
     assert_eq!(second.len(), 1, "not duplicated: {gh:#}");
+    for other in ["mallory", "other-app[bot]"] {
+        let theirs: Vec<Value> = marked(&gh, 7)
+            .into_iter()
+            .filter(|c| c["user"]["login"] == other)
+            .collect();
+        assert_eq!(theirs.len(), 1);
+        let body = theirs[0]["body"].as_str().unwrap();
+        assert!(
+            !body.contains("fargate-deploy plan for"),
+            "{other}'s comment was edited: {body}"
+        );
+    }
     assert_eq!(second[0]["id"], first[0]["id"]);
     let body = second[0]["body"].as_str().unwrap();
     assert!(
-        body.contains("**web** — no change against the running web:1")
+        body.contains("**`web`** — no change against the running `web:1`")
             && !body.contains(&emu.pinned("v2")),
         "{body}"
     );

@@ -106,19 +106,19 @@ fn renders_from_the_service_and_changes_nothing() {
     // Summary, with what would change against the running revision.
     assert!(
         done.summary
-            .contains("| web | web | web | service's current web:1 |"),
+            .contains("| `web` | `web` | `web` | `service's current web:1` |"),
         "{}",
         done.summary
     );
     let registry = emu.seed_str("registry");
     let change = format!(
-        "| web: image | `{registry}/web@{}` | `{registry}/web@{}` |",
+        "| `web: image` | `{registry}/web@{}` | `{registry}/web@{}` |",
         emu.digest("v1"),
         emu.digest("v2")
     );
     assert!(
         done.summary
-            .contains("**web** — against the running web:1:")
+            .contains("**`web`** — against the running `web:1`:")
             && done.summary.contains(&change),
         "{change}\n{}",
         done.summary

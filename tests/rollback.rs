@@ -54,7 +54,11 @@ fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
         emu.calls()
             .contains(&"ecs:ListServiceDeployments".to_string())
     );
-    assert!(done.summary.contains("| web | web:1 |"), "{}", done.summary);
+    assert!(
+        done.summary.contains("| `web` | `web:1` |"),
+        "{}",
+        done.summary
+    );
 }
 
 #[test]

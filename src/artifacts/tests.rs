@@ -158,7 +158,7 @@ fn written_files_parse_back() {
         hooks: &[],
         task_definition: TASK_DEFINITION_PLACEHOLDER,
     });
-    let paths = write(&dir.path().join("out"), &r, "repo@sha256:abc", &spec).unwrap();
+    let paths = write(&dir.path().join("out"), None, &r, "repo@sha256:abc", &spec).unwrap();
     let read = |p: &std::path::Path| {
         serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
     };

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{Client, GitHubError, PullRequest};
 use crate::error::Failure;
 use crate::inputs::Settings;
+use crate::markdown::code;
 use crate::modes::report::Report;
 use crate::runner::Runner;
 
@@ -18,12 +19,24 @@ const PERMISSION: &str = "pull-requests: write";
 const BODY_LIMIT: usize = 65_536;
 
 /// `<!-- fargate-deploy:plan CLUSTER/target,target -->`.
+/// Only characters that cannot end the HTML comment are kept.
 pub fn marker(cluster: &str, targets: &[String]) -> String {
-    format!(
-        "<!-- fargate-deploy:plan {}/{} -->",
+    let inner = format!(
+        "{}/{}",
         crate::arn::last_segment(cluster),
         targets.join(",")
-    )
+    );
+    let safe: String = inner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.,/:".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("<!-- fargate-deploy:plan {safe} -->")
 }
 
 /// The comment's markdown: marker, heading, the plan, and where it came from.
@@ -35,11 +48,11 @@ pub fn body(
     run_url: Option<&str>,
 ) -> String {
     let mut head = format!(
-        "{marker}\n### fargate-deploy plan for `{}`\n\n",
-        crate::arn::last_segment(cluster)
+        "{marker}\n### fargate-deploy plan for {}\n\n",
+        code(crate::arn::last_segment(cluster))
     );
     if let Some(img) = &report.image {
-        head.push_str(&format!("Image: `{}`", img.uri));
+        head.push_str(&format!("Image: {}", code(&img.uri)));
         if let Some(commit) = commit {
             head.push_str(&format!(" (commit `{}`)", &commit[..commit.len().min(12)]));
         }
@@ -138,7 +151,34 @@ pub async fn post(
     }
 }
 
-/// Finds the comment carrying `marker` (every page) and updates it, or creates one.
+/// The login of the job's token (`GITHUB_TOKEN`) and of other GitHub App
+/// installation tokens, which cannot read `GET /user`.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// Who the token acts as: `GET /user` for a person's token; an
+/// installation token is refused there (403 "Resource not accessible by
+/// integration") and is taken as the job's token, [`ACTIONS_BOT`].
+async fn author(client: &Client) -> Result<String, GitHubError> {
+    let me: Result<octocrab::models::Author, _> = client
+        .call("read who the token acts as", |o| async move {
+            o.get("/user", None::<&()>).await
+        })
+        .await;
+    match me {
+        Ok(user) => Ok(user.login),
+        Err(GitHubError::Api { status: 403, .. }) => Ok(ACTIONS_BOT.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Our plan comment: written by the token's own author, with the marker as
+/// its first line. A comment by anyone else is never edited, whatever it
+/// contains.
+pub fn ours(body: &str, login: &str, marker: &str, me: &str) -> bool {
+    login.eq_ignore_ascii_case(me) && body.lines().next() == Some(marker)
+}
+
+/// Finds our comment carrying `marker` (every page) and updates it, or creates one.
 pub async fn upsert(
     client: &Client,
     number: u64,
@@ -146,23 +186,24 @@ pub async fn upsert(
     text: &str,
 ) -> Result<Posted, GitHubError> {
     let (owner, repo) = (client.ctx.owner.clone(), client.ctx.repo.clone());
-    let mut page = client
-        .call("list the pull request's comments", |o| {
-            let (owner, repo) = (owner.clone(), repo.clone());
-            async move {
-                o.issues(owner, repo)
-                    .list_comments(number)
-                    .per_page(100)
-                    .send()
-                    .await
-            }
-        })
-        .await?;
+    let first = client.call("list the pull request's comments", |o| {
+        let (owner, repo) = (owner.clone(), repo.clone());
+        async move {
+            o.issues(owner, repo)
+                .list_comments(number)
+                .per_page(100)
+                .send()
+                .await
+        }
+    });
+    // Independent: who we are, and the first page.
+    let (me, first) = tokio::join!(author(client), first);
+    let (me, mut page) = (me?, first?);
     let existing = loop {
         if let Some(c) = page
             .items
             .iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+            .find(|c| ours(c.body.as_deref().unwrap_or(""), &c.user.login, marker, &me))
         {
             break Some(c.id);
         }

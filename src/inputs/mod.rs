@@ -44,6 +44,19 @@ impl RawInputs {
         self.0.get(name).map(String::as_str).or(spec.default)
     }
 
+    /// The action's files stay in the workspace: `artifacts-dir` and a
+    /// `task-definition` path must be relative, without `..` (checked before
+    /// anything else looks at them; links leading out are refused where the
+    /// files are used). An ARN or a family passes: it has neither.
+    pub fn check_workspace_paths(&self) -> Result<(), Failure> {
+        for input in ["artifacts-dir", "task-definition"] {
+            if let Some(v) = self.get(input).filter(|v| !v.starts_with("arn:")) {
+                crate::workspace::check_relative(input, std::path::Path::new(v))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Set to something other than its documented default. The runner
     /// passes every input's default as `INPUT_*` too (it merges action.yml's
     /// defaults into the step's inputs), so an input that carries its default
@@ -147,6 +160,10 @@ pub struct Settings {
     pub environment_url: Option<String>,
     pub github_token: Option<String>,
     pub comment_plan: bool,
+    pub show_environment_values: bool,
+    /// In the action, `GITHUB_WORKSPACE`: the files it reads and writes stay
+    /// inside ([`Settings::confine_to`]). `None` for the CLI.
+    pub workspace: Option<PathBuf>,
 }
 
 impl Settings {
@@ -225,6 +242,8 @@ impl Settings {
             environment_url: opt("environment-url"),
             github_token: opt("github-token"),
             comment_plan: parse_bool("comment-plan", raw)?,
+            show_environment_values: parse_bool("show-environment-values", raw)?,
+            workspace: None,
         };
         settings.check_combinations(raw)?;
         Ok(settings)
@@ -284,6 +303,7 @@ impl Settings {
         only_for("force-new-deployment", &[Mode::Deploy])?;
         only_for("desired-count", &[Mode::Deploy])?;
         only_for("comment-plan", &[Mode::Render])?;
+        only_for("show-environment-values", &[Mode::Render])?;
         only_for("wait-until", &[Mode::Deploy, Mode::Rollback])?;
         if self.mode == Mode::Rollback {
             for input in [

@@ -201,6 +201,11 @@ pub const INPUTS: &[InputSpec] = &[
         Some("false"),
         "mode render on a pull request: post the task-definition diff as one comment, updated in place (needs permissions: pull-requests: write).",
     ),
+    input(
+        "show-environment-values",
+        Some("false"),
+        "mode render: show environment variable values in the diff (job summary and plan comment); by default only added, changed or removed.",
+    ),
 ];
 
 pub fn spec(name: &str) -> Option<&'static InputSpec> {

@@ -54,7 +54,7 @@ pub async fn run(
         ));
     }
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
-    report.rows = targets.iter().map(row).collect();
+    report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
     report.record_registrations(&registrations);

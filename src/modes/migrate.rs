@@ -45,7 +45,7 @@ pub async fn run(
         .cloned()
         .unwrap_or(Value::Null);
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
-    report.rows = targets.iter().map(row).collect();
+    report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
     report.record_registrations(&registrations);

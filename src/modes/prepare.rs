@@ -206,6 +206,13 @@ async fn load_templates(
 ) -> Result<(Templates, HashMap<String, Option<Value>>), Failure> {
     let sources: Vec<(String, String)> = match &settings.template {
         TemplateSource::File(path) => {
+            if let Some(root) = &settings.workspace
+                && path.exists()
+            {
+                crate::workspace::resolve_inside(root, path).map_err(|problem| {
+                    Failure::input("task-definition", format!("task-definition: {problem}"))
+                })?;
+            }
             let td = template::load_file(path)?;
             let origin = format!("file {}", path.display());
             let n = services.len().max(1);
@@ -372,7 +379,13 @@ pub fn write_artifacts(
         if let (Some(w), Some(runner)) = (warning, warn_to) {
             runner.warning("appspec", &format!("{}: {w}", t.name));
         }
-        let paths = artifacts::write(&dir, &t.rendered, &image.uri, &spec)?;
+        let paths = artifacts::write(
+            &dir,
+            settings.workspace.as_deref(),
+            &t.rendered,
+            &image.uri,
+            &spec,
+        )?;
         written.push(dir.display().to_string());
         t.artifacts = Some(paths);
     }

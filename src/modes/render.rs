@@ -43,7 +43,10 @@ pub async fn run(
             .set_output("task-definition", &paths.rendered.display().to_string())
             .map_err(report::output_failure)?;
     }
-    report.rows = targets.iter().map(row).collect();
+    report.rows = targets
+        .iter()
+        .map(|t| row(t, settings.show_environment_values))
+        .collect();
     if let Some(client) = &github
         && let Some(line) =
             crate::github::plan_comment::post(client, settings, runner, report).await
@@ -53,7 +56,8 @@ pub async fn run(
     Ok(())
 }
 
-pub fn row(t: &Target) -> TargetRow {
+/// The report's row of a target; `show_values`: environment values in the diff.
+pub fn row(t: &Target, show_values: bool) -> TargetRow {
     TargetRow {
         name: t.name.clone(),
         family: t.rendered.family().to_string(),
@@ -69,7 +73,7 @@ pub fn row(t: &Target) -> TargetRow {
                 .unwrap_or("definition");
             (
                 revision.to_string(),
-                crate::taskdef::diff::diff(running, &t.rendered.definition),
+                crate::taskdef::diff::diff(running, &t.rendered.definition, show_values),
             )
         }),
         ..Default::default()

@@ -9,6 +9,7 @@ use crate::deploy::Updated;
 use crate::error::Failure;
 use crate::image::ResolvedImage;
 use crate::inputs::Mode;
+use crate::markdown::{code, fenced, text};
 use crate::runner::{Runner, RunnerError};
 use crate::stages::elapsed;
 use crate::taskdef::diff::Change;
@@ -145,7 +146,7 @@ impl Report {
             }
         );
         if let Some(img) = &self.image {
-            md.push_str(&format!("Image: `{}`\n\n", img.uri));
+            md.push_str(&format!("Image: {}\n\n", code(&img.uri)));
         }
         let digest = self
             .image
@@ -159,15 +160,12 @@ impl Report {
             for r in &self.rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                    cell(&r.name),
-                    cell(&r.family),
-                    cell(&r.containers.join(", ")),
-                    cell(&r.origin),
+                    code(&r.name),
+                    code(&r.family),
+                    code(&r.containers.join(", ")),
+                    code(&r.origin),
                     digest,
-                    r.artifacts
-                        .as_deref()
-                        .map(|a| format!("`{}`", cell(a)))
-                        .unwrap_or_else(dash),
+                    r.artifacts.as_deref().map(code).unwrap_or_else(dash),
                     elapsed(took),
                     if outcome.is_ok() {
                         "success"
@@ -188,22 +186,19 @@ impl Report {
             for r in &self.rows {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} |\n",
-                    cell(&r.name),
-                    r.revision.as_deref().map(cell).unwrap_or_else(dash),
+                    code(&r.name),
+                    r.revision.as_deref().map(code).unwrap_or_else(dash),
                     match r.reused {
                         Some(true) => "reused",
                         Some(false) => "new",
                         None => "—",
                     },
                     digest,
-                    r.deployment
-                        .as_deref()
-                        .map(|d| format!("`{}`", cell(d)))
-                        .unwrap_or_else(dash),
+                    r.deployment.as_deref().map(code).unwrap_or_else(dash),
                     r.took.map(elapsed).unwrap_or_else(dash),
                     r.outcome
                         .as_deref()
-                        .map(cell)
+                        .map(text)
                         .unwrap_or_else(|| if outcome.is_ok() {
                             "success".into()
                         } else {
@@ -214,18 +209,18 @@ impl Report {
             md.push('\n');
             for r in &self.rows {
                 if let Some((reason, events, stopped)) = &r.failure {
-                    md.push_str(&format!("**{}** — {}\n\n", cell(&r.name), cell(reason)));
+                    md.push_str(&format!("**{}** — {}\n\n", code(&r.name), text(reason)));
                     if !events.is_empty() {
                         md.push_str("Last service events:\n\n");
                         for e in events {
-                            md.push_str(&format!("- {}\n", cell(e)));
+                            md.push_str(&format!("- {}\n", text(e)));
                         }
                         md.push('\n');
                     }
                     if !stopped.is_empty() {
                         md.push_str("Stopped tasks:\n\n");
                         for s in stopped {
-                            md.push_str(&format!("- {}\n", cell(s)));
+                            md.push_str(&format!("- {}\n", text(s)));
                         }
                         md.push('\n');
                     }
@@ -241,14 +236,10 @@ impl Report {
             }
             if !self.migration_log.is_empty() {
                 md.push_str(&format!(
-                    "Last {} log lines:\n\n```text\n",
-                    self.migration_log.len()
+                    "Last {} log lines:\n\n{}\n",
+                    self.migration_log.len(),
+                    fenced("text", &self.migration_log)
                 ));
-                for line in &self.migration_log {
-                    md.push_str(&line.replace("```", "ˋˋˋ"));
-                    md.push('\n');
-                }
-                md.push_str("```\n\n");
             }
         }
         let linked: Vec<&TargetRow> = self.rows.iter().filter(|r| !r.links.is_empty()).collect();
@@ -260,16 +251,16 @@ impl Report {
                     .iter()
                     .map(|(what, url)| format!("[{what}]({url})"))
                     .collect();
-                md.push_str(&format!("- {}: {}\n", cell(&r.name), links.join(" · ")));
+                md.push_str(&format!("- {}: {}\n", code(&r.name), links.join(" · ")));
             }
             md.push('\n');
         }
         if let Err(f) = outcome {
-            md.push_str(&format!("**Reason:** {}\n", cell(&f.headline)));
+            md.push_str(&format!("**Reason:** {}\n", text(&f.headline)));
             // Per-service failures were detailed above.
             let detailed = self.rows.iter().any(|r| r.failure.is_some());
             for d in f.detail.iter().filter(|_| !detailed) {
-                md.push_str(&format!("- {}\n", cell(d)));
+                md.push_str(&format!("- {}\n", text(d)));
             }
             md.push('\n');
         }
@@ -295,20 +286,20 @@ impl Report {
             if changes.is_empty() {
                 md.push_str(&format!(
                     "**{}** — no change against the running {}\n\n",
-                    cell(&r.name),
-                    cell(running)
+                    code(&r.name),
+                    code(running)
                 ));
                 continue;
             }
             md.push_str(&format!(
                 "**{}** — against the running {}:\n\n| | running | rendered |\n|---|---|---|\n",
-                cell(&r.name),
-                cell(running)
+                code(&r.name),
+                code(running)
             ));
             for c in changes {
                 md.push_str(&format!(
                     "| {} | {} | {} |\n",
-                    cell(&c.what),
+                    code(&c.what),
                     code(&c.before),
                     code(&c.after)
                 ));
@@ -334,19 +325,6 @@ pub fn run_url(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Option<String> 
 fn short_digest(d: &str) -> &str {
     let end = "sha256:".len() + 12;
     if d.len() > end { &d[..end] } else { d }
-}
-
-/// A value as inline code in a table cell (`—` stays plain).
-fn code(s: &str) -> String {
-    if s == "—" {
-        return s.into();
-    }
-    format!("`{}`", cell(s).replace('`', "ˋ"))
-}
-
-/// Keeps table cells on one line and their pipes literal.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Writes outputs and the summary. Errors here are reported but never

@@ -45,6 +45,68 @@ pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String
     line
 }
 
+/// What starts a line the tool prints from a piece of text after the
+/// first line break in it: visible, and not white space, so the runner's
+/// `TrimStart()` cannot bring a `::` to the front.
+pub const CONTINUED: &str = "↳ ";
+/// What starts a first line that would otherwise begin with `::`.
+pub const GUARD: &str = "› ";
+
+/// Splits text where the runner ends a line: `\r\n`, a lone `\r`, a lone
+/// `\n` (.NET's `StreamReader.ReadLine`, which reads a step's stdout).
+pub fn runner_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        match s.find(['\r', '\n']) {
+            Some(i) => {
+                let skip = if s[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&s[i + skip..]);
+                Some(&s[..i])
+            }
+            None => {
+                rest = None;
+                Some(s)
+            }
+        }
+    })
+}
+
+/// Breaks the legacy command prefix `##[`, which the runner looks for
+/// anywhere in a line (and which the log viewer renders as markup).
+pub fn break_legacy(s: &str) -> String {
+    s.replace("##[", "## [")
+}
+
+/// Text the tool did not write (container logs, service events, task
+/// definition fields, AWS and GitHub messages), as log lines the runner
+/// prints as text and never reads as a command: one line per runner line,
+/// every line after the first prefixed with [`CONTINUED`], a first line that
+/// would start with `::` (after white space) prefixed with [`GUARD`], `##[`
+/// broken everywhere. Blank continuation lines are dropped.
+pub fn inert_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, piece) in runner_lines(text).enumerate() {
+        let piece = break_legacy(piece);
+        if i == 0 {
+            if piece.trim_start().starts_with("::") {
+                out.push(format!("{GUARD}{piece}"));
+            } else {
+                out.push(piece);
+            }
+        } else if !piece.trim().is_empty() {
+            out.push(format!("{CONTINUED}{piece}"));
+        }
+    }
+    out
+}
+
+/// One line for a group title: line breaks become spaces, `##[` is broken
+/// (the runner echoes a group as `##[group]TITLE`).
+pub fn one_line(text: &str) -> String {
+    break_legacy(&text.replace(['\r', '\n'], " "))
+}
+
 /// A fresh random delimiter, `ghadelimiter_<32 hex digits>` like the toolkit's.
 pub fn random_delimiter() -> String {
     let mut bytes = [0u8; 16];

@@ -144,14 +144,13 @@ impl Runner {
         let _ = log.flush();
     }
 
-    /// A plain log line.
+    /// A log message, which may carry text the tool did not write: it is
+    /// scrubbed of secrets, then printed as lines the runner never reads as
+    /// a workflow command ([`commands::inert_lines`]).
     pub fn info(&self, message: &str) {
         let message = self.redact(message);
-        if self.face == Face::Actions && message.starts_with("::") {
-            // Never let data be read as a workflow command.
-            self.write_raw(&format!(" {message}"));
-        } else {
-            self.write_raw(&message);
+        for line in commands::inert_lines(&message) {
+            self.write_raw(&line);
         }
     }
 
@@ -168,8 +167,10 @@ impl Runner {
     }
 
     fn annotation(&self, kind: &str, title: &str, message: &str) {
-        let (title, message) = (self.redact(title), self.redact(message));
+        let title = commands::one_line(&self.redact(title));
+        let message = commands::break_legacy(&self.redact(message));
         match self.face {
+            // Escaped: the whole annotation is one runner line.
             Face::Actions => {
                 self.write_raw(&commands::command(kind, &[("title", &title)], &message))
             }
@@ -179,13 +180,15 @@ impl Runner {
                 } else {
                     format!("{kind}: {title}: ")
                 };
-                self.write_raw(&format!("{head}{message}"));
+                for line in commands::inert_lines(&format!("{head}{message}")) {
+                    self.write_raw(&line);
+                }
             }
         }
     }
 
     pub fn group_start(&self, title: &str) {
-        let title = self.redact(title);
+        let title = commands::one_line(&self.redact(title));
         match self.face {
             Face::Actions => self.write_raw(&commands::command("group", &[], &title)),
             Face::Terminal => self.write_raw(&format!("▶ {title}")),
@@ -256,6 +259,11 @@ fn append(path: &PathBuf, what: &'static str, text: &str) -> Result<(), RunnerEr
     file.write_all(text.as_bytes()).map_err(err)
 }
 
+/// The port of the runner's command parser the end-to-end harness uses too.
+#[cfg(test)]
+#[path = "../../tests/common/runner_parser.rs"]
+mod runner_parser;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -312,11 +320,84 @@ pub(crate) mod tests {
         assert_eq!(log.text(), "x *** y\n");
     }
 
+    use super::runner_parser;
+
+    /// Every hostile string through every way the tool prints text, read by
+    /// the port of the runner's parser: only the tool's own commands.
     #[test]
-    fn log_lines_cannot_inject_workflow_commands() {
+    fn untrusted_text_never_becomes_a_workflow_command() {
         let (r, log) = runner(Face::Actions);
-        r.info("::set-output name=x::y");
-        assert_eq!(log.text(), " ::set-output name=x::y\n");
+        r.mask("s3cr3t-token");
+        for h in runner_parser::HOSTILE {
+            r.info(h);
+            r.info(&format!("[web] {h}"));
+            r.warning("deploy", &format!("web: {h}"));
+            r.error("deploy", h);
+            r.notice("image", h);
+            r.group_start(&format!("[1/4] Render {h}"));
+            r.group_end();
+        }
+        r.mask("s3cr3t-later");
+        r.info("after s3cr3t-later");
+        let parsed = runner_parser::parse(&log.text());
+        assert_eq!(runner_parser::forged(&parsed), None, "{}", log.text());
+        assert!(!parsed.stopped_ever);
+        let masks: Vec<&str> = parsed
+            .commands
+            .iter()
+            .filter(|c| c.name == "add-mask")
+            .map(|c| c.data.as_str())
+            .collect();
+        assert_eq!(masks, ["s3cr3t-token", "s3cr3t-later"]);
+        assert!(parsed.plain.iter().all(|l| !l.contains("##[")));
+        let groups = parsed.commands.iter().filter(|c| c.name == "group").count();
+        assert_eq!(groups, runner_parser::HOSTILE.len());
+    }
+
+    #[test]
+    fn the_port_reads_what_the_runner_reads() {
+        let p = runner_parser::parse(
+            "a\r::add-mask::x\r\n  ::error title=T::m%0An\n##[set-output name=o;]v\n",
+        );
+        let names: Vec<&str> = p.commands.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["add-mask", "error", "set-output"]);
+        assert_eq!(p.commands[1].data, "m\nn");
+        assert_eq!(p.commands[1].properties["title"], "T");
+        assert_eq!(p.commands[2].properties["name"], "o");
+        assert_eq!(p.plain, ["a"]);
+    }
+
+    #[test]
+    fn stopped_commands_print_as_text_until_the_token() {
+        let p =
+            runner_parser::parse("::stop-commands::tok\n::add-mask::s\n::TOK::\n::add-mask::t\n");
+        assert!(p.stopped_ever);
+        assert_eq!(p.plain, ["::add-mask::s"]);
+        let names: Vec<&str> = p.commands.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["stop-commands", "tok", "add-mask"]);
+    }
+
+    #[test]
+    fn every_hostile_string_is_a_forgery_when_printed_raw() {
+        for h in runner_parser::HOSTILE.iter().take(11) {
+            assert!(
+                runner_parser::forged(&runner_parser::parse(h)).is_some(),
+                "{h:?} parses as nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_is_printed_one_runner_line_per_piece() {
+        let (r, log) = runner(Face::Actions);
+        r.info("Applying 0042\r::stop-commands::x9\r\n\n  ::add-mask::y\n##[group]z");
+        assert_eq!(
+            log.text(),
+            "Applying 0042\n↳ ::stop-commands::x9\n↳   ::add-mask::y\n↳ ## [group]z\n"
+        );
+        let (r, log) = runner(Face::Actions);
+        r.info("  ::set-output name=x::y");
+        assert_eq!(log.text(), "›   ::set-output name=x::y\n");
     }
 
     #[test]

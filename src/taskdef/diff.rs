@@ -1,7 +1,11 @@
 //! What a rendered definition changes against another — the one a service
 //! runs now — for people: the job summary of `mode: render` (and the plan
 //! comment to come). Both sides are normalised first, so ECS's defaults and
-//! list order are not reported as changes. Secrets show their names only.
+//! list order are not reported as changes. Secrets show their names only;
+//! environment values are hidden too (`added` / `changed` / `removed`)
+//! unless the caller asks for them: a pull-request comment is read by
+//! everyone who can read the pull request, and the runner's masking does not
+//! apply to what is posted through the API.
 
 use serde_json::Value;
 
@@ -34,7 +38,7 @@ const CONTAINER_FIELDS: [&str; 7] = [
     "essential",
 ];
 
-pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
+pub fn diff(before: &Value, after: &Value, show_values: bool) -> Vec<Change> {
     let (b, a) = (normalize(before), normalize(after));
     let mut out = Vec::new();
     for f in TASK_FIELDS {
@@ -80,17 +84,32 @@ pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
                     pairs(&x, "environment", "value"),
                     pairs(&y, "environment", "value"),
                 );
-                keyed(&mut out, &n, "environment", &eb, &ea, false);
+                let env = if show_values {
+                    Shown::Values
+                } else {
+                    Shown::Presence
+                };
+                keyed(&mut out, &n, "environment", &eb, &ea, env);
                 let (sb, sa) = (
                     pairs(&x, "secrets", "valueFrom"),
                     pairs(&y, "secrets", "valueFrom"),
                 );
-                keyed(&mut out, &n, "secret", &sb, &sa, true);
+                keyed(&mut out, &n, "secret", &sb, &sa, Shown::Sources);
             }
             (None, None) => {}
         }
     }
     out
+}
+
+/// How a keyed list's values are shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Values,
+    /// `added` / `changed` / `removed`.
+    Presence,
+    /// Secrets: their sources (ARNs) are not shown either.
+    Sources,
 }
 
 fn keyed(
@@ -99,7 +118,7 @@ fn keyed(
     kind: &str,
     before: &[(String, Value)],
     after: &[(String, Value)],
-    hide: bool,
+    shown: Shown,
 ) {
     let mut names: Vec<&String> = after.iter().map(|(k, _)| k).collect();
     names.extend(
@@ -115,17 +134,24 @@ fn keyed(
         if x == y {
             continue;
         }
-        let show = |v: &Option<Value>| match v {
-            None => "—".to_string(),
-            Some(_) if hide => "(set)".to_string(),
-            Some(v) => text(v),
+        let (bx, ay) = match (shown, &x, &y) {
+            (Shown::Values, _, _) => (opt_text(&x), opt_text(&y)),
+            (Shown::Presence, None, _) => ("—".into(), "added".into()),
+            (Shown::Presence, _, None) => ("(set)".into(), "removed".into()),
+            (Shown::Presence, _, _) => ("(set)".into(), "changed".into()),
+            (Shown::Sources, Some(_), Some(_)) => ("(a source)".into(), "(another source)".into()),
+            (Shown::Sources, _, _) => (presence(&x), presence(&y)),
         };
-        let (mut bx, mut ay) = (show(&x), show(&y));
-        if hide && x.is_some() && y.is_some() {
-            (bx, ay) = ("(a source)".into(), "(another source)".into());
-        }
         out.push(change(format!("{container}: {kind} {k}"), bx, ay));
     }
+}
+
+fn opt_text(v: &Option<Value>) -> String {
+    v.as_ref().map(text).unwrap_or_else(|| "—".into())
+}
+
+fn presence(v: &Option<Value>) -> String {
+    if v.is_some() { "(set)" } else { "—" }.into()
 }
 
 fn push(out: &mut Vec<Change>, what: String, before: &Value, after: &Value) {
@@ -184,7 +210,7 @@ mod tests {
                 "portMappings": [{"containerPort": 8080}]
             }, {"name": "sidecar", "image": "fluent-bit:1"}]
         });
-        let got: Vec<(String, String, String)> = diff(&running, &rendered)
+        let got: Vec<(String, String, String)> = diff(&running, &rendered, true)
             .into_iter()
             .map(|c| (c.what, c.before, c.after))
             .collect();
@@ -201,14 +227,42 @@ mod tests {
                 want("web: secret OLD", "(set)", "—"),
             ]
         );
-        assert!(diff(&running, &running).is_empty());
+        assert!(diff(&running, &running, true).is_empty());
+    }
+
+    #[test]
+    fn environment_values_are_hidden_unless_asked_for() {
+        let env = |pairs: &[(&str, &str)]| {
+            let list: Vec<Value> = pairs
+                .iter()
+                .map(|(n, v)| json!({"name": n, "value": v}))
+                .collect();
+            json!({"family": "f", "containerDefinitions": [{"name": "web", "image": "x", "environment": list}]})
+        };
+        let running = env(&[("STRIPE_API_KEY", "sk_live_1"), ("DB_PASSWORD", "old-pw")]);
+        let rendered = env(&[("DB_PASSWORD", "new-pw"), ("TOKEN", "t0k")]);
+        let got: Vec<(String, String, String)> = diff(&running, &rendered, false)
+            .into_iter()
+            .map(|c| (c.what, c.before, c.after))
+            .collect();
+        let want = |w: &str, b: &str, a: &str| (w.to_string(), b.to_string(), a.to_string());
+        assert_eq!(
+            got,
+            vec![
+                want("web: environment DB_PASSWORD", "(set)", "changed"),
+                want("web: environment TOKEN", "—", "added"),
+                want("web: environment STRIPE_API_KEY", "(set)", "removed"),
+            ]
+        );
+        let shown = format!("{:?}", diff(&running, &rendered, true));
+        assert!(shown.contains("sk_live_1") && shown.contains("new-pw"));
     }
 
     #[test]
     fn containers_added_and_removed() {
         let a = json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "x"}]});
         let b = json!({"family": "f", "containerDefinitions": [{"name": "b", "image": "x"}]});
-        let whats: Vec<String> = diff(&a, &b)
+        let whats: Vec<String> = diff(&a, &b, false)
             .into_iter()
             .map(|c| format!("{} {}", c.what, c.after))
             .collect();

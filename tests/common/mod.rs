@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod ecs;
+pub mod runner_parser;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -316,11 +317,84 @@ pub fn signal(child: &mut Child, signal: &str) -> Signalled {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
+    assert_only_our_commands(&stdout);
     Signalled {
         code: exit.code(),
         stdout,
         took,
     }
+}
+
+/// Reads `stdout` with the port of the runner's parser: a forged command,
+/// a stop-commands or a `##[` in a printed line fails the test.
+pub fn assert_only_our_commands(stdout: &str) {
+    let parsed = runner_parser::parse(stdout);
+    if let Some(c) = runner_parser::forged(&parsed) {
+        panic!("the runner would run a command the tool did not write: {c:?}\n{stdout}");
+    }
+    assert!(!parsed.stopped_ever, "commands were stopped:\n{stdout}");
+    if let Some(l) = parsed.plain.iter().find(|l| l.contains("##[")) {
+        panic!("a printed line carries `##[`: {l:?}");
+    }
+}
+
+/// Markdown with its code removed — fenced blocks and inline code spans,
+/// as CommonMark delimits them — so a test can look at what renders as
+/// markup (HTML, links, images).
+pub fn markdown_outside_code(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if ticks.len() >= f.len() && line.trim_end() == ticks => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                out.push_str(&without_code_spans(line));
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn without_code_spans(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let run_at = |i: usize| chars[i..].iter().take_while(|c| **c == '`').count();
+    let (mut out, mut i) = (String::new(), 0);
+    while i < chars.len() {
+        if chars[i] != '`' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        // The closing run: the next run of exactly n backticks.
+        let mut j = i + n;
+        let close = loop {
+            if j >= chars.len() {
+                break None;
+            }
+            if chars[j] == '`' {
+                let m = run_at(j);
+                if m == n {
+                    break Some(j);
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        };
+        match close {
+            Some(j) => i = j + n,
+            None => {
+                out.extend(&chars[i..i + n]);
+                i += n;
+            }
+        }
+    }
+    out
 }
 
 /// One line per scanned run (with how many secrets it was scanned for), in
@@ -399,15 +473,30 @@ impl Finished {
                 }
             }
         }
+        // stdout as the runner reads it: a secret may be carried only by an
+        // `add-mask` command that the runner processes.
+        let parsed = runner_parser::parse(&self.stdout);
+        let mut stdout_lines: Vec<&str> = parsed.plain.iter().map(String::as_str).collect();
+        stdout_lines.extend(
+            parsed
+                .commands
+                .iter()
+                .filter(|c| c.name != "add-mask")
+                .map(|c| c.line.as_str()),
+        );
+        texts[0].1 = stdout_lines.join("\n");
         for secret in secrets {
             for (name, text) in &texts {
-                let leaks = text
-                    .lines()
-                    .filter(|l| l.contains(secret.as_str()) && !l.starts_with("::add-mask::"))
-                    .count();
+                let leaks = text.lines().filter(|l| l.contains(secret.as_str())).count();
                 assert_eq!(leaks, 0, "a secret ({}…) leaked into {name}", &secret[..6]);
             }
         }
+    }
+
+    /// What the runner reads in stdout: only the tool's own workflow
+    /// commands, never a stop-commands, never `##[` in a printed line.
+    pub fn assert_runner_reads_only_our_commands(&self) {
+        assert_only_our_commands(&self.stdout);
     }
 
     pub fn output(&self, name: &str) -> &str {
@@ -613,6 +702,7 @@ impl ActionRun {
         let mut secrets = secrets;
         secrets.extend(issued_secrets(self_port));
         finished.assert_no_secret_leaked(&secrets);
+        finished.assert_runner_reads_only_our_commands();
         count_scan(secrets.len());
         finished
     }

@@ -82,7 +82,14 @@ def now():
     return datetime.now(timezone.utc)
 
 
+# Text appended to every service event (``{"event_note": …}`` through
+# /_fd/config): ServiceEvent.message is free text in the ECS API, and the
+# tool must print whatever it holds as text.
+TEXT = {"event_note": ""}
+
+
 def _event(svc, message):
+    message = f"{message}{TEXT['event_note']}"
     svc.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": now(), "message": f"(service {svc.name}) {message}"})
     del svc.events[100:]
 

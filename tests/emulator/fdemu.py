@@ -33,6 +33,7 @@ to moto, each piece faithful to what AWS or GitHub documents:
   ``{"no_service_deployments": true}`` makes the service-deployment API
   (ListServiceDeployments …) answer AccessDeniedException, as for a role
   without it;
+  ``{"event_note": "text"}`` appends text to every ECS service event;
   ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
   ECS deployments (see ecs_layer.py), ``{"deprovision_seconds": D}`` how
   long a one-off task deprovisions before it is STOPPED (task_layer.py).
@@ -150,6 +151,8 @@ class Layer:
                 for key in list(update):
                     if key in ecs_layer.CONFIG:
                         ecs_layer.CONFIG[key] = float(update.pop(key))
+                    elif key in ecs_layer.TEXT:
+                        ecs_layer.TEXT[key] = str(update.pop(key))
                 self.config.update(update)
                 return self._json(start_response, "200 OK", {**self.config, **ecs_layer.CONFIG})
         if path == "/_fd/oidc":

@@ -34,7 +34,11 @@ Behaviour kept from GitHub's documentation:
 …, "login": …}]}}`` adds existing comments; ``{"forbid": ["repos/create-deployment"]}``
 answers those operations 403 "Resource not accessible by integration" as for a
 token without the permission; ``{"fail": {"issues/create-comment": 2}}`` answers
-the next N calls 502. ``GET /_fd/github`` returns the requests, violations,
+the next N calls 502 (with ``{"fail_message": …}`` as their message); ``{"token_user": "octocat"}`` makes the token a person's
+(``GET /user`` answers that user, comments are theirs, and — as a maintainer's
+token may — it can edit anyone's comment); by default it is an installation
+token: ``GET /user`` answers 403, comments are ``github-actions[bot]``'s and
+only those can be edited. ``GET /_fd/github`` returns the requests, violations,
 deployments with their statuses, and comments.
 """
 
@@ -55,6 +59,7 @@ ROUTES = [
     ("GET", r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments", "issues/list-comments"),
     ("POST", r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments", "issues/create-comment"),
     ("PATCH", r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)", "issues/update-comment"),
+    ("GET", r"/user", "users/get-authenticated"),
 ]
 
 
@@ -90,6 +95,10 @@ class GitHub:
         self.next_id = 1000
         self.forbid = set()
         self.fail = {}
+        # Who the token acts as: None for an installation token (the job's
+        # GITHUB_TOKEN), which GET /user refuses; a login for a person's token.
+        self.token_user = None
+        self.fail_message = "Server Error"
 
     # -- the description ----------------------------------------------------
     def api(self):
@@ -114,6 +123,10 @@ class GitHub:
                     self._add_comment(int(issue), c["body"], _user(c.get("login", "octocat"), c.get("bot", False)), "http://seed")
             self.forbid.update(update.get("forbid", []))
             self.fail.update(update.get("fail", {}))
+            if "fail_message" in update:
+                self.fail_message = update["fail_message"]
+            if "token_user" in update:
+                self.token_user = update["token_user"]
             return self.state()
 
     def state(self):
@@ -188,7 +201,7 @@ class GitHub:
                                                 "documentation_url": "https://docs.github.com/rest", "status": "403"})
             if self.fail.get(op, 0) > 0:
                 self.fail[op] -= 1
-                return answer("502 Bad Gateway", {"message": "Server Error"})
+                return answer("502 Bad Gateway", {"message": self.fail_message})
             status, doc, headers = getattr(self, "_" + op.split("/")[1].replace("-", "_"))(base, groups, body, parse_qs(query))
 
         code = int(status.split()[0])
@@ -287,15 +300,30 @@ class GitHub:
             headers.append(("Link", ", ".join(links)))
         return "200 OK", comments[(page - 1) * per_page:page * per_page], headers
 
+    def _me(self):
+        return _user(self.token_user, False) if self.token_user else BOT
+
+    def _get_authenticated(self, _base, _groups, _body, _query):
+        # An installation token cannot read the authenticated user.
+        if not self.token_user:
+            return "403 Forbidden", {"message": "Resource not accessible by integration",
+                                     "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                                     "status": "403"}, []
+        me = self._me()
+        return "200 OK", {**me, "name": None, "company": None, "blog": "", "location": None, "email": None,
+                          "hireable": None, "bio": None, "public_repos": 1, "public_gists": 0, "followers": 0,
+                          "following": 0, "created_at": "2011-01-25T18:44:36Z", "updated_at": "2026-01-25T18:44:36Z",
+                          "user_view_type": "public"}, []
+
     def _create_comment(self, base, groups, body, _query):
-        return "201 Created", self._add_comment(int(groups[2]), body["body"], BOT, base), []
+        return "201 Created", self._add_comment(int(groups[2]), body["body"], self._me(), base), []
 
     def _update_comment(self, base, groups, body, _query):
         cid = int(groups[2])
         for comments in self.comments.values():
             for c in comments:
                 if c["id"] == cid:
-                    if c["user"]["login"] != BOT["login"]:
+                    if c["user"]["login"] != self._me()["login"] and not self.token_user:
                         return "403 Forbidden", {"message": "Resource not accessible by integration",
                                                  "documentation_url": "https://docs.github.com/rest", "status": "403"}, []
                     c["body"], c["updated_at"] = body["body"], _stamp()

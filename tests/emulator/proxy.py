@@ -17,7 +17,8 @@ order, one per matching call: ``"throttle"`` (HTTP 400 ThrottlingException,
 as AWS JSON services answer), ``"500"`` / ``"503"`` (InternalFailure /
 ServiceUnavailable), ``"expired"`` (ExpiredTokenException, as for
 credentials that ran out), ``"reset"`` (the connection is closed without an
-answer) and ``"stall:S"`` (the answer is held S seconds). ``injected``
+answer), ``"stall:S"`` (the answer is held S seconds) and ``"denied:TEXT"``
+(AccessDeniedException with TEXT as its message). ``injected``
 counts what was injected, by kind.
 """
 
@@ -111,6 +112,15 @@ class Proxy:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     self.connection.close()
+                    return True
+                if fault.startswith("denied:"):
+                    # AccessDenied with a message of the test's choosing (AWS
+                    # messages quote ARNs, names and policy text).
+                    status, kind, message = 400, "AccessDeniedException", fault.split(":", 1)[1]
+                    data = json.dumps({"__type": kind, "message": message}).encode()
+                    head = (f"HTTP/1.1 {status} {kind}\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                            f"x-amzn-ErrorType: {kind}\r\nContent-Length: {len(data)}\r\n\r\n")
+                    self.wfile.write(head.encode() + data)
                     return True
                 status, kind, message = {
                     "throttle": (400, "ThrottlingException", "Rate exceeded"),

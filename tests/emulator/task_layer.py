@@ -13,6 +13,11 @@ environment counts too):
   while it runs (spread over the run) when the container uses ``awslogs``,
   to the stream ``<awslogs-stream-prefix>/<container>/<task id>`` — created
   only when the container starts, as ECS does;
+* ``FDEMU_LOG_JSON``: the same as a JSON array of strings, for lines that
+  carry ``|``, ``\r`` or ``\n`` (a CloudWatch Logs event's message is any
+  text: the awslogs driver splits on ``\n`` only, and a multi-line pattern
+  keeps line breaks inside one event);
+* ``FDEMU_FAIL_TO_START_JSON``: ``FDEMU_FAIL_TO_START`` as a JSON string;
 * ``FDEMU_LATE_LOG``: one more line that lands 0.5 s *after* the task is
   STOPPED (late lines exist in real CloudWatch Logs);
 * ``FDEMU_FAIL_TO_START``: the task never starts and stops with
@@ -32,6 +37,7 @@ it within 0.3 s with ``stopCode`` UserInitiated, the given reason, and exit
 code 143 (SIGTERM) if it was running.
 """
 
+import json
 import threading
 import time
 from datetime import datetime, timezone
@@ -71,6 +77,18 @@ def _container(task, **kw):
             setattr(c, k, v)
             if k == "exit_code":
                 c.exitCode = v
+
+
+def _lines(env):
+    if "FDEMU_LOG_JSON" in env:
+        return [str(line) for line in json.loads(env["FDEMU_LOG_JSON"])]
+    return [line for line in env.get("FDEMU_LOG", "").split("|") if line]
+
+
+def _fail_reason(env):
+    if "FDEMU_FAIL_TO_START_JSON" in env:
+        return json.loads(env["FDEMU_FAIL_TO_START_JSON"])
+    return env.get("FDEMU_FAIL_TO_START")
 
 
 def _put_log(plan, message, at=None):
@@ -177,8 +195,8 @@ def install():
                 plan = {
                     "t0": time.monotonic(), "phase": "provisioning", "account": self.account_id,
                     "run": float(env.get("FDEMU_RUN_SECONDS", "1")), "exit": int(env.get("FDEMU_EXIT_CODE", "0")),
-                    "lines": [l for l in env.get("FDEMU_LOG", "").split("|") if l], "written": 0,
-                    "late": env.get("FDEMU_LATE_LOG"), "fail": env.get("FDEMU_FAIL_TO_START"),
+                    "lines": _lines(env), "written": 0,
+                    "late": env.get("FDEMU_LATE_LOG"), "fail": _fail_reason(env),
                 }
                 conf = main.get("logConfiguration") or {}
                 if conf.get("logDriver") == "awslogs":

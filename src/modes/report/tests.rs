@@ -143,7 +143,7 @@ fn render_report() -> Report {
                 crate::taskdef::diff::Change {
                     what: "web: environment FEATURE_X".into(),
                     before: "—".into(),
-                    after: "on".into(),
+                    after: "added".into(),
                 },
             ],
         )),
@@ -205,7 +205,7 @@ fn a_plan_longer_than_a_comment_is_cut_at_a_line() {
     );
     let last_row = text
         .lines()
-        .rfind(|l| l.starts_with("| web: environment"))
+        .rfind(|l| l.starts_with("| `web: environment"))
         .unwrap();
     assert!(last_row.ends_with(" |"), "rows are whole: {last_row}");
 }
