@@ -1,17 +1,15 @@
-# The released image of the action: a static (musl) binary on an empty base.
-# Built once per release by .github/workflows/release.yml and referred to by
-# action.yml, so a workflow starts the action in seconds instead of compiling it.
-FROM rust:1.95-alpine3.22 AS build
-# The base image's tag pins the Alpine release these packages come from.
-# hadolint ignore=DL3018
-RUN apk add --no-cache musl-dev cmake make perl ca-certificates
-WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-RUN cargo build --release --locked \
- && cp target/release/fargate-deploy /fargate-deploy
-
+# The released image of the action: the static (musl) binary and a CA
+# bundle on an empty base — nothing else. It is built from binaries built
+# beforehand (tests/image/build here, .github/workflows/release.yml for a
+# release), so building it pulls no base image and runs nothing:
+#
+#   dist/ca-certificates.crt
+#   dist/amd64/fargate-deploy   (x86_64-unknown-linux-musl)
+#   dist/arm64/fargate-deploy   (aarch64-unknown-linux-musl)
+#
+# TARGETARCH (amd64, arm64) is set by the builder for each platform.
 FROM scratch
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /fargate-deploy /fargate-deploy
+ARG TARGETARCH
+COPY dist/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY dist/${TARGETARCH}/fargate-deploy /fargate-deploy
 ENTRYPOINT ["/fargate-deploy"]

@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod ecs;
+pub mod image;
 pub mod runner_parser;
 
 use std::collections::BTreeMap;
@@ -441,6 +442,8 @@ pub struct ActionRun {
     env: BTreeMap<String, String>,
     args: Vec<String>,
     emulator_port: Option<u16>,
+    /// Started from this unpacked image root instead of the test binary.
+    image: Option<PathBuf>,
 }
 
 pub struct Finished {
@@ -574,6 +577,7 @@ impl ActionRun {
             env,
             args: Vec::new(),
             emulator_port: emu.map(|e| e.port),
+            image: None,
         };
         for (k, v) in runner_defaults() {
             run = run.input(&k, &v);
@@ -659,14 +663,36 @@ impl ActionRun {
         p
     }
 
+    /// Starts the action from an unpacked image root (`tests/image/build`)
+    /// as the runner starts a container action: see [`image::Container`].
+    pub fn in_image(mut self, root: &Path) -> Self {
+        self.image = Some(root.to_path_buf());
+        self
+    }
+
+    /// The command that starts this run, and the container it runs in (if any).
+    fn launch(&self) -> (Command, Option<image::Container>) {
+        match &self.image {
+            Some(root) => {
+                let container = image::Container::new(root, self.workspace.path(), &self.env);
+                (container.command(&self.args), Some(container))
+            }
+            None => {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_fargate-deploy"));
+                cmd.args(&self.args)
+                    .env_clear()
+                    .envs(&self.env)
+                    .current_dir(self.workspace.path());
+                (cmd, None)
+            }
+        }
+    }
+
     /// Starts the binary without waiting, for signal tests.
     pub fn spawn(&self) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
-            .args(&self.args)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(self.workspace.path())
-            .stdin(Stdio::null())
+        let (mut cmd, _container) = self.launch();
+        assert!(self.image.is_none(), "spawn() runs the test binary only");
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -676,26 +702,24 @@ impl ActionRun {
     pub fn run(self) -> Finished {
         let secrets = self.secrets_before();
         let calls_before = self.emulator_port.map(|p| requests(p).len());
-        let out = Command::new(env!("CARGO_BIN_EXE_fargate-deploy"))
-            .args(&self.args)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(self.workspace.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let (mut cmd, container) = self.launch();
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
         let self_port = self.emulator_port;
         if let (Some(port), Some(before)) = (self_port, calls_before) {
             self.record_calls(port, before);
         }
         let ws = self.workspace.path().to_path_buf();
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
+        let (output, summary) = match &container {
+            Some(c) => (c.output(), c.summary()),
+            None => (read(".runner/output"), read(".runner/summary")),
+        };
         let finished = Finished {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-            outputs: parse_outputs(&read(".runner/output")),
-            summary: read(".runner/summary"),
+            outputs: parse_outputs(&output),
+            summary,
             workspace: ws,
             _workspace_dir: self.workspace,
         };
