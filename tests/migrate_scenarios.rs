@@ -334,9 +334,11 @@ async fn the_log_grace_counts_from_the_container_exit() {
     .await;
     let reads = logs.since(start);
     assert!((took - 1.0).abs() < 0.01, "took {took}: {reads:?}");
+    // The first read follows the stream until its token repeats (two calls:
+    // no token → f/1, f/1 → f/1, the end); one read after the stop.
     assert_eq!(
         reads.len(),
-        2,
+        3,
         "one read with the poll, one after the stop: {reads:?}"
     );
     // No timestamps from ECS: the whole second of grace, then one quiet read.
@@ -345,5 +347,54 @@ async fn the_log_grace_counts_from_the_container_exit() {
     let took = wait_for(0, stopped_at(None), &describes, &logs).await;
     let reads = logs.since(start);
     assert!((took - 2.0).abs() < 0.01, "took {took}: {reads:?}");
-    assert_eq!(reads.len(), 3, "{reads:?}");
+    assert_eq!(reads.len(), 4, "{reads:?}");
+}
+
+/// GetLogEvents may answer an empty page while more events follow; the end
+/// of the stream is the token coming back unchanged. One read (the final
+/// drain after STOPPED is one read) gets the last error lines.
+#[tokio::test(start_paused = true)]
+async fn an_empty_page_with_a_moving_token_is_not_the_end_of_the_log() {
+    let page = |lines: &[&str], token: &str| {
+        let mut out = GetLogEventsOutput::builder().next_forward_token(token);
+        for l in lines {
+            out = out.events(OutputLogEvent::builder().message(*l).build());
+        }
+        out.build()
+    };
+    let rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .sequence()
+        .output(move || page(&["rake aborted!"], "f/1"))
+        .output(move || page(&[], "f/2"))
+        .output(move || page(&[], "f/3"))
+        .output(move || {
+            page(
+                &["PG::UndefinedTable: relation \"users\" does not exist"],
+                "f/4",
+            )
+        })
+        .output(move || page(&[], "f/4"))
+        .build();
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::Sequential, &[&rule]);
+    let stream = LogStream {
+        group: "/ecs/web".into(),
+        stream: "ecs/web/t1".into(),
+        region: "eu-west-1".into(),
+    };
+    let mut follower = LogFollower::with_client(client, stream);
+    let (r, log) = runner();
+    assert_eq!(follower.poll(&r).await, 2);
+    assert_eq!(
+        follower.tail(),
+        [
+            "rake aborted!",
+            "PG::UndefinedTable: relation \"users\" does not exist"
+        ]
+    );
+    assert_eq!(rule.num_calls(), 5);
+    assert!(
+        log.text().contains("│ PG::UndefinedTable"),
+        "{}",
+        log.text()
+    );
 }

@@ -167,7 +167,9 @@ proptest! {
         set in arb_set(),
         env in prop::collection::vec(("[A-Z_]{1,6}", ".{0,8}"), 0..3),
     ) {
-        let Ok(td) = template::from_document(doc, "generated") else { return Ok(()) };
+        // Every generated definition is a valid one: refusing it is a failure.
+        let td = template::from_document(doc.clone(), "generated")
+            .map_err(|e| TestCaseError::fail(format!("{e}: {doc}")))?;
         let first = td["containerDefinitions"][0]["name"].as_str().unwrap().to_string();
         let image = ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2").unwrap();
         let uri = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:{}", "b".repeat(64));
@@ -177,13 +179,13 @@ proptest! {
         let _ = render(&td, &image, &uri, &patches);
         // Without: the named container gets the image and the environment.
         let patches = Patches { container_names: &names, environment: &env, secrets: &[], set: &[] };
-        if let Ok(r) = render(&td, &image, &uri, &patches) {
-            let c = r.definition["containerDefinitions"].as_array().unwrap()
-                .iter().find(|c| c["name"] == first.as_str()).unwrap();
-            prop_assert_eq!(c["image"].as_str(), Some(uri.as_str()));
-            for (k, _) in &env {
-                prop_assert!(c["environment"].as_array().unwrap().iter().any(|e| e["name"] == k.as_str()));
-            }
+        let r = render(&td, &image, &uri, &patches)
+            .map_err(|e| TestCaseError::fail(format!("{e}: {td}")))?;
+        let c = r.definition["containerDefinitions"].as_array().unwrap()
+            .iter().find(|c| c["name"] == first.as_str()).unwrap();
+        prop_assert_eq!(c["image"].as_str(), Some(uri.as_str()));
+        for (k, _) in &env {
+            prop_assert!(c["environment"].as_array().unwrap().iter().any(|e| e["name"] == k.as_str()));
         }
     }
 

@@ -242,3 +242,75 @@ async fn stopped_tasks_are_described_a_hundred_at_a_time() {
     );
     assert_eq!(reasons.len(), 5, "the report keeps five");
 }
+
+/// ListServiceDeployments pages (20 by default) and documents no order: a
+/// busy service's last good deployment can be on the second page. Rollback
+/// reads every page and orders by creation time.
+#[tokio::test]
+async fn rollback_reads_every_page_of_the_deployment_history() {
+    use aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput;
+    use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
+    use aws_sdk_ecs::types::{ServiceDeploymentBrief, ServiceRevision};
+    use aws_smithy_types::DateTime;
+    use fargate_deploy::deploy::rollback::plan_rollback;
+    let td = |n: u32| format!("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:{n}");
+    let rev = |n: u32| format!("arn:aws:ecs:eu-west-1:123456789012:service-revision/prod/web/{n}");
+    let brief = move |n: u32| {
+        ServiceDeploymentBrief::builder()
+            .service_deployment_arn(format!(
+                "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/d{n}"
+            ))
+            .target_service_revision_arn(rev(n))
+            .created_at(DateTime::from_secs(1_790_000_000 + i64::from(n) * 60))
+            .build()
+    };
+    // Oldest first: revisions 1–20 on the first page, 21 and 22 on the second.
+    let first = mock!(Client::list_service_deployments)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || {
+            let mut out = ListServiceDeploymentsOutput::builder().next_token("page-2");
+            for n in 1..=20 {
+                out = out.service_deployments(brief(n));
+            }
+            out.build()
+        });
+    let second = mock!(Client::list_service_deployments)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(move || {
+            ListServiceDeploymentsOutput::builder()
+                .service_deployments(brief(21))
+                .service_deployments(brief(22))
+                .build()
+        });
+    let revisions = mock!(Client::describe_service_revisions).then_output(move || {
+        let mut out = DescribeServiceRevisionsOutput::builder();
+        for n in 1..=22 {
+            out = out.service_revisions(
+                ServiceRevision::builder()
+                    .service_revision_arn(rev(n))
+                    .task_definition(td(n))
+                    .build(),
+            );
+        }
+        out.build()
+    });
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        &[&first, &second, &revisions]
+    );
+    let svc = Service::builder()
+        .service_name("web")
+        .task_definition(td(22))
+        .deployments(dep(
+            "ecs-svc/22",
+            "PRIMARY",
+            &td(22),
+            DeploymentRolloutState::Completed,
+            2,
+        ))
+        .build();
+    let plan = plan_rollback(&ecs, "prod", &svc).await.unwrap();
+    assert_eq!(plan.to, td(21), "{}", plan.why);
+    assert_eq!(second.num_calls(), 1);
+}

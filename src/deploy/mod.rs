@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod codedeploy;
+pub mod history;
 pub mod native;
 pub mod rollback;
 pub mod wait;

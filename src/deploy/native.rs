@@ -45,11 +45,7 @@ pub async fn created_since(
 ) -> Result<String, Failure> {
     let mut delay = Duration::from_millis(200);
     for _ in 0..6 {
-        let out = ecs
-            .list_service_deployments()
-            .cluster(cluster)
-            .service(service)
-            .send()
+        let listed = super::history::service_deployments(ecs, cluster, service, &[])
             .await
             .map_err(|e| {
                 Failure::failed(
@@ -60,8 +56,7 @@ pub async fn created_since(
                     ),
                 )
             })?;
-        let newest = out
-            .service_deployments()
+        let newest = listed
             .iter()
             .filter(|d| d.created_at().is_some_and(|t| t.secs() >= since.secs() - 5))
             .max_by_key(|d| d.created_at().map(|t| (t.secs(), t.subsec_nanos())));
@@ -83,25 +78,19 @@ pub async fn in_progress(
     cluster: &str,
     service: &str,
 ) -> Result<Option<String>, Failure> {
-    let out = ecs
-        .list_service_deployments()
-        .cluster(cluster)
-        .service(service)
-        .status(S::InProgress)
-        .status(S::Pending)
-        .send()
-        .await
-        .map_err(|e| {
-            Failure::failed(
-                "rollback",
-                format!(
-                    "ListServiceDeployments of {service} failed: {}",
-                    aws_message(&e)
-                ),
-            )
-        })?;
-    Ok(out
-        .service_deployments()
+    let listed =
+        super::history::service_deployments(ecs, cluster, service, &[S::InProgress, S::Pending])
+            .await
+            .map_err(|e| {
+                Failure::failed(
+                    "rollback",
+                    format!(
+                        "ListServiceDeployments of {service} failed: {}",
+                        aws_message(&e)
+                    ),
+                )
+            })?;
+    Ok(listed
         .first()
         .and_then(|d| d.service_deployment_arn())
         .map(str::to_string))

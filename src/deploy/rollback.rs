@@ -137,16 +137,14 @@ async fn successful_revisions(
     cluster: &str,
     service: &str,
 ) -> Result<Vec<(String, String)>, HistoryUnavailable> {
-    let listed = ecs
-        .list_service_deployments()
-        .cluster(cluster)
-        .service(service)
-        .status(ServiceDeploymentStatus::Successful)
-        .send()
-        .await
-        .map_err(|e| HistoryUnavailable(aws_message(&e)))?;
-    let mut briefs: Vec<_> = listed.service_deployments().to_vec();
-    briefs.sort_by_key(|b| std::cmp::Reverse(b.created_at().map(|t| (t.secs(), t.subsec_nanos()))));
+    let briefs = super::history::service_deployments(
+        ecs,
+        cluster,
+        service,
+        &[ServiceDeploymentStatus::Successful],
+    )
+    .await
+    .map_err(|e| HistoryUnavailable(aws_message(&e)))?;
     let arns: Vec<String> = briefs
         .iter()
         .filter_map(|b| b.target_service_revision_arn().map(str::to_string))

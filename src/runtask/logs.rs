@@ -20,6 +20,9 @@ use crate::runner::Runner;
 /// costs one read.
 pub const LOG_GRACE_MIN: Duration = Duration::from_secs(1);
 pub const LOG_GRACE_MAX: Duration = Duration::from_secs(3);
+/// How many GetLogEvents pages one read follows before it leaves the rest
+/// to the next read (each page holds up to 10,000 events or 1 MB).
+pub const MAX_PAGES_PER_READ: usize = 20;
 /// How many of the last lines the summary keeps.
 pub const TAIL_LINES: usize = 20;
 
@@ -94,7 +97,7 @@ impl LogFollower {
     /// Prints the lines that arrived since the last call; returns how many.
     /// A stream that does not exist yet (the container has not started) is quietly waited for.
     pub async fn poll(&mut self, runner: &Runner) -> usize {
-        let mut new = 0;
+        let (mut new, mut pages) = (0, 0);
         loop {
             let sent = self
                 .client
@@ -144,9 +147,14 @@ impl LogFollower {
                 new += 1;
             }
             let next = out.next_forward_token().map(str::to_string);
-            let done = out.events().is_empty() || next == self.token;
+            // The end of the stream is the token coming back unchanged; a page
+            // can be empty while more events follow (GetLogEvents, "If you have
+            // reached the end of the stream, it returns the same token you
+            // passed in"). Bounded: the next poll goes on where this one stopped.
+            let end = next.is_none() || next == self.token;
             self.token = next;
-            if done {
+            pages += 1;
+            if end || pages >= MAX_PAGES_PER_READ {
                 return new;
             }
         }

@@ -293,6 +293,16 @@ def main():
         f.write(report)
     with open(os.path.join(args.out, "raw.json"), "w") as f:
         json.dump({"runs": results, "version_ms": version, "binary_bytes": size}, f, indent=1)
+    missed = missed_targets(report)
+    if missed:
+        print(f"missed {len(missed)} target(s): " + "; ".join(missed), file=sys.stderr)
+        sys.exit(1)
+
+
+def missed_targets(report):
+    """The rows of the targets table whose `met` column says NO."""
+    return [line.split("|")[1].strip() for line in report.splitlines()
+            if line.startswith("| ") and line.rstrip().endswith("| NO |")]
 
 
 def awscli_migrate(args, emu, proxy, family):

@@ -39,8 +39,9 @@ state manager does for tasks.
 
 Service deployments (the API ECS added for every strategy in 2024, which
 moto lacks): every deployment above is also a *service deployment* with a
-*service revision*, answered by ``ListServiceDeployments`` (newest first,
-filtered by ``status``), ``DescribeServiceDeployments`` and
+*service revision*, answered by ``ListServiceDeployments`` (filtered by
+``status``; paged as AWS pages, ``maxResults`` default 20 with a
+``nextToken``, and — as AWS documents no order — oldest first), ``DescribeServiceDeployments`` and
 ``DescribeServiceRevisions``. Status follows the rollout: IN_PROGRESS,
 SUCCESSFUL when COMPLETED, ROLLBACK_IN_PROGRESS / ROLLBACK_SUCCESSFUL when
 the circuit breaker rolled it back, STOPPED when it failed without rollback
@@ -416,12 +417,23 @@ def handle(operation, request, backend):
             _advance(backend, svc)
             wanted = set(request.get("status") or [])
             entries = [e for e in _history(svc) if not wanted or e["status"] in wanted]
-            return 200, {"serviceDeployments": [{
+            # AWS pages (maxResults 1–100, default 20) and documents no order:
+            # oldest first here, so a reader of one page or of an assumed order fails.
+            entries.sort(key=lambda e: _stamp(e["createdAt"]) or 0)
+            size = int(request.get("maxResults") or 20)
+            if not 1 <= size <= 100:
+                return 400, {"__type": "InvalidParameterException", "message": "maxResults must be between 1 and 100."}
+            start = int(request.get("nextToken") or 0)
+            page, more = entries[start:start + size], start + size < len(entries)
+            answer = {"serviceDeployments": [{
                 "serviceDeploymentArn": e["serviceDeploymentArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
                 "createdAt": _stamp(e["createdAt"]), "startedAt": _stamp(e["createdAt"]), "finishedAt": _stamp(e.get("finishedAt")),
                 "targetServiceRevisionArn": e["targetServiceRevisionArn"], "status": e["status"],
                 "statusReason": e.get("statusReason"),
-            } for e in entries]}
+            } for e in page]}
+            if more:
+                answer["nextToken"] = str(start + size)
+            return 200, answer
         if operation in ("DescribeServiceDeployments", "DescribeServiceRevisions"):
             key, arns = ("serviceDeploymentArn", request.get("serviceDeploymentArns")) if operation == "DescribeServiceDeployments" \
                 else ("targetServiceRevisionArn", request.get("serviceRevisionArns"))
