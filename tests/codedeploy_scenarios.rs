@@ -244,3 +244,68 @@ async fn a_deployment_that_never_ends_times_out_naming_where_it_stood() {
         get.num_calls()
     );
 }
+
+/// StopDeployment is asynchronous: `Pending` is not a failure, and the
+/// rollback is the deployment `rollbackInfo` names once CodeDeploy has
+/// created it (not yet on the first read).
+#[tokio::test(start_paused = true)]
+async fn a_pending_stop_leads_to_the_rollback_deployment() {
+    use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
+    use aws_sdk_codedeploy::types::{DeploymentInfo, RollbackInfo, StopStatus};
+    use fargate_deploy::deploy::codedeploy::stop_with_rollback;
+    let stop = mock!(Client::stop_deployment).then_output(|| {
+        StopDeploymentOutput::builder()
+            .status(StopStatus::Pending)
+            .status_message("Stopping the deployment.")
+            .build()
+    });
+    let reads = mock!(Client::get_deployment)
+        .sequence()
+        .output(|| info(DeploymentStatus::InProgress))
+        .output(|| {
+            GetDeploymentOutput::builder()
+                .deployment_info(
+                    DeploymentInfo::builder()
+                        .deployment_id("d-ORIGINAL1")
+                        .status(DeploymentStatus::Stopped)
+                        .rollback_info(
+                            RollbackInfo::builder()
+                                .rollback_deployment_id("d-ROLLBACK1")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let cd = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, &[&stop, &reads]);
+    assert_eq!(
+        stop_with_rollback(&cd, "d-ORIGINAL1").await.unwrap(),
+        "d-ROLLBACK1"
+    );
+    assert_eq!(reads.num_calls(), 2);
+}
+
+/// A deployment that completed before the stop: DeploymentAlreadyCompleted
+/// is said as such, not as a stop that failed.
+#[tokio::test(start_paused = true)]
+async fn a_deployment_that_already_completed_cannot_be_stopped() {
+    use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentError;
+    use aws_sdk_codedeploy::types::error::DeploymentAlreadyCompletedException;
+    use fargate_deploy::deploy::codedeploy::stop_with_rollback;
+    let stop = mock!(Client::stop_deployment).then_error(|| {
+        StopDeploymentError::DeploymentAlreadyCompletedException(
+            DeploymentAlreadyCompletedException::builder()
+                .message("The deployment d-ORIGINAL1 has already completed.")
+                .build(),
+        )
+    });
+    let cd = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, &[&stop]);
+    let f = stop_with_rollback(&cd, "d-ORIGINAL1").await.unwrap_err();
+    assert!(
+        f.headline
+            .starts_with("CodeDeploy deployment d-ORIGINAL1 completed before it could be stopped"),
+        "{}",
+        f.headline
+    );
+}

@@ -113,6 +113,8 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
     );
     assert_eq!(started.code, 0, "{}", started.all_text());
     let id = started.output("codedeploy-deployment-id").to_string();
+    // The rollback deployment CodeDeploy starts runs at the usual pace.
+    emu.configure(serde_json::json!({"rollout_seconds": 2}));
     let done = run(&emu, "rollback", "bluegreen", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(done.stdout.contains(&format!("bluegreen: CodeDeploy deployment {id} is in progress; it will be stopped with automatic rollback")), "{}", done.stdout);
@@ -121,8 +123,36 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
         stops,
         [serde_json::json!({"deploymentId": id, "autoRollbackEnabled": true})]
     );
+    // StopDeployment answered Pending: the rollback deployment that the
+    // stopped one's rollbackInfo names was followed to its end.
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    let rollback = result["targets"][0]["deployment-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(rollback, id);
     assert!(
-        done.summary.contains("stopped, rolled back by CodeDeploy"),
+        rollback.starts_with("d-") && rollback.len() == 11,
+        "{rollback}"
+    );
+    assert!(
+        done.stdout.contains(&format!(
+            "bluegreen: stopped CodeDeploy deployment {id}; rollback deployment {rollback}"
+        )),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(result["targets"][0]["result"], "success", "{result:#}");
+    assert!(
+        emu.calls()
+            .iter()
+            .filter(|c| *c == "codedeploy:GetDeployment")
+            .count()
+            >= 2,
+        "the stopped deployment read for its rollbackInfo, the rollback followed"
+    );
+    assert!(
+        done.summary.contains(&format!("`{rollback}`")),
         "{}",
         done.summary
     );

@@ -310,31 +310,91 @@ pub async fn in_progress(
 }
 
 /// StopDeployment with automatic rollback; returns CodeDeploy's status message.
+/// Stops a deployment with automatic rollback and finds the rollback
+/// deployment CodeDeploy starts for it.
+///
+/// StopDeployment is asynchronous: it answers `Pending` or `Succeeded`
+/// (StopStatus), or DeploymentAlreadyCompletedException when there is
+/// nothing left to stop. The rollback is a deployment of its own, named by
+/// the stopped deployment's `rollbackInfo.rollbackDeploymentId` once
+/// CodeDeploy has created it; its outcome is the rollback's outcome.
 pub async fn stop_with_rollback(
     cd: &aws_sdk_codedeploy::Client,
     id: &str,
 ) -> Result<String, Failure> {
-    let out = cd
+    let stopped = cd
         .stop_deployment()
         .deployment_id(id)
         .auto_rollback_enabled(true)
         .send()
-        .await
-        .map_err(|e| {
-            Failure::failed(
+        .await;
+    match stopped {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_deployment_already_completed_exception()) =>
+        {
+            return Err(Failure::failed(
+                "rollback",
+                format!(
+                    "CodeDeploy deployment {id} completed before it could be stopped; run the rollback again to roll back from what it deployed"
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(Failure::failed(
                 "rollback",
                 format!("StopDeployment {id} failed: {}", aws_message(&e)),
-            )
-        })?;
-    let status = out.status().map(|s| s.as_str()).unwrap_or("?");
-    let message = out.status_message().unwrap_or("").to_string();
-    if status != "Succeeded" {
-        return Err(Failure::failed(
-            "rollback",
-            format!("CodeDeploy did not stop deployment {id}: {status} {message}"),
-        ));
+            ));
+        }
     }
-    Ok(message)
+    rollback_deployment(cd, id).await
+}
+
+/// How long CodeDeploy gets to name the rollback of a stopped deployment.
+const ROLLBACK_NAMED_WITHIN: Duration = Duration::from_secs(60);
+
+/// The id of the rollback deployment of `id`, once `rollbackInfo` names it.
+async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> Result<String, Failure> {
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let out = cd
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::failed(
+                    "rollback",
+                    format!("GetDeployment {id} failed: {}", aws_message(&e)),
+                )
+            })?;
+        let info = out.deployment_info();
+        if let Some(rollback) = info
+            .and_then(|i| i.rollback_info())
+            .and_then(|r| r.rollback_deployment_id())
+        {
+            return Ok(rollback.to_string());
+        }
+        let status = info
+            .and_then(|i| i.status())
+            .map(|s| s.as_str().to_string());
+        let finished = matches!(status.as_deref(), Some("Stopped" | "Failed" | "Succeeded"));
+        if (finished && started.elapsed() > Duration::from_secs(10))
+            || started.elapsed() > ROLLBACK_NAMED_WITHIN
+        {
+            return Err(Failure::failed(
+                "rollback",
+                format!(
+                    "CodeDeploy deployment {id} is {} but CodeDeploy started no rollback deployment for it; roll the service back by hand",
+                    status.as_deref().unwrap_or("in an unknown state")
+                ),
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(4));
+    }
 }
 
 /// The deployment's page in the CodeDeploy console.

@@ -135,8 +135,12 @@ pub async fn run(
                         calls.spawn(async move { (i, Ok(stopped)) });
                     }
                     Action::StopCodeDeploy { target, deployment } => {
-                        let message = codedeploy::stop_with_rollback(&aws.codedeploy, deployment).await?;
-                        lines.push(format!("{}: stopped CodeDeploy deployment {deployment} with automatic rollback ({message})", target.service));
+                        // Followed to its end like any CodeDeploy deployment: the rollback's outcome is the run's.
+                        let rollback = codedeploy::stop_with_rollback(&aws.codedeploy, deployment).await?;
+                        lines.push(format!("{}: stopped CodeDeploy deployment {deployment}; rollback deployment {rollback}", target.service));
+                        let followed = Followed { service: target.service.clone(), deployment_id: rollback, task_definition: svc.task_definition().unwrap_or_default().to_string() };
+                        let rolling_back = Updated { followed, new_deployment: true, desired_count: svc.desired_count(), codedeploy: true, native: false, expect_rollback: false };
+                        calls.spawn(async move { (i, Ok(rolling_back)) });
                     }
                 }
             }
@@ -159,9 +163,6 @@ pub async fn run(
         {
             r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
         }
-    }
-    for r in report.rows.iter_mut().filter(|r| r.revision.is_none()) {
-        r.outcome = Some("stopped, rolled back by CodeDeploy".into());
     }
     wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
     let lines: Vec<String> = report

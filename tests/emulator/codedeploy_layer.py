@@ -8,23 +8,34 @@ CodeDeploy documents for the ECS compute platform:
   the lifecycle events BeforeInstall, Install, AfterInstall,
   AllowTestTraffic, AfterAllowTestTraffic, BeforeAllowTraffic, AllowTraffic,
   AfterAllowTraffic (each Pending → InProgress → Succeeded), spread over
-  ``ecs_layer.CONFIG["rollout_seconds"]``; on success the ECS service runs
+  ``ecs_layer.CONFIG["rollout_seconds"]`` as it was when the deployment was
+  created; on success the ECS service runs
   the AppSpec's task definition;
 * a replacement task set whose tasks crash — the AppSpec's task definition
   has ``FDEMU_EXIT_CODE`` non-zero in its first container (the emulator's
   convention) — fails ``Install``: status Failed, ``errorInformation``
   ECS_UPDATE_ERROR, and with the deployment group's automatic rollback on
-  DEPLOYMENT_FAILURE a ``rollbackInfo`` naming the rollback deployment;
-* StopDeployment stops it (status Stopped) and, with
-  ``autoRollbackEnabled``, records the rollback;
+  DEPLOYMENT_FAILURE a rollback deployment (a real one, which the original's
+  ``rollbackInfo.rollbackDeploymentId`` names and whose own ``rollbackInfo``
+  names the original as ``rollbackTriggeringDeploymentId``) back to the
+  task definition the service ran;
+* StopDeployment is asynchronous, as the API reference documents
+  (``StopStatus`` Pending | Succeeded): it answers ``Pending``, the
+  deployment turns Stopped 0.3 s later with ``errorInformation`` MANUAL_STOP,
+  and with ``autoRollbackEnabled`` the rollback deployment above starts
+  then; a deployment that already completed answers
+  DeploymentAlreadyCompletedException;
+* ``errorInformation`` and ``rollbackInfo`` appear only on deployments that
+  have them (AWS omits them; moto answers empty objects);
 * ListDeploymentTargets / BatchGetDeploymentTargets (missing in moto) answer
   the ECS target ``<cluster>:<service>`` with its lifecycle events.
 """
 
 import json
+import random
+import string
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 
 import yaml
@@ -69,6 +80,8 @@ def _plan(backend, deployment):
             "cluster": target.get("clusterName", ""), "service": target.get("serviceName", ""),
             "rollback": bool(rollback_conf.get("enabled")) and "DEPLOYMENT_FAILURE" in (rollback_conf.get("events") or []),
             "events": [{"lifecycleEventName": n, "status": "Pending"} for n in EVENTS], "done": False,
+            # The pace is the deployment's own, fixed when it is created.
+            "rollout": max(ecs_layer.CONFIG["rollout_seconds"], 0.1),
         }
         deployment._fd = plan
     return plan
@@ -78,12 +91,20 @@ def _advance(backend, deployment):
     plan = _plan(backend, deployment)
     if plan["done"]:
         return
+    stop = plan.get("stop")
+    if stop and time.monotonic() - stop["at"] >= 0.3:
+        plan["done"] = True
+        deployment.status, deployment.complete_time = "Stopped", _now()
+        deployment._fd_error = {"code": "MANUAL_STOP", "message": "The deployment was stopped by a user."}
+        if stop["rollback"]:
+            _start_rollback(backend, deployment, "Automatic rollback triggered because the deployment was stopped.")
+        return
     t = time.monotonic() - plan["t0"]
     if t < 0.2:
         return
     if deployment.status == "Created":
         deployment.status, deployment.start_time = "InProgress", _now()
-    step = max(ecs_layer.CONFIG["rollout_seconds"], 0.1) / len(EVENTS)
+    step = plan["rollout"] / len(EVENTS)
     for i, ev in enumerate(plan["events"]):
         start, end = 0.2 + i * step, 0.2 + (i + 1) * step
         if t >= start and ev["status"] == "Pending":
@@ -91,7 +112,8 @@ def _advance(backend, deployment):
         if t >= end and ev["status"] == "InProgress":
             if plan["crash"] and ev["lifecycleEventName"] == "Install":
                 ev["status"], ev["endTime"] = "Failed", _now()
-                ev["diagnostics"] = {"errorCode": "ECS_UPDATE_ERROR", "message": "The ECS service cannot reach a steady state: essential container in task exited"}
+                # Diagnostics.errorCode is one of the API's LifecycleErrorCode values.
+                ev["diagnostics"] = {"errorCode": "UnknownError", "message": "The ECS service cannot reach a steady state: essential container in task exited"}
                 for later in plan["events"][i + 1:]:
                     later["status"] = "Skipped"
                 _finish(backend, deployment, plan, "Failed")
@@ -110,23 +132,38 @@ def _finish(backend, deployment, plan, status):
         if svc is not None:
             svc.task_definition = plan["td"]
     elif status == "Failed":
-        deployment._fd_error = {"code": "ECS_UPDATE_ERROR", "message": "The ECS service cannot reach a steady state. Error: ECS deployment circuit breaker: tasks failed to start."}
+        deployment._fd_error = {"code": "ECS_UPDATE_ERROR", "message": "The ECS service cannot reach a steady state: tasks of the replacement task set failed to start (essential container in task exited)."}
         if plan["rollback"]:
-            deployment._fd_rollback = {"rollbackDeploymentId": f"d-{uuid.uuid4().hex[:9].upper()}",
-                                       "rollbackMessage": "Automatic rollback triggered by DEPLOYMENT_FAILURE: the original task set serves production traffic again."}
+            _start_rollback(backend, deployment, "Automatic rollback triggered by DEPLOYMENT_FAILURE: the original task set serves production traffic again.")
+
+
+def _start_rollback(backend, deployment, message):
+    """A rollback deployment of its own, back to what the service runs."""
+    plan = _plan(backend, deployment)
+    ecs = ecs_backends[backend.account_id][backend.region_name]
+    svc = ecs.services.get(f"{plan['cluster']}:{plan['service']}")
+    content = ((deployment.revision or {}).get("appSpecContent") or {}).get("content") or "{}"
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        doc = yaml.safe_load(content)
+    doc["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] = svc.task_definition if svc else plan["td"]
+    revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(doc)}}
+    rollback_id = backend.create_deployment(deployment.application_name, deployment.deployment_group_name, revision,
+                                            description=f"Rollback of {deployment.deployment_id}")
+    backend.deployments[rollback_id]._fd_rollback = {"rollbackTriggeringDeploymentId": deployment.deployment_id,
+                                                     "rollbackMessage": message}
+    deployment._fd_rollback = {"rollbackDeploymentId": rollback_id, "rollbackMessage": message}
 
 
 def _stop(backend, deployment, auto_rollback):
     plan = _plan(backend, deployment)
-    if plan["done"]:
-        return {"status": "Failed", "statusMessage": f"The deployment is already {deployment.status}."}
-    plan["done"] = True
-    deployment.status, deployment.complete_time = "Stopped", _now()
-    deployment._fd_error = {"code": "DEPLOYMENT_STOPPED", "message": "The deployment was stopped by a user."}
-    if auto_rollback:
-        deployment._fd_rollback = {"rollbackDeploymentId": f"d-{uuid.uuid4().hex[:9].upper()}",
-                                   "rollbackMessage": "Automatic rollback triggered because the deployment was stopped."}
-    return {"status": "Succeeded", "statusMessage": "Deployment stopped."}
+    _advance(backend, deployment)
+    if plan["done"] or plan.get("stop"):
+        return 400, {"__type": "DeploymentAlreadyCompletedException",
+                     "message": f"The deployment {deployment.deployment_id} has already completed."}
+    plan["stop"] = {"at": time.monotonic(), "rollback": auto_rollback}
+    return 200, {"status": "Pending", "statusMessage": "Stopping the deployment."}
 
 
 def handle(operation, request, backend):
@@ -138,7 +175,7 @@ def handle(operation, request, backend):
         if deployment is None:
             return 400, {"__type": "DeploymentDoesNotExistException", "message": "The deployment does not exist."}
         if operation == "StopDeployment":
-            return 200, _stop(backend, deployment, bool(request.get("autoRollbackEnabled")))
+            return _stop(backend, deployment, bool(request.get("autoRollbackEnabled")))
         _advance(backend, deployment)
         plan = _plan(backend, deployment)
         target_id = f"{plan['cluster']}:{plan['service']}"
@@ -172,10 +209,28 @@ def install():
 
     def deployment_info(deployment):
         info = orig_info(deployment)
-        info["errorInformation"] = getattr(deployment, "_fd_error", {}) or {}
-        info["rollbackInfo"] = getattr(deployment, "_fd_rollback", {}) or {}
+        # AWS omits what a deployment does not have; moto answers {}.
+        for key, value in (("errorInformation", getattr(deployment, "_fd_error", None)),
+                           ("rollbackInfo", getattr(deployment, "_fd_rollback", None))):
+            if value:
+                info[key] = value
+            else:
+                info.pop(key, None)
         return info
 
+    orig_create = models.CodeDeployBackend.create_deployment
+
+    def create_deployment(self, *args, **kwargs):
+        with LOCK:
+            moto_id = orig_create(self, *args, **kwargs)
+            # CodeDeploy's ids are `d-` and nine characters (moto makes UUIDs).
+            deployment = self.deployments.pop(moto_id)
+            deployment.deployment_id = "d-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=9))
+            self.deployments[deployment.deployment_id] = deployment
+            _plan(self, deployment)  # its clock starts now
+            return deployment.deployment_id
+
+    models.CodeDeployBackend.create_deployment = create_deployment
     models.CodeDeployBackend.get_deployment = get_deployment
     models.CodeDeployBackend.batch_get_deployments = batch_get_deployments
     responses._deployment_info = deployment_info
