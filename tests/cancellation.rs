@@ -21,6 +21,7 @@ fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str)
         Duration::from_millis(1500),
         op,
         signal,
+        None,
     )
 }
 
@@ -31,15 +32,37 @@ fn action(emu: &Emulator, inputs: &[(&str, &str)]) -> ActionRun {
 }
 
 /// Spawns `run`, waits until `ready` (then `pause` more), sends `signal`.
+/// `in_flight`: a call sent before the signal that AWS sees after it.
 fn cancel_when(
     run: ActionRun,
     ready: impl Fn() -> bool,
     pause: Duration,
     what: &str,
     signal: &str,
+    in_flight: Option<&str>,
 ) -> Cancelled {
     let mut child = run.spawn();
-    let done = common::signal_when(&mut child, ready, pause, what, signal);
+    let emu = run.emulator();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what} never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(pause);
+    let before = emu.as_ref().map(|e| e.mutating_calls().len());
+    let done = common::signal(&mut child, signal);
+    // After the signal nothing changes in AWS but the cleanup the spec
+    // promises (StopTask of the migration): deployments go on as they are.
+    if let (Some(e), Some(before)) = (emu, before) {
+        let mut after: Vec<String> = e.mutating_calls()[before..].to_vec();
+        if let Some(i) = in_flight.and_then(|op| after.iter().position(|c| c == op)) {
+            after.remove(i);
+        }
+        assert!(
+            after.iter().all(|c| c == "ecs:StopTask"),
+            "{what}: mutating calls after the signal: {after:?}"
+        );
+    }
     let summary =
         std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap_or_default();
     assert!(
@@ -178,7 +201,14 @@ fn cancel_during_stall(
     emu.inject(json!({ op: ["stall:3"] }));
     let run = action(emu, inputs).through_proxy(emu);
     let stalled = || emu.faults()["injected"]["stall"] == 1;
-    cancel_when(run, stalled, Duration::from_millis(300), op, signal)
+    cancel_when(
+        run,
+        stalled,
+        Duration::from_millis(300),
+        op,
+        signal,
+        Some(op),
+    )
 }
 
 #[test]

@@ -111,26 +111,72 @@ fn each_policy_grants_exactly_what_the_end_to_end_runs_called() {
     for mode in MODES {
         let text = std::fs::read_to_string(dir.join(mode))
             .unwrap_or_else(|e| panic!("no record of {mode} runs ({e}): run tests/run"));
-        let observed: BTreeSet<String> = text
-            .lines()
-            .filter(|l| !l.is_empty() && *l != "sts:AssumeRoleWithWebIdentity")
-            .map(str::to_string)
-            .collect();
-        let mut expected = observed.clone();
-        for op in &observed {
-            expected.extend(implied(op).iter().map(|s| s.to_string()));
-        }
         let documented = actions(&block(&format!("iam-policy: {mode}")));
-        let missing: Vec<_> = expected.difference(&documented).collect();
-        let over: Vec<_> = documented.difference(&expected).collect();
-        if !missing.is_empty() {
-            problems.push(format!("{mode}: the README's policy misses {missing:?}"));
-        }
-        if !over.is_empty() {
-            problems.push(format!(
-                "{mode}: the README's policy grants {over:?}, never called by {mode}"
-            ));
-        }
+        problems.extend(compare(mode, &text, &documented));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What the documented policy of `mode` misses or grants beyond the
+/// operations observed (one per line, as recorded) and what they imply.
+fn compare(mode: &str, observed: &str, documented: &BTreeSet<String>) -> Vec<String> {
+    let observed: BTreeSet<String> = observed
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "sts:AssumeRoleWithWebIdentity")
+        .map(str::to_string)
+        .collect();
+    let mut expected = observed.clone();
+    for op in &observed {
+        expected.extend(implied(op).iter().map(|s| s.to_string()));
+    }
+    let missing: Vec<_> = expected.difference(documented).collect();
+    let over: Vec<_> = documented.difference(&expected).collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("{mode}: the README's policy misses {missing:?}"));
+    }
+    if !over.is_empty() {
+        problems.push(format!(
+            "{mode}: the README's policy grants {over:?}, never called by {mode}"
+        ));
+    }
+    problems
+}
+
+/// The comparison fails both ways: a call the policy lacks, a grant never used.
+#[test]
+fn the_comparison_can_fail() {
+    let documented: BTreeSet<String> = ["ecs:DescribeServices", "ecs:DeleteService"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let problems = compare(
+        "deploy",
+        "ecs:DescribeServices\necs:UpdateService\n",
+        &documented,
+    );
+    assert_eq!(
+        problems,
+        [
+            "deploy: the README's policy misses [\"ecs:UpdateService\"]",
+            "deploy: the README's policy grants [\"ecs:DeleteService\"], never called by deploy"
+        ]
+    );
+    let implied_too = compare(
+        "migrate",
+        "ecs:RunTask\n",
+        &["ecs:RunTask".to_string()].into(),
+    );
+    assert_eq!(
+        implied_too,
+        ["migrate: the README's policy misses [\"ecs:TagResource\", \"iam:PassRole\"]"]
+    );
+    assert!(
+        compare(
+            "render",
+            "ecr:DescribeImages\n",
+            &["ecr:DescribeImages".to_string()].into()
+        )
+        .is_empty()
+    );
 }

@@ -105,6 +105,7 @@ fn migrate_case(emu: &Emulator, rng: &mut Rng, n: u64) -> String {
                 "{what}: {}",
                 done.first_error()
             );
+            assert_eq!(result(&done)["result"], "failure", "{what}");
         }
         Migration::TimesOut => {
             assert_eq!(done.code, 1, "{what}: {}", done.all_text());
@@ -167,6 +168,17 @@ fn deploy_case(emu: &Emulator, rng: &mut Rng, image: &str) -> String {
         if any_fails { "failure" } else { "success" },
         "{what}: {r}"
     );
+    // Every service asked for is reported, once: a dropped service fails here.
+    let mut reported: Vec<&str> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    reported.sort();
+    let mut asked = services.clone();
+    asked.sort();
+    assert_eq!(reported, asked, "{what}: {r}");
     for t in r["targets"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
         let expected = match (fails(name), name) {

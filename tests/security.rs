@@ -371,3 +371,31 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(out.join("taskdef.json").exists());
 }
+
+/// The secret scan of every run can fail: a real run that writes the static
+/// secret key into an artifact fails its test. The key reaches the run from
+/// AWS, not from the workspace: the family's latest revision (registered
+/// beforehand) carries it as an environment value, and the rendered
+/// definition written to the workspace holds it.
+#[test]
+#[should_panic(expected = "a secret (fdemuS…) leaked into")]
+fn a_secret_planted_in_a_real_run_fails_the_scan() {
+    let emu = Emulator::start();
+    let outside = tempfile::tempdir().unwrap();
+    let file = outside.path().join("careless.json");
+    let td = json!({"family": "careless", "containerDefinitions": [{"name": "web", "image": "x", "memory": 512,
+        "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": common::STATIC_SECRET_KEY}]}]});
+    std::fs::write(&file, td.to_string()).unwrap();
+    emu.register_with_boto3(&file).unwrap();
+    let done = ActionRun::new(
+        Some(&emu),
+        &[
+            ("mode", "render"),
+            ("aws-region", "eu-west-1"),
+            ("image", "web:v2"),
+            ("task-definition", "careless"),
+        ],
+    )
+    .run();
+    unreachable!("the scan passed a leak: {}", done.all_text());
+}

@@ -17,6 +17,9 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 pub const REQUEST_TOKEN: &str = "gha-request-token-0b5e9f";
+/// The static secret key of runs without `role-to-assume` (moto accepts
+/// any): a secret like any other, scanned for in every run.
+pub const STATIC_SECRET_KEY: &str = "fdemuStaticSecretKey/0b5e9f7c1d2e";
 pub const SUB: &str = "repo:octo-org/octo-app:ref:refs/heads/main";
 
 pub fn repo_root() -> PathBuf {
@@ -200,21 +203,9 @@ impl Emulator {
 
     /// The calls that change something in AWS.
     pub fn mutating_calls(&self) -> Vec<String> {
-        let read_only = [
-            "Describe",
-            "List",
-            "Get",
-            "BatchGet",
-            "AssumeRoleWithWebIdentity",
-            "FilterLogEvents",
-        ];
         self.calls()
             .into_iter()
-            .filter(|c| {
-                !read_only
-                    .iter()
-                    .any(|p| c.split(':').nth(1).unwrap_or("").starts_with(p))
-            })
+            .filter(|c| is_mutating(c))
             .collect()
     }
 
@@ -436,6 +427,42 @@ impl Drop for Emulator {
     }
 }
 
+/// The emulator's request log, by port (for code that holds a run, not the emulator).
+pub struct EmulatorHandle {
+    port: u16,
+}
+
+impl EmulatorHandle {
+    /// The calls that changed something, as [`Emulator::mutating_calls`] counts them.
+    pub fn mutating_calls(&self) -> Vec<String> {
+        requests(self.port)
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap_or("?"),
+                    c["operation"].as_str().unwrap_or("?")
+                )
+            })
+            .filter(|c| is_mutating(c))
+            .collect()
+    }
+}
+
+/// Not a read: Describe*, List*, Get*, BatchGet*, STS and log reads are reads.
+fn is_mutating(call: &str) -> bool {
+    let read_only = [
+        "Describe",
+        "List",
+        "Get",
+        "BatchGet",
+        "AssumeRoleWithWebIdentity",
+        "FilterLogEvents",
+    ];
+    let op = call.split(':').nth(1).unwrap_or("");
+    !read_only.iter().any(|p| op.starts_with(p))
+}
+
 /// One run of the binary as the GitHub runner starts a container action.
 pub struct ActionRun {
     pub workspace: tempfile::TempDir,
@@ -570,7 +597,7 @@ impl ActionRun {
         if let Some(emu) = emu {
             env.insert("AWS_ENDPOINT_URL".into(), emu.url());
             env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
-            env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
+            env.insert("AWS_SECRET_ACCESS_KEY".into(), STATIC_SECRET_KEY.into());
         }
         let mut run = Self {
             workspace,
@@ -661,6 +688,11 @@ impl ActionRun {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    /// The emulator this run talks to (a handle on its control endpoints).
+    pub fn emulator(&self) -> Option<EmulatorHandle> {
+        self.emulator_port.map(|port| EmulatorHandle { port })
     }
 
     /// Starts the action from an unpacked image root (`tests/image/build`)
@@ -770,6 +802,7 @@ impl ActionRun {
     /// The secrets known before the run: the runner's request token and a github-token input.
     fn secrets_before(&self) -> Vec<String> {
         let mut secrets = vec![REQUEST_TOKEN.to_string()];
+        secrets.extend(self.env.get("AWS_SECRET_ACCESS_KEY").cloned());
         // A blank token (`github-token: ''`) is no secret.
         secrets.extend(
             self.env
