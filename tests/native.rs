@@ -157,3 +157,37 @@ fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
     );
     println!("native rollback, as the action prints it:\n{}", done.stdout);
 }
+
+/// wait-until: traffic-shifted with a PAUSE hook after production traffic
+/// moved: the deployment is not done — the hook rolls it back when it times
+/// out — so the step never reports success while the hook awaits action.
+#[test]
+fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
+    let emu = Emulator::start();
+    let done = run(
+        &emu,
+        "deploy",
+        "gated-late",
+        &[
+            ("wait-until", "traffic-shifted"),
+            ("timeout-minutes", "0.1"),
+        ],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    assert!(
+        done.stdout
+            .contains("gated-late: paused at POST_PRODUCTION_TRAFFIC_SHIFT: lifecycle hook hook-"),
+        "{}",
+        done.stdout
+    );
+    // The API's default timeout: 1440 minutes, then ROLLBACK.
+    assert!(done.stdout.contains(", then ROLLBACK"), "{}", done.stdout);
+    assert!(
+        done.first_error()
+            .contains("it was IN_PROGRESS at lifecycle stage POST_PRODUCTION_TRAFFIC_SHIFT"),
+        "{}",
+        done.first_error()
+    );
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["result"], "failure");
+}

@@ -35,6 +35,13 @@ pub fn strategy(svc: &Service) -> Option<&'static str> {
 /// Production traffic is on the new revision from these stages on.
 const TRAFFIC_SHIFTED: [&str; 3] = ["POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"];
 
+/// True while a lifecycle hook of the deployment awaits ContinueServiceDeployment.
+fn awaiting_action(d: &aws_sdk_ecs::types::ServiceDeployment) -> bool {
+    d.lifecycle_hook_details()
+        .iter()
+        .any(|h| h.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction))
+}
+
 /// The newest service deployment of `service` created since `since`
 /// (ListServiceDeployments is eventually consistent: a few quick retries).
 pub async fn created_since(
@@ -255,9 +262,12 @@ pub async fn follow(
                                 &events,
                             );
                         }
+                        // Never a success while a hook awaits action: it
+                        // rolls back when it times out (by default).
                         _ if until_traffic
                             && !expect_rollback
-                            && TRAFFIC_SHIFTED.contains(&stage.as_str()) =>
+                            && TRAFFIC_SHIFTED.contains(&stage.as_str())
+                            && !awaiting_action(d) =>
                         {
                             runner.info(&format!("[{name}] production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time"));
                             return finish(Verdict::Succeeded, &events);

@@ -57,7 +57,13 @@ one step each ``rollout_seconds / 12``, then SUCCESSFUL. A crashing revision
 fails in SCALE_UP: ROLLBACK_IN_PROGRESS (with ``rollback.reason``), then
 ROLLBACK_SUCCESSFUL. A ``PAUSE`` lifecycle hook holds the deployment at its
 stage with ``lifecycleHookDetails`` status AWAITING_ACTION until
-ContinueServiceDeployment (CONTINUE or ROLLBACK) or its timeout.
+ContinueServiceDeployment (CONTINUE or ROLLBACK) or its timeout (default
+1440 minutes, then ROLLBACK, as the API documents), at any hook stage the
+API allows — PRE_SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT,
+POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT (held at the end of
+POST_TEST_TRAFFIC_SHIFT, before production traffic moves),
+PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT; RECONCILE_SERVICE,
+which happens only with more than one ACTIVE revision, is not emulated.
 StopServiceDeployment with ``stopType`` ROLLBACK rolls an in-progress
 deployment back (ROLLBACK_REQUESTED → ROLLBACK_IN_PROGRESS →
 ROLLBACK_SUCCESSFUL).
@@ -219,7 +225,6 @@ def _advance_native(backend, svc, dep, entry):
                 _start_rollback(svc, entry, "The lifecycle hook timed out and its timeout action is ROLLBACK.")
                 return
         entry["pause"] = None
-        entry["passed_pause"] = True
     step = int((now_m - entry["t0"]) / tick)
     code = _exit_code(backend, dep["taskDefinition"])
     while entry["step"] < min(step, len(STAGES)):
@@ -240,15 +245,32 @@ def _advance_native(backend, svc, dep, entry):
                 _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
                 dep["failedTasks"] = 3
                 return
-            if stage in ("POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT") and not entry.get("passed_pause"):
-                hooks = (getattr(svc, "deployment_configuration", None) or {}).get("lifecycleHooks") or []
-                for h in hooks:
-                    if h.get("targetType") == "PAUSE" and stage in (h.get("lifecycleStages") or []):
-                        timeout = ((h.get("timeoutConfiguration") or {}).get("timeoutInMinutes") or 60) * 60
-                        entry["pause"] = {"hookId": f"hook-{mock_random.uuid4().hex[:8]}", "targetType": "PAUSE",
-                                          "status": "AWAITING_ACTION", "expiresAt": datetime.fromtimestamp(time.time() + timeout, timezone.utc),
-                                          "timeoutAction": (h.get("timeoutConfiguration") or {}).get("action", "ROLLBACK")}
-                        return
+            if _pause(svc, entry, stage):
+                return
+            # A hook at PRE_PRODUCTION_TRAFFIC_SHIFT holds the deployment
+            # after test traffic, before production traffic moves.
+            nxt = STAGES[entry["step"] + 1] if entry["step"] + 1 < len(STAGES) else None
+            if nxt == "PRODUCTION_TRAFFIC_SHIFT" and _pause(svc, entry, "PRE_PRODUCTION_TRAFFIC_SHIFT"):
+                return
+
+
+def _pause(svc, entry, hook_stage):
+    """Holds the deployment at a PAUSE hook for `hook_stage`, once per stage."""
+    passed = entry.setdefault("passed_pauses", set())
+    if hook_stage in passed:
+        return False
+    hooks = (getattr(svc, "deployment_configuration", None) or {}).get("lifecycleHooks") or []
+    for h in hooks:
+        if h.get("targetType") == "PAUSE" and hook_stage in (h.get("lifecycleStages") or []):
+            passed.add(hook_stage)
+            conf = h.get("timeoutConfiguration") or {}
+            # The API's defaults: 1440 minutes, then ROLLBACK.
+            timeout = (conf.get("timeoutInMinutes") or 1440) * 60
+            entry["pause"] = {"hookId": f"hook-{mock_random.uuid4().hex[:8]}", "targetType": "PAUSE",
+                              "status": "AWAITING_ACTION", "expiresAt": datetime.fromtimestamp(time.time() + timeout, timezone.utc),
+                              "timeoutAction": conf.get("action", "ROLLBACK")}
+            return True
+    return False
 
 
 def _start_rollback(svc, entry, reason):

@@ -125,6 +125,11 @@ def default(endpoint):
                                             "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"}}])
     ecs.create_service(cluster="prod", serviceName="gated", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
                        launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=paused)
+    # A pause after production traffic moved, with the documented defaults
+    # (1440 minutes, then ROLLBACK): not a success while it awaits action.
+    late = dict(native, lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": ["POST_PRODUCTION_TRAFFIC_SHIFT"]}])
+    ecs.create_service(cluster="prod", serviceName="gated-late", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
+                       launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=late)
     ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)
     cd = client(endpoint, "codedeploy")
