@@ -54,8 +54,11 @@ RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP,
 TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT,
 POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME (three steps long), CLEAN_UP —
 one step each ``rollout_seconds / 12``, then SUCCESSFUL. A crashing revision
-fails in SCALE_UP: ROLLBACK_IN_PROGRESS (with ``rollback.reason``), then
-ROLLBACK_SUCCESSFUL. A ``PAUSE`` lifecycle hook holds the deployment at its
+fails in SCALE_UP when the service's circuit breaker rolls back:
+ROLLBACK_IN_PROGRESS (with ``rollback.reason``), then ROLLBACK_SUCCESSFUL;
+without one it stays at SCALE_UP, IN_PROGRESS, as ECS keeps trying.
+DescribeServiceDeployments carries ``startedAt``, ``finishedAt`` and
+``sourceServiceRevisions`` (the revision deployed before) as AWS does. A ``PAUSE`` lifecycle hook holds the deployment at its
 stage with ``lifecycleHookDetails`` status AWAITING_ACTION until
 ContinueServiceDeployment (CONTINUE or ROLLBACK) or its timeout (default
 1440 minutes, then ROLLBACK, as the API documents), at any hook stage the
@@ -116,6 +119,17 @@ def _breaker(svc):
     conf = getattr(svc, "deployment_configuration", None) or {}
     cb = conf.get("deploymentCircuitBreaker") or {}
     return bool(cb.get("enable")), bool(cb.get("rollback"))
+
+
+def _sources(svc, entry):
+    """The revisions the deployment moves away from: the one deployed before it."""
+    history = _history(svc)
+    i = history.index(entry) if entry in history else -1
+    before = next((e for e in history[i + 1:] if e["status"] in ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL", "STOPPED")), None) if i >= 0 else None
+    if before is None:
+        return []
+    return [{"arn": before["targetServiceRevisionArn"], "requestedTaskCount": svc.desired_count,
+             "runningTaskCount": 0 if entry.get("finishedAt") else svc.desired_count, "pendingTaskCount": 0}]
 
 
 def _history(svc):
@@ -242,8 +256,16 @@ def _advance_native(backend, svc, dep, entry):
         if stage != entry["lifecycleStage"]:
             entry["lifecycleStage"] = stage
             if stage == "POST_SCALE_UP" and code != 0:
-                _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
-                dep["failedTasks"] = 3
+                enable, rollback = _breaker(svc)
+                if enable and rollback:
+                    _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
+                    dep["failedTasks"] = 3
+                    return
+                # No circuit breaker (and no alarm): ECS keeps trying to
+                # scale the green revision up; the deployment stays at SCALE_UP.
+                entry["step"] -= 1
+                entry["lifecycleStage"] = "SCALE_UP"
+                entry["t0"] = now_m - entry["step"] * tick
                 return
             if _pause(svc, entry, stage):
                 return
@@ -473,7 +495,10 @@ def handle(operation, request, backend):
                 _advance(backend, svc)
             return 200, {"serviceDeployments": [{
                 "serviceDeploymentArn": e["serviceDeploymentArn"], "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
-                "createdAt": _stamp(e["createdAt"]), "status": e["status"], "statusReason": e.get("statusReason"),
+                "createdAt": _stamp(e["createdAt"]), "startedAt": _stamp(e["createdAt"]),
+                "finishedAt": _stamp(e.get("finishedAt")),
+                "status": e["status"], "statusReason": e.get("statusReason"),
+                "sourceServiceRevisions": _sources(svc, e),
                 "targetServiceRevision": {"arn": e["targetServiceRevisionArn"]},
                 "lifecycleStage": e.get("lifecycleStage"),
                 "rollback": {k: (_stamp(v) if isinstance(v, datetime) else v) for k, v in e["rollback"].items()} if e.get("rollback") else None,

@@ -117,7 +117,8 @@ def default(endpoint):
     ecs.create_service(cluster="prod", serviceName="bluegreen", taskDefinition=web_td["taskDefinitionArn"], desiredCount=1,
                        launchType="FARGATE", networkConfiguration=network, deploymentController={"type": "CODE_DEPLOY"},
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
-    native = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5, "maximumPercent": 200, "minimumHealthyPercent": 100}
+    native = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5, "maximumPercent": 200, "minimumHealthyPercent": 100,
+              "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
     ecs.create_service(cluster="prod", serviceName="native", taskDefinition=web_td["taskDefinitionArn"], desiredCount=2,
                        launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=native,
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
