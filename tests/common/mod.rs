@@ -310,12 +310,71 @@ pub fn signal(child: &mut Child, signal: &str) -> Signalled {
         .read_to_string(&mut stdout)
         .unwrap();
     assert_only_our_commands(&stdout);
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut stderr).unwrap();
+    }
+    // Scanned like every run: what it printed and wrote.
+    if let Some(run) = SPAWNED.lock().unwrap().remove(&child.id()) {
+        let mut secrets = run.secrets;
+        secrets.extend(issued_secrets(run.emulator_port));
+        assert_no_secret_in(&stdout, &stderr, &run.workspace, &secrets);
+        count_scan(secrets.len());
+    }
     Signalled {
         code: exit.code(),
         stdout,
         took,
     }
 }
+
+/// The secret scan: no secret in stdout (but in an `add-mask` command the
+/// runner processes), stderr, or any file under `workspace`.
+pub fn assert_no_secret_in(stdout: &str, stderr: &str, workspace: &Path, secrets: &[String]) {
+    // stdout as the runner reads it: a secret may be carried only by an
+    // `add-mask` command that the runner processes.
+    let parsed = runner_parser::parse(stdout);
+    let mut stdout_lines: Vec<&str> = parsed.plain.iter().map(String::as_str).collect();
+    stdout_lines.extend(
+        parsed
+            .commands
+            .iter()
+            .filter(|c| c.name != "add-mask")
+            .map(|c| c.line.as_str()),
+    );
+    let mut texts: Vec<(String, String)> = vec![
+        ("stdout".into(), stdout_lines.join("\n")),
+        ("stderr".into(), stderr.to_string()),
+    ];
+    let mut stack = vec![workspace.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    for secret in secrets {
+        for (name, text) in &texts {
+            let leaks = text.lines().filter(|l| l.contains(secret.as_str())).count();
+            assert_eq!(leaks, 0, "a secret ({}…) leaked into {name}", &secret[..6]);
+        }
+    }
+}
+
+/// What a spawned run needs for its secret scan when it is signalled.
+struct SpawnedRun {
+    secrets: Vec<String>,
+    emulator_port: Option<u16>,
+    workspace: PathBuf,
+}
+
+/// Spawned runs by process id, so [`signal`] scans them as `run()` scans.
+static SPAWNED: std::sync::Mutex<BTreeMap<u32, SpawnedRun>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
 /// Reads `stdout` with the port of the runner's parser: a forged command,
 /// a stop-commands or a `##[` in a printed line fails the test.
@@ -488,39 +547,7 @@ impl Finished {
     /// outputs, the summary or any file the run wrote — except the one
     /// `::add-mask::` line that must carry it.
     pub fn assert_no_secret_leaked(&self, secrets: &[String]) {
-        let mut texts: Vec<(String, String)> = vec![
-            ("stdout".into(), self.stdout.clone()),
-            ("stderr".into(), self.stderr.clone()),
-        ];
-        let mut stack = vec![self.workspace.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    texts.push((path.display().to_string(), text));
-                }
-            }
-        }
-        // stdout as the runner reads it: a secret may be carried only by an
-        // `add-mask` command that the runner processes.
-        let parsed = runner_parser::parse(&self.stdout);
-        let mut stdout_lines: Vec<&str> = parsed.plain.iter().map(String::as_str).collect();
-        stdout_lines.extend(
-            parsed
-                .commands
-                .iter()
-                .filter(|c| c.name != "add-mask")
-                .map(|c| c.line.as_str()),
-        );
-        texts[0].1 = stdout_lines.join("\n");
-        for secret in secrets {
-            for (name, text) in &texts {
-                let leaks = text.lines().filter(|l| l.contains(secret.as_str())).count();
-                assert_eq!(leaks, 0, "a secret ({}…) leaked into {name}", &secret[..6]);
-            }
-        }
+        assert_no_secret_in(&self.stdout, &self.stderr, &self.workspace, secrets);
     }
 
     /// What the runner reads in stdout: only the tool's own workflow
@@ -724,11 +751,21 @@ impl ActionRun {
     pub fn spawn(&self) -> Child {
         let (mut cmd, _container) = self.launch();
         assert!(self.image.is_none(), "spawn() runs the test binary only");
-        cmd.stdin(Stdio::null())
+        let child = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap();
+        SPAWNED.lock().unwrap().insert(
+            child.id(),
+            SpawnedRun {
+                secrets: self.secrets_before(),
+                emulator_port: self.emulator_port,
+                workspace: self.workspace.path().to_path_buf(),
+            },
+        );
+        child
     }
 
     pub fn run(self) -> Finished {
