@@ -183,19 +183,22 @@ fn force_new_deployment_with_an_unchanged_image() {
 }
 
 #[test]
-fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
+fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back() {
     let emu = Emulator::start();
     let done = deploy(
         &emu,
         "web",
         "web:v2",
-        &[("environment-variables", "FDEMU_EXIT_CODE=3")],
+        &[(
+            "environment-variables",
+            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
+        )],
     );
     assert_eq!(done.code, 1, "{}", done.all_text());
     let error = done.first_error();
     assert!(error.starts_with("::error title=deploy::deployment of web failed: ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{error}");
     assert!(
-        done.stdout.contains("stopped task ") && done.stdout.contains("web exited with code 3"),
+        done.stdout.contains("stopped task ") && done.stdout.contains("CannotPullContainerError"),
         "stopped tasks' reasons: {}",
         done.stdout
     );
@@ -218,14 +221,17 @@ fn a_crashing_revision_trips_the_circuit_breaker_and_rolls_back() {
 }
 
 #[test]
-fn without_a_circuit_breaker_a_crashing_revision_times_out_naming_its_state() {
+fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_state() {
     let emu = Emulator::start();
     let done = deploy(
         &emu,
         "worker",
         "web:v2",
         &[
-            ("environment-variables", "FDEMU_EXIT_CODE=1"),
+            (
+                "environment-variables",
+                "FDEMU_FAIL_TO_START=ResourceInitializationError: unable to pull secrets",
+            ),
             ("timeout-minutes", "0.05"),
         ],
     );
@@ -240,6 +246,41 @@ fn without_a_circuit_breaker_a_crashing_revision_times_out_naming_its_state() {
             && error.contains("failed tasks"),
         "{error}"
     );
+}
+
+/// Tasks that start and then exit are a crash loop ECS's circuit breaker
+/// never trips on (its count starts over once a task runs): even with the
+/// breaker on, the deployment stays IN_PROGRESS with nothing running. The
+/// step says so while it waits, and its timeout names it — instead of
+/// "timed out" after the whole timeout-minutes and nothing else.
+#[test]
+fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
+    let emu = Emulator::start();
+    let done = deploy(
+        &emu,
+        "web",
+        "web:v2",
+        &[
+            ("environment-variables", "FDEMU_EXIT_CODE=3"),
+            ("timeout-minutes", "0.1"),
+        ],
+    );
+    assert_eq!(done.code, 1, "{}", done.all_text());
+    assert!(
+        done.stdout.contains("::warning title=deploy::web: crash loop: 3 tasks of deployment ecs-svc/")
+            && done.stdout.contains("started and then exited with code 3 (web), and none is running; ECS's circuit breaker does not count tasks that started"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(done.stdout.matches("crash loop:").count(), 1, "told once");
+    let error = done.first_error();
+    assert!(
+        error.contains("timed out after 6 s waiting for deployment ecs-svc/")
+            && error.contains("its tasks start and exit with code 3 (web) again and again"),
+        "{error}"
+    );
+    let r = result(&done);
+    assert_eq!(r["targets"][0]["result"], "failure", "not rolled back: {r}");
 }
 
 #[test]

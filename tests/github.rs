@@ -127,7 +127,7 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
 #[test]
 fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
     let emu = Emulator::start();
-    let done = deploy(&emu, &[("environment-variables", "FDEMU_EXIT_CODE=3")]).run();
+    let done = deploy(&emu, &[("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found")]).run();
     assert_eq!(done.code, 1, "{}", done.all_text());
     let gh = emu.github();
     assert_no_violations(&gh);

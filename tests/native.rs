@@ -100,7 +100,10 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
         &emu,
         "deploy",
         "native",
-        &[("environment-variables", "FDEMU_EXIT_CODE=4")],
+        &[(
+            "environment-variables",
+            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
+        )],
     );
     assert_eq!(done.code, 1, "{}", done.all_text());
     assert!(done.first_error().contains("is ROLLBACK_IN_PROGRESS: Service deployment rolled back because the circuit breaker threshold was exceeded."), "{}", done.first_error());

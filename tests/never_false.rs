@@ -131,7 +131,16 @@ fn deploy_case(emu: &Emulator, rng: &mut Rng, image: &str) -> String {
     // which keeps what the previous case put there.
     let env = [
         format!("APP_RELEASE=r{}", rng.below(1000)),
-        format!("FDEMU_EXIT_CODE_WEB={}", u8::from(web_crashes)),
+        // web's tasks cannot start (the breaker rolls back); the worker
+        // family's crash-loop (no breaker: the timeout ends it).
+        format!(
+            "FDEMU_FAIL_TO_START_WEB={}",
+            if web_crashes {
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found"
+            } else {
+                ""
+            }
+        ),
         format!("FDEMU_EXIT_CODE_WORKER={}", 2 * u8::from(worker_crashes)),
     ];
     let list = services.join(",");

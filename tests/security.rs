@@ -133,7 +133,7 @@ fn service_events_and_stopped_reasons_stay_text() {
             ("cluster", "prod"),
             ("service", "web"),
             ("image", "web:v2"),
-            ("environment-variables", "FDEMU_EXIT_CODE=3"),
+            ("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found"),
         ],
     )
     .run();

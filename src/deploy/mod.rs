@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod codedeploy;
+pub mod crashloop;
 pub mod history;
 pub mod native;
 pub mod rollback;

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{DesiredStatus, Service};
+use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
 use aws_smithy_types::DateTime;
 use tokio::time::Instant;
 
 use super::assess::{Followed, Verdict, assess};
+use super::crashloop;
 use crate::error::{aws_message, is_transient};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
@@ -105,6 +106,8 @@ pub async fn wait_all(
     let mut results: Vec<WaitResult> = Vec::new();
     let mut last_state: HashMap<String, String> = HashMap::new();
     let mut transient_errors = 0u32;
+    // Services whose deployment crash-loops, told once.
+    let mut loops: HashMap<String, crashloop::CrashLoop> = HashMap::new();
     if !pending.is_empty() {
         tokio::time::sleep(schedule.first_delay().min(timeout)).await;
     }
@@ -117,10 +120,26 @@ pub async fn wait_all(
                 for f in pending.drain(..) {
                     let verdict = match find(&described.services, &f.service) {
                         Some(svc) => {
-                            for line in events.take_new(svc) {
+                            let fresh = events.take_new(svc);
+                            for line in &fresh {
                                 runner.info(&format!("[{}] {line}", f.service));
                             }
-                            assess(svc, &f)
+                            let verdict = assess(svc, &f);
+                            let stopping = fresh.iter().any(|l| l.contains("has stopped"));
+                            if matches!(verdict, Verdict::Waiting(_))
+                                && stopping
+                                && !loops.contains_key(&f.service)
+                                && nothing_running(svc, &f)
+                                && let Ok(tasks) = stopped_tasks(ecs, cluster, &f).await
+                                && let Some(l) = crashloop::detect(&tasks, &f.deployment_id)
+                            {
+                                runner.warning(
+                                    "deploy",
+                                    &format!("{}: {}", f.service, l.describe(&f.deployment_id)),
+                                );
+                                loops.insert(f.service.clone(), l);
+                            }
+                            verdict
                         }
                         None => {
                             let reason = described
@@ -185,12 +204,16 @@ pub async fn wait_all(
                     .get(&p.service)
                     .cloned()
                     .unwrap_or_else(|| "no answer from ECS".into());
+                let mut reason = format!(
+                    "timed out after {} waiting for deployment {}; it was {state}",
+                    human(timeout),
+                    p.deployment_id
+                );
+                if let Some(l) = loops.get(&p.service) {
+                    reason.push_str(&format!("; {}", l.short()));
+                }
                 let verdict = Verdict::Failed {
-                    reason: format!(
-                        "timed out after {} waiting for deployment {}; it was {state}",
-                        human(timeout),
-                        p.deployment_id
-                    ),
+                    reason,
                     rolled_back: false,
                 };
                 results.push(finish(ecs, cluster, p, verdict, &events, started.elapsed()).await);
@@ -200,6 +223,14 @@ pub async fn wait_all(
         tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
     }
     results
+}
+
+/// True when the followed deployment has no task running.
+fn nothing_running(svc: &Service, f: &Followed) -> bool {
+    svc.deployments()
+        .iter()
+        .find(|d| d.id() == Some(f.deployment_id.as_str()))
+        .is_some_and(|d| d.running_count() == 0)
 }
 
 fn human(d: Duration) -> String {
@@ -232,13 +263,13 @@ async fn finish(
     }
 }
 
-/// `stoppedReason` (and container reasons / exit codes) of the tasks this
-/// deployment started and ECS stopped. Best effort: errors give an empty list.
-pub async fn stopped_task_reasons(
+/// The stopped tasks of the service that this deployment started (or that
+/// carry no `startedBy`). `Err` with a message when ECS cannot be read now.
+pub async fn stopped_tasks(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     f: &Followed,
-) -> Vec<String> {
+) -> Result<Vec<Task>, Option<String>> {
     let listed = ecs
         .list_tasks()
         .cluster(cluster)
@@ -248,12 +279,10 @@ pub async fn stopped_task_reasons(
         .await;
     let arns = match listed {
         Ok(out) => out.task_arns().to_vec(),
-        Err(e) if is_transient(&e) => {
-            return vec![format!("(stopped tasks unavailable: {})", aws_message(&e))];
-        }
-        Err(_) => return Vec::new(),
+        Err(e) if is_transient(&e) => return Err(Some(aws_message(&e))),
+        Err(_) => return Err(None),
     };
-    let mut reasons: Vec<String> = Vec::new();
+    let mut tasks = Vec::new();
     for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
         let Ok(out) = ecs
             .describe_tasks()
@@ -264,10 +293,31 @@ pub async fn stopped_task_reasons(
         else {
             break;
         };
-        for t in out.tasks() {
-            if t.started_by().is_some_and(|s| s != f.deployment_id) {
-                continue;
-            }
+        tasks.extend(
+            out.tasks()
+                .iter()
+                .filter(|t| t.started_by().is_none_or(|s| s == f.deployment_id))
+                .cloned(),
+        );
+    }
+    Ok(tasks)
+}
+
+/// `stoppedReason` (and container reasons / exit codes) of the tasks this
+/// deployment started and ECS stopped. Best effort: errors give an empty list.
+pub async fn stopped_task_reasons(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    f: &Followed,
+) -> Vec<String> {
+    let tasks = match stopped_tasks(ecs, cluster, f).await {
+        Ok(tasks) => tasks,
+        Err(Some(m)) => return vec![format!("(stopped tasks unavailable: {m})")],
+        Err(None) => return Vec::new(),
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    {
+        for t in &tasks {
             let id = t.task_arn().map(crate::arn::last_segment).unwrap_or("?");
             let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
             for c in t.containers() {

@@ -13,11 +13,20 @@ behaviour of the ECS rolling-update controller:
   completed."), with ECS-worded service events ("has started N tasks",
   "has stopped N running tasks", "has reached a steady state",
   "deployment completed");
-* a revision whose essential container crashes — by the test convention,
-  its first container has the environment variable ``FDEMU_EXIT_CODE`` set
-  to a non-zero value — starts a task every ``task_cycle_seconds`` that
-  stops with "Essential container in task exited" (a STOPPED task with that
-  exit code, ``startedBy`` the deployment id); ``failedTasks`` counts them;
+* a revision whose tasks cannot start — by the test convention its first
+  container has ``FDEMU_FAIL_TO_START`` set to the stopped reason
+  (``CannotPullContainerError: …``, ``ResourceInitializationError: …``) —
+  starts a task every ``task_cycle_seconds`` that stops with ``stopCode``
+  TaskFailedToStart and that reason (``startedBy`` the deployment id);
+  ``failedTasks`` counts them;
+* a revision whose essential container runs and then exits — its first
+  container has ``FDEMU_EXIT_CODE`` non-zero — crash-loops: each task reaches
+  RUNNING, then stops with "Essential container in task exited" and the
+  exit code; as AWS documents, the circuit breaker does not count tasks that
+  reached RUNNING (its count starts over, ``failedTasks`` stays 0), so the
+  deployment stays IN_PROGRESS with nothing running, and the scheduler backs
+  off relaunching (AWS: up to 27 minutes; here the interval doubles up to
+  8 × ``task_cycle_seconds``);
 * the deployment circuit breaker (``deploymentConfiguration.
   deploymentCircuitBreaker``, stored from CreateService/UpdateService) trips
   when ``failedTasks`` reaches the documented threshold
@@ -31,8 +40,9 @@ behaviour of the ECS rolling-update controller:
   returns them;
 * a revision's tasks exit with ``FDEMU_EXIT_CODE_<FAMILY>`` (upper-case
   family) from its first container's environment when set, else
-  ``FDEMU_EXIT_CODE`` — so one step can deploy a crashing and a healthy
-  family.
+  ``FDEMU_EXIT_CODE`` (and fail to start with ``FDEMU_FAIL_TO_START_<FAMILY>``,
+  else ``FDEMU_FAIL_TO_START``) — so one step can deploy a crashing and a
+  healthy family.
 
 State advances lazily when DescribeServices reads it, like moto's own
 state manager does for tasks.
@@ -115,6 +125,19 @@ def _exit_code(backend, td_arn):
     return int(own if own is not None else env.get("FDEMU_EXIT_CODE", "0") or 0)
 
 
+def _failure(backend, td_arn):
+    """How a revision's tasks fail: ("launch", reason) when they never start
+    (FDEMU_FAIL_TO_START[_<FAMILY>]), ("exit", code) when they run and then
+    exit non-zero (FDEMU_EXIT_CODE[_<FAMILY>]), None when they are healthy."""
+    td = backend.describe_task_definition(td_arn)
+    env = {e["name"]: e["value"] for e in (td.container_definitions[0].get("environment") or [])}
+    reason = env.get(f"FDEMU_FAIL_TO_START_{td.family.upper()}", env.get("FDEMU_FAIL_TO_START"))
+    if reason:
+        return "launch", reason
+    code = _exit_code(backend, td_arn)
+    return ("exit", code) if code else None
+
+
 def _breaker(svc):
     conf = getattr(svc, "deployment_configuration", None) or {}
     cb = conf.get("deploymentCircuitBreaker") or {}
@@ -186,19 +209,24 @@ def _new_deployment(svc, td_arn, reason=None):
     return dep
 
 
-def _stopped_task(backend, svc, dep, code):
+def _stopped_task(backend, svc, dep, code, launch_failure=None):
     cluster = backend._get_cluster(svc.cluster_name)
     td = backend.describe_task_definition(dep["taskDefinition"])
     task = models.Task(cluster, td, None, None, backend, group=f"service:{svc.name}", launch_type="FARGATE",
                        started_by=dep["id"], networking_configuration=svc.network_configuration or None)
     task.status = "STOPPED"
     task.desired_status = "STOPPED"
-    task.stopped_reason = "Essential container in task exited"
-    task.stop_code = "EssentialContainerExited"
+    if launch_failure:
+        task.stopped_reason, task.stop_code = launch_failure, "TaskFailedToStart"
+    else:
+        task.stopped_reason = "Essential container in task exited"
+        task.stop_code = "EssentialContainerExited"
     for c in task.containers:
         c.exitCode = code
         c.exit_code = code
         c.last_status = "STOPPED"
+        if launch_failure:
+            c.reason = launch_failure
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
     return task
 
@@ -255,9 +283,11 @@ def _advance_native(backend, svc, dep, entry):
         stage = STAGES[entry["step"]]
         if stage != entry["lifecycleStage"]:
             entry["lifecycleStage"] = stage
-            if stage == "POST_SCALE_UP" and code != 0:
+            failure = _failure(backend, dep["taskDefinition"])
+            if stage == "POST_SCALE_UP" and failure:
                 enable, rollback = _breaker(svc)
-                if enable and rollback:
+                # Only launch failures count for the breaker (see _advance).
+                if enable and rollback and failure[0] == "launch":
                     _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
                     dep["failedTasks"] = 3
                     return
@@ -314,17 +344,32 @@ def _advance(backend, svc):
         if not st or st["phase"] == "done" or _native_entry(svc, dep["id"]) is not None:
             continue
         elapsed = time.monotonic() - st["started"]
-        code = _exit_code(backend, dep["taskDefinition"])
+        failure = _failure(backend, dep["taskDefinition"])
+        code = failure[1] if failure and failure[0] == "exit" else 0
         if dep["status"] != "PRIMARY" and dep["rolloutState"] != "FAILED":
             continue
-        if code != 0 and dep["rolloutState"] == "IN_PROGRESS":
-            while time.monotonic() - st["last_cycle"] >= CONFIG["task_cycle_seconds"]:
-                st["last_cycle"] += CONFIG["task_cycle_seconds"]
-                task = _stopped_task(backend, svc, dep, code)
-                dep["failedTasks"] += 1
+        if failure and dep["rolloutState"] == "IN_PROGRESS":
+            cycle = CONFIG["task_cycle_seconds"]
+            while time.monotonic() - st["last_cycle"] >= st.get("interval", cycle):
+                st["last_cycle"] += st.get("interval", cycle)
                 dep["updatedAt"] = now()
+                if failure[0] == "exit":
+                    # The task reached RUNNING, then exited: the circuit
+                    # breaker counts only tasks that fail to launch, never
+                    # reach RUNNING or fail health checks, and its count
+                    # starts over once a task runs — so a crash loop never
+                    # trips it. The scheduler backs off relaunching (AWS: up
+                    # to 27 minutes; here doubling up to 8 cycles).
+                    task = _stopped_task(backend, svc, dep, code)
+                    dep["failedTasks"] = 0
+                    st["interval"] = min(st.get("interval", cycle) * 2, 8 * cycle)
+                    _event(svc, f"has started 1 tasks: (task {task.id}).")
+                    _event(svc, f"has stopped 1 running tasks: (task {task.id}).")
+                    continue
+                task = _stopped_task(backend, svc, dep, None, launch_failure=failure[1])
+                dep["failedTasks"] += 1
                 _event(svc, f"has started 1 tasks: (task {task.id}).")
-                _event(svc, f"has stopped 1 running tasks: (task {task.id}).")
+                _event(svc, f"(task {task.id}) failed to start: {failure[1]}")
                 enable, rollback = _breaker(svc)
                 threshold = min(max(3, math.ceil(dep["desiredCount"] / 2)), 200)
                 if enable and dep["failedTasks"] >= threshold:
@@ -338,7 +383,7 @@ def _advance(backend, svc):
                         _set_status(svc, dep["id"], "STOPPED", dep["rolloutStateReason"])
                     break
             continue
-        if code == 0 and st["phase"] == "starting" and elapsed >= rollout / 2:
+        if failure is None and st["phase"] == "starting" and elapsed >= rollout / 2:
             st["phase"] = "running"
             dep["runningCount"], dep["pendingCount"] = dep["desiredCount"], 0
             dep["updatedAt"] = now()
@@ -348,7 +393,7 @@ def _advance(backend, svc):
                 if d["runningCount"]:
                     _event(svc, f"has stopped {d['runningCount']} running tasks: {_task_ids(d['runningCount'])}.")
                 d["runningCount"] = 0
-        if code == 0 and st["phase"] == "running" and elapsed >= rollout:
+        if failure is None and st["phase"] == "running" and elapsed >= rollout:
             st["phase"] = "done"
             svc.deployments[:] = [d for d in svc.deployments if d is dep]
             dep["rolloutState"] = "COMPLETED"
