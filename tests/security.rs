@@ -17,6 +17,19 @@ fn hostile_json() -> String {
     serde_json::to_string(&HOSTILE).unwrap()
 }
 
+/// `mode: deploy` of web:v2 to service web in prod, plus `extra` inputs.
+fn deploy_web(emu: &Emulator, extra: &[(&str, &str)]) -> ActionRun {
+    let mut inputs = vec![
+        ("mode", "deploy"),
+        ("aws-region", "eu-west-1"),
+        ("cluster", "prod"),
+        ("service", "web"),
+        ("image", "web:v2"),
+    ];
+    inputs.extend_from_slice(extra);
+    ActionRun::new(Some(emu), &inputs)
+}
+
 /// Every hostile string was printed (as text): the check saw them.
 fn printed_all(done: &Finished) {
     for marker in [
@@ -125,16 +138,12 @@ fn task_definition_fields_from_a_pull_request_stay_text() {
 fn service_events_and_stopped_reasons_stay_text() {
     let emu = Emulator::start();
     emu.configure(json!({"event_note": format!(" {}", HOSTILE.join(" | "))}));
-    let done = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            ("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found"),
-        ],
+    let done = deploy_web(
+        &emu,
+        &[(
+            "environment-variables",
+            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
+        )],
     )
     .run();
     assert_eq!(done.code, 1, "{}", done.all_text());
@@ -156,18 +165,7 @@ fn aws_error_messages_stay_text() {
         HOSTILE.join(" ")
     );
     emu.inject(json!({"ecs:UpdateService": [format!("denied:{message}")]}));
-    let done = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-        ],
-    )
-    .through_proxy(&emu)
-    .run();
+    let done = deploy_web(&emu, &[]).through_proxy(&emu).run();
     assert_eq!(done.code, 1, "{}", done.all_text());
     assert_eq!(emu.faults()["injected"]["denied"], 1);
     printed_all(&done);
@@ -180,19 +178,9 @@ fn github_error_messages_stay_text() {
         "fail": {"repos/create-deployment": 5},
         "fail_message": HOSTILE.join("\n"),
     }));
-    let done = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            ("github-deployment", "true"),
-        ],
-    )
-    .with_github(&emu)
-    .run();
+    let done = deploy_web(&emu, &[("github-deployment", "true")])
+        .with_github(&emu)
+        .run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(done.stdout.contains("FORGEDx9"), "{}", done.stdout);
 }
@@ -226,19 +214,12 @@ fn an_image_reference_stays_text() {
 #[test]
 fn the_plan_comment_hides_environment_values() {
     let emu = Emulator::start();
-    let deployed = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            (
-                "environment-variables",
-                "STRIPE_API_KEY=sk_live_51Hx9abcdef",
-            ),
-        ],
+    let deployed = deploy_web(
+        &emu,
+        &[(
+            "environment-variables",
+            "STRIPE_API_KEY=sk_live_51Hx9abcdef",
+        )],
     )
     .run();
     assert_eq!(deployed.code, 0, "{}", deployed.all_text());

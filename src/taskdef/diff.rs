@@ -188,6 +188,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn rows(changes: Vec<Change>) -> Vec<(String, String, String)> {
+        changes
+            .into_iter()
+            .map(|c| (c.what, c.before, c.after))
+            .collect()
+    }
+
+    fn want(what: &str, before: &str, after: &str) -> (String, String, String) {
+        (what.into(), before.into(), after.into())
+    }
+
     #[test]
     fn reports_what_changes_and_nothing_that_normalises_away() {
         let running = json!({
@@ -210,13 +221,8 @@ mod tests {
                 "portMappings": [{"containerPort": 8080}]
             }, {"name": "sidecar", "image": "fluent-bit:1"}]
         });
-        let got: Vec<(String, String, String)> = diff(&running, &rendered, true)
-            .into_iter()
-            .map(|c| (c.what, c.before, c.after))
-            .collect();
-        let want = |w: &str, b: &str, a: &str| (w.to_string(), b.to_string(), a.to_string());
         assert_eq!(
-            got,
+            rows(diff(&running, &rendered, true)),
             vec![
                 want("cpu", "512", "1024"),
                 want("web: image", "repo/web@sha256:aaa", "repo/web@sha256:bbb"),
@@ -241,13 +247,8 @@ mod tests {
         };
         let running = env(&[("STRIPE_API_KEY", "sk_live_1"), ("DB_PASSWORD", "old-pw")]);
         let rendered = env(&[("DB_PASSWORD", "new-pw"), ("TOKEN", "t0k")]);
-        let got: Vec<(String, String, String)> = diff(&running, &rendered, false)
-            .into_iter()
-            .map(|c| (c.what, c.before, c.after))
-            .collect();
-        let want = |w: &str, b: &str, a: &str| (w.to_string(), b.to_string(), a.to_string());
         assert_eq!(
-            got,
+            rows(diff(&running, &rendered, false)),
             vec![
                 want("web: environment DB_PASSWORD", "(set)", "changed"),
                 want("web: environment TOKEN", "—", "added"),

@@ -182,18 +182,7 @@ impl Emulator {
 
     /// Every AWS call seen since seeding, as "service:Operation".
     pub fn calls(&self) -> Vec<String> {
-        self.http("GET", "/_fd/requests", "")
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}:{}",
-                    c["service"].as_str().unwrap(),
-                    c["operation"].as_str().unwrap()
-                )
-            })
-            .collect()
+        call_names(self.port)
     }
 
     /// Every logged request: service, operation, signing key (and parameters of some).
@@ -469,6 +458,20 @@ fn requests(port: u16) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Every logged AWS call as "service:Operation", in order.
+fn call_names(port: u16) -> Vec<String> {
+    requests(port)
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}",
+                c["service"].as_str().unwrap_or("?"),
+                c["operation"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
 /// A minimal HTTP/1.0 client for the emulator's `/_fd/` endpoints.
 fn http(port: u16, method: &str, path: &str, body: &str) -> Value {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -494,15 +497,8 @@ pub struct EmulatorHandle {
 impl EmulatorHandle {
     /// The calls that changed something, as [`Emulator::mutating_calls`] counts them.
     pub fn mutating_calls(&self) -> Vec<String> {
-        requests(self.port)
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}:{}",
-                    c["service"].as_str().unwrap_or("?"),
-                    c["operation"].as_str().unwrap_or("?")
-                )
-            })
+        call_names(self.port)
+            .into_iter()
             .filter(|c| is_mutating(c))
             .collect()
     }
@@ -813,16 +809,7 @@ impl ActionRun {
     /// (tests/iam_policy.rs), which compares them with the README's policies.
     fn record_calls(&self, port: u16, before: usize) {
         let Some(mode) = self.mode() else { return };
-        let mut ops: Vec<String> = requests(port)[before..]
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}:{}",
-                    c["service"].as_str().unwrap_or("?"),
-                    c["operation"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
+        let mut ops: Vec<String> = call_names(port).split_off(before);
         ops.sort();
         ops.dedup();
         let dir = repo_root().join("target/observed-calls");
