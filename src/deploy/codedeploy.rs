@@ -309,7 +309,6 @@ pub async fn in_progress(
     Ok(out.deployments().first().cloned())
 }
 
-/// StopDeployment with automatic rollback; returns CodeDeploy's status message.
 /// Stops a deployment with automatic rollback and finds the rollback
 /// deployment CodeDeploy starts for it.
 ///

@@ -7,7 +7,8 @@
 
 use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsError;
-use aws_sdk_ecs::types::{ServiceDeploymentBrief, ServiceDeploymentStatus};
+use aws_sdk_ecs::types::{CreatedAt, ServiceDeploymentBrief, ServiceDeploymentStatus};
+use aws_smithy_types::DateTime;
 
 /// More pages than a service plausibly has (100 deployments each).
 const MAX_PAGES: usize = 50;
@@ -15,12 +16,14 @@ const MAX_PAGES: usize = 50;
 type ListError = SdkError<ListServiceDeploymentsError, aws_smithy_runtime_api::http::Response>;
 
 /// Every service deployment of `service` with one of `statuses` (all when
-/// empty), newest first.
+/// empty) created after `created_after` (when given: ECS filters, so a busy
+/// service's long history is not read to find one new deployment), newest first.
 pub async fn service_deployments(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,
     statuses: &[ServiceDeploymentStatus],
+    created_after: Option<DateTime>,
 ) -> Result<Vec<ServiceDeploymentBrief>, ListError> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
@@ -30,6 +33,7 @@ pub async fn service_deployments(
             .cluster(cluster)
             .service(service)
             .set_status((!statuses.is_empty()).then(|| statuses.to_vec()))
+            .set_created_at(created_after.map(|t| CreatedAt::builder().after(t).build()))
             .max_results(100)
             .set_next_token(token.clone())
             .send()

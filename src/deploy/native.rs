@@ -52,17 +52,23 @@ pub async fn created_since(
 ) -> Result<String, Failure> {
     let mut delay = Duration::from_millis(200);
     for _ in 0..6 {
-        let listed = super::history::service_deployments(ecs, cluster, service, &[])
-            .await
-            .map_err(|e| {
-                Failure::failed(
-                    "update service",
-                    format!(
-                        "ListServiceDeployments of {service} failed: {}",
-                        aws_message(&e)
-                    ),
-                )
-            })?;
+        let listed = super::history::service_deployments(
+            ecs,
+            cluster,
+            service,
+            &[],
+            Some(DateTime::from_secs(since.secs() - 5)),
+        )
+        .await
+        .map_err(|e| {
+            Failure::failed(
+                "update service",
+                format!(
+                    "ListServiceDeployments of {service} failed: {}",
+                    aws_message(&e)
+                ),
+            )
+        })?;
         let newest = listed
             .iter()
             .filter(|d| d.created_at().is_some_and(|t| t.secs() >= since.secs() - 5))
@@ -85,18 +91,23 @@ pub async fn in_progress(
     cluster: &str,
     service: &str,
 ) -> Result<Option<String>, Failure> {
-    let listed =
-        super::history::service_deployments(ecs, cluster, service, &[S::InProgress, S::Pending])
-            .await
-            .map_err(|e| {
-                Failure::failed(
-                    "rollback",
-                    format!(
-                        "ListServiceDeployments of {service} failed: {}",
-                        aws_message(&e)
-                    ),
-                )
-            })?;
+    let listed = super::history::service_deployments(
+        ecs,
+        cluster,
+        service,
+        &[S::InProgress, S::Pending],
+        None,
+    )
+    .await
+    .map_err(|e| {
+        Failure::failed(
+            "rollback",
+            format!(
+                "ListServiceDeployments of {service} failed: {}",
+                aws_message(&e)
+            ),
+        )
+    })?;
     Ok(listed
         .first()
         .and_then(|d| d.service_deployment_arn())

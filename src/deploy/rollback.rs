@@ -142,6 +142,7 @@ async fn successful_revisions(
         cluster,
         service,
         &[ServiceDeploymentStatus::Successful],
+        None,
     )
     .await
     .map_err(|e| HistoryUnavailable(aws_message(&e)))?;

@@ -316,23 +316,21 @@ pub async fn stopped_task_reasons(
         Err(None) => return Vec::new(),
     };
     let mut reasons: Vec<String> = Vec::new();
-    {
-        for t in &tasks {
-            let id = t.task_arn().map(crate::arn::last_segment).unwrap_or("?");
-            let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
-            for c in t.containers() {
-                match (c.exit_code(), c.reason()) {
-                    (Some(code), _) if code != 0 => line.push_str(&format!(
-                        "; {} exited with code {code}",
-                        c.name().unwrap_or("?")
-                    )),
-                    (_, Some(r)) => line.push_str(&format!("; {}: {r}", c.name().unwrap_or("?"))),
-                    _ => {}
-                }
+    for t in &tasks {
+        let id = t.task_arn().map(crate::arn::last_segment).unwrap_or("?");
+        let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
+        for c in t.containers() {
+            match (c.exit_code(), c.reason()) {
+                (Some(code), _) if code != 0 => line.push_str(&format!(
+                    "; {} exited with code {code}",
+                    c.name().unwrap_or("?")
+                )),
+                (_, Some(r)) => line.push_str(&format!("; {}: {r}", c.name().unwrap_or("?"))),
+                _ => {}
             }
-            if !reasons.contains(&line) {
-                reasons.push(line);
-            }
+        }
+        if !reasons.contains(&line) {
+            reasons.push(line);
         }
     }
     reasons.truncate(5);

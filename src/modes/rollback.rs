@@ -135,12 +135,22 @@ pub async fn run(
                         calls.spawn(async move { (i, Ok(stopped)) });
                     }
                     Action::StopCodeDeploy { target, deployment } => {
-                        // Followed to its end like any CodeDeploy deployment: the rollback's outcome is the run's.
-                        let rollback = codedeploy::stop_with_rollback(&aws.codedeploy, deployment).await?;
-                        lines.push(format!("{}: stopped CodeDeploy deployment {deployment}; rollback deployment {rollback}", target.service));
-                        let followed = Followed { service: target.service.clone(), deployment_id: rollback, task_definition: svc.task_definition().unwrap_or_default().to_string() };
-                        let rolling_back = Updated { followed, new_deployment: true, desired_count: svc.desired_count(), codedeploy: true, native: false, expect_rollback: false };
-                        calls.spawn(async move { (i, Ok(rolling_back)) });
+                        // Beside the other services (finding the rollback deployment can take
+                        // seconds); followed to its end like any CodeDeploy deployment.
+                        let (cd, deployment) = (aws.codedeploy.clone(), deployment.clone());
+                        let followed = Followed { service: target.service.clone(), deployment_id: String::new(), task_definition: svc.task_definition().unwrap_or_default().to_string() };
+                        let desired_count = svc.desired_count();
+                        calls.spawn(async move {
+                            let rollback = codedeploy::stop_with_rollback(&cd, &deployment).await.map(|id| Updated {
+                                followed: Followed { deployment_id: id, ..followed },
+                                new_deployment: true,
+                                desired_count,
+                                codedeploy: true,
+                                native: false,
+                                expect_rollback: false,
+                            });
+                            (i, rollback)
+                        });
                     }
                 }
             }
@@ -150,8 +160,11 @@ pub async fn run(
                 done.push((i, u?));
             }
             done.sort_by_key(|(i, _)| *i);
+            lines.extend(done.iter().filter(|(_, u)| !u.expect_rollback).map(|(i, u)| match &actions[*i] {
+                Action::StopCodeDeploy { deployment, .. } => format!("{}: stopped CodeDeploy deployment {deployment}; rollback deployment {}", u.followed.service, u.followed.deployment_id),
+                _ => format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, last_segment(&u.followed.task_definition)),
+            }));
             let updated: Vec<Updated> = done.into_iter().map(|(_, u)| u).collect();
-            lines.extend(updated.iter().filter(|u| !u.expect_rollback).map(|u| format!("{}: deployment {} to {}", u.followed.service, u.followed.deployment_id, last_segment(&u.followed.task_definition))));
             Ok((updated, lines.join("; ")))
         })
         .await?;

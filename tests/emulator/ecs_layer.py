@@ -50,7 +50,7 @@ state manager does for tasks.
 Service deployments (the API ECS added for every strategy in 2024, which
 moto lacks): every deployment above is also a *service deployment* with a
 *service revision*, answered by ``ListServiceDeployments`` (filtered by
-``status``; paged as AWS pages, ``maxResults`` default 20 with a
+``status`` and ``createdAt``; paged as AWS pages, ``maxResults`` default 20 with a
 ``nextToken``, and — as AWS documents no order — oldest first), ``DescribeServiceDeployments`` and
 ``DescribeServiceRevisions``. Status follows the rollout: IN_PROGRESS,
 SUCCESSFUL when COMPLETED, ROLLBACK_IN_PROGRESS / ROLLBACK_SUCCESSFUL when
@@ -506,6 +506,11 @@ def handle(operation, request, backend):
             _advance(backend, svc)
             wanted = set(request.get("status") or [])
             entries = [e for e in _history(svc) if not wanted or e["status"] in wanted]
+            window = request.get("createdAt") or {}
+            if window.get("after") is not None:
+                entries = [e for e in entries if (_stamp(e["createdAt"]) or 0) >= float(window["after"])]
+            if window.get("before") is not None:
+                entries = [e for e in entries if (_stamp(e["createdAt"]) or 0) <= float(window["before"])]
             # AWS pages (maxResults 1–100, default 20) and documents no order:
             # oldest first here, so a reader of one page or of an assumed order fails.
             entries.sort(key=lambda e: _stamp(e["createdAt"]) or 0)
