@@ -142,11 +142,17 @@ fn a_deployment_ends_with_its_true_outcome_through_faults() {
         ],
     );
     assert_eq!(crashed.code, 1, "{}", crashed.all_text());
+    // The tool's own classification, not the emulator's reason text.
     assert!(
-        crashed.first_error().contains("circuit breaker"),
+        crashed
+            .first_error()
+            .contains("ECS is rolling back to web:"),
         "{}",
         crashed.first_error()
     );
+    let result: serde_json::Value = serde_json::from_str(crashed.output("result")).unwrap();
+    assert_eq!(result["result"], "failure");
+    assert_eq!(result["targets"][0]["result"], "rolled back");
     let injected = all_injected(&emu);
     println!(
         "deploy: {} faults injected and survived over 2 runs ({injected})",

@@ -136,9 +136,11 @@ fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
     assert_eq!(states(d), ["in_progress", "failure"]);
     let description = d["statuses"][1]["description"].as_str().unwrap();
     assert!(
-        description.starts_with("deployment of web failed: ECS deployment circuit breaker"),
+        description.starts_with("deployment of web failed: "),
         "{description}"
     );
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
     assert!(description.chars().count() <= 140, "{description}");
     assert_eq!(d["statuses"][1]["log_url"], RUN_URL);
 }
