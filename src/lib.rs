@@ -13,6 +13,7 @@ pub mod image;
 pub mod inputs;
 pub mod markdown;
 pub mod modes;
+pub mod plan;
 pub mod poll;
 pub mod runner;
 pub mod runtask;

@@ -40,6 +40,7 @@ fn one_service_rolls_to_the_new_revision() {
         "credentials",
         "resolve image",
         "render task definition",
+        "plan",
         "register task definition",
         "update service",
         "wait for deployment",
@@ -50,7 +51,7 @@ fn one_service_rolls_to_the_new_revision() {
     {
         assert!(
             done.stdout
-                .contains(&format!("::group::[{}/7] {stage}\n", k + 1)),
+                .contains(&format!("::group::[{}/8] {stage}\n", k + 1)),
             "{stage}\n{}",
             done.stdout
         );
@@ -130,6 +131,34 @@ fn three_services_concurrently_with_one_registration_per_definition() {
             done.summary
         );
     }
+    // The plan, printed before anything changes: per service the revision,
+    // the strategy and what it is deployed from; then what "done" means.
+    let plan = done
+        .stdout
+        .find("::group::[4/8] plan\n")
+        .expect("a plan stage");
+    let register = done
+        .stdout
+        .find("::group::[5/8] register task definition")
+        .unwrap();
+    assert!(plan < register, "the plan comes before the first change");
+    let printed = &done.stdout[plan..register];
+    for line in [
+        "web: register a new revision of web (differs from web:1); rolling update (UpdateService) from web:1",
+        "worker: register a new revision of worker (differs from worker:1); rolling update (UpdateService) from worker:1",
+        "scheduler: the new revision registered for worker; rolling update (UpdateService) from worker:1",
+        "then wait until every deployment completes (at most 30 min)",
+        "✓ 3 service(s) in prod: 2 new revision(s) to register, 0 reused; 3 rolling",
+    ] {
+        assert!(printed.contains(line), "{line}\n{printed}");
+    }
+    assert!(
+        done.summary.contains("<details><summary>Plan</summary>")
+            && done.summary.contains("web: register a new revision of web"),
+        "{}",
+        done.summary
+    );
+    println!("three-service deploy, the plan:\n{printed}");
     println!("three-service deploy: {} API calls: {calls:?}", calls.len());
 }
 
@@ -157,6 +186,13 @@ fn rerun_reuses_the_revision_and_starts_no_deployment() {
             .stdout
             .contains("no new deployment (same revision, not forced)"),
         "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("web: reuse web:2 (identical); rolling update (UpdateService) from web:2"),
+        "the plan says so before anything runs: {}",
         again.stdout
     );
     let calls: Vec<String> = emu.calls().split_off(before);
@@ -213,7 +249,7 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
     assert_eq!(r["targets"][0]["result"], "rolled back");
     assert!(done.summary.contains("| rolled back |"), "{}", done.summary);
     assert!(
-        !done.stdout.contains("::group::[7/7] report"),
+        !done.stdout.contains("::group::[8/8] report"),
         "no stage after a failed one"
     );
     let calls = emu.calls();

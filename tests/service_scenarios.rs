@@ -314,3 +314,142 @@ async fn rollback_reads_every_page_of_the_deployment_history() {
     assert_eq!(plan.to, td(21), "{}", plan.why);
     assert_eq!(second.num_calls(), 1);
 }
+
+/// Rollback of two services, one rolling (UpdateService) and one native
+/// (StopServiceDeployment), where the stop is refused: the update is not
+/// abandoned in flight, and the failure names the service already changed.
+#[tokio::test]
+async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
+    use fargate_deploy::deploy::apply::{apply_all, rollback_change};
+    use fargate_deploy::plan::{DeploymentKind, RollbackAction, RollbackTo};
+
+    let update = mock!(Client::update_service)
+        .match_requests(|req| req.service() == Some("web") && req.task_definition() == Some(OLD))
+        .then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(service(
+                    "web",
+                    vec![dep(
+                        "ecs-svc/3",
+                        "PRIMARY",
+                        OLD,
+                        DeploymentRolloutState::InProgress,
+                        0,
+                    )],
+                    vec![],
+                ))
+                .build()
+        });
+    let stop = mock!(Client::stop_service_deployment).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: ecs:StopServiceDeployment"}"#,
+            ),
+        )
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&update, &stop]);
+    let cd = aws_sdk_codedeploy::Client::from_conf(
+        aws_sdk_codedeploy::Config::builder()
+            .behavior_version(aws_sdk_codedeploy::config::BehaviorVersion::latest())
+            .region(aws_sdk_codedeploy::config::Region::new("eu-west-1"))
+            // Never called here; loopback all the same.
+            .endpoint_url("http://127.0.0.1:9")
+            .build(),
+    );
+    let web = service(
+        "web",
+        vec![dep(
+            "ecs-svc/2",
+            "PRIMARY",
+            NEW,
+            DeploymentRolloutState::Completed,
+            2,
+        )],
+        vec![],
+    );
+    let api = service("api", vec![], vec![]);
+    let actions = [
+        RollbackAction::Update {
+            to: RollbackTo {
+                service: "web".into(),
+                from: NEW.into(),
+                to: OLD.into(),
+                why: "the previous revision".into(),
+            },
+            kind: DeploymentKind::Rolling,
+        },
+        RollbackAction::StopNative {
+            service: "api".into(),
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/abc".into(),
+            current: "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:9".into(),
+        },
+    ];
+    let changes = [&web, &api]
+        .into_iter()
+        .zip(&actions)
+        .map(|(svc, a)| rollback_change(&ecs, &cd, "prod", svc, a))
+        .collect();
+    let err = apply_all("rollback", changes).await.unwrap_err();
+    assert_eq!(
+        update.num_calls(),
+        1,
+        "web's UpdateService ran to its answer"
+    );
+    assert_eq!(stop.num_calls(), 1);
+    assert_eq!(
+        err.kind,
+        FailureKind::Failed,
+        "something changed: exit 1, not 2"
+    );
+    assert!(
+        err.headline.contains("StopServiceDeployment") && err.headline.contains("AccessDenied"),
+        "{err}"
+    );
+    assert_eq!(
+        err.detail,
+        ["web was changed (deployment ecs-svc/3) and goes on in AWS without being watched"],
+        "{err}"
+    );
+}
+
+/// When nothing changed, the one failure is passed on as it is (a bad input
+/// stays exit 2); when every change succeeds, they come back in plan order.
+#[tokio::test(start_paused = true)]
+async fn apply_all_passes_a_lone_failure_on_and_keeps_plan_order() {
+    use fargate_deploy::deploy::Updated;
+    use fargate_deploy::deploy::apply::{Change, apply_all};
+    use fargate_deploy::error::Failure;
+    use fargate_deploy::plan::DeploymentKind;
+    use std::time::Duration;
+
+    let bad: Vec<Change> = vec![Box::pin(async {
+        Err(Failure::input("service", "no such group"))
+    })];
+    let err = apply_all("update service", bad).await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.headline.as_str()),
+        (FailureKind::BadInput, "no such group")
+    );
+
+    let changed = |name: &'static str, after: u64| -> Change {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(after)).await;
+            Ok(Updated {
+                followed: ours(name),
+                new_deployment: true,
+                desired_count: 2,
+                kind: DeploymentKind::Rolling,
+                expect_rollback: false,
+            })
+        })
+    };
+    let done = apply_all(
+        "update service",
+        vec![changed("slow", 50), changed("fast", 1)],
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = done.iter().map(|u| u.followed.service.as_str()).collect();
+    assert_eq!(names, ["slow", "fast"]);
+}

@@ -12,41 +12,9 @@ use tokio::time::Instant;
 use super::assess::{Followed, Verdict};
 use super::wait::WaitResult;
 use crate::error::{Failure, aws_code, aws_message, is_transient};
+use crate::plan::CodeDeployTarget;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
-
-/// The CodeDeploy application and deployment group of one service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeDeployTarget {
-    pub service: String,
-    pub application: String,
-    pub group: String,
-    pub config: Option<String>,
-}
-
-impl CodeDeployTarget {
-    /// `codedeploy-application` / `codedeploy-deployment-group`, defaulting to
-    /// the names the ECS console gives: `AppECS-<cluster>-<service>`, `DgpECS-<cluster>-<service>`.
-    pub fn new(
-        cluster: &str,
-        service: &str,
-        application: Option<&str>,
-        group: Option<&str>,
-        config: Option<&str>,
-    ) -> Self {
-        let cluster = crate::arn::last_segment(cluster);
-        Self {
-            service: service.to_string(),
-            application: application
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("AppECS-{cluster}-{service}")),
-            group: group
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}")),
-            config: config.map(str::to_string),
-        }
-    }
-}
 
 /// Proves the application and group exist, before anything is registered.
 pub async fn check(cd: &aws_sdk_codedeploy::Client, t: &CodeDeployTarget) -> Result<(), Failure> {

@@ -1,6 +1,7 @@
 //! Rolling service deployments: update the services concurrently and
 //! identify the deployment each update created.
 
+pub mod apply;
 pub mod assess;
 pub mod codedeploy;
 pub mod crashloop;
@@ -12,6 +13,7 @@ pub mod wait;
 use aws_sdk_ecs::types::Service;
 
 use crate::error::{Failure, aws_message};
+use crate::plan::DeploymentKind;
 use assess::Followed;
 
 /// What an UpdateService started.
@@ -21,10 +23,9 @@ pub struct Updated {
     /// False when ECS started no new deployment (same revision, not forced).
     pub new_deployment: bool,
     pub desired_count: i32,
-    /// A CodeDeploy deployment (its id is CodeDeploy's), not a rolling one.
-    pub codedeploy: bool,
-    /// A native BLUE_GREEN/LINEAR/CANARY service deployment (its id is the service-deployment ARN).
-    pub native: bool,
+    /// What is followed: a rolling deployment (an ECS deployment id), a
+    /// native service deployment (its ARN) or a CodeDeploy deployment (its id).
+    pub kind: DeploymentKind,
     /// Success is the rollback finishing (mode rollback stopped the deployment).
     pub expect_rollback: bool,
 }
@@ -86,8 +87,7 @@ pub async fn update_service(
             task_definition: task_definition.to_string(),
         },
         desired_count: svc.desired_count(),
-        codedeploy: false,
-        native: false,
+        kind: DeploymentKind::Rolling,
         expect_rollback: false,
     })
 }

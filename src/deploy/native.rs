@@ -6,8 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookStatus, Service, ServiceDeploymentStatus as S,
-    StopServiceDeploymentStopType,
+    DeploymentLifecycleHookStatus, ServiceDeploymentStatus as S, StopServiceDeploymentStopType,
 };
 use aws_smithy_types::DateTime;
 use tokio::time::Instant;
@@ -17,20 +16,6 @@ use super::wait::WaitResult;
 use crate::error::{Failure, aws_message, is_transient};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
-
-/// The native strategy of a service, if it uses one.
-pub fn strategy(svc: &Service) -> Option<&'static str> {
-    match svc
-        .deployment_configuration()
-        .and_then(|c| c.strategy())
-        .map(|s| s.as_str())
-    {
-        Some("BLUE_GREEN") => Some("BLUE_GREEN"),
-        Some("LINEAR") => Some("LINEAR"),
-        Some("CANARY") => Some("CANARY"),
-        _ => None,
-    }
-}
 
 /// Production traffic is on the new revision from these stages on.
 const TRAFFIC_SHIFTED: [&str; 3] = ["POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"];

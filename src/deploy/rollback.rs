@@ -9,15 +9,7 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::error::{Failure, aws_message};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RollbackPlan {
-    pub service: String,
-    pub from: String,
-    pub to: String,
-    /// Why this revision, for people.
-    pub why: String,
-}
+use crate::plan::RollbackTo;
 
 /// `(family, revision)` of a task-definition ARN or `family:revision`.
 fn family_revision(td: &str) -> Option<(&str, i32)> {
@@ -29,10 +21,10 @@ pub async fn plan_rollback(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     svc: &Service,
-) -> Result<RollbackPlan, Failure> {
+) -> Result<RollbackTo, Failure> {
     let name = svc.service_name().unwrap_or_default().to_string();
     let current = svc.task_definition().unwrap_or_default().to_string();
-    let plan = |to: String, why: String| RollbackPlan {
+    let plan = |to: String, why: String| RollbackTo {
         service: name.clone(),
         from: current.clone(),
         to,

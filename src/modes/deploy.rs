@@ -6,24 +6,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
-use serde_json::json;
-use tokio::task::JoinSet;
+use serde_json::{Value, json};
 
 use super::prepare::{self, Target};
 use super::render::row;
 use super::report::{self, Report};
 use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
+use crate::deploy::Updated;
+use crate::deploy::apply::{self, Change, apply_all};
 use crate::deploy::assess::{Followed, Verdict};
-use crate::deploy::codedeploy::{self, CodeDeployTarget};
+use crate::deploy::codedeploy;
 use crate::deploy::native;
 use crate::deploy::wait::{WaitResult, wait_all};
-use crate::deploy::{Updated, update_service};
 use crate::error::Failure;
 use crate::inputs::{Settings, WaitUntil};
+use crate::plan::{CodeDeployNames, DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 use crate::stages::Stages;
+use crate::taskdef::normalize;
 use crate::taskdef::register::Registration;
 
 pub async fn run(
@@ -33,10 +35,12 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let github = crate::github::deployment::prepare(settings, env)?;
-    let mut stages = Stages::new(runner, 7);
+    let mut stages = Stages::new(runner, 8);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, runner, env, report).await?;
-    let codedeploy = check_controllers(settings, &aws, &targets).await?;
+    // Everything the run will do is decided here, from what it read.
+    let plan = plan_stage(&mut stages, settings, &aws, runner, &targets).await?;
+    report.plan = plan.lines();
     // Everything is checked: GitHub hears of the deployment while it is registered.
     if let Some(github) = github {
         let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
@@ -56,22 +60,17 @@ pub async fn run(
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
-    let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
+    let decisions: Vec<Revision> = plan.services.iter().map(|s| s.revision.clone()).collect();
+    let registrations =
+        super::register::register_stage(&mut stages, &aws, &targets, &decisions).await?;
     report.record_registrations(&registrations);
     set_arn_outputs(runner, &targets, &registrations)?;
 
     let since = DateTime::from(std::time::SystemTime::now());
     // From UpdateService on, a cancelled run says which deployments go on (in the wait).
     let _armed = crate::poll::Cancel::current().arm();
-    let updated = update_stage(
-        &mut stages,
-        settings,
-        &aws,
-        &targets,
-        &registrations,
-        &codedeploy,
-    )
-    .await?;
+    let updated =
+        update_stage(&mut stages, settings, &aws, &targets, &registrations, &plan).await?;
     let cluster = crate::arn::last_segment(&settings.cluster);
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, cluster, u);
@@ -79,7 +78,7 @@ pub async fn run(
     for (output, codedeploy) in [("deployment-id", false), ("codedeploy-deployment-id", true)] {
         let ids: Vec<(&str, &str)> = updated
             .iter()
-            .filter(|u| u.codedeploy == codedeploy)
+            .filter(|u| (u.kind == DeploymentKind::CodeDeploy) == codedeploy)
             .map(|u| {
                 (
                     u.followed.service.as_str(),
@@ -117,46 +116,81 @@ pub async fn run(
         .await
 }
 
-/// ECS-controlled services roll; CODE_DEPLOY ones get a CodeDeploy
-/// deployment, whose application and group must exist; anything else is
-/// refused. All checked before anything is registered.
-async fn check_controllers(
+/// The plan: each service's strategy from its deployment controller (a
+/// CodeDeploy group must exist), each revision reused or new — reads only,
+/// concurrently — printed before anything changes.
+async fn plan_stage(
+    stages: &mut Stages<'_>,
     settings: &Settings,
     aws: &Aws,
+    runner: &Runner,
     targets: &[Target],
-) -> Result<Vec<Option<CodeDeployTarget>>, Failure> {
-    let mut plans = Vec::new();
-    for t in targets {
-        let controller = t
-            .service
-            .as_ref()
-            .and_then(|s| s.deployment_controller())
-            .map(|c| c.r#type().as_str().to_string());
-        match controller.as_deref() {
-            None | Some("ECS") => plans.push(None),
-            Some("CODE_DEPLOY") => {
-                let cd = CodeDeployTarget::new(
-                    &settings.cluster,
-                    &t.name,
-                    settings.codedeploy_application.as_deref(),
-                    settings.codedeploy_deployment_group.as_deref(),
-                    settings.codedeploy_deployment_config.as_deref(),
-                );
-                codedeploy::check(&aws.codedeploy, &cd).await?;
-                plans.push(Some(cd));
+) -> Result<DeployPlan, Failure> {
+    stages
+        .run("plan", async {
+            let names = CodeDeployNames::from_settings(settings, true);
+            let strategies = targets
+                .iter()
+                .map(|t| {
+                    Strategy::of(
+                        &settings.cluster,
+                        t.service.as_ref().expect("deploy targets are services"),
+                        names,
+                    )
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let checks = strategies.iter().filter_map(|s| match s {
+                Strategy::CodeDeploy(cd) => Some(codedeploy::check(&aws.codedeploy, cd)),
+                _ => None,
+            });
+            let (checked, decisions) = tokio::join!(
+                futures_util::future::join_all(checks),
+                super::register::decide(aws, targets)
+            );
+            checked.into_iter().collect::<Result<Vec<()>, Failure>>()?;
+            // Targets whose new definitions are equal share one registration.
+            let keys: Vec<Value> = targets
+                .iter()
+                .map(|t| normalize(&t.rendered.definition))
+                .collect();
+            let same_as = |i: usize, revision: &Revision| match revision {
+                Revision::New { .. } => keys[..i]
+                    .iter()
+                    .position(|k| *k == keys[i])
+                    .map(|j| targets[j].name.clone()),
+                Revision::Reuse { .. } => None,
+            };
+            let services = targets
+                .iter()
+                .zip(strategies)
+                .zip(decisions?)
+                .enumerate()
+                .map(|(i, ((t, strategy), revision))| ServicePlan {
+                    same_as: same_as(i, &revision),
+                    service: t.name.clone(),
+                    family: t.rendered.family().to_string(),
+                    from: t
+                        .service
+                        .as_ref()
+                        .and_then(|s| s.task_definition())
+                        .unwrap_or_default()
+                        .to_string(),
+                    revision,
+                    strategy,
+                })
+                .collect();
+            let plan = DeployPlan {
+                cluster: settings.cluster.clone(),
+                services,
+                wait_until: settings.wait_until,
+                timeout: settings.timeout,
+            };
+            for line in plan.lines() {
+                runner.info(&line);
             }
-            Some(other) => {
-                return Err(Failure::input(
-                    "service",
-                    format!(
-                        "service {} uses the {other} deployment controller, which fargate-deploy does not drive; deploy it with its own controller",
-                        t.name
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(plans)
+            Ok((plan.clone(), plan.headline()))
+        })
+        .await
 }
 
 fn set_arn_outputs(
@@ -180,97 +214,29 @@ fn set_arn_outputs(
         .map_err(report::output_failure)
 }
 
+/// Carries out the plan's updates, all at once: UpdateService for an
+/// ECS-controlled service, CreateDeployment for a CodeDeploy one.
 async fn update_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
     aws: &Aws,
     targets: &[Target],
     regs: &[Registration],
-    codedeploy: &[Option<CodeDeployTarget>],
+    plan: &DeployPlan,
 ) -> Result<Vec<Updated>, Failure> {
     stages
         .run("update service", async {
-            let mut calls = JoinSet::new();
-            for (i, ((t, r), cd)) in targets.iter().zip(regs).zip(codedeploy).enumerate() {
-                let before = t.service.clone().expect("deploy targets are services");
-                let (ecs, cluster, arn) =
-                    (aws.ecs.clone(), settings.cluster.clone(), r.arn.clone());
-                let (force, count) = (settings.force_new_deployment, settings.desired_count);
-                match cd.clone() {
-                    None => {
-                        calls.spawn(async move {
-                            (
-                                i,
-                                update_native_aware(&ecs, &cluster, &before, &arn, force, count)
-                                    .await,
-                            )
-                        });
-                    }
-                    Some(cd) => {
-                        let (spec, _) = artifacts::appspec(&AppSpecInputs {
-                            rendered: &t.rendered,
-                            service: t.service.as_ref(),
-                            container_port: settings.container_port,
-                            hooks: &settings.codedeploy_hooks,
-                            task_definition: &arn,
-                        });
-                        let yaml =
-                            yaml_serde::to_string(&spec).expect("JSON values serialise as YAML");
-                        let client = aws.codedeploy.clone();
-                        let description =
-                            format!("fargate-deploy: {} to {}", cd.service, r.short());
-                        let desired = before.desired_count();
-                        calls.spawn(async move {
-                            let created = codedeploy::create(&client, &cd, &yaml, &description)
-                                .await
-                                .map(|id| Updated {
-                                    followed: Followed {
-                                        service: cd.service.clone(),
-                                        deployment_id: id,
-                                        task_definition: arn,
-                                    },
-                                    new_deployment: true,
-                                    desired_count: desired,
-                                    codedeploy: true,
-                                    native: false,
-                                    expect_rollback: false,
-                                });
-                            (i, created)
-                        });
-                    }
-                }
-            }
-            let mut results: Vec<(usize, Result<Updated, Failure>)> = Vec::new();
-            while let Some(joined) = calls.join_next().await {
-                results.push(joined.map_err(|e| {
-                    Failure::failed("update service", format!("update task failed: {e}"))
-                })?);
-            }
-            results.sort_by_key(|(i, _)| *i);
-            let failed: Vec<&Failure> = results
+            let changes: Vec<Change> = targets
                 .iter()
-                .filter_map(|(_, r)| r.as_ref().err())
+                .zip(regs)
+                .zip(&plan.services)
+                .map(|((t, r), p)| change(settings, aws, t, r, p))
                 .collect();
-            if let Some(first) = failed.first() {
-                let mut f = Failure::failed("update service", first.headline.clone());
-                for (_, r) in &results {
-                    if let Ok(u) = r {
-                        f = f.with_detail(format!(
-                            "{} was updated (deployment {}) and continues on its own",
-                            u.followed.service, u.followed.deployment_id
-                        ));
-                    }
-                }
-                return Err(f);
-            }
-            let updated: Vec<Updated> = results
-                .into_iter()
-                .map(|(_, r)| r.expect("checked"))
-                .collect();
+            let updated = apply_all("update service", changes).await?;
             let lines: Vec<String> = updated
                 .iter()
                 .map(|u| {
-                    let what = if u.codedeploy {
+                    let what = if u.kind == DeploymentKind::CodeDeploy {
                         "created CodeDeploy deployment"
                     } else if u.new_deployment {
                         "started deployment"
@@ -286,6 +252,45 @@ async fn update_stage(
             Ok((updated, lines.join("; ")))
         })
         .await
+}
+
+/// One service's change, as the plan says.
+fn change(settings: &Settings, aws: &Aws, t: &Target, r: &Registration, p: &ServicePlan) -> Change {
+    let before = t.service.clone().expect("deploy targets are services");
+    let (ecs, cluster, arn) = (aws.ecs.clone(), settings.cluster.clone(), r.arn.clone());
+    let Strategy::CodeDeploy(cd) = &p.strategy else {
+        let (force, count, kind) = (
+            settings.force_new_deployment,
+            settings.desired_count,
+            p.strategy.kind(),
+        );
+        return Box::pin(apply::update(ecs, cluster, before, arn, force, count, kind));
+    };
+    let (spec, _) = artifacts::appspec(&AppSpecInputs {
+        rendered: &t.rendered,
+        service: t.service.as_ref(),
+        container_port: settings.container_port,
+        hooks: &settings.codedeploy_hooks,
+        task_definition: &arn,
+    });
+    let yaml = yaml_serde::to_string(&spec).expect("JSON values serialise as YAML");
+    let (client, cd) = (aws.codedeploy.clone(), cd.clone());
+    let description = format!("fargate-deploy: {} to {}", cd.service, r.short());
+    let desired_count = before.desired_count();
+    Box::pin(async move {
+        let id = codedeploy::create(&client, &cd, &yaml, &description).await?;
+        Ok(Updated {
+            followed: Followed {
+                service: cd.service.clone(),
+                deployment_id: id,
+                task_definition: arn,
+            },
+            new_deployment: true,
+            desired_count,
+            kind: DeploymentKind::CodeDeploy,
+            expect_rollback: false,
+        })
+    })
 }
 
 pub(super) async fn wait_stage(
@@ -310,10 +315,10 @@ pub(super) async fn wait_stage(
             let mut codedeploy_follows = Vec::new();
             let mut native_follows = Vec::new();
             for u in updated {
-                if u.native {
+                if u.kind == DeploymentKind::Native {
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
                     native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until_traffic, u.expect_rollback, PollSchedule::default()));
-                } else if u.codedeploy {
+                } else if u.kind == DeploymentKind::CodeDeploy {
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
                 } else if u.desired_count == 0 {
@@ -326,7 +331,7 @@ pub(super) async fn wait_stage(
             // A deployment UpdateService has just started is IN_PROGRESS: the
             // first poll waits a second, unless one was not new (it may be done).
             let mut schedule = PollSchedule::default();
-            if updated.iter().filter(|u| !u.native && !u.codedeploy).all(|u| u.new_deployment) {
+            if updated.iter().filter(|u| u.kind == DeploymentKind::Rolling).all(|u| u.new_deployment) {
                 schedule = schedule.waiting_first();
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
@@ -418,25 +423,4 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
         f = f.with_detail(format!("stopped {s}"));
     }
     Err(f)
-}
-
-/// UpdateService; for a native BLUE_GREEN/LINEAR/CANARY service the
-/// deployment followed is the service deployment the update created.
-pub(super) async fn update_native_aware(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    before: &aws_sdk_ecs::types::Service,
-    task_definition: &str,
-    force: bool,
-    desired_count: Option<i32>,
-) -> Result<Updated, Failure> {
-    let since = DateTime::from(std::time::SystemTime::now());
-    let mut updated =
-        update_service(ecs, cluster, before, task_definition, force, desired_count).await?;
-    if native::strategy(before).is_some() && updated.new_deployment {
-        updated.followed.deployment_id =
-            native::created_since(ecs, cluster, &updated.followed.service, since).await?;
-        updated.native = true;
-    }
-    Ok(updated)
 }

@@ -44,10 +44,13 @@ pub async fn run(
         .find(|c| c["name"].as_str() == Some(plan.container.as_str()))
         .cloned()
         .unwrap_or(Value::Null);
+    // Reuse or new revision: decided from what was read, before any change.
+    let decisions = super::register::decide(&aws, &targets).await?;
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
-    let registrations = prepare::register_stage(&mut stages, &aws, &targets).await?;
+    let registrations =
+        super::register::register_stage(&mut stages, &aws, &targets, &decisions).await?;
     report.record_registrations(&registrations);
     let registration = registrations[0].clone();
     runner

@@ -4,6 +4,7 @@
 pub mod deploy;
 pub mod migrate;
 pub mod prepare;
+pub mod register;
 pub mod render;
 pub mod report;
 pub mod rollback;

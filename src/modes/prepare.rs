@@ -18,8 +18,7 @@ use crate::inputs::{Settings, TemplateSource};
 use crate::runner::Runner;
 use crate::service::describe_services;
 use crate::stages::Stages;
-use crate::taskdef::register::{Registration, register_idempotent};
-use crate::taskdef::{self, Patches, Rendered, api, normalize, template};
+use crate::taskdef::{self, Patches, Rendered, api, template};
 
 /// One thing being rendered: a service, or the template alone.
 pub struct Target {
@@ -393,59 +392,6 @@ pub fn write_artifacts(
         "imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
         written.join(", ")
     ))
-}
-
-/// Registers each distinct rendered definition once (concurrently), reusing
-/// the latest revision when it is identical.
-pub async fn register_stage(
-    stages: &mut Stages<'_>,
-    aws: &Aws,
-    targets: &[Target],
-) -> Result<Vec<Registration>, Failure> {
-    stages
-        .run("register task definition", async {
-            // Register each distinct definition once, concurrently.
-            let keys: Vec<String> = targets
-                .iter()
-                .map(|t| normalize(&t.rendered.definition).to_string())
-                .collect();
-            let mut calls = JoinSet::new();
-            let mut started: Vec<&String> = Vec::new();
-            for (t, key) in targets.iter().zip(&keys) {
-                if started.contains(&key) {
-                    continue;
-                }
-                started.push(key);
-                let (ecs, td, key) = (aws.ecs.clone(), t.rendered.definition.clone(), key.clone());
-                let latest = t.latest.clone();
-                calls.spawn(async move { (key, register_idempotent(&ecs, &td, latest).await) });
-            }
-            let mut done: HashMap<String, Registration> = HashMap::new();
-            while let Some(joined) = calls.join_next().await {
-                let (key, reg) = joined.map_err(|e| {
-                    Failure::failed("register", format!("registration task failed: {e}"))
-                })?;
-                done.insert(key, reg?);
-            }
-            let regs: Vec<Registration> = keys.iter().map(|k| done[k].clone()).collect();
-            let mut lines: Vec<String> = Vec::new();
-            for r in &regs {
-                let line = format!(
-                    "{} ({})",
-                    r.short(),
-                    if r.reused {
-                        "reused: identical to the latest revision"
-                    } else {
-                        "new revision"
-                    }
-                );
-                if !lines.contains(&line) {
-                    lines.push(line);
-                }
-            }
-            Ok((regs, lines.join("; ")))
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl TargetRow {
             "service",
             crate::service::console_url(region, cluster, &u.followed.service),
         )];
-        if u.codedeploy {
+        if u.kind == crate::plan::DeploymentKind::CodeDeploy {
             self.links.push((
                 "CodeDeploy deployment",
                 crate::deploy::codedeploy::console_url(region, &u.followed.deployment_id),
@@ -71,6 +71,8 @@ pub struct Report {
     pub github_deployment: Option<crate::github::deployment::Started>,
     /// What was told to GitHub (deployment status, plan comment), for the summary.
     pub github: Vec<String>,
+    /// The plan the run printed before it changed anything (deploy).
+    pub plan: Vec<String>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -88,6 +90,7 @@ impl Report {
             run_url: None,
             github_deployment: None,
             github: Vec::new(),
+            plan: Vec::new(),
         }
     }
 
@@ -226,6 +229,12 @@ impl Report {
                     }
                 }
             }
+        }
+        if !self.plan.is_empty() {
+            md.push_str(&format!(
+                "<details><summary>Plan</summary>\n\n{}\n</details>\n\n",
+                fenced("text", &self.plan)
+            ));
         }
         if self.mode == Mode::Migrate && !self.rows.is_empty() {
             match self.exit_code {

@@ -29,8 +29,11 @@ fn updated(service: &str, id: &str, codedeploy: bool) -> Updated {
         },
         new_deployment: true,
         desired_count: 2,
-        codedeploy,
-        native: false,
+        kind: if codedeploy {
+            crate::plan::DeploymentKind::CodeDeploy
+        } else {
+            crate::plan::DeploymentKind::Rolling
+        },
         expect_rollback: false,
     }
 }

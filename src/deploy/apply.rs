@@ -1,0 +1,153 @@
+//! Carrying a plan out: one change per service, all at once, and every one
+//! joined before the stage ends — a failure never abandons a call in
+//! flight, and it names the services already changed (their deployments go
+//! on in AWS).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_smithy_types::DateTime;
+use tokio::task::JoinSet;
+
+use super::assess::Followed;
+use super::{Updated, codedeploy, native, update_service};
+use crate::error::Failure;
+use crate::plan::{DeploymentKind, RollbackAction};
+
+/// One service's change, as a future the stage runs beside the others.
+pub type Change = Pin<Box<dyn Future<Output = Result<Updated, Failure>> + Send>>;
+
+/// Runs every change concurrently and waits for all of them, in plan order.
+pub async fn apply_all(stage: &str, changes: Vec<Change>) -> Result<Vec<Updated>, Failure> {
+    let mut calls = JoinSet::new();
+    for (i, change) in changes.into_iter().enumerate() {
+        calls.spawn(async move { (i, change.await) });
+    }
+    let mut results: Vec<(usize, Result<Updated, Failure>)> = Vec::new();
+    let mut lost: Vec<Failure> = Vec::new();
+    while let Some(joined) = calls.join_next().await {
+        match joined {
+            Ok(result) => results.push(result),
+            Err(e) => lost.push(Failure::failed(
+                stage,
+                format!("a change failed to run: {e}"),
+            )),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let (mut changed, mut failures) = (Vec::new(), Vec::new());
+    for (_, result) in results {
+        match result {
+            Ok(u) => changed.push(u),
+            Err(f) => failures.push(f),
+        }
+    }
+    failures.extend(lost);
+    if failures.is_empty() {
+        return Ok(changed);
+    }
+    let first = failures.remove(0);
+    if changed.is_empty() && failures.is_empty() {
+        return Err(first);
+    }
+    // Something changed: the run failed (exit 1), whatever the first cause.
+    let mut f = Failure::failed(stage, first.headline);
+    f.detail = first.detail;
+    for other in failures {
+        f = f.with_detail(other.headline);
+    }
+    for u in &changed {
+        f = f.with_detail(format!(
+            "{} was changed (deployment {}) and goes on in AWS without being watched",
+            u.followed.service, u.followed.deployment_id
+        ));
+    }
+    Err(f)
+}
+
+/// UpdateService to `task_definition`; for a native service the deployment
+/// followed is the service deployment the update created.
+pub async fn update(
+    ecs: aws_sdk_ecs::Client,
+    cluster: String,
+    before: aws_sdk_ecs::types::Service,
+    task_definition: String,
+    force: bool,
+    desired_count: Option<i32>,
+    kind: DeploymentKind,
+) -> Result<Updated, Failure> {
+    let since = DateTime::from(std::time::SystemTime::now());
+    let mut updated = update_service(
+        &ecs,
+        &cluster,
+        &before,
+        &task_definition,
+        force,
+        desired_count,
+    )
+    .await?;
+    if kind == DeploymentKind::Native && updated.new_deployment {
+        updated.followed.deployment_id =
+            native::created_since(&ecs, &cluster, &updated.followed.service, since).await?;
+        updated.kind = DeploymentKind::Native;
+    }
+    Ok(updated)
+}
+
+/// One service's rollback, as the plan says: UpdateService back, or
+/// StopServiceDeployment / StopDeployment with rollback (then followed).
+pub fn rollback_change(
+    ecs: &aws_sdk_ecs::Client,
+    cd: &aws_sdk_codedeploy::Client,
+    cluster: &str,
+    svc: &aws_sdk_ecs::types::Service,
+    action: &RollbackAction,
+) -> Change {
+    let (ecs, cd, cluster, desired_count) = (
+        ecs.clone(),
+        cd.clone(),
+        cluster.to_string(),
+        svc.desired_count(),
+    );
+    match action.clone() {
+        RollbackAction::Update { to, kind } => {
+            Box::pin(update(ecs, cluster, svc.clone(), to.to, false, None, kind))
+        }
+        RollbackAction::StopNative {
+            service,
+            arn,
+            current,
+        } => Box::pin(async move {
+            native::stop_with_rollback(&ecs, &arn).await?;
+            Ok(Updated {
+                followed: Followed {
+                    service,
+                    deployment_id: arn,
+                    task_definition: current,
+                },
+                new_deployment: false,
+                desired_count,
+                kind: DeploymentKind::Native,
+                expect_rollback: true,
+            })
+        }),
+        RollbackAction::StopCodeDeploy { target, deployment } => {
+            let task_definition = svc.task_definition().unwrap_or_default().to_string();
+            Box::pin(async move {
+                // Finding the rollback deployment CodeDeploy starts can take seconds.
+                let rollback = codedeploy::stop_with_rollback(&cd, &deployment).await?;
+                Ok(Updated {
+                    followed: Followed {
+                        service: target.service,
+                        deployment_id: rollback,
+                        task_definition,
+                    },
+                    new_deployment: true,
+                    desired_count,
+                    kind: DeploymentKind::CodeDeploy,
+                    expect_rollback: false,
+                })
+            })
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! What a deploy will do, decided from what it read before its first
+//! mutating call: per service the revision it registers or reuses, the
+//! strategy its deployment controller deploys it with, and what "done"
+//! means. Pure values and pure decisions — nothing here calls AWS; the
+//! stages that change AWS carry the plan out as it was printed.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::types::Service;
+use serde_json::Value;
+
+use crate::arn::last_segment;
+use crate::error::Failure;
+use crate::inputs::{Settings, WaitUntil};
+use crate::taskdef::normalize::equivalent;
+
+/// An ECS-native deployment strategy (`deploymentConfiguration.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeKind {
+    BlueGreen,
+    Linear,
+    Canary,
+}
+
+impl NativeKind {
+    /// The service's native strategy; `None` for a rolling service.
+    pub fn of(svc: &Service) -> Option<Self> {
+        match svc
+            .deployment_configuration()
+            .and_then(|c| c.strategy())
+            .map(|s| s.as_str())
+        {
+            Some("BLUE_GREEN") => Some(Self::BlueGreen),
+            Some("LINEAR") => Some(Self::Linear),
+            Some("CANARY") => Some(Self::Canary),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BlueGreen => "BLUE_GREEN",
+            Self::Linear => "LINEAR",
+            Self::Canary => "CANARY",
+        }
+    }
+}
+
+/// The CodeDeploy application and deployment group of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeDeployTarget {
+    pub service: String,
+    pub application: String,
+    pub group: String,
+    pub config: Option<String>,
+}
+
+/// The CodeDeploy names the inputs give (each defaults per service).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodeDeployNames<'a> {
+    pub application: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub config: Option<&'a str>,
+}
+
+impl<'a> CodeDeployNames<'a> {
+    /// The names the inputs give; `with_config`: whether the deployment
+    /// configuration applies (it does to a new deployment, not to a stop).
+    pub fn from_settings(settings: &'a Settings, with_config: bool) -> Self {
+        Self {
+            application: settings.codedeploy_application.as_deref(),
+            group: settings.codedeploy_deployment_group.as_deref(),
+            config: settings
+                .codedeploy_deployment_config
+                .as_deref()
+                .filter(|_| with_config),
+        }
+    }
+}
+
+impl CodeDeployTarget {
+    /// `codedeploy-application` / `codedeploy-deployment-group`, defaulting to
+    /// the names the ECS console gives: `AppECS-<cluster>-<service>`, `DgpECS-<cluster>-<service>`.
+    pub fn new(cluster: &str, service: &str, names: CodeDeployNames) -> Self {
+        let cluster = last_segment(cluster);
+        Self {
+            service: service.to_string(),
+            application: names
+                .application
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("AppECS-{cluster}-{service}")),
+            group: names
+                .group
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}")),
+            config: names.config.map(str::to_string),
+        }
+    }
+}
+
+/// How a service's deployment controller deploys a new revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// ECS controller, rolling update.
+    Rolling,
+    /// ECS controller, ECS-native blue/green, linear or canary.
+    Native(NativeKind),
+    /// CODE_DEPLOY controller: a CodeDeploy deployment.
+    CodeDeploy(CodeDeployTarget),
+}
+
+/// What kind of deployment a run follows (the strategy without its names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentKind {
+    Rolling,
+    Native,
+    CodeDeploy,
+}
+
+impl Strategy {
+    /// The one place the deployment controller is read: ECS (rolling or
+    /// native, by the service's strategy), CODE_DEPLOY, or refused (exit 2).
+    pub fn of(cluster: &str, svc: &Service, names: CodeDeployNames) -> Result<Self, Failure> {
+        let name = svc.service_name().unwrap_or("?");
+        let controller = svc.deployment_controller().map(|c| c.r#type().as_str());
+        match controller {
+            None | Some("ECS") => Ok(NativeKind::of(svc).map_or(Self::Rolling, Self::Native)),
+            Some("CODE_DEPLOY") => Ok(Self::CodeDeploy(CodeDeployTarget::new(
+                cluster, name, names,
+            ))),
+            Some(other) => Err(Failure::input(
+                "service",
+                format!(
+                    "service {name} uses the {other} deployment controller, which fargate-deploy does not drive; deploy it with its own controller"
+                ),
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> DeploymentKind {
+        match self {
+            Self::Rolling => DeploymentKind::Rolling,
+            Self::Native(_) => DeploymentKind::Native,
+            Self::CodeDeploy(_) => DeploymentKind::CodeDeploy,
+        }
+    }
+
+    /// For people: what the update will be.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Rolling => "rolling update (UpdateService)".into(),
+            Self::Native(kind) => {
+                format!("ECS-native {} deployment (UpdateService)", kind.as_str())
+            }
+            Self::CodeDeploy(t) => format!(
+                "CodeDeploy deployment in {}/{}{}",
+                t.application,
+                t.group,
+                t.config
+                    .as_ref()
+                    .map(|c| format!(" with {c}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Whether the rendered definition needs a new revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revision {
+    /// The family's latest revision is identical: it is used as it is.
+    Reuse { arn: String },
+    /// A new revision of the family; `latest` is the one it differs from.
+    New { latest: Option<String> },
+}
+
+impl Revision {
+    /// Reuse the latest ACTIVE revision when it is equal after
+    /// normalisation; otherwise register a new one.
+    pub fn decide(rendered: &Value, latest: Option<&Value>) -> Self {
+        let latest_arn = latest
+            .and_then(|l| l["taskDefinitionArn"].as_str())
+            .map(str::to_string);
+        match (latest, latest_arn) {
+            (Some(l), Some(arn)) if equivalent(l, rendered) => Self::Reuse { arn },
+            (_, latest) => Self::New { latest },
+        }
+    }
+
+    fn describe(&self, family: &str) -> String {
+        match self {
+            Self::Reuse { arn } => format!("reuse {} (identical)", last_segment(arn)),
+            Self::New { latest: Some(l) } => {
+                format!(
+                    "register a new revision of {family} (differs from {})",
+                    last_segment(l)
+                )
+            }
+            Self::New { latest: None } => format!("register the first revision of {family}"),
+        }
+    }
+}
+
+/// One service of a deploy.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub service: String,
+    pub family: String,
+    /// The task definition the service runs now.
+    pub from: String,
+    pub revision: Revision,
+    /// An earlier service of the plan whose new definition is this one's
+    /// too: registered once, for both.
+    pub same_as: Option<String>,
+    pub strategy: Strategy,
+}
+
+/// Everything a deploy will do, in the order it does it.
+#[derive(Debug, Clone)]
+pub struct DeployPlan {
+    pub cluster: String,
+    pub services: Vec<ServicePlan>,
+    pub wait_until: WaitUntil,
+    pub timeout: Duration,
+}
+
+impl DeployPlan {
+    /// What "done" means for every service.
+    fn wait_line(&self) -> String {
+        let minutes = self.timeout.as_secs_f64() / 60.0;
+        match self.wait_until {
+            WaitUntil::Complete => {
+                format!("then wait until every deployment completes (at most {minutes:.0} min)")
+            }
+            WaitUntil::TrafficShifted => format!(
+                "then wait until production traffic is on the new revision (at most {minutes:.0} min)"
+            ),
+            WaitUntil::None => "then return without waiting (wait-until: none)".into(),
+        }
+    }
+
+    /// The plan as printed, one line per service and one for the wait.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .services
+            .iter()
+            .map(|s| {
+                let revision = match &s.same_as {
+                    Some(other) => format!("the new revision registered for {other}"),
+                    None => s.revision.describe(&s.family),
+                };
+                format!(
+                    "{}: {revision}; {} from {}",
+                    s.service,
+                    s.strategy.describe(),
+                    last_segment(&s.from)
+                )
+            })
+            .collect();
+        lines.push(self.wait_line());
+        lines
+    }
+
+    /// The one-line result of the plan stage.
+    pub fn headline(&self) -> String {
+        let new = self
+            .services
+            .iter()
+            .filter(|s| matches!(s.revision, Revision::New { .. }) && s.same_as.is_none())
+            .count();
+        let count = |k: DeploymentKind| {
+            self.services
+                .iter()
+                .filter(|s| s.strategy.kind() == k)
+                .count()
+        };
+        let kinds: Vec<String> = [
+            (DeploymentKind::Rolling, "rolling"),
+            (DeploymentKind::Native, "ECS-native"),
+            (DeploymentKind::CodeDeploy, "CodeDeploy"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| count(*k) > 0)
+        .map(|(k, name)| format!("{} {name}", count(k)))
+        .collect();
+        format!(
+            "{} service(s) in {}: {new} new revision(s) to register, {} reused; {}",
+            self.services.len(),
+            last_segment(&self.cluster),
+            self.services
+                .iter()
+                .filter(|s| matches!(s.revision, Revision::Reuse { .. }))
+                .count(),
+            kinds.join(", ")
+        )
+    }
+}
+
+/// The revision a rolling rollback returns a service to, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackTo {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    /// Why this revision, for people.
+    pub why: String,
+}
+
+/// What `mode: rollback` does for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackAction {
+    /// UpdateService back to an earlier revision (a rolling service, or a
+    /// native one with no deployment in progress: `kind` says which).
+    Update {
+        to: RollbackTo,
+        kind: DeploymentKind,
+    },
+    /// Native blue/green: StopServiceDeployment with ROLLBACK, then follow the rollback.
+    StopNative {
+        service: String,
+        arn: String,
+        current: String,
+    },
+    /// CodeDeploy: stop the deployment in progress with automatic rollback,
+    /// then follow the rollback deployment CodeDeploy starts.
+    StopCodeDeploy {
+        target: CodeDeployTarget,
+        deployment: String,
+    },
+}
+
+impl RollbackAction {
+    pub fn service(&self) -> &str {
+        match self {
+            Self::Update { to, .. } => &to.service,
+            Self::StopNative { service, .. } => service,
+            Self::StopCodeDeploy { target, .. } => &target.service,
+        }
+    }
+
+    /// The plan line printed before anything changes.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Update { to: p, .. } => format!(
+                "{}: from {} to {} — {}",
+                p.service,
+                last_segment(&p.from),
+                last_segment(&p.to),
+                p.why
+            ),
+            Self::StopCodeDeploy { target, deployment } => format!(
+                "{}: CodeDeploy deployment {deployment} is in progress; it will be stopped with automatic rollback",
+                target.service
+            ),
+            Self::StopNative {
+                service,
+                arn,
+                current,
+            } => format!(
+                "{service}: service deployment {} of {} is in progress; it will be stopped and rolled back",
+                last_segment(arn),
+                last_segment(current)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "plan/tests.rs"]
+mod tests;

@@ -1,0 +1,188 @@
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{
+    DeploymentConfiguration, DeploymentController, DeploymentControllerType, DeploymentStrategy,
+    Service,
+};
+use serde_json::json;
+
+use super::*;
+
+fn service(
+    name: &str,
+    controller: Option<DeploymentControllerType>,
+    strategy: Option<DeploymentStrategy>,
+) -> Service {
+    let mut b = Service::builder()
+        .service_name(name)
+        .task_definition(format!(
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/{name}:4"
+        ));
+    if let Some(c) = controller {
+        b = b.deployment_controller(DeploymentController::builder().r#type(c).build().unwrap());
+    }
+    if let Some(s) = strategy {
+        b = b.deployment_configuration(DeploymentConfiguration::builder().strategy(s).build());
+    }
+    b.build()
+}
+
+#[test]
+fn the_controller_and_the_strategy_decide_how_a_service_is_deployed() {
+    let names = CodeDeployNames::default();
+    let of = |svc: &Service| {
+        Strategy::of(
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+            svc,
+            names,
+        )
+    };
+    assert_eq!(of(&service("web", None, None)).unwrap(), Strategy::Rolling);
+    assert_eq!(
+        of(&service(
+            "web",
+            Some(DeploymentControllerType::Ecs),
+            Some(DeploymentStrategy::Rolling)
+        ))
+        .unwrap(),
+        Strategy::Rolling
+    );
+    assert_eq!(
+        of(&service(
+            "web",
+            Some(DeploymentControllerType::Ecs),
+            Some(DeploymentStrategy::BlueGreen)
+        ))
+        .unwrap(),
+        Strategy::Native(NativeKind::BlueGreen)
+    );
+    assert_eq!(
+        of(&service("web", None, Some(DeploymentStrategy::Canary)))
+            .unwrap()
+            .kind(),
+        DeploymentKind::Native
+    );
+    let Strategy::CodeDeploy(t) = of(&service(
+        "bg",
+        Some(DeploymentControllerType::CodeDeploy),
+        None,
+    ))
+    .unwrap() else {
+        panic!("CODE_DEPLOY is a CodeDeploy deployment");
+    };
+    assert_eq!(
+        (t.application.as_str(), t.group.as_str()),
+        ("AppECS-prod-bg", "DgpECS-prod-bg")
+    );
+    let refused = of(&service(
+        "ext",
+        Some(DeploymentControllerType::External),
+        None,
+    ))
+    .unwrap_err();
+    assert_eq!(refused.kind, crate::error::FailureKind::BadInput);
+    assert!(
+        refused.headline.contains("EXTERNAL deployment controller"),
+        "{}",
+        refused.headline
+    );
+}
+
+#[test]
+fn codedeploy_names_given_win_over_the_consoles_defaults() {
+    let t = CodeDeployTarget::new(
+        "prod",
+        "bg",
+        CodeDeployNames {
+            application: Some("app"),
+            group: Some("group"),
+            config: Some("CodeDeployDefault.ECSCanary10Percent5Minutes"),
+        },
+    );
+    assert_eq!((t.application.as_str(), t.group.as_str()), ("app", "group"));
+    assert_eq!(
+        Strategy::CodeDeploy(t).describe(),
+        "CodeDeploy deployment in app/group with CodeDeployDefault.ECSCanary10Percent5Minutes"
+    );
+}
+
+#[test]
+fn an_identical_latest_revision_is_reused_and_anything_else_registers() {
+    let rendered = json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "web@sha256:1"}]});
+    let mut latest = rendered.clone();
+    latest["taskDefinitionArn"] = json!("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4");
+    latest["revision"] = json!(4);
+    latest["status"] = json!("ACTIVE");
+    assert_eq!(
+        Revision::decide(&rendered, Some(&latest)),
+        Revision::Reuse {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4".into()
+        }
+    );
+    let mut other = latest.clone();
+    other["containerDefinitions"][0]["image"] = json!("web@sha256:2");
+    assert_eq!(
+        Revision::decide(&rendered, Some(&other)),
+        Revision::New {
+            latest: Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4".into())
+        }
+    );
+    assert_eq!(
+        Revision::decide(&rendered, None),
+        Revision::New { latest: None }
+    );
+}
+
+#[test]
+fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
+    let plan = DeployPlan {
+        cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod".into(),
+        services: vec![
+            ServicePlan {
+                service: "web".into(),
+                family: "web".into(),
+                from: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4".into(),
+                revision: Revision::New {
+                    latest: Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4".into()),
+                },
+                same_as: None,
+                strategy: Strategy::Rolling,
+            },
+            ServicePlan {
+                service: "cron".into(),
+                family: "web".into(),
+                from: "web:4".into(),
+                revision: Revision::New {
+                    latest: Some("web:4".into()),
+                },
+                same_as: Some("web".into()),
+                strategy: Strategy::Rolling,
+            },
+            ServicePlan {
+                service: "api".into(),
+                family: "api".into(),
+                from: "api:7".into(),
+                revision: Revision::Reuse {
+                    arn: "api:8".into(),
+                },
+                same_as: None,
+                strategy: Strategy::Native(NativeKind::Linear),
+            },
+        ],
+        wait_until: WaitUntil::Complete,
+        timeout: Duration::from_secs(1800),
+    };
+    assert_eq!(
+        plan.lines(),
+        [
+            "web: register a new revision of web (differs from web:4); rolling update (UpdateService) from web:4",
+            "cron: the new revision registered for web; rolling update (UpdateService) from web:4",
+            "api: reuse api:8 (identical); ECS-native LINEAR deployment (UpdateService) from api:7",
+            "then wait until every deployment completes (at most 30 min)",
+        ]
+    );
+    assert_eq!(
+        plan.headline(),
+        "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
+    );
+}
