@@ -11,7 +11,6 @@ use super::{Client, GitHubError, PullRequest};
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::markdown::code;
-use crate::modes::report::Report;
 use crate::runner::Runner;
 
 const PERMISSION: &str = "pull-requests: write";
@@ -39,28 +38,34 @@ pub fn marker(cluster: &str, targets: &[String]) -> String {
     format!("<!-- fargate-deploy:plan {safe} -->")
 }
 
+/// What the comment shows: the render's plan, as its report has it.
+#[derive(Debug, Clone, Default)]
+pub struct PlanView {
+    pub image_uri: Option<String>,
+    /// Every target rendered (they name the comment).
+    pub targets: Vec<String>,
+    /// Per target with something to compare: whether it would change.
+    pub changing: Vec<bool>,
+    /// The what-would-change tables.
+    pub markdown: String,
+    pub run_url: Option<String>,
+}
+
 /// The comment's markdown: marker, heading, the plan, and where it came from.
-pub fn body(
-    marker: &str,
-    cluster: &str,
-    report: &Report,
-    commit: Option<&str>,
-    run_url: Option<&str>,
-) -> String {
+pub fn body(marker: &str, cluster: &str, view: &PlanView, commit: Option<&str>) -> String {
     let mut head = format!(
         "{marker}\n### fargate-deploy plan for {}\n\n",
         code(crate::arn::last_segment(cluster))
     );
-    if let Some(img) = &report.image {
-        head.push_str(&format!("Image: {}", code(&img.uri)));
+    if let Some(uri) = &view.image_uri {
+        head.push_str(&format!("Image: {}", code(uri)));
         if let Some(commit) = commit {
             head.push_str(&format!(" (commit `{}`)", &commit[..commit.len().min(12)]));
         }
         head.push_str("\n\n");
     }
-    let planned: Vec<_> = report.rows.iter().filter_map(|r| r.plan.as_ref()).collect();
-    let changing = planned.iter().filter(|(_, c)| !c.is_empty()).count();
-    head.push_str(&match (changing, planned.len()) {
+    let changing = view.changing.iter().filter(|c| **c).count();
+    head.push_str(&match (changing, view.changing.len()) {
         (0, _) => "Nothing would change.\n\n".to_string(),
         (1, 1) => "The service would change:\n\n".to_string(),
         (n, all) => format!("**{n} of {all}** services would change:\n\n"),
@@ -68,11 +73,11 @@ pub fn body(
     let mut foot = String::from(
         "<sub>Rendered by fargate-deploy; this comment is updated in place on every push.",
     );
-    if let Some(url) = run_url {
+    if let Some(url) = &view.run_url {
         foot.push_str(&format!(" [Workflow run]({url})"));
     }
     foot.push_str("</sub>\n");
-    let mut plan = report.plan_markdown();
+    let mut plan = view.markdown.clone();
     let room = BODY_LIMIT - head.chars().count() - foot.chars().count() - 200;
     if plan.chars().count() > room {
         let cut: String = plan.chars().take(room).collect();
@@ -115,22 +120,15 @@ pub async fn post(
     client: &Client,
     settings: &Settings,
     runner: &Runner,
-    report: &Report,
+    view: &PlanView,
 ) -> Option<String> {
     let Some(PullRequest { number, head_sha }) = client.ctx.pull_request.clone() else {
         runner.info("comment-plan: this run is not for a pull request; no comment posted");
         return None;
     };
-    let targets: Vec<String> = report.rows.iter().map(|r| r.name.clone()).collect();
-    let marker = marker(&settings.cluster, &targets);
+    let marker = marker(&settings.cluster, &view.targets);
     let commit = head_sha.or_else(|| client.ctx.sha.clone());
-    let text = runner.redact(&body(
-        &marker,
-        &settings.cluster,
-        report,
-        commit.as_deref(),
-        report.run_url.as_deref(),
-    ));
+    let text = runner.redact(&body(&marker, &settings.cluster, view, commit.as_deref()));
     match upsert(client, number, &marker, &text).await {
         Ok(Posted::Created(url)) => {
             runner.info(&format!(

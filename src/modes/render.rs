@@ -49,7 +49,7 @@ pub async fn run(
         .collect();
     if let Some(client) = &github
         && let Some(line) =
-            crate::github::plan_comment::post(client, settings, runner, report).await
+            crate::github::plan_comment::post(client, settings, runner, &report.plan_view()).await
     {
         report.github.push(line);
     }

@@ -284,6 +284,22 @@ impl Report {
 }
 
 impl Report {
+    /// What the pull-request comment of a render shows.
+    pub fn plan_view(&self) -> crate::github::plan_comment::PlanView {
+        crate::github::plan_comment::PlanView {
+            image_uri: self.image.as_ref().map(|i| i.uri.clone()),
+            targets: self.rows.iter().map(|r| r.name.clone()).collect(),
+            changing: self
+                .rows
+                .iter()
+                .filter_map(|r| r.plan.as_ref())
+                .map(|(_, changes)| !changes.is_empty())
+                .collect(),
+            markdown: self.plan_markdown(),
+            run_url: self.run_url.clone(),
+        }
+    }
+
     /// Mode render: per target, what would change against the revision its
     /// service runs (the job summary and the pull-request comment show it).
     pub fn plan_markdown(&self) -> String {

@@ -570,6 +570,18 @@ impl Finished {
     }
 
     /// The first `::error` line, decoded.
+    /// Every output the run set is one action.yml declares (inputs::spec::OUTPUTS).
+    pub fn assert_outputs_are_declared(&self) {
+        for name in self.outputs.keys() {
+            assert!(
+                fargate_deploy::inputs::spec::OUTPUTS
+                    .iter()
+                    .any(|(declared, _)| declared == name),
+                "output `{name}` is not declared in inputs::spec::OUTPUTS (and action.yml)"
+            );
+        }
+    }
+
     pub fn first_error(&self) -> String {
         self.stdout
             .lines()
@@ -792,6 +804,7 @@ impl ActionRun {
         secrets.extend(issued_secrets(self_port));
         finished.assert_no_secret_leaked(&secrets);
         finished.assert_runner_reads_only_our_commands();
+        finished.assert_outputs_are_declared();
         count_scan(secrets.len());
         finished
     }

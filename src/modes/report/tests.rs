@@ -179,12 +179,13 @@ fn the_plan_comment() {
         &["web".into(), "worker".into()],
     );
     assert_eq!(marker, "<!-- fargate-deploy:plan prod/web,worker -->");
+    let mut view = report.plan_view();
+    view.run_url = Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
     insta::assert_snapshot!(body(
         &marker,
         "prod",
-        &report,
+        &view,
         Some("fedcba9876543210fedcba9876543210fedcba98"),
-        Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1"),
     ));
 }
 
@@ -198,7 +199,9 @@ fn a_plan_longer_than_a_comment_is_cut_at_a_line() {
         after: "x".repeat(80),
     };
     report.rows[0].plan = Some(("web:41".into(), (0..2000).map(change).collect()));
-    let text = body("<!-- m -->", "prod", &report, None, Some("https://run"));
+    let mut view = report.plan_view();
+    view.run_url = Some("https://run".into());
+    let text = body("<!-- m -->", "prod", &view, None);
     assert!(text.chars().count() <= 65_536, "{}", text.chars().count());
     assert!(text.starts_with("<!-- m -->\n"));
     assert!(text.contains("… the plan is longer than a comment can hold"));
