@@ -128,8 +128,13 @@ pub fn main() -> ExitCode {
     };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = rt.block_on(async {
-        crate::poll::Cancel::install();
-        modes::run(&settings, &runner, &env).await
+        let ctx = crate::context::RunContext {
+            settings: &settings,
+            runner: &runner,
+            env: &env,
+            cancel: crate::cancel::Cancel::on_signals(),
+        };
+        modes::run(&ctx).await
     });
     let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,

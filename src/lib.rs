@@ -4,7 +4,9 @@
 pub mod arn;
 pub mod artifacts;
 pub mod aws;
+pub mod cancel;
 pub mod cli;
+pub mod context;
 pub mod credentials;
 pub mod deploy;
 pub mod error;

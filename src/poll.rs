@@ -1,15 +1,11 @@
-//! Waiting: adaptive, bounded polling, and the signal of a cancelled run.
+//! Waiting: adaptive, bounded polling.
 //!
 //! Quick at first — a stopped task or finished deployment is noticed within
 //! about a second — then backing off gently so a long wait does not flood
 //! the API: 1 s for the first 30 s, then growing by a fifth per poll up to
 //! 5 s. Never a busy loop: every wait is at least the initial interval.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-
-use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct PollSchedule {
@@ -76,121 +72,6 @@ impl PollSchedule {
     pub fn reset(&mut self) {
         self.elapsed = Duration::ZERO;
         self.current = self.initial;
-    }
-}
-
-/// A cancelled workflow run (SIGINT/SIGTERM), listened for from the start of
-/// the run so no signal falls between stages. A stage that owns cleanup —
-/// the migration task from RunTask on, the deployments from UpdateService
-/// on — *arms* it: the signal is then that stage's to handle (stop the task,
-/// name the deployments); otherwise the run stops where it is, before
-/// anything was started in AWS.
-#[derive(Clone)]
-pub struct Cancel {
-    signal: watch::Receiver<Option<&'static str>>,
-    armed: Arc<AtomicUsize>,
-}
-
-/// While alive, a signal is left to the stage holding it.
-pub struct Armed(Arc<AtomicUsize>);
-
-impl Drop for Armed {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-static CANCEL: OnceLock<Cancel> = OnceLock::new();
-
-impl Cancel {
-    /// Starts listening for SIGINT/SIGTERM for the whole process (inside the runtime).
-    pub fn install() -> Cancel {
-        CANCEL
-            .get_or_init(|| {
-                let (tx, rx) = watch::channel(None);
-                let listening = listen();
-                tokio::spawn(async move {
-                    let signal = listening.await;
-                    let _ = tx.send(Some(signal));
-                    // Keep the sender: the value stays readable.
-                    std::future::pending::<()>().await;
-                });
-                Cancel {
-                    signal: rx,
-                    armed: Arc::default(),
-                }
-            })
-            .clone()
-    }
-
-    /// The process's handle, or one that never fires (library use, tests).
-    pub fn current() -> Cancel {
-        CANCEL.get().cloned().unwrap_or_else(Cancel::never)
-    }
-
-    pub fn never() -> Cancel {
-        let (tx, rx) = watch::channel(None);
-        std::mem::forget(tx);
-        Cancel {
-            signal: rx,
-            armed: Arc::default(),
-        }
-    }
-
-    pub fn arm(&self) -> Armed {
-        self.armed.fetch_add(1, Ordering::SeqCst);
-        Armed(self.armed.clone())
-    }
-
-    /// Resolves with the signal's name once one came (at once if it already did).
-    pub async fn signalled(&self) -> &'static str {
-        let mut rx = self.signal.clone();
-        loop {
-            if let Some(signal) = *rx.borrow_and_update() {
-                return signal;
-            }
-            if rx.changed().await.is_err() {
-                return std::future::pending().await;
-            }
-        }
-    }
-
-    /// The signal, if one came.
-    pub fn fired(&self) -> Option<&'static str> {
-        *self.signal.borrow()
-    }
-
-    /// Resolves on a signal while no stage is armed.
-    pub async fn unarmed(&self) -> &'static str {
-        let signal = self.signalled().await;
-        while self.armed.load(Ordering::SeqCst) > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        signal
-    }
-}
-
-/// Registers for SIGINT and SIGTERM now; the future resolves on the first.
-fn listen() -> impl std::future::Future<Output = &'static str> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        async move {
-            let (Ok(mut term), Ok(mut int)) = (term, int) else {
-                return std::future::pending().await;
-            };
-            tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async move {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
     }
 }
 

@@ -13,6 +13,7 @@ use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
 use aws_sdk_ecs::types::{Container, Failure as EcsFailure, LaunchType, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::capture::runner;
+use fargate_deploy::cancel::Cancel;
 use fargate_deploy::poll::PollSchedule;
 use fargate_deploy::runtask::logs::{LogFollower, LogStream};
 use fargate_deploy::runtask::wait::{Ended, Waiter};
@@ -75,7 +76,9 @@ async fn transient_capacity_failures_are_retried() {
         })
         .build();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
-    let t = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap();
+    let t = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
+        .await
+        .unwrap();
     assert_eq!(t.last_status(), Some("PROVISIONING"));
     assert_eq!(run.num_calls(), 3);
 }
@@ -93,7 +96,9 @@ async fn permanent_run_task_failures_are_reported_at_once() {
             .build()
     });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
-    let err = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap_err();
+    let err = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         err.headline,
         "ECS could not start the task: MISSING (subnet-a does not exist)"
@@ -113,7 +118,9 @@ async fn capacity_that_never_frees_up_gives_up_after_bounded_tries() {
             .build()
     });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
-    let err = run_task(&ecs, "prod", "web:2", &plan()).await.unwrap_err();
+    let err = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
+        .await
+        .unwrap_err();
     assert!(err.headline.contains("Capacity is unavailable"), "{err}");
     assert_eq!(
         run.num_calls() as u32,

@@ -2,7 +2,6 @@
 //! update service(s) → wait → report.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
@@ -13,6 +12,7 @@ use super::render::row;
 use super::report::{self, Report};
 use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
+use crate::context::RunContext;
 use crate::deploy::Updated;
 use crate::deploy::apply::{self, Change, apply_all};
 use crate::deploy::assess::{Followed, Verdict};
@@ -28,12 +28,8 @@ use crate::stages::Stages;
 use crate::taskdef::normalize;
 use crate::taskdef::register::Registration;
 
-pub async fn run(
-    settings: &Settings,
-    runner: &Arc<Runner>,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github = crate::github::deployment::prepare(settings, env)?;
     let mut stages = Stages::new(runner, 8);
     let (aws, image, mut targets) =
@@ -68,7 +64,7 @@ pub async fn run(
 
     let since = DateTime::from(std::time::SystemTime::now());
     // From UpdateService on, a cancelled run says which deployments go on (in the wait).
-    let _armed = crate::poll::Cancel::current().arm();
+    let _armed = ctx.cancel.arm();
     let updated =
         update_stage(&mut stages, settings, &aws, &targets, &registrations, &plan).await?;
     let cluster = crate::arn::last_segment(&settings.cluster);
@@ -96,7 +92,7 @@ pub async fn run(
             .map_err(report::output_failure)?;
     }
 
-    wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
+    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
     stages
         .run("report", async {
             let lines: Vec<String> = report
@@ -295,13 +291,13 @@ fn change(settings: &Settings, aws: &Aws, t: &Target, r: &Registration, p: &Serv
 
 pub(super) async fn wait_stage(
     stages: &mut Stages<'_>,
-    settings: &Settings,
+    ctx: &RunContext<'_>,
     aws: &Aws,
-    runner: &Runner,
     updated: &[Updated],
     since: DateTime,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    let (settings, runner) = (ctx.settings, ctx.runner.as_ref());
     stages
         .run("wait for deployment", async {
             if settings.wait_until == WaitUntil::None {
@@ -344,7 +340,7 @@ pub(super) async fn wait_stage(
                 )
             };
             // A cancelled workflow run ends the wait at once; the deployments go on in AWS.
-            let cancel = crate::poll::Cancel::current();
+            let cancel = &ctx.cancel;
             let (rolled, deployed, natively) = tokio::select! {
                 all = all => all,
                 signal = cancel.signalled() => {

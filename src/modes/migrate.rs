@@ -5,28 +5,22 @@
 //! register (so migrate-then-deploy registers once), placed where the
 //! service runs.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use super::prepare;
 use super::render::row;
 use super::report::{self, Report};
+use crate::context::RunContext;
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::poll::PollSchedule;
-use crate::runner::Runner;
 use crate::runtask::logs::{LogFollower, LogStream};
 use crate::runtask::wait::{Ended, Waiter};
 use crate::runtask::{self, TaskOutcome, console_url, task_id};
 use crate::stages::Stages;
 
-pub async fn run(
-    settings: &Settings,
-    runner: &Arc<Runner>,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 7);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, runner, env, report).await?;
@@ -57,14 +51,20 @@ pub async fn run(
         .set_output("task-definition-arn", &registration.arn)
         .map_err(report::output_failure)?;
 
-    let cancel = crate::poll::Cancel::current();
+    let cancel = ctx.cancel.clone();
     let _armed = cancel.arm();
     let task = stages
         .run("run task", async {
             // From RunTask on, a cancelled run stops the task (in the wait):
             // a signal during RunTask is seen by the wait at once.
-            let task =
-                runtask::run_task(&aws.ecs, &settings.cluster, &registration.arn, &plan).await?;
+            let task = runtask::run_task(
+                &aws.ecs,
+                &settings.cluster,
+                &registration.arn,
+                &plan,
+                &cancel,
+            )
+            .await?;
             let arn = task.task_arn().unwrap_or_default().to_string();
             runner.info(&format!(
                 "task: {}",

@@ -9,30 +9,26 @@ pub mod render;
 pub mod report;
 pub mod rollback;
 
-use std::sync::Arc;
 use std::time::Instant;
 
+use crate::context::RunContext;
 use crate::error::Failure;
-use crate::inputs::{Mode, Settings};
-use crate::runner::Runner;
+use crate::inputs::Mode;
 
 /// Runs the mode and reports; returns the failure, if any, after it was reported.
-pub async fn run(
-    settings: &Settings,
-    runner: &Arc<Runner>,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode);
     report.run_url = report::run_url(env);
-    let cancel = crate::poll::Cancel::current();
+    let cancel = &ctx.cancel;
     let outcome = tokio::select! {
         outcome = async {
             match settings.mode {
-                Mode::Render => render::run(settings, runner, env, &mut report).await,
-                Mode::Deploy => deploy::run(settings, runner, env, &mut report).await,
-                Mode::Migrate => migrate::run(settings, runner, env, &mut report).await,
-                Mode::Rollback => rollback::run(settings, runner, env, &mut report).await,
+                Mode::Render => render::run(ctx, &mut report).await,
+                Mode::Deploy => deploy::run(ctx, &mut report).await,
+                Mode::Migrate => migrate::run(ctx, &mut report).await,
+                Mode::Rollback => rollback::run(ctx, &mut report).await,
             }
         } => outcome,
         // Stages that start something in AWS arm the handle and clean up themselves.

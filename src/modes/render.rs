@@ -1,21 +1,14 @@
 //! `mode: render` — credentials (only if AWS is needed) → resolve image →
 //! render task definition → write artifacts. Never mutates AWS.
 
-use std::sync::Arc;
-
 use super::prepare::{self, Target};
 use super::report::{self, Report, TargetRow};
+use crate::context::RunContext;
 use crate::error::Failure;
-use crate::inputs::Settings;
-use crate::runner::Runner;
 use crate::stages::Stages;
 
-pub async fn run(
-    settings: &Settings,
-    runner: &Arc<Runner>,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github = crate::github::plan_comment::prepare(settings, env)?;
     let needs_aws = prepare::needs_aws(settings);
     let mut stages = Stages::new(runner, if needs_aws { 4 } else { 3 });

@@ -2,8 +2,6 @@
 //! the deployment in progress to stop) → roll back → wait → report. It says
 //! what it rolls back from and to before it does.
 
-use std::sync::Arc;
-
 use aws_smithy_types::DateTime;
 
 use super::deploy::wait_stage;
@@ -11,23 +9,18 @@ use super::prepare;
 use super::report::{Report, TargetRow};
 use crate::arn::last_segment;
 use crate::aws::Aws;
+use crate::context::RunContext;
 use crate::deploy::apply::{Change, apply_all, rollback_change};
 use crate::deploy::codedeploy;
 use crate::deploy::native;
 use crate::deploy::rollback::plan_rollback;
 use crate::error::Failure;
-use crate::inputs::Settings;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
-use crate::runner::Runner;
 use crate::service::describe_services;
 use crate::stages::Stages;
 
-pub async fn run(
-    settings: &Settings,
-    runner: &Arc<Runner>,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 5);
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
     let (services, actions) = stages
@@ -48,7 +41,7 @@ pub async fn run(
 
     let since = DateTime::from(std::time::SystemTime::now());
     // From the first change on, a cancelled run says which deployments go on (in the wait).
-    let _armed = crate::poll::Cancel::current().arm();
+    let _armed = ctx.cancel.arm();
     let updated = stages
         .run("roll back", async {
             let changes: Vec<Change> = services
@@ -70,7 +63,7 @@ pub async fn run(
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
     }
-    wait_stage(&mut stages, settings, &aws, runner, &updated, since, report).await?;
+    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()

@@ -143,12 +143,12 @@ pub async fn run_task(
     cluster: &str,
     task_definition: &str,
     plan: &TaskPlan,
+    cancel: &crate::cancel::Cancel,
 ) -> Result<Task, Failure> {
     let mut last = String::new();
     for attempt in 1..=RUN_TASK_ATTEMPTS {
         if attempt > 1 {
             // A cancelled run does not wait to retry (nothing was started yet).
-            let cancel = crate::poll::Cancel::current();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5 << (attempt - 2))) => {}
                 signal = cancel.signalled() => {
