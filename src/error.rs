@@ -93,17 +93,24 @@ where
                 _ => format!("{e}"),
             }
         }
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            text
-        }
+        other => chain(other),
     }
+}
+
+/// An error and its causes, `outer: inner: …`, each message once (SDK and
+/// HTTP errors often repeat their cause's text in their own).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !s.is_empty() && !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The error code of an AWS SDK error, if the service returned one.
@@ -155,5 +162,35 @@ where
                 )
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct E {
+        text: &'static str,
+        #[source]
+        cause: Option<Box<E>>,
+    }
+
+    fn e(text: &'static str, cause: Option<E>) -> E {
+        E {
+            text,
+            cause: cause.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let io = e("connection refused", None);
+        let dispatch = e("io error: connection refused", Some(io));
+        let outer = e("dispatch failure", Some(dispatch));
+        assert_eq!(
+            super::chain(&outer),
+            "dispatch failure: io error: connection refused"
+        );
+        assert_eq!(super::chain(&e("alone", None)), "alone");
     }
 }

@@ -267,7 +267,7 @@ pub async fn load(
         }
         let mut f = Failure::failed(
             "credentials",
-            format!("no usable AWS credentials: {}", chain(&e)),
+            format!("no usable AWS credentials: {}", crate::error::chain(&e)),
         );
         f = match role_arn {
             Some(_) => f,
@@ -296,19 +296,6 @@ fn find_source<'a, T: std::error::Error + 'static>(
         cur = err.source();
     }
     None
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.contains(&t) {
-            parts.push(t);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -80,21 +80,13 @@ impl GitHubError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = match e.to_string() {
+/// The error and its causes; octocrab's Display adds a backtrace location
+/// on some variants, which is cut.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let text = match crate::error::chain(e) {
         s if s.is_empty() => "error".to_string(),
         s => s,
     };
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !text.contains(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        cause = c.source();
-    }
-    // octocrab's Display adds a backtrace location on some variants.
     text.split("\n\nFound at")
         .next()
         .unwrap_or("")
