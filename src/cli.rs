@@ -12,16 +12,20 @@ use crate::inputs::{INPUTS, Mode, RawInputs, Settings};
 use crate::modes;
 use crate::runner::{Face, Runner};
 
-/// The clap command: one subcommand per mode, every input a flag of the same name.
+/// The clap command: one subcommand per mode, each input that mode uses a flag of the same name.
 pub fn command() -> Command {
     let mut cmd = Command::new("fargate-deploy")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Deploy to Amazon ECS Fargate and tell the truth about whether it worked")
         .subcommand_required(true)
         .arg_required_else_help(true);
-    for (name, _) in Mode::ALL {
+    for (name, mode) in Mode::ALL {
         let mut sub = Command::new(name).about(mode_about(name));
-        for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+        // A flag of every input the mode uses, and no other.
+        for spec in INPUTS
+            .iter()
+            .filter(|s| s.name != "mode" && s.applies_to(mode))
+        {
             let help = match spec.default {
                 Some(d) => format!("{} [default: {d}]", spec.description),
                 None => spec.description.to_string(),
@@ -61,7 +65,7 @@ pub fn raw_from_args(args: impl IntoIterator<Item = OsString>) -> Result<RawInpu
     let mut raw = RawInputs::default();
     raw.set("mode", mode);
     for spec in INPUTS.iter().filter(|s| s.name != "mode") {
-        if let Some(v) = sub.get_one::<String>(spec.name) {
+        if let Ok(Some(v)) = sub.try_get_one::<String>(spec.name) {
             raw.set(spec.name, v);
         }
     }
@@ -158,17 +162,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_input_is_a_flag_of_the_same_name() {
+    fn every_input_is_a_flag_of_the_same_name_in_the_modes_it_applies_to() {
         let cmd = command();
-        let render = cmd.find_subcommand("render").unwrap();
-        for spec in INPUTS.iter().filter(|s| s.name != "mode") {
-            let arg = render
-                .get_arguments()
-                .find(|a| a.get_id() == spec.name)
-                .unwrap_or_else(|| panic!("no flag for {}", spec.name));
-            assert_eq!(arg.get_long(), Some(spec.name));
+        for (name, mode) in Mode::ALL {
+            let sub = cmd.find_subcommand(name).unwrap();
+            for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+                let arg = sub.get_arguments().find(|a| a.get_id() == spec.name);
+                match (spec.applies_to(mode), arg) {
+                    (true, Some(arg)) => assert_eq!(arg.get_long(), Some(spec.name)),
+                    (true, None) => panic!("{name}: no flag for {}", spec.name),
+                    (false, Some(_)) => panic!("{name}: --{} does not apply", spec.name),
+                    (false, None) => {}
+                }
+            }
         }
         command().debug_assert();
+        let refused = raw_from_args(
+            ["fargate-deploy", "migrate", "--wait-until", "none"].map(OsString::from),
+        )
+        .unwrap_err();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use fargate_deploy::inputs::Mode;
 use fargate_deploy::inputs::spec::{INPUTS, OUTPUTS};
 use serde_json::Value;
 
@@ -102,10 +103,25 @@ fn readme_tables_list_every_input_and_output() {
     };
     let inputs: Vec<String> = INPUTS.iter().map(|i| i.name.to_string()).collect();
     assert_eq!(
-        rows("| input | default | description |"),
+        rows("| input | modes | default | description |"),
         inputs,
         "README inputs table"
     );
+    // The modes column says where each input applies, as the spec does.
+    let start = readme.find("| input | modes | default | description |").unwrap();
+    for (line, spec) in readme[start..].lines().skip(2).zip(INPUTS) {
+        let modes = line.split('|').nth(2).unwrap().trim();
+        let expected: Vec<&str> = Mode::ALL
+            .iter()
+            .filter(|(_, m)| spec.applies_to(*m))
+            .map(|(n, _)| *n)
+            .collect();
+        let expected = match expected.len() {
+            4 => "all".to_string(),
+            _ => expected.join(", "),
+        };
+        assert_eq!(modes, expected, "README modes of `{}`", spec.name);
+    }
     let outputs: Vec<String> = OUTPUTS.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(
         rows("| output | description |"),

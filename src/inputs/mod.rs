@@ -170,6 +170,7 @@ impl Settings {
     pub fn parse(raw: &RawInputs) -> Result<Self, Failure> {
         let opt = |n: &str| raw.get(n).map(str::to_string);
         let mode = parse_mode(raw.get("mode"))?;
+        check_applies(mode, raw)?;
         let image = raw
             .get("image")
             .map(|s| ImageRef::parse(s).map_err(|e| Failure::input("image", e.to_string())))
@@ -281,50 +282,6 @@ impl Settings {
                 "mode migrate takes one `service` (its network settings place the task); give a single name",
             ));
         }
-        let only_for = |input: &str, modes: &[Mode]| -> Result<(), Failure> {
-            if raw.given(input) && !modes.contains(&self.mode) {
-                let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
-                return Err(Failure::input(
-                    input,
-                    format!(
-                        "input `{input}` does not apply to mode {mode} (only to {}); remove it from this step",
-                        names.join(", ")
-                    ),
-                ));
-            }
-            Ok(())
-        };
-        only_for("command", &[Mode::Migrate])?;
-        only_for("migration-container", &[Mode::Migrate])?;
-        only_for("subnets", &[Mode::Migrate])?;
-        only_for("security-groups", &[Mode::Migrate])?;
-        only_for("assign-public-ip", &[Mode::Migrate])?;
-        only_for("stop-task-on-cancel", &[Mode::Migrate])?;
-        only_for("force-new-deployment", &[Mode::Deploy])?;
-        only_for("desired-count", &[Mode::Deploy])?;
-        only_for("comment-plan", &[Mode::Render])?;
-        only_for("show-environment-values", &[Mode::Render])?;
-        only_for("wait-until", &[Mode::Deploy, Mode::Rollback])?;
-        if self.mode == Mode::Rollback {
-            for input in [
-                "image",
-                "task-definition",
-                "container-name",
-                "environment-variables",
-                "secrets",
-                "set",
-            ] {
-                if raw.given(input) {
-                    return Err(Failure::input(
-                        input,
-                        format!(
-                            "input `{input}` does not apply to mode rollback, which returns to an earlier revision; remove it from this step"
-                        ),
-                    ));
-                }
-            }
-        }
-        only_for("github-deployment", &[Mode::Deploy])?;
         for (input, given) in [
             ("environment", self.environment.is_some()),
             ("environment-url", self.environment_url.is_some()),
@@ -372,6 +329,33 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// No input is silently ignored: one given to a mode it does not apply to
+/// is refused, before any value is parsed (the mode is the problem, not the value).
+fn check_applies(mode: Mode, raw: &RawInputs) -> Result<(), Failure> {
+    let name = mode.name();
+    for spec in INPUTS
+        .iter()
+        .filter(|s| raw.given(s.name) && !s.applies_to(mode))
+    {
+        let names: Vec<&str> = spec.modes.iter().map(|m| m.name()).collect();
+        let why = match mode {
+            Mode::Rollback if spec.applies_to(Mode::Render) => {
+                ", which returns to an earlier revision"
+            }
+            _ => "",
+        };
+        return Err(Failure::input(
+            spec.name,
+            format!(
+                "input `{}` does not apply to mode {name}{why} (only to {}); remove it from this step",
+                spec.name,
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,20 +1,44 @@
 //! The one table of inputs. `action.yml`, the CLI's flags and the README's
 //! table are all checked against it.
 
+use super::Mode;
+
 pub struct InputSpec {
     pub name: &'static str,
     pub default: Option<&'static str>,
+    /// The modes the input applies to: given to any other, it is refused
+    /// (exit 2), never silently ignored.
+    pub modes: &'static [Mode],
     pub description: &'static str,
 }
+
+impl InputSpec {
+    pub fn applies_to(&self, mode: Mode) -> bool {
+        self.modes.contains(&mode)
+    }
+}
+
+const ALL: &[Mode] = &[Mode::Render, Mode::Migrate, Mode::Deploy, Mode::Rollback];
+/// The modes that render a task definition from an image.
+const RENDERING: &[Mode] = &[Mode::Render, Mode::Migrate, Mode::Deploy];
+/// The modes that wait for something in AWS to end.
+const WAITING: &[Mode] = &[Mode::Migrate, Mode::Deploy, Mode::Rollback];
+/// The modes that change services and follow their deployments.
+const FOLLOWING: &[Mode] = &[Mode::Deploy, Mode::Rollback];
+const RENDER: &[Mode] = &[Mode::Render];
+const MIGRATE: &[Mode] = &[Mode::Migrate];
+const DEPLOY: &[Mode] = &[Mode::Deploy];
 
 const fn input(
     name: &'static str,
     default: Option<&'static str>,
+    modes: &'static [Mode],
     description: &'static str,
 ) -> InputSpec {
     InputSpec {
         name,
         default,
+        modes,
         description,
     }
 }
@@ -23,187 +47,224 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "mode",
         None,
+        ALL,
         "What to do: render, migrate, deploy or rollback.",
     ),
     input(
         "aws-region",
         None,
+        ALL,
         "AWS region; defaults to AWS_REGION / AWS_DEFAULT_REGION.",
     ),
     input(
         "role-to-assume",
         None,
+        ALL,
         "IAM role ARN to assume with the GitHub OIDC token. Without it the default AWS credential chain is used.",
     ),
     input(
         "role-session-name",
         None,
+        ALL,
         "Session name for the assumed role; defaults to fargate-deploy-<run id>-<attempt>.",
     ),
     input(
         "role-duration-seconds",
         Some("3600"),
+        ALL,
         "Lifetime of the assumed-role session (900-43200); refreshed before it expires.",
     ),
     input(
         "audience",
         Some("sts.amazonaws.com"),
+        ALL,
         "Audience of the GitHub OIDC token.",
     ),
-    input("cluster", Some("default"), "ECS cluster name or ARN."),
+    input("cluster", Some("default"), ALL, "ECS cluster name or ARN."),
     input(
         "service",
         None,
+        ALL,
         "ECS service name(s), comma or newline separated.",
     ),
     input(
         "image",
         None,
+        RENDERING,
         "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference.",
     ),
     input(
         "pin-digest",
         Some("true"),
+        RENDERING,
         "Pin ECR images to their digest (REPO@sha256:...).",
     ),
     input(
         "task-definition",
         None,
+        RENDERING,
         "Template: a JSON or YAML file, a family, family:revision or ARN; defaults to the service's current task definition.",
     ),
     input(
         "container-name",
         None,
+        RENDERING,
         "Container(s) that receive the image, comma separated; defaults to the containers using the image's repository.",
     ),
     input(
         "environment-variables",
         None,
+        RENDERING,
         "KEY=value lines set on the image's containers (same key replaced).",
     ),
     input(
         "secrets",
         None,
+        RENDERING,
         "KEY=valueFrom lines set on the image's containers (same key replaced).",
     ),
     input(
         "set",
         None,
+        RENDERING,
         "Lines 'JSONPATH = JSON' applied to the rendered task definition, e.g. $.cpu = \"512\".",
     ),
     input(
         "artifacts-dir",
         Some(".fargate-deploy"),
+        RENDERING,
         "Where imageDetail.json, taskdef.json, taskdef.rendered.json and appspec.yaml are written.",
     ),
     input(
         "container-port",
         None,
+        RENDERING,
         "Container port for the appspec's LoadBalancerInfo when the service has no load balancer.",
     ),
     input(
         "command",
         None,
+        MIGRATE,
         "Migration command: a JSON array, or a string split like POSIX shell words (no shell runs).",
     ),
     input(
         "migration-container",
         None,
+        MIGRATE,
         "Container whose command is overridden and whose exit code decides; defaults to the image's container.",
     ),
     input(
         "subnets",
         None,
+        MIGRATE,
         "Subnets for the one-off task (comma separated); default: the service's.",
     ),
     input(
         "security-groups",
         None,
+        MIGRATE,
         "Security groups for the one-off task (comma separated); default: the service's.",
     ),
     input(
         "assign-public-ip",
         None,
+        MIGRATE,
         "ENABLED or DISABLED for the one-off task; default: the service's.",
     ),
     input(
         "started-by",
         Some("fargate-deploy"),
+        MIGRATE,
         "startedBy of the one-off task.",
     ),
     input(
         "timeout-minutes",
         Some("30"),
+        WAITING,
         "How long to wait for the task or deployment before failing (fractions allowed).",
     ),
     input(
         "stop-task-on-cancel",
         Some("true"),
+        MIGRATE,
         "Stop the one-off task when the run is cancelled or times out.",
     ),
     input(
         "force-new-deployment",
         Some("false"),
+        DEPLOY,
         "Start a new deployment even if the task definition is unchanged.",
     ),
     input(
         "desired-count",
         None,
+        DEPLOY,
         "Desired count to set on the service(s).",
     ),
     input(
         "wait-until",
         Some("complete"),
+        FOLLOWING,
         "complete, traffic-shifted or none.",
     ),
     input(
         "codedeploy-application",
         None,
+        FOLLOWING,
         "CodeDeploy application; default AppECS-<cluster>-<service>.",
     ),
     input(
         "codedeploy-deployment-group",
         None,
+        FOLLOWING,
         "CodeDeploy deployment group; default DgpECS-<cluster>-<service>.",
     ),
     input(
         "codedeploy-deployment-config",
         None,
+        DEPLOY,
         "CodeDeploy deployment configuration name.",
     ),
     input(
         "codedeploy-hooks",
         None,
+        RENDERING,
         "AppSpec hooks, Stage=lambda-arn lines (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic).",
     ),
     input(
         "github-deployment",
         Some("false"),
+        DEPLOY,
         "mode deploy: create a GitHub Deployment for GITHUB_SHA with statuses in_progress, then success or failure (needs permissions: deployments: write).",
     ),
     input(
         "environment",
         None,
+        DEPLOY,
         "GitHub Deployment environment name (default production).",
     ),
     input(
         "environment-url",
         None,
+        DEPLOY,
         "GitHub Deployment environment URL, shown on the deployment.",
     ),
     input(
         "github-token",
         None,
+        ALL,
         "Token for the GitHub API (the action passes github.token).",
     ),
     input(
         "comment-plan",
         Some("false"),
+        RENDER,
         "mode render on a pull request: post the task-definition diff as one comment, updated in place (needs permissions: pull-requests: write).",
     ),
     input(
         "show-environment-values",
         Some("false"),
+        RENDER,
         "mode render: show environment variable values in the diff (job summary and plan comment); by default only added, changed or removed.",
     ),
 ];

@@ -36,7 +36,9 @@ fn defaults_apply() {
     assert_eq!(s.artifacts_dir, PathBuf::from(".fargate-deploy"));
     assert_eq!(s.timeout, std::time::Duration::from_secs(1800));
     assert_eq!(
-        parse_with(&[("timeout-minutes", "0.5")]).unwrap().timeout,
+        parse_with(&[("mode", "deploy"), ("timeout-minutes", "0.5")])
+            .unwrap()
+            .timeout,
         std::time::Duration::from_secs(30)
     );
     assert_eq!(s.wait_until, WaitUntil::Complete);
@@ -338,4 +340,62 @@ fn booleans_follow_the_toolkit() {
     ] {
         assert_eq!(parse_with(&[("pin-digest", v)]).unwrap().pin_digest, b);
     }
+}
+
+/// Every input, given to every mode it does not apply to, is refused with
+/// exit 2 and its own name as the title — none is silently ignored. Each
+/// refusal that fails to happen is listed, not only the first.
+#[test]
+fn an_input_that_does_not_apply_to_the_mode_is_refused_never_ignored() {
+    // A value each input accepts (the refusal must come from the mode).
+    let value = |name: &str| match name {
+        "assign-public-ip"
+        | "stop-task-on-cancel"
+        | "force-new-deployment"
+        | "github-deployment"
+        | "comment-plan"
+        | "show-environment-values"
+        | "pin-digest" => "true",
+        "desired-count" | "container-port" | "timeout-minutes" => "3",
+        "wait-until" => "none",
+        "environment-url" => "https://app.example.com",
+        _ => "x",
+    };
+    let mut missed = Vec::new();
+    let mut refused = 0;
+    for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+        for (name, mode) in Mode::ALL.into_iter().filter(|(_, m)| !spec.applies_to(*m)) {
+            let mut pairs = vec![("mode", name), ("service", "web")];
+            if mode != Mode::Rollback {
+                pairs.push(("image", "web:v1"));
+            }
+            // Not the default: an input carrying its default was not asked for.
+            let v = match spec.default {
+                Some("true") => "false",
+                _ => value(spec.name),
+            };
+            pairs.push((spec.name, v));
+            match Settings::parse(&raw(&pairs)) {
+                Err(f) if f.kind == FailureKind::BadInput && f.title == spec.name => {
+                    assert!(
+                        f.headline
+                            .contains(&format!("does not apply to mode {name}")),
+                        "{f}"
+                    );
+                    refused += 1;
+                }
+                other => missed.push(format!("{} in mode {name}: {other:?}", spec.name)),
+            }
+        }
+    }
+    assert!(missed.is_empty(), "not refused:\n{}", missed.join("\n"));
+    assert!(refused > 40, "{refused} refusals checked");
+    // The ones the issue named: started-by outside migrate, the deployment
+    // configuration in rollback.
+    assert!(!spec::spec("started-by").unwrap().applies_to(Mode::Deploy));
+    assert!(
+        !spec::spec("codedeploy-deployment-config")
+            .unwrap()
+            .applies_to(Mode::Rollback)
+    );
 }
