@@ -108,7 +108,9 @@ fn readme_tables_list_every_input_and_output() {
         "README inputs table"
     );
     // The modes column says where each input applies, as the spec does.
-    let start = readme.find("| input | modes | default | description |").unwrap();
+    let start = readme
+        .find("| input | modes | default | description |")
+        .unwrap();
     for (line, spec) in readme[start..].lines().skip(2).zip(INPUTS) {
         let modes = line.split('|').nth(2).unwrap().trim();
         let expected: Vec<&str> = Mode::ALL
