@@ -246,12 +246,12 @@ impl Settings {
             show_environment_values: parse_bool("show-environment-values", raw)?,
             workspace: None,
         };
-        settings.check_combinations(raw)?;
+        settings.check_combinations()?;
         Ok(settings)
     }
 
     /// Inputs that are fine alone but wrong together, or missing for the mode.
-    fn check_combinations(&self, raw: &RawInputs) -> Result<(), Failure> {
+    fn check_combinations(&self) -> Result<(), Failure> {
         let mode = self.mode.name();
         if matches!(self.mode, Mode::Render | Mode::Migrate | Mode::Deploy) && self.image.is_none()
         {
@@ -335,9 +335,9 @@ impl Settings {
 /// is refused, before any value is parsed (the mode is the problem, not the value).
 fn check_applies(mode: Mode, raw: &RawInputs) -> Result<(), Failure> {
     let name = mode.name();
-    for spec in INPUTS
+    if let Some(spec) = INPUTS
         .iter()
-        .filter(|s| raw.given(s.name) && !s.applies_to(mode))
+        .find(|s| raw.given(s.name) && !s.applies_to(mode))
     {
         let names: Vec<&str> = spec.modes.iter().map(|m| m.name()).collect();
         let why = match mode {
