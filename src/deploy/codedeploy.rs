@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_codedeploy::types::{DeploymentStatus, RevisionLocation, RevisionLocationType};
-use tokio::time::Instant;
 
 use super::assess::{Followed, Verdict};
+use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
 use crate::error::{Failure, aws_code, aws_message, is_transient};
 use crate::plan::CodeDeployTarget;
@@ -71,176 +71,200 @@ pub async fn create(
         .ok_or_else(|| Failure::failed("codedeploy", "CreateDeployment returned no deployment id"))
 }
 
-/// Follows a CodeDeploy deployment to its end (or, with `until_traffic`,
-/// until production traffic is on the replacement task set).
+/// Follows a CodeDeploy deployment until Succeeded, Failed or Stopped
+/// (with `until_traffic`, until the AllowTraffic lifecycle event succeeded),
+/// printing the ECS target's lifecycle events as they change.
 pub async fn follow(
     cd: &aws_sdk_codedeploy::Client,
     runner: &Runner,
     followed: Followed,
     timeout: Duration,
     until_traffic: bool,
-    mut schedule: PollSchedule,
+    schedule: PollSchedule,
 ) -> WaitResult {
-    let started = Instant::now();
-    let deadline = started + timeout;
-    let id = followed.deployment_id.clone();
-    let name = followed.service.clone();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut events: Vec<String> = Vec::new();
-    let mut targets: Vec<String> = Vec::new();
-    let mut state = "Created".to_string();
-    let finish = |verdict: Verdict, events: &Vec<String>| WaitResult {
-        followed: followed.clone(),
-        verdict,
-        last_events: events.iter().rev().take(8).rev().cloned().collect(),
-        stopped_reasons: Vec::new(),
-        took: started.elapsed(),
+    let deployment = CodeDeployDeployment {
+        cd,
+        name: followed.service.clone(),
+        id: followed.deployment_id.clone(),
+        until_traffic,
+        targets: Vec::new(),
+        seen: HashSet::new(),
+        state: "Created".into(),
     };
-    loop {
-        // Lifecycle events of the ECS target.
-        if targets.is_empty()
-            && let Ok(out) = cd.list_deployment_targets().deployment_id(&id).send().await
+    super::follow::follow(deployment, runner, followed, timeout, schedule).await
+}
+
+/// One CodeDeploy deployment and the lifecycle events of its ECS target.
+struct CodeDeployDeployment<'a> {
+    cd: &'a aws_sdk_codedeploy::Client,
+    name: String,
+    id: String,
+    until_traffic: bool,
+    /// The deployment's targets, once CodeDeploy lists them.
+    targets: Vec<String>,
+    /// Lifecycle events (`name/status`) already printed.
+    seen: HashSet<String>,
+    /// The status last printed.
+    state: String,
+}
+
+impl Deployment for CodeDeployDeployment<'_> {
+    async fn read(&mut self, runner: &Runner, events: &mut Vec<String>) -> Read {
+        if self.targets.is_empty()
+            && let Ok(out) = self
+                .cd
+                .list_deployment_targets()
+                .deployment_id(&self.id)
+                .send()
+                .await
         {
-            targets = out.target_ids().to_vec();
+            self.targets = out.target_ids().to_vec();
         }
-        let mut traffic_shifted = false;
-        // The deployment's status and its target's lifecycle events are read at the same time.
-        let status_call = cd.get_deployment().deployment_id(&id).send();
+        // The deployment's status and its target's lifecycle events, at the same time.
+        let status_call = self.cd.get_deployment().deployment_id(&self.id).send();
         let targets_call = async {
-            match targets.is_empty() {
-                true => None,
-                false => cd
-                    .batch_get_deployment_targets()
-                    .deployment_id(&id)
-                    .set_target_ids(Some(targets.clone()))
-                    .send()
-                    .await
-                    .ok(),
+            if self.targets.is_empty() {
+                return None;
             }
+            let call = self
+                .cd
+                .batch_get_deployment_targets()
+                .deployment_id(&self.id);
+            call.set_target_ids(Some(self.targets.clone()))
+                .send()
+                .await
+                .ok()
         };
         let (status_answer, targets_answer) = tokio::join!(status_call, targets_call);
-        if let Some(out) = targets_answer {
-            for t in out.deployment_targets() {
-                for ev in t
-                    .ecs_target()
-                    .map(|e| e.lifecycle_events())
-                    .unwrap_or_default()
-                {
-                    let (ev_name, status) = (
-                        ev.lifecycle_event_name().unwrap_or("?"),
-                        ev.status().map(|s| s.as_str()).unwrap_or("?"),
-                    );
-                    if ev_name == "AllowTraffic" && status == "Succeeded" {
-                        traffic_shifted = true;
-                    }
-                    if !matches!(status, "Pending" | "Skipped")
-                        && seen.insert(format!("{ev_name}/{status}"))
-                    {
-                        let mut line = format!("{ev_name}: {status}");
-                        if let Some(d) = ev.diagnostics().and_then(|d| d.message()) {
-                            line.push_str(&format!(" — {d}"));
-                        }
-                        runner.info(&format!("[{name}] {line}"));
-                        events.push(line);
-                    }
-                }
+        let traffic_shifted =
+            targets_answer.is_some_and(|out| self.lifecycle(&out, runner, events));
+        let out = match status_answer {
+            Ok(out) => out,
+            Err(e) if is_transient(&e) => {
+                return Read::Transient(format!(
+                    "GetDeployment failed ({}); still waiting",
+                    aws_message(&e)
+                ));
             }
-        }
-        match status_answer {
-            Ok(out) => {
-                let info = out.deployment_info();
-                let status = info.and_then(|i| i.status()).cloned();
-                let now = status
-                    .as_ref()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| "?".into());
-                if now != state {
-                    runner.info(&format!("[{name}] CodeDeploy deployment {id}: {now}"));
-                    state = now;
-                }
-                match status {
-                    Some(DeploymentStatus::Succeeded) => {
-                        return finish(Verdict::Succeeded, &events);
-                    }
-                    Some(DeploymentStatus::Failed) | Some(DeploymentStatus::Stopped) => {
-                        let error = info.and_then(|i| i.error_information());
-                        let mut reason = format!(
-                            "CodeDeploy deployment {id} {}: {}",
-                            if status == Some(DeploymentStatus::Stopped) {
-                                "was stopped"
-                            } else {
-                                "failed"
-                            },
-                            match error {
-                                Some(e) => format!(
-                                    "{}: {}",
-                                    e.code().map(|c| c.as_str()).unwrap_or("?"),
-                                    e.message().unwrap_or("")
-                                ),
-                                None => "no error information".into(),
-                            }
-                        );
-                        let rollback = info
-                            .and_then(|i| i.rollback_info())
-                            .filter(|r| r.rollback_deployment_id().is_some());
-                        if let Some(r) = rollback {
-                            reason.push_str(&format!(
-                                "; rolled back by deployment {}{}",
-                                r.rollback_deployment_id().unwrap_or("?"),
-                                r.rollback_message()
-                                    .map(|m| format!(": {m}"))
-                                    .unwrap_or_default()
-                            ));
-                        }
-                        return finish(
-                            Verdict::Failed {
-                                reason,
-                                rolled_back: rollback.is_some(),
-                            },
-                            &events,
-                        );
-                    }
-                    _ if until_traffic && traffic_shifted => {
-                        runner.info(&format!("[{name}] production traffic is on the new task set (wait-until: traffic-shifted)"));
-                        return finish(Verdict::Succeeded, &events);
-                    }
-                    _ => {}
-                }
-            }
-            Err(e) if is_transient(&e) => runner.warning(
-                "wait",
-                &format!("GetDeployment failed ({}); still waiting", aws_message(&e)),
-            ),
             Err(e) => {
-                return finish(
-                    Verdict::Failed {
-                        reason: format!(
-                            "cannot read CodeDeploy deployment {id}: {}",
-                            aws_message(&e)
-                        ),
-                        rolled_back: false,
-                    },
-                    &events,
-                );
-            }
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            let at = events
-                .last()
-                .cloned()
-                .unwrap_or_else(|| "no lifecycle event yet".into());
-            return finish(
-                Verdict::Failed {
+                return Read::Ended(Verdict::Failed {
                     reason: format!(
-                        "timed out waiting for CodeDeploy deployment {id}; it was {state}, last lifecycle event {at}"
+                        "cannot read CodeDeploy deployment {}: {}",
+                        self.id,
+                        aws_message(&e)
                     ),
                     rolled_back: false,
-                },
-                &events,
-            );
+                });
+            }
+        };
+        let info = out.deployment_info();
+        let status = info.and_then(|i| i.status());
+        let now = status.map(|s| s.as_str()).unwrap_or("?");
+        if now != self.state {
+            runner.info(&format!(
+                "[{}] CodeDeploy deployment {}: {now}",
+                self.name, self.id
+            ));
+            self.state = now.to_string();
         }
-        tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
+        match status {
+            Some(DeploymentStatus::Succeeded) => Read::Ended(Verdict::Succeeded),
+            Some(s @ (DeploymentStatus::Failed | DeploymentStatus::Stopped)) => {
+                Read::Ended(self.failure(s, info))
+            }
+            _ if self.until_traffic && traffic_shifted => {
+                runner.info(&format!(
+                    "[{}] production traffic is on the new task set (wait-until: traffic-shifted)",
+                    self.name
+                ));
+                Read::Ended(Verdict::Succeeded)
+            }
+            _ => Read::Going,
+        }
+    }
+
+    fn timed_out(&self, events: &[String]) -> String {
+        let at = events
+            .last()
+            .map(String::as_str)
+            .unwrap_or("no lifecycle event yet");
+        format!(
+            "timed out waiting for CodeDeploy deployment {}; it was {}, last lifecycle event {at}",
+            self.id, self.state
+        )
+    }
+}
+
+impl CodeDeployDeployment<'_> {
+    /// Prints each lifecycle event of the ECS target once it started;
+    /// returns whether AllowTraffic succeeded (production traffic shifted).
+    fn lifecycle(
+        &mut self,
+        out: &aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput,
+        runner: &Runner,
+        events: &mut Vec<String>,
+    ) -> bool {
+        let mut traffic_shifted = false;
+        let lifecycle = out.deployment_targets().iter().flat_map(|t| {
+            t.ecs_target()
+                .map(|e| e.lifecycle_events())
+                .unwrap_or_default()
+        });
+        for ev in lifecycle {
+            let name = ev.lifecycle_event_name().unwrap_or("?");
+            let status = ev.status().map(|s| s.as_str()).unwrap_or("?");
+            traffic_shifted |= name == "AllowTraffic" && status == "Succeeded";
+            if matches!(status, "Pending" | "Skipped")
+                || !self.seen.insert(format!("{name}/{status}"))
+            {
+                continue;
+            }
+            let mut line = format!("{name}: {status}");
+            if let Some(d) = ev.diagnostics().and_then(|d| d.message()) {
+                line.push_str(&format!(" — {d}"));
+            }
+            runner.info(&format!("[{}] {line}", self.name));
+            events.push(line);
+        }
+        traffic_shifted
+    }
+
+    /// A failed or stopped deployment: CodeDeploy's error and, when it
+    /// started one, the rollback deployment.
+    fn failure(
+        &self,
+        status: &DeploymentStatus,
+        info: Option<&aws_sdk_codedeploy::types::DeploymentInfo>,
+    ) -> Verdict {
+        let what = match status {
+            DeploymentStatus::Stopped => "was stopped",
+            _ => "failed",
+        };
+        let error = match info.and_then(|i| i.error_information()) {
+            Some(e) => format!(
+                "{}: {}",
+                e.code().map(|c| c.as_str()).unwrap_or("?"),
+                e.message().unwrap_or("")
+            ),
+            None => "no error information".into(),
+        };
+        let mut reason = format!("CodeDeploy deployment {} {what}: {error}", self.id);
+        let rollback = info
+            .and_then(|i| i.rollback_info())
+            .filter(|r| r.rollback_deployment_id().is_some());
+        if let Some(r) = rollback {
+            reason.push_str(&format!(
+                "; rolled back by deployment {}{}",
+                r.rollback_deployment_id().unwrap_or("?"),
+                r.rollback_message()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ));
+        }
+        Verdict::Failed {
+            reason,
+            rolled_back: rollback.is_some(),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod assess;
 pub mod codedeploy;
 pub mod crashloop;
+pub mod follow;
 pub mod history;
 pub mod native;
 pub mod rollback;

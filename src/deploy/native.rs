@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookStatus, ServiceDeploymentStatus as S, StopServiceDeploymentStopType,
+    DeploymentLifecycleHookStatus, ServiceDeployment as ServiceDeploymentShape,
+    ServiceDeploymentStatus as S, StopServiceDeploymentStopType,
 };
 use aws_smithy_types::DateTime;
-use tokio::time::Instant;
 
 use super::assess::{Followed, Verdict};
+use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
 use crate::error::{Failure, aws_message, is_transient};
 use crate::poll::PollSchedule;
@@ -21,7 +22,7 @@ use crate::runner::Runner;
 const TRAFFIC_SHIFTED: [&str; 3] = ["POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"];
 
 /// True while a lifecycle hook of the deployment awaits ContinueServiceDeployment.
-fn awaiting_action(d: &aws_sdk_ecs::types::ServiceDeployment) -> bool {
+fn awaiting_action(d: &ServiceDeploymentShape) -> bool {
     d.lifecycle_hook_details()
         .iter()
         .any(|h| h.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction))
@@ -123,188 +124,172 @@ pub async fn follow(
     timeout: Duration,
     until_traffic: bool,
     expect_rollback: bool,
-    mut schedule: PollSchedule,
+    schedule: PollSchedule,
 ) -> WaitResult {
-    let started = Instant::now();
-    let deadline = started + timeout;
-    let (name, arn) = (followed.service.clone(), followed.deployment_id.clone());
-    let mut stage = String::new();
-    let mut status = String::new();
-    let mut told: HashSet<String> = HashSet::new();
-    let mut events: Vec<String> = Vec::new();
-    let finish = |verdict: Verdict, events: &Vec<String>| WaitResult {
-        followed: followed.clone(),
-        verdict,
-        last_events: events.iter().rev().take(8).rev().cloned().collect(),
-        stopped_reasons: Vec::new(),
-        took: started.elapsed(),
+    let deployment = ServiceDeployment {
+        ecs,
+        name: followed.service.clone(),
+        arn: followed.deployment_id.clone(),
+        until_traffic,
+        expect_rollback,
+        stage: String::new(),
+        status: String::new(),
+        told: HashSet::new(),
     };
-    loop {
-        match ecs
+    super::follow::follow(deployment, runner, followed, timeout, schedule).await
+}
+
+/// One service deployment as DescribeServiceDeployments shows it.
+struct ServiceDeployment<'a> {
+    ecs: &'a aws_sdk_ecs::Client,
+    name: String,
+    arn: String,
+    until_traffic: bool,
+    expect_rollback: bool,
+    /// The lifecycle stage and status last printed.
+    stage: String,
+    status: String,
+    /// The lifecycle hooks already said to await action.
+    told: HashSet<String>,
+}
+
+impl Deployment for ServiceDeployment<'_> {
+    async fn read(&mut self, runner: &Runner, events: &mut Vec<String>) -> Read {
+        let answer = self
+            .ecs
             .describe_service_deployments()
-            .service_deployment_arns(&arn)
+            .service_deployment_arns(&self.arn)
             .send()
-            .await
-        {
-            Ok(out) => {
-                if let Some(d) = out.service_deployments().first() {
-                    let now_stage = d
-                        .lifecycle_stage()
-                        .map(|s| s.as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    let now_status = d.status().map(|s| s.as_str()).unwrap_or("?").to_string();
-                    if now_stage != stage || now_status != status {
-                        let line = format!(
-                            "{now_status} · {}",
-                            if now_stage.is_empty() {
-                                "—"
-                            } else {
-                                &now_stage
-                            }
-                        );
-                        runner.info(&format!("[{name}] {line}"));
-                        events.push(line);
-                        stage = now_stage;
-                        status = now_status;
-                    }
-                    for hook in d.lifecycle_hook_details() {
-                        if hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
-                            && told.insert(hook.hook_id().unwrap_or("?").to_string())
-                        {
-                            let line = format!(
-                                "paused at {stage}: lifecycle hook {} ({}) awaits ContinueServiceDeployment{}{}",
-                                hook.hook_id().unwrap_or("?"),
-                                hook.target_type().map(|t| t.as_str()).unwrap_or("?"),
-                                hook.expires_at()
-                                    .map(|t| format!("; it times out at {t}"))
-                                    .unwrap_or_default(),
-                                hook.timeout_action()
-                                    .map(|a| format!(", then {}", a.as_str()))
-                                    .unwrap_or_default()
-                            );
-                            runner.warning("deploy", &format!("{name}: {line}"));
-                            events.push(line);
-                        }
-                    }
-                    let reason = || {
-                        d.rollback()
-                            .and_then(|r| r.reason())
-                            .or(d.status_reason())
-                            .map(str::to_string)
-                            .unwrap_or_else(|| "no reason given".into())
-                    };
-                    match d.status() {
-                        Some(S::Successful) if !expect_rollback => {
-                            return finish(Verdict::Succeeded, &events);
-                        }
-                        Some(S::RollbackSuccessful) if expect_rollback => {
-                            return finish(Verdict::Succeeded, &events);
-                        }
-                        Some(
-                            S::RollbackRequested
-                            | S::RollbackInProgress
-                            | S::RollbackSuccessful
-                            | S::RollbackFailed,
-                        ) if !expect_rollback => {
-                            let what = d.status().map(|s| s.as_str()).unwrap_or("?");
-                            return finish(
-                                Verdict::Failed {
-                                    reason: format!(
-                                        "service deployment {} is {what}: {}",
-                                        last_segment(&arn),
-                                        reason()
-                                    ),
-                                    rolled_back: true,
-                                },
-                                &events,
-                            );
-                        }
-                        Some(S::RollbackFailed) => {
-                            return finish(
-                                Verdict::Failed {
-                                    reason: format!(
-                                        "the rollback of {} failed: {}",
-                                        last_segment(&arn),
-                                        reason()
-                                    ),
-                                    rolled_back: false,
-                                },
-                                &events,
-                            );
-                        }
-                        Some(S::Stopped | S::StopRequested) => {
-                            return finish(
-                                Verdict::Failed {
-                                    reason: format!(
-                                        "service deployment {} was stopped: {}",
-                                        last_segment(&arn),
-                                        reason()
-                                    ),
-                                    rolled_back: false,
-                                },
-                                &events,
-                            );
-                        }
-                        Some(S::Successful) => {
-                            return finish(
-                                Verdict::Failed {
-                                    reason: format!(
-                                        "service deployment {} completed instead of rolling back",
-                                        last_segment(&arn)
-                                    ),
-                                    rolled_back: false,
-                                },
-                                &events,
-                            );
-                        }
-                        // Never a success while a hook awaits action: it
-                        // rolls back when it times out (by default).
-                        _ if until_traffic
-                            && !expect_rollback
-                            && TRAFFIC_SHIFTED.contains(&stage.as_str())
-                            && !awaiting_action(d) =>
-                        {
-                            runner.info(&format!("[{name}] production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time"));
-                            return finish(Verdict::Succeeded, &events);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Err(e) if is_transient(&e) => runner.warning(
-                "wait",
-                &format!(
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            Err(e) if is_transient(&e) => {
+                return Read::Transient(format!(
                     "DescribeServiceDeployments failed ({}); still waiting",
                     aws_message(&e)
-                ),
-            ),
-            Err(e) => {
-                return finish(
-                    Verdict::Failed {
-                        reason: format!(
-                            "cannot read service deployment {arn}: {}",
-                            aws_message(&e)
-                        ),
-                        rolled_back: false,
-                    },
-                    &events,
-                );
+                ));
             }
+            Err(e) => {
+                return Read::Ended(failed(format!(
+                    "cannot read service deployment {}: {}",
+                    self.arn,
+                    aws_message(&e)
+                )));
+            }
+        };
+        let Some(d) = out.service_deployments().first() else {
+            return Read::Going;
+        };
+        self.progress(d, runner, events);
+        self.hooks(d, runner, events);
+        match self.verdict(d) {
+            Some(verdict) => Read::Ended(verdict),
+            None if self.traffic_shifted(d) => {
+                runner.info(&format!("[{}] production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time", self.name));
+                Read::Ended(Verdict::Succeeded)
+            }
+            None => Read::Going,
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return finish(
-                Verdict::Failed {
-                    reason: format!(
-                        "timed out waiting for service deployment {}; it was {status} at lifecycle stage {stage}",
-                        last_segment(&arn)
-                    ),
-                    rolled_back: false,
-                },
-                &events,
+    }
+
+    fn timed_out(&self, _events: &[String]) -> String {
+        format!(
+            "timed out waiting for service deployment {}; it was {} at lifecycle stage {}",
+            last_segment(&self.arn),
+            self.status,
+            self.stage
+        )
+    }
+}
+
+fn failed(reason: String) -> Verdict {
+    Verdict::Failed {
+        reason,
+        rolled_back: false,
+    }
+}
+
+impl ServiceDeployment<'_> {
+    /// Prints the status and lifecycle stage when either changed.
+    fn progress(&mut self, d: &ServiceDeploymentShape, runner: &Runner, events: &mut Vec<String>) {
+        let stage = d.lifecycle_stage().map(|s| s.as_str()).unwrap_or("");
+        let status = d.status().map(|s| s.as_str()).unwrap_or("?");
+        if stage == self.stage && status == self.status {
+            return;
+        }
+        let line = format!("{status} · {}", if stage.is_empty() { "—" } else { stage });
+        runner.info(&format!("[{}] {line}", self.name));
+        events.push(line);
+        (self.stage, self.status) = (stage.to_string(), status.to_string());
+    }
+
+    /// Warns once per lifecycle hook that awaits ContinueServiceDeployment.
+    fn hooks(&mut self, d: &ServiceDeploymentShape, runner: &Runner, events: &mut Vec<String>) {
+        for hook in d.lifecycle_hook_details() {
+            let id = hook.hook_id().unwrap_or("?");
+            if hook.status() != Some(&DeploymentLifecycleHookStatus::AwaitingAction)
+                || !self.told.insert(id.to_string())
+            {
+                continue;
+            }
+            let line = format!(
+                "paused at {}: lifecycle hook {id} ({}) awaits ContinueServiceDeployment{}{}",
+                self.stage,
+                hook.target_type().map(|t| t.as_str()).unwrap_or("?"),
+                hook.expires_at()
+                    .map(|t| format!("; it times out at {t}"))
+                    .unwrap_or_default(),
+                hook.timeout_action()
+                    .map(|a| format!(", then {}", a.as_str()))
+                    .unwrap_or_default()
             );
+            runner.warning("deploy", &format!("{}: {line}", self.name));
+            events.push(line);
         }
-        tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
+    }
+
+    /// The verdict once the status is final (or, following a rollback, once it ended).
+    fn verdict(&self, d: &ServiceDeploymentShape) -> Option<Verdict> {
+        let id = last_segment(&self.arn);
+        let reason = d
+            .rollback()
+            .and_then(|r| r.reason())
+            .or(d.status_reason())
+            .unwrap_or("no reason given");
+        let status = d.status()?;
+        let rolled_back = |reason: String| Verdict::Failed {
+            reason,
+            rolled_back: true,
+        };
+        Some(match (status, self.expect_rollback) {
+            (S::Successful, false) | (S::RollbackSuccessful, true) => Verdict::Succeeded,
+            (
+                S::RollbackRequested
+                | S::RollbackInProgress
+                | S::RollbackSuccessful
+                | S::RollbackFailed,
+                false,
+            ) => rolled_back(format!(
+                "service deployment {id} is {}: {reason}",
+                status.as_str()
+            )),
+            (S::RollbackFailed, true) => failed(format!("the rollback of {id} failed: {reason}")),
+            (S::Stopped | S::StopRequested, _) => {
+                failed(format!("service deployment {id} was stopped: {reason}"))
+            }
+            (S::Successful, true) => failed(format!(
+                "service deployment {id} completed instead of rolling back"
+            )),
+            _ => return None,
+        })
+    }
+
+    /// With `wait-until: traffic-shifted`: production traffic is on the new
+    /// revision and no hook awaits action (it rolls back when it times out).
+    fn traffic_shifted(&self, d: &ServiceDeploymentShape) -> bool {
+        self.until_traffic
+            && !self.expect_rollback
+            && TRAFFIC_SHIFTED.contains(&self.stage.as_str())
+            && !awaiting_action(d)
     }
 }

@@ -1,7 +1,7 @@
 //! End-to-end: `mode: rollback` of rolling services against the emulator
 //! (whose layer answers ListServiceDeployments / DescribeServiceRevisions).
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 

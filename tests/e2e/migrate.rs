@@ -2,7 +2,7 @@
 //! one-off tasks through their lifecycle with exit codes and logs taken from
 //! the FDEMU_* environment convention (tests/emulator/task_layer.py).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

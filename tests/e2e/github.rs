@@ -3,7 +3,7 @@
 //! description (tests/emulator/github_layer.py): GitHub Deployments with
 //! statuses (deploy) and the plan comment on a pull request (render).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

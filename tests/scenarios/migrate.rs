@@ -1,6 +1,6 @@
 //! Scenario tests of the one-off task with aws-smithy-mocks and paused time.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

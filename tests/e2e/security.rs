@@ -7,7 +7,7 @@
 //! Also: the plan comment hides environment values, and no file is read or
 //! written through a symbolic link leading out of the workspace.
 
-mod common;
+use crate::common;
 
 use common::runner_parser::HOSTILE;
 use common::{ActionRun, Emulator, Finished};
@@ -53,7 +53,7 @@ fn container_logs_cannot_stop_commands_or_unmask_refreshed_credentials() {
     };
     // Credentials refreshed during the wait, so their masks come after the
     // hostile lines (sessions of 152 s are due for refresh within 2 s of
-    // issue under the SDK's jittered 150–300 s buffer; see tests/faults.rs).
+    // issue under the SDK's jittered 150–300 s buffer; see e2e/faults.rs).
     emu.configure(json!({"sts_session_seconds": 152}));
     let done = ActionRun::new(
         Some(&emu),

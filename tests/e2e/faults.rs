@@ -4,7 +4,7 @@
 //! outcome; every planned fault must have been injected. Run with
 //! `--nocapture` to see the figures.
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};

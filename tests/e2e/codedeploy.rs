@@ -1,7 +1,7 @@
 //! End-to-end: services with the CODE_DEPLOY controller get a CodeDeploy
 //! blue/green deployment (emulator: tests/emulator/codedeploy_layer.py).
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Scenario tests of following a CodeDeploy deployment, with
 //! aws-smithy-mocks and paused time.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Scenario tests of the deployment orchestration with aws-smithy-mocks and
 //! paused tokio time: minutes of waiting run in milliseconds.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

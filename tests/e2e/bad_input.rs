@@ -1,7 +1,7 @@
 //! End-to-end: bad input exits 2 with a first line that names the input and
 //! says what to do, and changes nothing in AWS (from the emulator's request log).
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator};
 

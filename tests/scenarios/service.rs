@@ -2,7 +2,7 @@
 //! services that are not there, UpdateService's answer, rollback's fallback,
 //! and the batching of DescribeServices (10) and DescribeTasks (100).
 
-mod common;
+use crate::common;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;

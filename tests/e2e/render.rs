@@ -1,6 +1,6 @@
 //! End-to-end: `mode: render` as the runner starts it, against the emulator.
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, REQUEST_TOKEN, SUB};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! spec promises — the migration task is stopped; deployments, which cannot
 //! be half-undone safely, go on in AWS and the error names them.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

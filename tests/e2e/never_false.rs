@@ -5,7 +5,7 @@
 //! each service's result must equal what the emulator made true.
 //! `FARGATE_DEPLOY_SEED=<n>` replays a seed; the seed is printed.
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! End-to-end: ECS-native BLUE_GREEN deployments, followed by status and
 //! lifecycle stage (emulator: tests/emulator/ecs_layer.py).
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! End-to-end: `mode: deploy` against the emulator, whose ECS layer rolls
 //! deployments over wall-clock time and trips the circuit breaker.
 
-mod common;
+use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 //! render from a task-definition file in the workspace, and what the image
 //! holds. Skipped, saying so, when no image was built.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

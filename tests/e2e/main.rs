@@ -1,0 +1,20 @@
+//! End-to-end: the real binary (and the real image's root), started as the
+//! runner starts a container action, against moto plus the thin layers in
+//! tests/emulator. One test binary, one module per concern.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod cancellation;
+mod codedeploy;
+mod deploy;
+mod faults;
+mod github;
+mod image;
+mod migrate;
+mod native;
+mod never_false;
+mod render;
+mod rollback;
+mod security;

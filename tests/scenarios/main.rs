@@ -1,0 +1,12 @@
+//! Scenario tests of the AWS orchestration: aws-smithy-mocks answers and
+//! paused tokio time. One test binary, one module per concern.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod codedeploy;
+mod credentials;
+mod deploy;
+mod migrate;
+mod native;
+mod service;
