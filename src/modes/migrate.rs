@@ -10,35 +10,33 @@ use serde_json::Value;
 use super::prepare;
 use super::render::row;
 use super::report::{self, Report};
+use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::error::Failure;
 use crate::inputs::Settings;
 use crate::poll::PollSchedule;
 use crate::runtask::logs::{LogFollower, LogStream};
 use crate::runtask::wait::{Ended, Waiter};
-use crate::runtask::{self, TaskOutcome, console_url, task_id};
+use crate::runtask::{self, TaskOutcome, TaskPlan, console_url, task_id};
 use crate::stages::Stages;
+use crate::taskdef::register::Registration;
+use aws_sdk_ecs::types::Task;
 
 pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 7);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, runner, env, report).await?;
-    // Where and how the task runs is checked before anything is registered.
+    // Where and how the task runs, and reuse or new revision: decided from
+    // what was read, before anything is registered.
+    let rendered = &targets[0].rendered;
     let plan = runtask::plan(
         settings,
         targets[0].service.as_ref(),
-        &targets[0].rendered.definition,
-        &targets[0].rendered.image_containers,
+        &rendered.definition,
+        &rendered.image_containers,
     )?;
-    let container = targets[0].rendered.definition["containerDefinitions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["name"].as_str() == Some(plan.container.as_str()))
-        .cloned()
-        .unwrap_or(Value::Null);
-    // Reuse or new revision: decided from what was read, before any change.
+    let container = container_definition(&rendered.definition, &plan.container);
     let decisions = super::register::decide(&aws, &targets).await?;
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
@@ -51,155 +49,198 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
         .set_output("task-definition-arn", &registration.arn)
         .map_err(report::output_failure)?;
 
-    let cancel = ctx.cancel.clone();
-    let _armed = cancel.arm();
-    let task = stages
-        .run("run task", async {
-            // From RunTask on, a cancelled run stops the task (in the wait):
-            // a signal during RunTask is seen by the wait at once.
-            let task = runtask::run_task(
-                &aws.ecs,
-                &settings.cluster,
-                &registration.arn,
-                &plan,
-                &cancel,
-            )
-            .await?;
-            let arn = task.task_arn().unwrap_or_default().to_string();
-            runner.info(&format!(
-                "task: {}",
-                console_url(
-                    &aws.region,
-                    crate::arn::last_segment(&settings.cluster),
-                    &arn
-                )
-            ));
-            let cmd = plan
-                .command
-                .as_ref()
-                .map(|c| format!(" with command {c:?}"))
-                .unwrap_or_default();
-            let network = if plan.subnets.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " in {} ({})",
-                    plan.subnets.join(", "),
-                    plan.security_groups.join(", ")
-                )
-            };
-            Ok((
-                task,
-                format!(
-                    "started task {} of {}{cmd} on container {}{network}; {}",
-                    task_id(&arn),
-                    registration.short(),
-                    plan.container,
-                    plan.origin
-                ),
-            ))
-        })
-        .await?;
+    // From RunTask on, a cancelled run stops the task (in the wait): a
+    // signal during RunTask is seen by the wait at once.
+    let _armed = ctx.cancel.arm();
+    let task = run_task_stage(&mut stages, ctx, &aws, &registration, &plan).await?;
     let task_arn = task.task_arn().unwrap_or_default().to_string();
-    report.rows[0].deployment = Some(task_id(&task_arn).to_string());
-    report.rows[0].links = vec![(
-        "task",
-        console_url(
-            &aws.region,
-            crate::arn::last_segment(&settings.cluster),
-            &task_arn,
-        ),
-    )];
-    runner
-        .set_output("task-arn", &task_arn)
-        .map_err(report::output_failure)?;
-
-    let mut logs = LogStream::for_container(&container, task_id(&task_arn), &aws.region)
-        .map(|s| LogFollower::new(&aws.config, s));
-    match &logs {
-        Some(l) => {
-            runner.info(&format!(
-                "logs: group {}, stream {} — {}",
-                l.stream.group,
-                l.stream.stream,
-                l.stream.console_url()
-            ));
-            report.rows[0]
-                .links
-                .push(("log stream", l.stream.console_url()));
-            runner
-                .set_output(
-                    "log-stream",
-                    &format!("{}/{}", l.stream.group, l.stream.stream),
-                )
-                .map_err(report::output_failure)?;
-        }
-        None => runner.notice(
-            "logs",
-            &format!(
-                "container {} does not use the awslogs driver: its output cannot be shown here",
-                plan.container
-            ),
-        ),
-    }
+    record_task(ctx, &aws, &task_arn, report)?;
+    let mut logs = follow_logs(ctx, &aws, &container, &task_arn, &plan.container, report)?;
 
     let started = std::time::Instant::now();
-    let mut waiter = Waiter {
-        ecs: &aws.ecs,
-        runner,
-        cluster: &settings.cluster,
-        task_arn: &task_arn,
-        timeout: settings.timeout,
-        stop_on_cancel: settings.stop_task_on_cancel,
-        // RunTask's answer is the first status (PROVISIONING): poll a second later.
-        schedule: PollSchedule::default().waiting_first(),
-    };
-    let mut exit_code: Option<i32> = None;
-    let waited = stages
-        .run("wait for exit", async {
-            let ended = waiter.wait(&mut logs, cancel.signalled()).await;
-            match judge(ended, &plan.container, settings) {
-                Ok(code) => {
-                    exit_code = Some(code);
-                    Ok((
-                        (),
-                        format!("migration container {} exited with code 0", plan.container),
-                    ))
-                }
-                Err((failure, code)) => {
-                    exit_code = code;
-                    Err(failure)
-                }
-            }
-        })
-        .await;
+    let waited = wait_stage(
+        &mut stages,
+        ctx,
+        &aws,
+        &task_arn,
+        &plan.container,
+        &mut logs,
+    )
+    .await;
     report.migration_log = logs.as_ref().map(|l| l.tail()).unwrap_or_default();
     let row = &mut report.rows[0];
     row.took = Some(started.elapsed());
+    let exit_code = match &waited {
+        Ok(code) => Some(*code),
+        Err((_, code)) => *code,
+    };
     report.exit_code = exit_code;
     if let Some(code) = exit_code {
         runner
             .set_output("exit-code", &code.to_string())
             .map_err(report::output_failure)?;
     }
-    if let Err(failure) = waited {
+    if let Err((failure, _)) = waited {
         row.outcome = Some("failure".into());
         row.failure = Some((failure.headline.clone(), Vec::new(), Vec::new()));
         return Err(failure);
     }
     row.outcome = Some("success".into());
     let lines = report.migration_log.len();
+    let summary = format!(
+        "migration succeeded on {}; {lines} log lines shown",
+        registration.short()
+    );
+    stages.run("report", async { Ok(((), summary)) }).await
+}
+
+/// The definition of the container the migration runs in.
+fn container_definition(definition: &Value, name: &str) -> Value {
+    definition["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"].as_str() == Some(name))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn run_task_stage(
+    stages: &mut Stages<'_>,
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    registration: &Registration,
+    plan: &TaskPlan,
+) -> Result<Task, Failure> {
+    let (settings, runner) = (ctx.settings, ctx.runner);
     stages
-        .run("report", async {
-            Ok((
-                (),
-                format!(
-                    "migration succeeded on {}; {lines} log lines shown",
-                    registration.short()
+        .run("run task", async {
+            let task = runtask::run_task(
+                &aws.ecs,
+                &settings.cluster,
+                &registration.arn,
+                plan,
+                &ctx.cancel,
+            )
+            .await?;
+            let arn = task.task_arn().unwrap_or_default();
+            let cluster = crate::arn::last_segment(&settings.cluster);
+            runner.info(&format!("task: {}", console_url(&aws.region, cluster, arn)));
+            let cmd = plan
+                .command
+                .as_ref()
+                .map(|c| format!(" with command {c:?}"))
+                .unwrap_or_default();
+            let network = match plan.subnets.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " in {} ({})",
+                    plan.subnets.join(", "),
+                    plan.security_groups.join(", ")
                 ),
-            ))
+            };
+            let summary = format!(
+                "started task {} of {}{cmd} on container {}{network}; {}",
+                task_id(arn),
+                registration.short(),
+                plan.container,
+                plan.origin
+            );
+            Ok((task, summary))
         })
         .await
+}
+
+/// The task in the report (its console link) and the `task-arn` output.
+fn record_task(
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    task_arn: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let cluster = crate::arn::last_segment(&ctx.settings.cluster);
+    report.rows[0].deployment = Some(task_id(task_arn).to_string());
+    report.rows[0].links = vec![("task", console_url(&aws.region, cluster, task_arn))];
+    ctx.runner
+        .set_output("task-arn", task_arn)
+        .map_err(report::output_failure)
+}
+
+/// The container's awslogs stream, followed live; none (with a notice)
+/// when the container logs elsewhere.
+fn follow_logs(
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    container: &Value,
+    task_arn: &str,
+    name: &str,
+    report: &mut Report,
+) -> Result<Option<LogFollower>, Failure> {
+    let runner = ctx.runner;
+    let Some(stream) = LogStream::for_container(container, task_id(task_arn), &aws.region) else {
+        runner.notice(
+            "logs",
+            &format!(
+                "container {name} does not use the awslogs driver: its output cannot be shown here"
+            ),
+        );
+        return Ok(None);
+    };
+    let url = stream.console_url();
+    runner.info(&format!(
+        "logs: group {}, stream {} — {url}",
+        stream.group, stream.stream
+    ));
+    report.rows[0].links.push(("log stream", url));
+    runner
+        .set_output("log-stream", &format!("{}/{}", stream.group, stream.stream))
+        .map_err(report::output_failure)?;
+    Ok(Some(LogFollower::new(&aws.config, stream)))
+}
+
+/// Waits for the task's exit, streaming its log; the exit code when it ran to one.
+async fn wait_stage(
+    stages: &mut Stages<'_>,
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    task_arn: &str,
+    container: &str,
+    logs: &mut Option<LogFollower>,
+) -> Result<i32, (Failure, Option<i32>)> {
+    let settings = ctx.settings;
+    let mut waiter = Waiter {
+        ecs: &aws.ecs,
+        runner: ctx.runner,
+        cluster: &settings.cluster,
+        task_arn,
+        timeout: settings.timeout,
+        stop_on_cancel: settings.stop_task_on_cancel,
+        // RunTask's answer is the first status (PROVISIONING): poll a second later.
+        schedule: PollSchedule::default().waiting_first(),
+    };
+    let mut code: Option<i32> = None;
+    let waited = stages
+        .run("wait for exit", async {
+            let ended = waiter.wait(logs, ctx.cancel.signalled()).await;
+            let judged = judge(ended, container, settings);
+            code = match &judged {
+                Ok(c) => Some(*c),
+                Err((_, c)) => *c,
+            };
+            judged
+                .map(|_| {
+                    (
+                        (),
+                        format!("migration container {container} exited with code 0"),
+                    )
+                })
+                .map_err(|(failure, _)| failure)
+        })
+        .await;
+    match waited {
+        Ok(()) => Ok(code.unwrap_or(0)),
+        Err(failure) => Err((failure, code)),
+    }
 }
 
 /// Exit 0 → Ok(0); anything else → the failure (and the exit code, if any).
