@@ -9,9 +9,8 @@ use crate::deploy::Updated;
 use crate::error::Failure;
 use crate::image::ResolvedImage;
 use crate::inputs::Mode;
-use crate::markdown::{code, fenced, text};
+use crate::markdown::code;
 use crate::runner::{Runner, RunnerError};
-use crate::stages::elapsed;
 use crate::taskdef::diff::Change;
 use crate::taskdef::register::Registration;
 
@@ -136,151 +135,6 @@ impl Report {
         }
         v
     }
-
-    pub fn summary_markdown(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
-        let icon = if outcome.is_ok() { "✅" } else { "❌" };
-        let mut md = format!(
-            "### {icon} fargate-deploy {} — {}\n\n",
-            self.mode.name(),
-            if outcome.is_ok() {
-                "succeeded"
-            } else {
-                "failed"
-            }
-        );
-        if let Some(img) = &self.image {
-            md.push_str(&format!("Image: {}\n\n", code(&img.uri)));
-        }
-        let digest = self
-            .image
-            .as_ref()
-            .and_then(|i| i.digest.clone())
-            .map(|d| format!("`{}`", short_digest(&d)))
-            .unwrap_or_else(|| "—".into());
-        let dash = || "—".to_string();
-        if !self.rows.is_empty() && self.mode == Mode::Render {
-            md.push_str("| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n");
-            for r in &self.rows {
-                md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                    code(&r.name),
-                    code(&r.family),
-                    code(&r.containers.join(", ")),
-                    code(&r.origin),
-                    digest,
-                    r.artifacts.as_deref().map(code).unwrap_or_else(dash),
-                    elapsed(took),
-                    if outcome.is_ok() {
-                        "success"
-                    } else {
-                        "failure"
-                    },
-                ));
-            }
-            md.push('\n');
-            md.push_str(&self.plan_markdown());
-        } else if !self.rows.is_empty() {
-            let started = if self.mode == Mode::Migrate {
-                "task"
-            } else {
-                "deployment"
-            };
-            md.push_str(&format!("| service | revision | reused? | image digest | {started} | duration | result |\n|---|---|---|---|---|---|---|\n"));
-            for r in &self.rows {
-                md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} |\n",
-                    code(&r.name),
-                    r.revision.as_deref().map(code).unwrap_or_else(dash),
-                    match r.reused {
-                        Some(true) => "reused",
-                        Some(false) => "new",
-                        None => "—",
-                    },
-                    digest,
-                    r.deployment.as_deref().map(code).unwrap_or_else(dash),
-                    r.took.map(elapsed).unwrap_or_else(dash),
-                    r.outcome
-                        .as_deref()
-                        .map(text)
-                        .unwrap_or_else(|| if outcome.is_ok() {
-                            "success".into()
-                        } else {
-                            "not reached".into()
-                        }),
-                ));
-            }
-            md.push('\n');
-            for r in &self.rows {
-                if let Some((reason, events, stopped)) = &r.failure {
-                    md.push_str(&format!("**{}** — {}\n\n", code(&r.name), text(reason)));
-                    if !events.is_empty() {
-                        md.push_str("Last service events:\n\n");
-                        for e in events {
-                            md.push_str(&format!("- {}\n", text(e)));
-                        }
-                        md.push('\n');
-                    }
-                    if !stopped.is_empty() {
-                        md.push_str("Stopped tasks:\n\n");
-                        for s in stopped {
-                            md.push_str(&format!("- {}\n", text(s)));
-                        }
-                        md.push('\n');
-                    }
-                }
-            }
-        }
-        if !self.plan.is_empty() {
-            md.push_str(&format!(
-                "<details><summary>Plan</summary>\n\n{}\n</details>\n\n",
-                fenced("text", &self.plan)
-            ));
-        }
-        if self.mode == Mode::Migrate && !self.rows.is_empty() {
-            match self.exit_code {
-                Some(code) => md.push_str(&format!("Migration exit code: **{code}**\n\n")),
-                None => md.push_str(
-                    "Migration exit code: none (the container did not run to an exit)\n\n",
-                ),
-            }
-            if !self.migration_log.is_empty() {
-                md.push_str(&format!(
-                    "Last {} log lines:\n\n{}\n",
-                    self.migration_log.len(),
-                    fenced("text", &self.migration_log)
-                ));
-            }
-        }
-        let linked: Vec<&TargetRow> = self.rows.iter().filter(|r| !r.links.is_empty()).collect();
-        if !linked.is_empty() {
-            md.push_str("Links:\n\n");
-            for r in linked {
-                let links: Vec<String> = r
-                    .links
-                    .iter()
-                    .map(|(what, url)| format!("[{what}]({url})"))
-                    .collect();
-                md.push_str(&format!("- {}: {}\n", code(&r.name), links.join(" · ")));
-            }
-            md.push('\n');
-        }
-        if let Err(f) = outcome {
-            md.push_str(&format!("**Reason:** {}\n", text(&f.headline)));
-            // Per-service failures were detailed above.
-            let detailed = self.rows.iter().any(|r| r.failure.is_some());
-            for d in f.detail.iter().filter(|_| !detailed) {
-                md.push_str(&format!("- {}\n", text(d)));
-            }
-            md.push('\n');
-        }
-        for line in &self.github {
-            md.push_str(&format!("{line}\n\n"));
-        }
-        if let Some(url) = &self.run_url {
-            md.push_str(&format!("[This workflow run]({url})\n"));
-        }
-        md
-    }
 }
 
 impl Report {
@@ -372,6 +226,8 @@ pub fn finish(runner: &Runner, report: &Report, outcome: &Result<(), Failure>, t
         runner.warning("summary", &e.to_string());
     }
 }
+
+mod summary;
 
 #[cfg(test)]
 mod tests;

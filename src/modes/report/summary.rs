@@ -1,0 +1,201 @@
+//! The job summary: one section per concern, in the order a person reads
+//! them — what ran, the table, why it failed, the plan, the migration's
+//! exit and log, links, GitHub, the run. Every piece of text from AWS,
+//! containers or inputs goes through `markdown` (code spans, escaped prose,
+//! safe fences).
+
+use std::time::Duration;
+
+use super::{Report, TargetRow, short_digest};
+use crate::error::Failure;
+use crate::inputs::Mode;
+use crate::markdown::{code, fenced, text};
+use crate::stages::elapsed;
+
+impl Report {
+    /// The job summary's markdown.
+    pub fn summary_markdown(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
+        let mut md = self.heading(outcome);
+        if self.mode == Mode::Render && !self.rows.is_empty() {
+            md.push_str(&self.render_table(outcome, took));
+            md.push_str(&self.plan_markdown());
+        } else if !self.rows.is_empty() {
+            md.push_str(&self.service_table(outcome));
+            md.push_str(&self.failures());
+        }
+        if !self.plan.is_empty() {
+            md.push_str(&format!(
+                "<details><summary>Plan</summary>\n\n{}\n</details>\n\n",
+                fenced("text", &self.plan)
+            ));
+        }
+        if self.mode == Mode::Migrate && !self.rows.is_empty() {
+            md.push_str(&self.migration());
+        }
+        md.push_str(&self.links());
+        if let Err(f) = outcome {
+            md.push_str(&self.reason(f));
+        }
+        for line in &self.github {
+            md.push_str(&format!("{line}\n\n"));
+        }
+        if let Some(url) = &self.run_url {
+            md.push_str(&format!("[This workflow run]({url})\n"));
+        }
+        md
+    }
+
+    fn heading(&self, outcome: &Result<(), Failure>) -> String {
+        let (icon, what) = match outcome {
+            Ok(()) => ("✅", "succeeded"),
+            Err(_) => ("❌", "failed"),
+        };
+        let mut md = format!(
+            "### {icon} fargate-deploy {} — {what}\n\n",
+            self.mode.name()
+        );
+        if let Some(img) = &self.image {
+            md.push_str(&format!("Image: {}\n\n", code(&img.uri)));
+        }
+        md
+    }
+
+    fn digest(&self) -> String {
+        self.image
+            .as_ref()
+            .and_then(|i| i.digest.as_deref())
+            .map(|d| format!("`{}`", short_digest(d)))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    fn render_table(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
+        let mut md = String::from(
+            "| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n",
+        );
+        let result = if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        };
+        for r in &self.rows {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {result} |\n",
+                code(&r.name),
+                code(&r.family),
+                code(&r.containers.join(", ")),
+                code(&r.origin),
+                self.digest(),
+                r.artifacts.as_deref().map(code).unwrap_or_else(dash),
+                elapsed(took),
+            ));
+        }
+        md.push('\n');
+        md
+    }
+
+    fn service_table(&self, outcome: &Result<(), Failure>) -> String {
+        let started = match self.mode {
+            Mode::Migrate => "task",
+            _ => "deployment",
+        };
+        let mut md = format!(
+            "| service | revision | reused? | image digest | {started} | duration | result |\n|---|---|---|---|---|---|---|\n"
+        );
+        let unreported = if outcome.is_ok() {
+            "success"
+        } else {
+            "not reached"
+        };
+        for r in &self.rows {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                code(&r.name),
+                r.revision.as_deref().map(code).unwrap_or_else(dash),
+                match r.reused {
+                    Some(true) => "reused",
+                    Some(false) => "new",
+                    None => "—",
+                },
+                self.digest(),
+                r.deployment.as_deref().map(code).unwrap_or_else(dash),
+                r.took.map(elapsed).unwrap_or_else(dash),
+                r.outcome
+                    .as_deref()
+                    .map(text)
+                    .unwrap_or_else(|| unreported.into()),
+            ));
+        }
+        md.push('\n');
+        md
+    }
+
+    /// Each failed service: its reason, last events and stopped tasks.
+    fn failures(&self) -> String {
+        let mut md = String::new();
+        for r in &self.rows {
+            let Some((reason, events, stopped)) = &r.failure else {
+                continue;
+            };
+            md.push_str(&format!("**{}** — {}\n\n", code(&r.name), text(reason)));
+            for (title, lines) in [("Last service events", events), ("Stopped tasks", stopped)] {
+                if lines.is_empty() {
+                    continue;
+                }
+                md.push_str(&format!("{title}:\n\n"));
+                for line in lines {
+                    md.push_str(&format!("- {}\n", text(line)));
+                }
+                md.push('\n');
+            }
+        }
+        md
+    }
+
+    fn migration(&self) -> String {
+        let mut md = match self.exit_code {
+            Some(code) => format!("Migration exit code: **{code}**\n\n"),
+            None => "Migration exit code: none (the container did not run to an exit)\n\n".into(),
+        };
+        if !self.migration_log.is_empty() {
+            md.push_str(&format!(
+                "Last {} log lines:\n\n{}\n",
+                self.migration_log.len(),
+                fenced("text", &self.migration_log)
+            ));
+        }
+        md
+    }
+
+    fn links(&self) -> String {
+        let linked: Vec<&TargetRow> = self.rows.iter().filter(|r| !r.links.is_empty()).collect();
+        if linked.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from("Links:\n\n");
+        for r in linked {
+            let links: Vec<String> = r
+                .links
+                .iter()
+                .map(|(what, url)| format!("[{what}]({url})"))
+                .collect();
+            md.push_str(&format!("- {}: {}\n", code(&r.name), links.join(" · ")));
+        }
+        md.push('\n');
+        md
+    }
+
+    fn reason(&self, f: &Failure) -> String {
+        let mut md = format!("**Reason:** {}\n", text(&f.headline));
+        // Per-service failures were detailed above.
+        let detailed = self.rows.iter().any(|r| r.failure.is_some());
+        for d in f.detail.iter().filter(|_| !detailed) {
+            md.push_str(&format!("- {}\n", text(d)));
+        }
+        md.push('\n');
+        md
+    }
+}
+
+fn dash() -> String {
+    "—".to_string()
+}
