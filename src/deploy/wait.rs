@@ -14,7 +14,7 @@ use super::crashloop;
 use crate::error::{aws_message, is_transient};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
-use crate::service::{DescribeError, describe_batched, find};
+use crate::service::{DescribeError, Described, describe_batched, find};
 
 /// How many recent events a failure report carries.
 pub const LAST_EVENTS: usize = 5;
@@ -101,78 +101,32 @@ pub async fn wait_all(
 ) -> Vec<WaitResult> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut events = EventLog::new(since);
+    let mut w = Rolling {
+        ecs,
+        runner,
+        cluster,
+        events: EventLog::new(since),
+        last_state: HashMap::new(),
+        loops: HashMap::new(),
+    };
     let mut pending: Vec<Followed> = followed;
     let mut results: Vec<WaitResult> = Vec::new();
-    let mut last_state: HashMap<String, String> = HashMap::new();
     let mut transient_errors = 0u32;
-    // Services whose deployment crash-loops, told once.
-    let mut loops: HashMap<String, crashloop::CrashLoop> = HashMap::new();
     if !pending.is_empty() {
         tokio::time::sleep(schedule.first_delay().min(timeout)).await;
     }
     loop {
         let names: Vec<String> = pending.iter().map(|f| f.service.clone()).collect();
+        let mut ended: Vec<(Followed, Verdict)> = Vec::new();
         match describe_batched(ecs, cluster, &names).await {
             Ok(described) => {
                 transient_errors = 0;
-                let mut still = Vec::new();
-                for f in pending.drain(..) {
-                    let verdict = match find(&described.services, &f.service) {
-                        Some(svc) => {
-                            let fresh = events.take_new(svc);
-                            for line in &fresh {
-                                runner.info(&format!("[{}] {line}", f.service));
-                            }
-                            let verdict = assess(svc, &f);
-                            let stopping = fresh.iter().any(|l| l.contains("has stopped"));
-                            if matches!(verdict, Verdict::Waiting(_))
-                                && stopping
-                                && !loops.contains_key(&f.service)
-                                && nothing_running(svc, &f)
-                                && let Ok(tasks) = stopped_tasks(ecs, cluster, &f).await
-                                && let Some(l) = crashloop::detect(&tasks, &f.deployment_id)
-                            {
-                                runner.warning(
-                                    "deploy",
-                                    &format!("{}: {}", f.service, l.describe(&f.deployment_id)),
-                                );
-                                loops.insert(f.service.clone(), l);
-                            }
-                            verdict
-                        }
-                        None => {
-                            let reason = described
-                                .missing
-                                .iter()
-                                .find(|(n, _)| *n == f.service)
-                                .map(|(_, r)| r.as_str())
-                                .unwrap_or("MISSING");
-                            Verdict::Failed {
-                                reason: format!(
-                                    "service {} disappeared during the deployment ({reason})",
-                                    f.service
-                                ),
-                                rolled_back: false,
-                            }
-                        }
-                    };
-                    match verdict {
-                        Verdict::Waiting(state) => {
-                            if last_state.get(&f.service) != Some(&state) {
-                                runner.info(&format!("[{}] {state}", f.service));
-                                last_state.insert(f.service.clone(), state);
-                            }
-                            still.push(f);
-                        }
-                        done => {
-                            results.push(
-                                finish(ecs, cluster, f, done, &events, started.elapsed()).await,
-                            );
-                        }
+                for f in std::mem::take(&mut pending) {
+                    match w.judge(&described, &f).await {
+                        Verdict::Waiting(_) => pending.push(f),
+                        done => ended.push((f, done)),
                     }
                 }
-                pending = still;
             }
             Err(DescribeError::Transient(m)) => {
                 transient_errors += 1;
@@ -184,45 +138,122 @@ pub async fn wait_all(
                 }
             }
             Err(DescribeError::Fatal(f)) => {
-                for p in pending.drain(..) {
-                    let verdict = Verdict::Failed {
-                        reason: f.headline.clone(),
-                        rolled_back: false,
-                    };
-                    results
-                        .push(finish(ecs, cluster, p, verdict, &events, started.elapsed()).await);
-                }
+                let failed = |p| {
+                    (
+                        p,
+                        Verdict::Failed {
+                            reason: f.headline.clone(),
+                            rolled_back: false,
+                        },
+                    )
+                };
+                ended.extend(pending.drain(..).map(failed));
             }
-        }
-        if pending.is_empty() {
-            break;
         }
         let now = Instant::now();
         if now >= deadline {
-            for p in pending.drain(..) {
-                let state = last_state
-                    .get(&p.service)
-                    .cloned()
-                    .unwrap_or_else(|| "no answer from ECS".into());
-                let mut reason = format!(
-                    "timed out after {} waiting for deployment {}; it was {state}",
-                    human(timeout),
-                    p.deployment_id
-                );
-                if let Some(l) = loops.get(&p.service) {
-                    reason.push_str(&format!("; {}", l.short()));
-                }
-                let verdict = Verdict::Failed {
-                    reason,
-                    rolled_back: false,
-                };
-                results.push(finish(ecs, cluster, p, verdict, &events, started.elapsed()).await);
-            }
+            let timed_out: Vec<_> = pending
+                .drain(..)
+                .map(|p| {
+                    let v = w.timed_out(&p, timeout);
+                    (p, v)
+                })
+                .collect();
+            ended.extend(timed_out);
+        }
+        for (f, verdict) in ended {
+            results.push(finish(ecs, cluster, f, verdict, &w.events, started.elapsed()).await);
+        }
+        if pending.is_empty() {
             break;
         }
         tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
     }
     results
+}
+
+/// What the wait keeps between polls.
+struct Rolling<'a> {
+    ecs: &'a aws_sdk_ecs::Client,
+    runner: &'a Runner,
+    cluster: &'a str,
+    events: EventLog,
+    /// The state last printed, per service.
+    last_state: HashMap<String, String>,
+    /// Services whose deployment crash-loops, told once.
+    loops: HashMap<String, crashloop::CrashLoop>,
+}
+
+impl Rolling<'_> {
+    /// One service's verdict from this poll's answer, its new events and
+    /// state printed; a crash loop the circuit breaker does not see is named once.
+    async fn judge(&mut self, described: &Described, f: &Followed) -> Verdict {
+        let Some(svc) = find(&described.services, &f.service) else {
+            let reason = described
+                .missing
+                .iter()
+                .find(|(n, _)| *n == f.service)
+                .map(|(_, r)| r.as_str())
+                .unwrap_or("MISSING");
+            return Verdict::Failed {
+                reason: format!(
+                    "service {} disappeared during the deployment ({reason})",
+                    f.service
+                ),
+                rolled_back: false,
+            };
+        };
+        let fresh = self.events.take_new(svc);
+        for line in &fresh {
+            self.runner.info(&format!("[{}] {line}", f.service));
+        }
+        let verdict = assess(svc, f);
+        if let Verdict::Waiting(state) = &verdict {
+            if fresh.iter().any(|l| l.contains("has stopped")) {
+                self.crash_loop(svc, f).await;
+            }
+            if self.last_state.get(&f.service) != Some(state) {
+                self.runner.info(&format!("[{}] {state}", f.service));
+                self.last_state.insert(f.service.clone(), state.clone());
+            }
+        }
+        verdict
+    }
+
+    /// Names a crash loop once: this deployment's tasks start and exit with
+    /// the same code again and again while none runs.
+    async fn crash_loop(&mut self, svc: &Service, f: &Followed) {
+        if self.loops.contains_key(&f.service) || !nothing_running(svc, f) {
+            return;
+        }
+        if let Ok(tasks) = stopped_tasks(self.ecs, self.cluster, f).await
+            && let Some(l) = crashloop::detect(&tasks, &f.deployment_id)
+        {
+            let line = format!("{}: {}", f.service, l.describe(&f.deployment_id));
+            self.runner.warning("deploy", &line);
+            self.loops.insert(f.service.clone(), l);
+        }
+    }
+
+    fn timed_out(&self, p: &Followed, timeout: Duration) -> Verdict {
+        let state = self
+            .last_state
+            .get(&p.service)
+            .map(String::as_str)
+            .unwrap_or("no answer from ECS");
+        let mut reason = format!(
+            "timed out after {} waiting for deployment {}; it was {state}",
+            human(timeout),
+            p.deployment_id
+        );
+        if let Some(l) = self.loops.get(&p.service) {
+            reason.push_str(&format!("; {}", l.short()));
+        }
+        Verdict::Failed {
+            reason,
+            rolled_back: false,
+        }
+    }
 }
 
 /// True when the followed deployment has no task running.
