@@ -8,7 +8,7 @@ pub mod cancel;
 pub mod cli;
 pub mod context;
 pub mod credentials;
-pub mod deploy;
+pub mod deployment;
 pub mod error;
 pub mod github;
 pub mod image;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::deploy::Updated;
+use crate::deployment::Updated;
 use crate::error::Failure;
 use crate::image::ResolvedImage;
 use crate::inputs::Mode;
@@ -49,7 +49,7 @@ impl TargetRow {
         if u.kind == crate::plan::DeploymentKind::CodeDeploy {
             self.links.push((
                 "CodeDeploy deployment",
-                crate::deploy::codedeploy::console_url(region, &u.followed.deployment_id),
+                crate::deployment::codedeploy::console_url(region, &u.followed.deployment_id),
             ));
         }
     }

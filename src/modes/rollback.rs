@@ -10,10 +10,10 @@ use super::report::{Report, TargetRow};
 use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
-use crate::deploy::apply::{Change, apply_all, rollback_change};
-use crate::deploy::codedeploy;
-use crate::deploy::native;
-use crate::deploy::rollback::plan_rollback;
+use crate::deployment::apply::{Change, apply_all, rollback_change};
+use crate::deployment::codedeploy;
+use crate::deployment::native;
+use crate::deployment::previous::previous_good;
 use crate::error::Failure;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
 use crate::service::describe_services;
@@ -109,7 +109,7 @@ fn row(action: &RollbackAction) -> TargetRow {
 }
 
 /// What the roll back stage did for one service.
-fn done_line(u: &crate::deploy::Updated, action: &RollbackAction) -> String {
+fn done_line(u: &crate::deployment::Updated, action: &RollbackAction) -> String {
     let service = &u.followed.service;
     match action {
         RollbackAction::StopNative { arn, .. } => {
@@ -163,6 +163,6 @@ async fn plan(
             current,
         });
     }
-    let to = plan_rollback(&aws.ecs, cluster, svc).await?;
+    let to = previous_good(&aws.ecs, cluster, svc).await?;
     Ok(RollbackAction::Update { to, kind })
 }

@@ -6,7 +6,7 @@ use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, ServiceEvent};
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
-use fargate_deploy::deploy::assess::Followed;
+use fargate_deploy::deployment::assess::Followed;
 
 pub const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
 pub const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";

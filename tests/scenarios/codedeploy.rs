@@ -15,8 +15,8 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::capture::runner;
-use fargate_deploy::deploy::assess::{Followed, Verdict};
-use fargate_deploy::deploy::codedeploy::follow;
+use fargate_deploy::deployment::assess::{Followed, Verdict};
+use fargate_deploy::deployment::codedeploy::follow;
 use fargate_deploy::poll::PollSchedule;
 
 fn info(status: DeploymentStatus) -> GetDeploymentOutput {
@@ -252,7 +252,7 @@ async fn a_deployment_that_never_ends_times_out_naming_where_it_stood() {
 async fn a_pending_stop_leads_to_the_rollback_deployment() {
     use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
     use aws_sdk_codedeploy::types::{DeploymentInfo, RollbackInfo, StopStatus};
-    use fargate_deploy::deploy::codedeploy::stop_with_rollback;
+    use fargate_deploy::deployment::codedeploy::stop_with_rollback;
     let stop = mock!(Client::stop_deployment).then_output(|| {
         StopDeploymentOutput::builder()
             .status(StopStatus::Pending)
@@ -292,7 +292,7 @@ async fn a_pending_stop_leads_to_the_rollback_deployment() {
 async fn a_deployment_that_already_completed_cannot_be_stopped() {
     use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentError;
     use aws_sdk_codedeploy::types::error::DeploymentAlreadyCompletedException;
-    use fargate_deploy::deploy::codedeploy::stop_with_rollback;
+    use fargate_deploy::deployment::codedeploy::stop_with_rollback;
     let stop = mock!(Client::stop_deployment).then_error(|| {
         StopDeploymentError::DeploymentAlreadyCompletedException(
             DeploymentAlreadyCompletedException::builder()

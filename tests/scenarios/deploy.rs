@@ -16,8 +16,8 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use common::capture::runner;
 use common::ecs::{NEW, OLD, answer, dep, no_stopped_tasks, ours, service};
-use fargate_deploy::deploy::assess::Verdict;
-use fargate_deploy::deploy::wait::{WaitResult, wait_all};
+use fargate_deploy::deployment::assess::Verdict;
+use fargate_deploy::deployment::wait::{WaitResult, wait_all};
 use fargate_deploy::poll::PollSchedule;
 use fargate_deploy::runner::Runner;
 

@@ -13,8 +13,8 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::capture::runner;
-use fargate_deploy::deploy::assess::{Followed, Verdict};
-use fargate_deploy::deploy::native::follow;
+use fargate_deploy::deployment::assess::{Followed, Verdict};
+use fargate_deploy::deployment::native::follow;
 use fargate_deploy::poll::PollSchedule;
 
 const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/1";

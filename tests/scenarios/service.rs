@@ -14,7 +14,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use common::ecs::{NEW, OLD, answer, dep, ours, service};
-use fargate_deploy::deploy::update_service;
+use fargate_deploy::deployment::update_service;
 use fargate_deploy::error::FailureKind;
 use fargate_deploy::service::describe_services;
 
@@ -138,7 +138,7 @@ async fn update_identifies_the_new_primary_deployment() {
 #[tokio::test]
 async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() {
     use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
-    use fargate_deploy::deploy::rollback::plan_rollback;
+    use fargate_deploy::deployment::previous::previous_good;
     let unavailable = mock!(Client::list_service_deployments).then_http_response(|| {
         Response::new(
             StatusCode::try_from(400).unwrap(),
@@ -170,7 +170,7 @@ async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() 
             2,
         ))
         .build();
-    let plan = plan_rollback(&ecs, "prod", &svc).await.unwrap();
+    let plan = previous_good(&ecs, "prod", &svc).await.unwrap();
     assert_eq!(
         plan.to, "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5",
         "skips web-admin, a different family with the same prefix"
@@ -209,7 +209,7 @@ async fn describe_services_is_batched_ten_at_a_time() {
 
 #[tokio::test]
 async fn stopped_tasks_are_described_a_hundred_at_a_time() {
-    use fargate_deploy::deploy::wait::stopped_task_reasons;
+    use fargate_deploy::deployment::wait::stopped_task_reasons;
     let list = mock!(Client::list_tasks).then_output(|| {
         ListTasksOutput::builder()
             .set_task_arns(Some((0..150).map(|i| format!("arn:task/{i}")).collect()))
@@ -252,7 +252,7 @@ async fn rollback_reads_every_page_of_the_deployment_history() {
     use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
     use aws_sdk_ecs::types::{ServiceDeploymentBrief, ServiceRevision};
     use aws_smithy_types::DateTime;
-    use fargate_deploy::deploy::rollback::plan_rollback;
+    use fargate_deploy::deployment::previous::previous_good;
     let td = |n: u32| format!("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:{n}");
     let rev = |n: u32| format!("arn:aws:ecs:eu-west-1:123456789012:service-revision/prod/web/{n}");
     let brief = move |n: u32| {
@@ -310,7 +310,7 @@ async fn rollback_reads_every_page_of_the_deployment_history() {
             2,
         ))
         .build();
-    let plan = plan_rollback(&ecs, "prod", &svc).await.unwrap();
+    let plan = previous_good(&ecs, "prod", &svc).await.unwrap();
     assert_eq!(plan.to, td(21), "{}", plan.why);
     assert_eq!(second.num_calls(), 1);
 }
@@ -320,7 +320,7 @@ async fn rollback_reads_every_page_of_the_deployment_history() {
 /// abandoned in flight, and the failure names the service already changed.
 #[tokio::test]
 async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
-    use fargate_deploy::deploy::apply::{apply_all, rollback_change};
+    use fargate_deploy::deployment::apply::{apply_all, rollback_change};
     use fargate_deploy::plan::{DeploymentKind, RollbackAction, RollbackTo};
 
     let update = mock!(Client::update_service)
@@ -417,8 +417,8 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
 /// stays exit 2); when every change succeeds, they come back in plan order.
 #[tokio::test(start_paused = true)]
 async fn apply_all_passes_a_lone_failure_on_and_keeps_plan_order() {
-    use fargate_deploy::deploy::Updated;
-    use fargate_deploy::deploy::apply::{Change, apply_all};
+    use fargate_deploy::deployment::Updated;
+    use fargate_deploy::deployment::apply::{Change, apply_all};
     use fargate_deploy::error::Failure;
     use fargate_deploy::plan::DeploymentKind;
     use std::time::Duration;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::deploy::Updated;
-use crate::deploy::assess::Followed;
+use crate::deployment::Updated;
+use crate::deployment::assess::Followed;
 use crate::image::{ImageRef, ResolvedImage};
 
 fn image() -> ResolvedImage {

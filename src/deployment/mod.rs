@@ -1,5 +1,7 @@
-//! Rolling service deployments: update the services concurrently and
-//! identify the deployment each update created.
+//! Deployments in AWS: updating a service (and identifying the deployment
+//! the update created), carrying a plan out, and following each kind of
+//! deployment — rolling, ECS-native, CodeDeploy — to its real end. (The
+//! mode that drives them is `modes::deploy`.)
 
 pub mod apply;
 pub mod assess;
@@ -8,7 +10,7 @@ pub mod crashloop;
 pub mod follow;
 pub mod history;
 pub mod native;
-pub mod rollback;
+pub mod previous;
 pub mod wait;
 
 use aws_sdk_ecs::types::Service;

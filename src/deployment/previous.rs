@@ -17,7 +17,7 @@ fn family_revision(td: &str) -> Option<(&str, i32)> {
     Some((family, rev.parse().ok()?))
 }
 
-pub async fn plan_rollback(
+pub async fn previous_good(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     svc: &Service,
