@@ -7,9 +7,10 @@ use std::time::Duration;
 use aws_smithy_types::DateTime;
 use serde_json::{Value, json};
 
-use super::prepare::{self, Target};
+use super::prepare;
 use super::render::row;
 use super::report::{self, Report};
+use super::templates::Target;
 use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
 use crate::context::RunContext;

@@ -8,6 +8,7 @@ pub mod register;
 pub mod render;
 pub mod report;
 pub mod rollback;
+pub mod templates;
 
 use std::time::Instant;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::prepare::Target;
+use super::templates::{Latest, Target};
 use crate::aws::Aws;
 use crate::error::Failure;
 use crate::plan::Revision;
@@ -21,7 +21,7 @@ use crate::taskdef::{api, normalize};
 pub async fn decide(aws: &Aws, targets: &[Target]) -> Result<Vec<Revision>, Failure> {
     let mut unread: Vec<String> = targets
         .iter()
-        .filter(|t| t.latest.is_none())
+        .filter(|t| matches!(t.latest, Latest::Unread))
         .map(|t| t.rendered.family().to_string())
         .collect();
     unread.sort();
@@ -48,8 +48,9 @@ pub async fn decide(aws: &Aws, targets: &[Target]) -> Result<Vec<Revision>, Fail
         .iter()
         .map(|t| {
             let latest = match &t.latest {
-                Some(latest) => latest.as_ref(),
-                None => read[t.rendered.family()].as_ref(),
+                Latest::Revision(latest) => Some(latest),
+                Latest::NoRevision => None,
+                Latest::Unread => read[t.rendered.family()].as_ref(),
             };
             Revision::decide(&t.rendered.definition, latest)
         })

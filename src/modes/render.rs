@@ -1,8 +1,9 @@
 //! `mode: render` — credentials (only if AWS is needed) → resolve image →
 //! render task definition → write artifacts. Never mutates AWS.
 
-use super::prepare::{self, Target};
+use super::prepare;
 use super::report::{self, Report, TargetRow};
+use super::templates::Target;
 use crate::context::RunContext;
 use crate::error::Failure;
 use crate::stages::Stages;
@@ -20,7 +21,8 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let image = prepare::resolve_stage(&mut stages, settings, aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
     let mut targets =
-        prepare::render_stage(&mut stages, settings, aws.as_ref(), services, &image).await?;
+        super::templates::render_stage(&mut stages, settings, aws.as_ref(), services, &image)
+            .await?;
     prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
 
     runner
