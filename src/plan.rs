@@ -220,15 +220,17 @@ pub struct ServicePlan {
 pub struct DeployPlan {
     pub cluster: String,
     pub services: Vec<ServicePlan>,
-    pub wait_until: WaitUntil,
-    pub timeout: Duration,
+    /// What "done" means and how long to wait for it; `None` for a plan
+    /// that only shows what a deploy would do (mode render).
+    pub wait: Option<(WaitUntil, Duration)>,
 }
 
 impl DeployPlan {
     /// What "done" means for every service.
-    fn wait_line(&self) -> String {
-        let minutes = self.timeout.as_secs_f64() / 60.0;
-        match self.wait_until {
+    fn wait_line(&self) -> Option<String> {
+        let (until, timeout) = self.wait?;
+        let minutes = timeout.as_secs_f64() / 60.0;
+        Some(match until {
             WaitUntil::Complete => {
                 format!("then wait until every deployment completes (at most {minutes:.0} min)")
             }
@@ -236,7 +238,7 @@ impl DeployPlan {
                 "then wait until production traffic is on the new revision (at most {minutes:.0} min)"
             ),
             WaitUntil::None => "then return without waiting (wait-until: none)".into(),
-        }
+        })
     }
 
     /// The plan as printed, one line per service and one for the wait.
@@ -257,7 +259,7 @@ impl DeployPlan {
                 )
             })
             .collect();
-        lines.push(self.wait_line());
+        lines.extend(self.wait_line());
         lines
     }
 

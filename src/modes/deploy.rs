@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::prepare;
 use super::render::row;
@@ -22,11 +22,10 @@ use crate::deployment::native;
 use crate::deployment::wait::{WaitResult, wait_all};
 use crate::error::Failure;
 use crate::inputs::{Settings, WaitUntil};
-use crate::plan::{CodeDeployNames, DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
+use crate::plan::{DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 use crate::stages::Stages;
-use crate::taskdef::normalize;
 use crate::taskdef::register::Registration;
 
 pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
@@ -113,9 +112,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
         .await
 }
 
-/// The plan: each service's strategy from its deployment controller (a
-/// CodeDeploy group must exist), each revision reused or new — reads only,
-/// concurrently — printed before anything changes.
+/// The plan stage: the plan, printed before anything changes.
 async fn plan_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
@@ -125,63 +122,7 @@ async fn plan_stage(
 ) -> Result<DeployPlan, Failure> {
     stages
         .run("plan", async {
-            let names = CodeDeployNames::from_settings(settings, true);
-            let strategies = targets
-                .iter()
-                .map(|t| {
-                    Strategy::of(
-                        &settings.cluster,
-                        t.service.as_ref().expect("deploy targets are services"),
-                        names,
-                    )
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
-            let checks = strategies.iter().filter_map(|s| match s {
-                Strategy::CodeDeploy(cd) => Some(codedeploy::check(&aws.codedeploy, cd)),
-                _ => None,
-            });
-            let (checked, decisions) = tokio::join!(
-                futures_util::future::join_all(checks),
-                super::register::decide(aws, targets)
-            );
-            checked.into_iter().collect::<Result<Vec<()>, Failure>>()?;
-            // Targets whose new definitions are equal share one registration.
-            let keys: Vec<Value> = targets
-                .iter()
-                .map(|t| normalize(&t.rendered.definition))
-                .collect();
-            let same_as = |i: usize, revision: &Revision| match revision {
-                Revision::New { .. } => keys[..i]
-                    .iter()
-                    .position(|k| *k == keys[i])
-                    .map(|j| targets[j].name.clone()),
-                Revision::Reuse { .. } => None,
-            };
-            let services = targets
-                .iter()
-                .zip(strategies)
-                .zip(decisions?)
-                .enumerate()
-                .map(|(i, ((t, strategy), revision))| ServicePlan {
-                    same_as: same_as(i, &revision),
-                    service: t.name.clone(),
-                    family: t.rendered.family().to_string(),
-                    from: t
-                        .service
-                        .as_ref()
-                        .and_then(|s| s.task_definition())
-                        .unwrap_or_default()
-                        .to_string(),
-                    revision,
-                    strategy,
-                })
-                .collect();
-            let plan = DeployPlan {
-                cluster: settings.cluster.clone(),
-                services,
-                wait_until: settings.wait_until,
-                timeout: settings.timeout,
-            };
+            let plan = super::deploy_plan::plan(settings, aws, targets, true).await?;
             for line in plan.lines() {
                 runner.info(&line);
             }

@@ -2,6 +2,7 @@
 //! what every run tells at its end.
 
 pub mod deploy;
+pub mod deploy_plan;
 pub mod migrate;
 pub mod prepare;
 pub mod register;

@@ -1,5 +1,6 @@
 //! `mode: render` — credentials (only if AWS is needed) → resolve image →
-//! render task definition → write artifacts. Never mutates AWS.
+//! render task definition → the plan of what `deploy` would do (with
+//! services) → write artifacts. Never mutates AWS.
 
 use super::prepare;
 use super::report::{self, Report, TargetRow};
@@ -12,7 +13,9 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github = crate::github::plan_comment::prepare(settings, env)?;
     let needs_aws = prepare::needs_aws(settings);
-    let mut stages = Stages::new(runner, if needs_aws { 4 } else { 3 });
+    // With services, the plan of what `deploy` would do is a stage too.
+    let shows_plan = needs_aws && !settings.services.is_empty();
+    let mut stages = Stages::new(runner, 3 + usize::from(needs_aws) + usize::from(shows_plan));
     let aws = match needs_aws {
         true => Some(prepare::credentials_stage(&mut stages, settings, runner, env).await?),
         false => None,
@@ -23,6 +26,18 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let mut targets =
         super::templates::render_stage(&mut stages, settings, aws.as_ref(), services, &image)
             .await?;
+    if let (true, Some(aws)) = (shows_plan, &aws) {
+        let plan = stages
+            .run("plan (what deploy would do)", async {
+                let plan = super::deploy_plan::plan(settings, aws, &targets, false).await?;
+                for line in plan.lines() {
+                    runner.info(&line);
+                }
+                Ok((plan.clone(), plan.headline()))
+            })
+            .await?;
+        report.plan = plan.lines();
+    }
     prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
 
     runner

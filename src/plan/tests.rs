@@ -169,8 +169,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
                 strategy: Strategy::Native(NativeKind::Linear),
             },
         ],
-        wait_until: WaitUntil::Complete,
-        timeout: Duration::from_secs(1800),
+        wait: Some((WaitUntil::Complete, Duration::from_secs(1800))),
     };
     assert_eq!(
         plan.lines(),
@@ -185,4 +184,8 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         plan.headline(),
         "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
     );
+    // What a deploy would do (mode render): no wait to speak of.
+    let shown = DeployPlan { wait: None, ..plan };
+    assert_eq!(shown.lines().len(), 3);
+    assert!(shown.lines()[2].starts_with("api: reuse api:8"));
 }

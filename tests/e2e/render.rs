@@ -28,6 +28,7 @@ fn renders_from_the_service_and_changes_nothing() {
         "credentials",
         "resolve image",
         "render task definition",
+        "plan (what deploy would do)",
         "write artifacts",
     ]
     .iter()
@@ -35,12 +36,25 @@ fn renders_from_the_service_and_changes_nothing() {
     {
         assert!(
             done.stdout
-                .contains(&format!("::group::[{}/4] {stage}\n", k + 1)),
+                .contains(&format!("::group::[{}/5] {stage}\n", k + 1)),
             "{}",
             done.stdout
         );
     }
-    assert_eq!(done.stdout.matches("::endgroup::").count(), 4);
+    assert_eq!(done.stdout.matches("::endgroup::").count(), 5);
+    // The same plan deploy prints, without the wait: it only shows.
+    assert!(
+        done.stdout.contains(
+            "web: register a new revision of web (differs from web:1); rolling update (UpdateService) from web:1\n"
+        ) && !done.stdout.contains("then wait until"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.summary.contains("<details><summary>Plan</summary>"),
+        "{}",
+        done.summary
+    );
 
     // Outputs.
     let pinned = emu.pinned("v2");
@@ -135,6 +149,8 @@ fn renders_from_the_service_and_changes_nothing() {
         [
             "ecr:DescribeImages",
             "ecs:DescribeServices",
+            // The template, then the family's latest revision (reuse or new, for the plan).
+            "ecs:DescribeTaskDefinition",
             "ecs:DescribeTaskDefinition"
         ]
     );
@@ -294,7 +310,8 @@ fn several_services_render_into_their_own_folders() {
         "{}",
         done.stdout
     );
-    // One DescribeServices for both (batched), one DescribeTaskDefinition each.
+    // One DescribeServices for both (batched); per service its template and
+    // its family's latest revision (for the plan).
     let calls = emu.calls();
     assert_eq!(
         calls
@@ -309,7 +326,7 @@ fn several_services_render_into_their_own_folders() {
             .iter()
             .filter(|c| *c == "ecs:DescribeTaskDefinition")
             .count(),
-        2,
+        4,
         "{calls:?}"
     );
     assert_eq!(emu.mutating_calls(), Vec::<String>::new());
@@ -429,7 +446,7 @@ fn the_cli_face_prints_readable_text_and_outputs() {
         done.stderr
     );
     assert!(
-        done.stderr.contains("▶ [2/4] resolve image"),
+        done.stderr.contains("▶ [2/5] resolve image"),
         "{}",
         done.stderr
     );
