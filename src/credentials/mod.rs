@@ -252,7 +252,11 @@ pub async fn load(
         let provider =
             OidcCredentials::new(role, aws_sdk_sts::Client::new(&base), runner.clone(), &env)
                 .map_err(|e| e.to_failure())?;
-        config_loader = config_loader.credentials_provider(provider);
+        // The provider caches and refreshes its own credentials (five
+        // minutes before they expire): no second cache in front of it.
+        config_loader = config_loader
+            .credentials_provider(provider)
+            .identity_cache(IdentityCache::no_cache());
     }
     let config = config_loader.load().await;
     if config.region().is_none() {

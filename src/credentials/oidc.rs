@@ -44,20 +44,26 @@ pub fn claims(token: &str) -> Option<Claims> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// `URL&audience=…` (or `?audience=` when the URL has no query).
+/// `URL&audience=…` (or `?audience=` when the URL has no query), the
+/// audience percent-encoded as a URI component.
 pub fn token_url(request_url: &str, audience: &str) -> String {
     let sep = if request_url.contains('?') { '&' } else { '?' };
-    let encoded: String = audience
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(audience, COMPONENT);
     format!("{request_url}{sep}audience={encoded}")
 }
+
+/// What `encodeURIComponent` leaves as it is (the runner's toolkit uses it):
+/// letters, digits and `-_.!~*'()`; everything else is encoded.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 const ATTEMPTS: u32 = 4;
 
@@ -184,6 +190,11 @@ mod tests {
         assert_eq!(
             token_url("http://127.0.0.1:1/t", "a b/c"),
             "http://127.0.0.1:1/t?audience=a%20b%2Fc"
+        );
+        // As encodeURIComponent: these stay as they are.
+        assert_eq!(
+            token_url("https://x/t", "a-b_c.d!e~f*g'h(i)"),
+            "https://x/t?audience=a-b_c.d!e~f*g'h(i)"
         );
     }
 }
