@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use aws_sdk_ecs::types::Service;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
@@ -195,7 +196,9 @@ async fn load_templates(
             latest.insert(id.clone(), Some(td.clone()));
         }
         template::strip_read_only(&mut td);
-        template::check_shape(&td, &id)?;
+        template::check_shape(&td)
+            .with_context(|| format!("task definition {id}"))
+            .map_err(bad_template)?;
         fetched.insert(id, td);
     }
     // A failed read of the latest revision only means registration reads it again.
@@ -225,12 +228,18 @@ fn from_file(
             Failure::input("task-definition", format!("task-definition: {problem}"))
         })?;
     }
-    let td = template::load_file(path)?;
+    let td = template::load_file(path).map_err(bad_template)?;
     let origin = format!("file {}", path.display());
     let templates = (0..services.max(1))
         .map(|_| (String::new(), (td.clone(), origin.clone())))
         .collect();
     Ok((templates, HashMap::new()))
+}
+
+/// A template that cannot be used is the user's input to fix: exit 2,
+/// with the whole chain of causes.
+fn bad_template(e: anyhow::Error) -> Failure {
+    Failure::input("task-definition", format!("{e:#}"))
 }
 
 /// The definitions the services run now, by ARN: the templates already read

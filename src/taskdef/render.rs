@@ -153,13 +153,7 @@ pub fn render(
         apply_set(&mut td, patch)?;
     }
     coerce_task_sizes(&mut td);
-    check_shape(&td, "").map_err(|e| {
-        RenderError::Broken(
-            e.to_string()
-                .trim_start_matches("task definition : ")
-                .to_string(),
-        )
-    })?;
+    check_shape(&td).map_err(|e| RenderError::Broken(format!("{e:#}")))?;
     let bytes = serde_json::to_vec(&td).map_or(0, |b| b.len());
     if bytes > MAX_TASK_DEFINITION_BYTES {
         return Err(RenderError::TooLarge {

@@ -3,10 +3,8 @@
 
 use std::path::Path;
 
+use anyhow::{Context, bail};
 use serde_json::Value;
-use thiserror::Error;
-
-use crate::error::Failure;
 
 /// Files larger than this are refused (ECS's own limit is 64 KiB of JSON).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -23,70 +21,34 @@ pub const READ_ONLY_FIELDS: [&str; 8] = [
     "deregisteredAt",
 ];
 
-#[derive(Debug, Error)]
-pub enum TemplateError {
-    #[error("cannot read task-definition file {path}: {reason}")]
-    Unreadable { path: String, reason: String },
-    #[error(
-        "task-definition file {path} is {size} bytes; the limit is {MAX_FILE_BYTES} (is it the right file?)"
-    )]
-    TooLarge { path: String, size: u64 },
-    #[error("task-definition file {path} is not valid {format}: {reason}")]
-    Syntax {
-        path: String,
-        format: &'static str,
-        reason: String,
-    },
-    #[error("task definition {origin}: {problem}")]
-    Shape { origin: String, problem: String },
-}
-
-impl From<TemplateError> for Failure {
-    fn from(e: TemplateError) -> Self {
-        Failure::input("task-definition", e.to_string())
-    }
-}
-
 /// Reads a JSON or YAML file (YAML for `.yaml`/`.yml`, JSON otherwise).
-pub fn load_file(path: &Path) -> Result<Value, TemplateError> {
+/// Every error says which file and why (`{:#}` shows the cause).
+pub fn load_file(path: &Path) -> anyhow::Result<Value> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| TemplateError::Unreadable {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(TemplateError::TooLarge {
-            path: shown,
-            size: meta.len(),
-        });
+    let unreadable = || format!("cannot read task-definition file {shown}");
+    let size = std::fs::metadata(path).with_context(unreadable)?.len();
+    if size > MAX_FILE_BYTES {
+        bail!(
+            "task-definition file {shown} is {size} bytes; the limit is {MAX_FILE_BYTES} (is it the right file?)"
+        );
     }
-    let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Unreadable {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path).with_context(unreadable)?;
     let yaml = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-    let value: Value = if yaml {
-        yaml_serde::from_str(&text).map_err(|e| TemplateError::Syntax {
-            path: shown.clone(),
-            format: "YAML",
-            reason: e.to_string(),
-        })?
-    } else {
-        serde_json::from_str(&text).map_err(|e| TemplateError::Syntax {
-            path: shown.clone(),
-            format: "JSON",
-            reason: e.to_string(),
-        })?
+    let value: Value = match yaml {
+        true => yaml_serde::from_str(&text)
+            .with_context(|| format!("task-definition file {shown} is not valid YAML"))?,
+        false => serde_json::from_str(&text)
+            .with_context(|| format!("task-definition file {shown} is not valid JSON"))?,
     };
     from_document(value, &shown)
 }
 
 /// Accepts a bare task definition or a saved DescribeTaskDefinition answer
 /// (`{"taskDefinition": …, "tags": …}`), and strips read-only fields.
-pub fn from_document(value: Value, origin: &str) -> Result<Value, TemplateError> {
+pub fn from_document(value: Value, origin: &str) -> anyhow::Result<Value> {
     let mut value = value;
     if let Some(obj) = value.as_object_mut()
         && let Some(inner) = obj
@@ -101,13 +63,10 @@ pub fn from_document(value: Value, origin: &str) -> Result<Value, TemplateError>
         }
     }
     if !value.is_object() {
-        return Err(TemplateError::Shape {
-            origin: origin.into(),
-            problem: "is not a JSON object".into(),
-        });
+        bail!("task definition {origin}: is not a JSON object");
     }
     strip_read_only(&mut value);
-    check_shape(&value, origin)?;
+    check_shape(&value).with_context(|| format!("task definition {origin}"))?;
     Ok(value)
 }
 
@@ -119,12 +78,10 @@ pub fn strip_read_only(td: &mut Value) {
     }
 }
 
-/// The minimum RegisterTaskDefinition needs, checked before any AWS call.
-pub fn check_shape(td: &Value, origin: &str) -> Result<(), TemplateError> {
-    let shape = |problem: String| TemplateError::Shape {
-        origin: origin.into(),
-        problem,
-    };
+/// The minimum RegisterTaskDefinition needs, checked before any AWS call;
+/// the caller says whose definition it is (as context).
+pub fn check_shape(td: &Value) -> anyhow::Result<()> {
+    let shape = anyhow::Error::msg;
     match td.get("family") {
         Some(Value::String(f)) if !f.is_empty() => {}
         _ => return Err(shape("has no `family` (a non-empty string)".into())),

@@ -277,8 +277,9 @@ fn malformed_templates_are_refused_with_the_problem() {
         ),
     ];
     for (doc, problem) in cases {
-        let err = from_document(doc.clone(), "t.json").unwrap_err();
-        assert!(err.to_string().contains(problem), "{doc}: {err}");
+        let err = format!("{:#}", from_document(doc.clone(), "t.json").unwrap_err());
+        assert!(err.starts_with("task definition t.json: "), "{err}");
+        assert!(err.contains(problem), "{doc}: {err}");
     }
 }
 
@@ -287,26 +288,13 @@ fn syntax_errors_and_oversized_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("td.json");
     std::fs::write(&bad, "{\"family\": \"x\",, }").unwrap();
-    assert!(
-        load_file(&bad)
-            .unwrap_err()
-            .to_string()
-            .contains("not valid JSON")
-    );
+    assert!(format!("{:#}", load_file(&bad).unwrap_err()).contains("td.json is not valid JSON: "));
     let bad_yaml = dir.path().join("td.yaml");
     std::fs::write(&bad_yaml, "family: [x\n").unwrap();
     assert!(
-        load_file(&bad_yaml)
-            .unwrap_err()
-            .to_string()
-            .contains("not valid YAML")
+        format!("{:#}", load_file(&bad_yaml).unwrap_err()).contains("td.yaml is not valid YAML: ")
     );
     let big = dir.path().join("big.json");
     std::fs::write(&big, vec![b' '; (template::MAX_FILE_BYTES + 1) as usize]).unwrap();
-    assert!(
-        load_file(&big)
-            .unwrap_err()
-            .to_string()
-            .contains("the limit is")
-    );
+    assert!(format!("{:#}", load_file(&big).unwrap_err()).contains("the limit is"));
 }
