@@ -25,7 +25,7 @@ const PERMISSION: &str = "deployments: write";
 const DESCRIPTION_LIMIT: usize = 140;
 
 #[derive(Clone)]
-pub struct Plan {
+pub struct Prepared {
     client: Client,
     sha: String,
     pub environment: String,
@@ -34,13 +34,13 @@ pub struct Plan {
 
 /// The deployment being created (or created) on GitHub.
 pub struct Started {
-    plan: Plan,
+    prepared: Prepared,
     created: JoinHandle<Result<u64, GitHubError>>,
 }
 
 impl std::fmt::Debug for Started {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GitHub deployment to {}", self.plan.environment)
+        write!(f, "GitHub deployment to {}", self.prepared.environment)
     }
 }
 
@@ -131,7 +131,7 @@ struct Created {
 pub fn prepare(
     settings: &Settings,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<Option<Plan>, Failure> {
+) -> Result<Option<Prepared>, Failure> {
     if !settings.github_deployment {
         return Ok(None);
     }
@@ -147,7 +147,7 @@ pub fn prepare(
             "input `github-deployment` needs the commit in GITHUB_SHA, which the runner sets; on the command line, export it",
         ));
     };
-    Ok(Some(Plan {
+    Ok(Some(Prepared {
         client,
         sha,
         environment: settings
@@ -167,7 +167,7 @@ fn clip(s: &str) -> String {
     out
 }
 
-impl Plan {
+impl Prepared {
     /// Creates the deployment and marks it in progress, in the background.
     pub fn start(
         self,
@@ -211,7 +211,7 @@ impl Plan {
             Ok(created.id)
         });
         Started {
-            plan: self,
+            prepared: self,
             created,
         }
     }
@@ -282,7 +282,7 @@ impl Started {
 
     /// Posts the final status; every GitHub failure is a warning here.
     async fn finish(self, runner: &Runner, end: Final, log_url: Option<&str>) -> String {
-        let env = &self.plan.environment;
+        let env = &self.prepared.environment;
         let id = match self.created.await {
             Ok(Ok(id)) => id,
             Ok(Err(e)) => {
@@ -300,7 +300,7 @@ impl Started {
         let (state, _) = end.state();
         if let Final::InProgress(_) = end {
             // Its in_progress status is already there.
-        } else if let Err(e) = self.plan.status(id, &end, log_url).await {
+        } else if let Err(e) = self.prepared.status(id, &end, log_url).await {
             runner.warning("github-deployment", &e.advice(PERMISSION));
             return format!(
                 "GitHub deployment {id} to **{env}**: the `{state}` status was not posted ({e})"
@@ -365,7 +365,7 @@ mod tests {
             sha: Some("abc".into()),
             pull_request: None,
         };
-        let plan = Plan {
+        let plan = Prepared {
             client: Client::new("github-deployment", "t", ctx).unwrap(),
             sha: "abc".into(),
             environment: "production".into(),

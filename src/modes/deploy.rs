@@ -39,19 +39,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     report.plan = plan.lines();
     // Everything is checked: GitHub hears of the deployment while it is registered.
     if let Some(github) = github {
-        let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        let cluster = crate::arn::last_segment(&settings.cluster);
-        report.github_deployment = Some(github.start(
-            runner.clone(),
-            // The image as given, as the resolve stage names it.
-            format!(
-                "{} to {cluster}: {}",
-                settings.image.as_ref().expect("checked by Settings::parse"),
-                services.join(", ")
-            ),
-            json!({"cluster": cluster, "services": services, "image": image.uri}),
-            report.run_url.clone(),
-        ));
+        report.github_deployment = Some(start_github(ctx, github, &targets, &image, report));
     }
     prepare::write_artifacts(settings, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
@@ -71,6 +59,53 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, cluster, u);
     }
+    set_deployment_outputs(runner, &updated)?;
+
+    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
+    let lines: Vec<String> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let revision = r.revision.as_deref().unwrap_or("?");
+            format!(
+                "{} {revision}: {}",
+                r.name,
+                r.outcome.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    stages
+        .run("report", async { Ok(((), lines.join("; "))) })
+        .await
+}
+
+/// Starts the GitHub Deployment of this run (in the background; it never fails the run).
+fn start_github(
+    ctx: &RunContext<'_>,
+    github: crate::github::deployment::Prepared,
+    targets: &[Target],
+    image: &crate::image::ResolvedImage,
+    report: &Report,
+) -> crate::github::deployment::Started {
+    let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let cluster = crate::arn::last_segment(&ctx.settings.cluster);
+    // The image as given, as the resolve stage names it.
+    let given = ctx
+        .settings
+        .image
+        .as_ref()
+        .expect("checked by Settings::parse");
+    github.start(
+        ctx.runner.clone(),
+        format!("{given} to {cluster}: {}", services.join(", ")),
+        json!({"cluster": cluster, "services": services, "image": image.uri}),
+        report.run_url.clone(),
+    )
+}
+
+/// `deployment-id` (ECS deployments and service deployments) and
+/// `codedeploy-deployment-id`: the id, or a JSON map by service for several.
+fn set_deployment_outputs(runner: &Runner, updated: &[Updated]) -> Result<(), Failure> {
     for (output, codedeploy) in [("deployment-id", false), ("codedeploy-deployment-id", true)] {
         let ids: Vec<(&str, &str)> = updated
             .iter()
@@ -91,25 +126,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
             .set_output(output, &value)
             .map_err(report::output_failure)?;
     }
-
-    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
-    stages
-        .run("report", async {
-            let lines: Vec<String> = report
-                .rows
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} {}: {}",
-                        r.name,
-                        r.revision.as_deref().unwrap_or("?"),
-                        r.outcome.as_deref().unwrap_or("?")
-                    )
-                })
-                .collect();
-            Ok(((), lines.join("; ")))
-        })
-        .await
+    Ok(())
 }
 
 /// The plan stage: the plan, printed before anything changes.
