@@ -159,50 +159,12 @@ pub async fn run_task(
                 }
             }
         }
-        let mut over = ContainerOverride::builder().name(&plan.container);
-        if let Some(cmd) = &plan.command {
-            over = over.set_command(Some(cmd.clone()));
-        }
-        let mut req = ecs
-            .run_task()
-            .cluster(cluster)
-            .task_definition(task_definition)
-            .count(1)
-            .started_by(&plan.started_by)
-            .propagate_tags(PropagateTags::TaskDefinition)
-            .enable_ecs_managed_tags(true)
-            .overrides(
-                TaskOverride::builder()
-                    .container_overrides(over.build())
-                    .build(),
-            )
-            .set_launch_type(plan.launch_type.clone())
-            .set_platform_version(plan.platform_version.clone());
-        if !plan.capacity_provider_strategy.is_empty() {
-            req = req.set_capacity_provider_strategy(Some(plan.capacity_provider_strategy.clone()));
-        }
-        if !plan.subnets.is_empty() {
-            let vpc = AwsVpcConfiguration::builder()
-                .set_subnets(Some(plan.subnets.clone()))
-                .set_security_groups(Some(plan.security_groups.clone()))
-                .set_assign_public_ip(plan.assign_public_ip.map(|p| {
-                    if p {
-                        AssignPublicIp::Enabled
-                    } else {
-                        AssignPublicIp::Disabled
-                    }
-                }))
-                .build()
-                .map_err(|e| Failure::input("subnets", e.to_string()))?;
-            req = req.network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(vpc)
-                    .build(),
-            );
-        }
-        let out = req.send().await.map_err(|e| {
-            Failure::failed("run task", format!("RunTask failed: {}", aws_message(&e)))
-        })?;
+        let out = request(ecs, cluster, task_definition, plan)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::failed("run task", format!("RunTask failed: {}", aws_message(&e)))
+            })?;
         if let Some(task) = out.tasks().first() {
             return Ok(task.clone());
         }
@@ -210,17 +172,13 @@ pub async fn run_task(
             .failures()
             .iter()
             .map(|f| {
-                format!(
-                    "{}{}",
-                    f.reason().unwrap_or("unknown"),
-                    f.detail().map(|d| format!(" ({d})")).unwrap_or_default()
-                )
+                let detail = f.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+                format!("{}{detail}", f.reason().unwrap_or("unknown"))
             })
             .collect();
-        last = if reasons.is_empty() {
-            "ECS started no task and gave no reason".into()
-        } else {
-            reasons.join("; ")
+        last = match reasons.is_empty() {
+            true => "ECS started no task and gave no reason".into(),
+            false => reasons.join("; "),
         };
         if !reasons.iter().any(|r| is_transient_failure(r)) {
             break;
@@ -230,6 +188,51 @@ pub async fn run_task(
         "run task",
         format!("ECS could not start the task: {last}"),
     ))
+}
+
+/// The RunTask request the plan describes: one task, the migration
+/// container's command, the service's placement and network.
+fn request(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    task_definition: &str,
+    plan: &TaskPlan,
+) -> aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder {
+    let over = ContainerOverride::builder()
+        .name(&plan.container)
+        .set_command(plan.command.clone())
+        .build();
+    let mut req = ecs
+        .run_task()
+        .cluster(cluster)
+        .task_definition(task_definition)
+        .count(1)
+        .started_by(&plan.started_by)
+        .propagate_tags(PropagateTags::TaskDefinition)
+        .enable_ecs_managed_tags(true)
+        .overrides(TaskOverride::builder().container_overrides(over).build())
+        .set_launch_type(plan.launch_type.clone())
+        .set_platform_version(plan.platform_version.clone());
+    if !plan.capacity_provider_strategy.is_empty() {
+        req = req.set_capacity_provider_strategy(Some(plan.capacity_provider_strategy.clone()));
+    }
+    if !plan.subnets.is_empty() {
+        let vpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(plan.subnets.clone()))
+            .set_security_groups(Some(plan.security_groups.clone()))
+            .set_assign_public_ip(plan.assign_public_ip.map(|p| match p {
+                true => AssignPublicIp::Enabled,
+                false => AssignPublicIp::Disabled,
+            }))
+            .build()
+            .expect("subnets, the one required member, are set");
+        req = req.network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(vpc)
+                .build(),
+        );
+    }
+    req
 }
 
 /// How a stopped task ended, judged by its migration container.
