@@ -17,6 +17,8 @@ fn family_revision(td: &str) -> Option<(&str, i32)> {
     Some((family, rev.parse().ok()?))
 }
 
+/// The revision `svc` goes back to, and why — from the first of: a rolling
+/// deployment in progress, the deployment history, the family's lineage.
 pub async fn previous_good(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
@@ -24,99 +26,99 @@ pub async fn previous_good(
 ) -> Result<RollbackTo, Failure> {
     let name = svc.service_name().unwrap_or_default().to_string();
     let current = svc.task_definition().unwrap_or_default().to_string();
-    let plan = |to: String, why: String| RollbackTo {
+    let plan = |(to, why): (String, String)| RollbackTo {
         service: name.clone(),
         from: current.clone(),
         to,
         why,
     };
+    if let Some(found) = before_rollout(svc, &current) {
+        return Ok(plan(found));
+    }
+    match successful_revisions(ecs, cluster, &name).await {
+        Ok(history) => history
+            .into_iter()
+            .find(|(td, _)| last_segment(td) != last_segment(&current))
+            .map(|(td, when)| {
+                let why = format!("the last successful deployment before the current revision ({when})");
+                plan((td, why))
+            })
+            .ok_or_else(|| {
+                Failure::input(
+                    "service",
+                    format!(
+                        "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
+                        last_segment(&current)
+                    ),
+                )
+            }),
+        Err(HistoryUnavailable(reason)) => lineage(ecs, &current, &reason).await.map(plan),
+    }
+}
 
-    // 1. A rolling deployment in progress: back to what was running before it.
+/// First: a rolling deployment in progress goes back to what ran before it.
+fn before_rollout(svc: &Service, current: &str) -> Option<(String, String)> {
     let primary = svc
         .deployments()
         .iter()
-        .find(|d| d.status() == Some("PRIMARY"));
-    if let Some(p) =
-        primary.filter(|p| p.rollout_state() == Some(&DeploymentRolloutState::InProgress))
-        && let Some(previous) = svc.deployments().iter().find(|d| {
-            d.status() == Some("ACTIVE") && d.task_definition().is_some_and(|t| t != current)
-        })
-    {
-        let to = previous.task_definition().unwrap_or_default().to_string();
-        return Ok(plan(
-            to,
-            format!(
-                "deployment {} is in progress; {} was running before it",
-                p.id().unwrap_or("?"),
-                last_segment(previous.task_definition().unwrap_or(""))
-            ),
-        ));
-    }
+        .find(|d| d.status() == Some("PRIMARY"))
+        .filter(|p| p.rollout_state() == Some(&DeploymentRolloutState::InProgress))?;
+    let previous = svc.deployments().iter().find(|d| {
+        d.status() == Some("ACTIVE") && d.task_definition().is_some_and(|t| t != current)
+    })?;
+    let to = previous.task_definition().unwrap_or_default().to_string();
+    let why = format!(
+        "deployment {} is in progress; {} was running before it",
+        primary.id().unwrap_or("?"),
+        last_segment(&to)
+    );
+    Some((to, why))
+}
 
-    // 2. The deployment history.
-    match successful_revisions(ecs, cluster, &name).await {
-        Ok(history) => {
-            if let Some((td, when)) = history
-                .into_iter()
-                .find(|(td, _)| last_segment(td) != last_segment(&current))
-            {
-                return Ok(plan(
-                    td,
-                    format!("the last successful deployment before the current revision ({when})"),
-                ));
-            }
-            Err(Failure::input(
+/// Last: the family's previous ACTIVE revision, where the service-deployment
+/// API is not available (every page of ListTaskDefinitions, newest first).
+async fn lineage(
+    ecs: &aws_sdk_ecs::Client,
+    current: &str,
+    reason: &str,
+) -> Result<(String, String), Failure> {
+    let (family, revision) = family_revision(current).ok_or_else(|| {
+        Failure::failed("rollback", format!("cannot read the revision of {current}"))
+    })?;
+    let mut token = None;
+    loop {
+        let out = ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .sort(SortOrder::Desc)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::failed(
+                    "rollback",
+                    format!("ListTaskDefinitions failed: {}", aws_message(&e)),
+                )
+            })?;
+        let earlier = out
+            .task_definition_arns()
+            .iter()
+            .find(|arn| family_revision(arn).is_some_and(|(f, r)| f == family && r < revision));
+        if let Some(arn) = earlier {
+            let why = format!(
+                "the previous ACTIVE revision of {family} (no deployment history: {reason})"
+            );
+            return Ok((arn.clone(), why));
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Err(Failure::input(
                 "service",
                 format!(
-                    "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
-                    last_segment(&current)
+                    "nothing to roll back to: {family} has no ACTIVE revision before {revision}"
                 ),
-            ))
-        }
-        Err(HistoryUnavailable(reason)) => {
-            // 3. The lineage, where the service-deployment API is not available.
-            let (family, revision) = family_revision(&current).ok_or_else(|| {
-                Failure::failed("rollback", format!("cannot read the revision of {current}"))
-            })?;
-            let mut token = None;
-            loop {
-                let out = ecs
-                    .list_task_definitions()
-                    .family_prefix(family)
-                    .status(TaskDefinitionStatus::Active)
-                    .sort(SortOrder::Desc)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Failure::failed(
-                            "rollback",
-                            format!("ListTaskDefinitions failed: {}", aws_message(&e)),
-                        )
-                    })?;
-                for arn in out.task_definition_arns() {
-                    if let Some((f, r)) = family_revision(arn)
-                        && f == family
-                        && r < revision
-                    {
-                        return Ok(plan(
-                            arn.clone(),
-                            format!(
-                                "the previous ACTIVE revision of {family} (no deployment history: {reason})"
-                            ),
-                        ));
-                    }
-                }
-                token = out.next_token().map(str::to_string);
-                if token.is_none() {
-                    return Err(Failure::input(
-                        "service",
-                        format!(
-                            "nothing to roll back to: {family} has no ACTIVE revision before {revision}"
-                        ),
-                    ));
-                }
-            }
+            ));
         }
     }
 }
