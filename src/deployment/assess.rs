@@ -66,98 +66,27 @@ pub fn describe_state(d: &Deployment) -> String {
 }
 
 pub fn assess(svc: &Service, f: &Followed) -> Verdict {
-    match svc.status() {
-        Some("ACTIVE") | None => {}
-        Some(other) => {
-            return Verdict::Failed {
-                reason: format!("service {} became {other} during the deployment", f.service),
-                rolled_back: false,
-            };
-        }
+    if let Some(other) = svc.status().filter(|s| *s != "ACTIVE") {
+        return Verdict::Failed {
+            reason: format!("service {} became {other} during the deployment", f.service),
+            rolled_back: false,
+        };
     }
-    let ours = svc
+    let primary = primary(svc);
+    let Some(ours) = svc
         .deployments()
         .iter()
-        .find(|d| d.id() == Some(f.deployment_id.as_str()));
-    let primary = primary(svc);
-    let Some(ours) = ours else {
-        return match primary {
-            Some(p) if same_revision(p.task_definition().unwrap_or(""), &f.task_definition) => {
-                if p.rollout_state() == Some(&DeploymentRolloutState::Completed) {
-                    Verdict::Succeeded
-                } else {
-                    Verdict::Waiting(format!(
-                        "deployment {} replaced ours with the same revision: {}",
-                        p.id().unwrap_or("?"),
-                        describe_state(p)
-                    ))
-                }
-            }
-            Some(p) => Verdict::Failed {
-                reason: format!(
-                    "deployment {} is gone and the service now runs {} (deployment {}{})",
-                    f.deployment_id,
-                    last_segment(p.task_definition().unwrap_or("?")),
-                    p.id().unwrap_or("?"),
-                    p.rollout_state_reason()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                ),
-                rolled_back: mentions_rollback(p),
-            },
-            None => Verdict::Failed {
-                reason: format!(
-                    "deployment {} is gone and the service has no primary deployment",
-                    f.deployment_id
-                ),
-                rolled_back: false,
-            },
-        };
+        .find(|d| d.id() == Some(f.deployment_id.as_str()))
+    else {
+        return gone(f, primary);
     };
     if ours.rollout_state() == Some(&DeploymentRolloutState::Failed) {
-        let rolled_back = primary.is_some_and(|p| {
-            p.id() != ours.id()
-                && !same_revision(p.task_definition().unwrap_or(""), &f.task_definition)
-        });
-        let reason = ours
-            .rollout_state_reason()
-            .unwrap_or("the deployment failed")
-            .to_string();
-        let reason = match (rolled_back, primary) {
-            (true, Some(p)) => format!(
-                "{} ECS is rolling back to {} ({}).",
-                reason.trim_end_matches('.').to_string() + ".",
-                last_segment(p.task_definition().unwrap_or("?")),
-                describe_state(p)
-            ),
-            _ => reason,
-        };
-        return Verdict::Failed {
-            reason,
-            rolled_back,
-        };
+        return failed(f, ours, primary);
     }
     if ours.status() != Some("PRIMARY")
         && let Some(p) = primary
     {
-        let rolled_back = mentions_rollback(p);
-        let what = if rolled_back {
-            "rolled back by"
-        } else {
-            "replaced by"
-        };
-        return Verdict::Failed {
-            reason: format!(
-                "deployment {} was {what} deployment {} of {}{}",
-                f.deployment_id,
-                p.id().unwrap_or("?"),
-                last_segment(p.task_definition().unwrap_or("?")),
-                p.rollout_state_reason()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
-            rolled_back,
-        };
+        return superseded(f, p);
     }
     let done = ours.running_count() >= ours.desired_count() && ours.pending_count() == 0;
     match ours.rollout_state() {
@@ -165,6 +94,88 @@ pub fn assess(svc: &Service, f: &Followed) -> Verdict {
         // No rollout state (older controllers): the only deployment, fully running.
         None if done && svc.deployments().len() == 1 => Verdict::Succeeded,
         _ => Verdict::Waiting(describe_state(ours)),
+    }
+}
+
+/// Our deployment is no longer listed: success only if the primary one
+/// runs our revision to completion.
+fn gone(f: &Followed, primary: Option<&Deployment>) -> Verdict {
+    match primary {
+        Some(p) if same_revision(p.task_definition().unwrap_or(""), &f.task_definition) => {
+            if p.rollout_state() == Some(&DeploymentRolloutState::Completed) {
+                Verdict::Succeeded
+            } else {
+                Verdict::Waiting(format!(
+                    "deployment {} replaced ours with the same revision: {}",
+                    p.id().unwrap_or("?"),
+                    describe_state(p)
+                ))
+            }
+        }
+        Some(p) => Verdict::Failed {
+            reason: format!(
+                "deployment {} is gone and the service now runs {} (deployment {}{})",
+                f.deployment_id,
+                last_segment(p.task_definition().unwrap_or("?")),
+                p.id().unwrap_or("?"),
+                p.rollout_state_reason()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            rolled_back: mentions_rollback(p),
+        },
+        None => Verdict::Failed {
+            reason: format!(
+                "deployment {} is gone and the service has no primary deployment",
+                f.deployment_id
+            ),
+            rolled_back: false,
+        },
+    }
+}
+
+/// Our deployment FAILED; a rollback when the primary one is another revision.
+fn failed(f: &Followed, ours: &Deployment, primary: Option<&Deployment>) -> Verdict {
+    let rolled_back = primary.filter(|p| {
+        p.id() != ours.id() && !same_revision(p.task_definition().unwrap_or(""), &f.task_definition)
+    });
+    let reason = ours
+        .rollout_state_reason()
+        .unwrap_or("the deployment failed");
+    let reason = match rolled_back {
+        Some(p) => format!(
+            "{}. ECS is rolling back to {} ({}).",
+            reason.trim_end_matches('.'),
+            last_segment(p.task_definition().unwrap_or("?")),
+            describe_state(p)
+        ),
+        None => reason.to_string(),
+    };
+    Verdict::Failed {
+        reason,
+        rolled_back: rolled_back.is_some(),
+    }
+}
+
+/// Another deployment became primary: ours was replaced, or rolled back.
+fn superseded(f: &Followed, p: &Deployment) -> Verdict {
+    let rolled_back = mentions_rollback(p);
+    let what = if rolled_back {
+        "rolled back by"
+    } else {
+        "replaced by"
+    };
+    Verdict::Failed {
+        reason: format!(
+            "deployment {} was {what} deployment {} of {}{}",
+            f.deployment_id,
+            p.id().unwrap_or("?"),
+            last_segment(p.task_definition().unwrap_or("?")),
+            p.rollout_state_reason()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        rolled_back,
     }
 }
 
