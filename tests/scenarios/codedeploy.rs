@@ -54,6 +54,31 @@ fn targets(events: &[(&str, LifecycleEventStatus)]) -> BatchGetDeploymentTargets
         .build()
 }
 
+/// `codedeploy::follow` against the mocked answers: `until_traffic`, a
+/// timeout in seconds; the result and the log.
+async fn follow_mocked(
+    rules: &[&aws_smithy_mocks::Rule],
+    timeout_secs: u64,
+    until_traffic: bool,
+) -> (
+    fargate_deploy::deployment::wait::WaitResult,
+    common::capture::Log,
+) {
+    let cd = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, rules);
+    let (r, log) = runner();
+    let timeout = Duration::from_secs(timeout_secs);
+    let res = follow(
+        &cd,
+        &r,
+        followed(),
+        timeout,
+        until_traffic,
+        PollSchedule::default(),
+    )
+    .await;
+    (res, log)
+}
+
 fn followed() -> Followed {
     Followed {
         service: "web".into(),
@@ -98,21 +123,7 @@ async fn success_after_the_lifecycle_with_each_event_printed_once() {
         .repeatedly()
         .build();
     let list = list_targets();
-    let cd = mock_client!(
-        aws_sdk_codedeploy,
-        RuleMode::MatchAny,
-        &[&get, &batch, &list]
-    );
-    let (r, log) = runner();
-    let res = follow(
-        &cd,
-        &r,
-        followed(),
-        Duration::from_secs(600),
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, log) = follow_mocked(&[&get, &batch, &list], 600, false).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
     assert_eq!(list.num_calls(), 1, "targets are listed once");
     let text = log.text();
@@ -153,21 +164,7 @@ async fn failure_with_automatic_rollback_is_reported_as_a_rollback() {
     let batch = mock!(Client::batch_get_deployment_targets)
         .then_output(|| targets(&[("Install", LifecycleEventStatus::Failed)]));
     let list = list_targets();
-    let cd = mock_client!(
-        aws_sdk_codedeploy,
-        RuleMode::MatchAny,
-        &[&get, &batch, &list]
-    );
-    let (r, _) = runner();
-    let res = follow(
-        &cd,
-        &r,
-        followed(),
-        Duration::from_secs(600),
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&get, &batch, &list], 600, false).await;
     match res.verdict {
         Verdict::Failed {
             reason,
@@ -189,21 +186,7 @@ async fn a_stopped_deployment_fails() {
     let get = mock!(Client::get_deployment).then_output(|| info(DeploymentStatus::Stopped));
     let list = list_targets();
     let batch = mock!(Client::batch_get_deployment_targets).then_output(|| targets(&[]));
-    let cd = mock_client!(
-        aws_sdk_codedeploy,
-        RuleMode::MatchAny,
-        &[&get, &list, &batch]
-    );
-    let (r, _) = runner();
-    let res = follow(
-        &cd,
-        &r,
-        followed(),
-        Duration::from_secs(600),
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&get, &list, &batch], 600, false).await;
     assert_eq!(
         res.verdict,
         Verdict::Failed {
@@ -219,21 +202,7 @@ async fn a_deployment_that_never_ends_times_out_naming_where_it_stood() {
     let list = list_targets();
     let batch = mock!(Client::batch_get_deployment_targets)
         .then_output(|| targets(&[("AllowTestTraffic", LifecycleEventStatus::InProgress)]));
-    let cd = mock_client!(
-        aws_sdk_codedeploy,
-        RuleMode::MatchAny,
-        &[&get, &list, &batch]
-    );
-    let (r, _) = runner();
-    let res = follow(
-        &cd,
-        &r,
-        followed(),
-        Duration::from_secs(1800),
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&get, &list, &batch], 1800, false).await;
     assert_eq!(
         res.verdict,
         Verdict::Failed { reason: "timed out waiting for CodeDeploy deployment d-1; it was InProgress, last lifecycle event AllowTestTraffic: InProgress".into(), rolled_back: false }

@@ -31,6 +31,33 @@ fn at(status: S, stage: Stage) -> DescribeServiceDeploymentsOutput {
         .build()
 }
 
+/// `native::follow` against the mocked answers: `until_traffic`,
+/// `expect_rollback`, a timeout in seconds; the result and the log.
+async fn follow_mocked(
+    rules: &[&aws_smithy_mocks::Rule],
+    timeout_secs: u64,
+    until_traffic: bool,
+    expect_rollback: bool,
+) -> (
+    fargate_deploy::deployment::wait::WaitResult,
+    common::capture::Log,
+) {
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
+    let (r, log) = runner();
+    let timeout = Duration::from_secs(timeout_secs);
+    let res = follow(
+        &ecs,
+        &r,
+        followed(),
+        timeout,
+        until_traffic,
+        expect_rollback,
+        PollSchedule::default(),
+    )
+    .await;
+    (res, log)
+}
+
 fn followed() -> Followed {
     Followed {
         service: "web".into(),
@@ -55,18 +82,7 @@ fn progression() -> aws_smithy_mocks::Rule {
 #[tokio::test(start_paused = true)]
 async fn stages_are_printed_once_each_until_success() {
     let rule = progression();
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&rule]);
-    let (r, log) = runner();
-    let res = follow(
-        &ecs,
-        &r,
-        followed(),
-        Duration::from_secs(3600),
-        false,
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, log) = follow_mocked(&[&rule], 3600, false, false).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
     let text = log.text();
     for stage in [
@@ -89,18 +105,7 @@ async fn stages_are_printed_once_each_until_success() {
 #[tokio::test(start_paused = true)]
 async fn traffic_shifted_returns_at_the_bake_time() {
     let rule = progression();
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&rule]);
-    let (r, _) = runner();
-    let res = follow(
-        &ecs,
-        &r,
-        followed(),
-        Duration::from_secs(3600),
-        true,
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&rule], 3600, true, false).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
     assert_eq!(
         rule.num_calls(),
@@ -128,18 +133,7 @@ async fn a_rollback_is_a_failure_with_its_reason_unless_it_was_asked_for() {
             .build()
     };
     let rule = mock!(Client::describe_service_deployments).then_output(rolled);
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&rule]);
-    let (r, _) = runner();
-    let res = follow(
-        &ecs,
-        &r,
-        followed(),
-        Duration::from_secs(600),
-        false,
-        false,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&rule], 600, false, false).await;
     assert_eq!(
         res.verdict,
         Verdict::Failed {
@@ -149,15 +143,6 @@ async fn a_rollback_is_a_failure_with_its_reason_unless_it_was_asked_for() {
         }
     );
     // Mode rollback stopped it on purpose: the finished rollback is the success.
-    let res = follow(
-        &ecs,
-        &r,
-        followed(),
-        Duration::from_secs(600),
-        false,
-        true,
-        PollSchedule::default(),
-    )
-    .await;
+    let (res, _) = follow_mocked(&[&rule], 600, false, true).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
 }
