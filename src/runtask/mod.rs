@@ -40,55 +40,17 @@ pub fn plan(
     td: &Value,
     image_containers: &[String],
 ) -> Result<TaskPlan, Failure> {
-    let names: Vec<&str> = td["containerDefinitions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    let container = match &settings.migration_container {
-        Some(c) if names.contains(&c.as_str()) => c.clone(),
-        Some(c) => {
-            return Err(Failure::input(
-                "migration-container",
-                format!(
-                    "input `migration-container`: no container `{c}` in family `{}`; its containers are: {}",
-                    td["family"].as_str().unwrap_or(""),
-                    names.join(", ")
-                ),
-            ));
-        }
-        None => image_containers
-            .first()
-            .cloned()
-            .unwrap_or_else(|| names[0].to_string()),
-    };
-    let vpc = service
-        .and_then(|s| s.network_configuration())
-        .and_then(|n| n.awsvpc_configuration());
-    let mut origin = Vec::new();
-    let subnets = if settings.subnets.is_empty() {
-        vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()
-    } else {
-        origin.push("subnets from input");
-        settings.subnets.clone()
-    };
-    let security_groups = if settings.security_groups.is_empty() {
-        vpc.map(|v| v.security_groups().to_vec())
-            .unwrap_or_default()
-    } else {
-        origin.push("security groups from input");
-        settings.security_groups.clone()
-    };
-    let assign_public_ip = settings.assign_public_ip.or_else(|| {
-        vpc.and_then(|v| v.assign_public_ip())
-            .map(|a| *a == AssignPublicIp::Enabled)
-    });
+    let container = migration_container(settings, td, image_containers)?;
+    let (network, mut origin) = network(settings, service);
+    let Network {
+        subnets,
+        security_groups,
+        assign_public_ip,
+    } = network;
     if service.is_some() {
         origin.insert(0, "placement from the service");
     }
-    let awsvpc = td["networkMode"].as_str() == Some("awsvpc");
-    if awsvpc && subnets.is_empty() {
+    if td["networkMode"].as_str() == Some("awsvpc") && subnets.is_empty() {
         return Err(Failure::input("subnets", match service {
             Some(s) => format!("service {} has no awsvpc subnets to copy: set input `subnets` (and `security-groups`)", s.service_name().unwrap_or("?")),
             None => "input `subnets` is required for an awsvpc task when no `service` is given (the service's network settings are copied otherwise)".into(),
@@ -117,12 +79,83 @@ pub fn plan(
         container,
         command: settings.command.clone(),
         started_by: settings.started_by.clone(),
-        origin: if origin.is_empty() {
-            "placement from inputs".into()
-        } else {
-            origin.join(", ")
+        origin: match origin.is_empty() {
+            true => "placement from inputs".into(),
+            false => origin.join(", "),
         },
     })
+}
+
+/// `migration-container`, which must exist, or the first container that
+/// receives the image.
+fn migration_container(
+    settings: &Settings,
+    td: &Value,
+    image_containers: &[String],
+) -> Result<String, Failure> {
+    let names: Vec<&str> = td["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    match &settings.migration_container {
+        Some(c) if names.contains(&c.as_str()) => Ok(c.clone()),
+        Some(c) => Err(Failure::input(
+            "migration-container",
+            format!(
+                "input `migration-container`: no container `{c}` in family `{}`; its containers are: {}",
+                td["family"].as_str().unwrap_or(""),
+                names.join(", ")
+            ),
+        )),
+        None => Ok(image_containers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| names[0].to_string())),
+    }
+}
+
+/// Where the task's network interface goes.
+struct Network {
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    assign_public_ip: Option<bool>,
+}
+
+/// Subnets, security groups and public IP: each input where given, else
+/// the service's; with where they came from.
+fn network(settings: &Settings, service: Option<&Service>) -> (Network, Vec<&'static str>) {
+    let vpc = service
+        .and_then(|s| s.network_configuration())
+        .and_then(|n| n.awsvpc_configuration());
+    let mut origin = Vec::new();
+    let subnets = match settings.subnets.is_empty() {
+        true => vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+        false => {
+            origin.push("subnets from input");
+            settings.subnets.clone()
+        }
+    };
+    let security_groups = match settings.security_groups.is_empty() {
+        true => vpc
+            .map(|v| v.security_groups().to_vec())
+            .unwrap_or_default(),
+        false => {
+            origin.push("security groups from input");
+            settings.security_groups.clone()
+        }
+    };
+    let assign_public_ip = settings.assign_public_ip.or_else(|| {
+        vpc.and_then(|v| v.assign_public_ip())
+            .map(|a| *a == AssignPublicIp::Enabled)
+    });
+    let network = Network {
+        subnets,
+        security_groups,
+        assign_public_ip,
+    };
+    (network, origin)
 }
 
 /// RunTask `failures` worth another try: capacity that may free up.
