@@ -34,6 +34,50 @@ pub fn needs_aws(image: &ImageRef) -> bool {
     image.is_shorthand() || image.ecr_registry().is_some()
 }
 
+/// Why DescribeImages found nothing: a missing tag or repository is the
+/// user's to fix (exit 2); anything else is a failed lookup.
+fn lookup_failure<E>(
+    image: &ImageRef,
+    registry: Option<&EcrRegistry>,
+    region: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Failure
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let where_ = format!(
+        "{} in {region}",
+        registry
+            .map(|r| format!("registry {}", r.account))
+            .unwrap_or_else(|| "your ECR registry".into())
+    );
+    match aws_code(e) {
+        Some("ImageNotFoundException") => Failure::input(
+            "image",
+            format!(
+                "image {image} not found: repository `{}` ({where_}) has no {}; push the image before this step, or fix the tag",
+                image.repository,
+                image
+                    .digest
+                    .as_ref()
+                    .map(|d| format!("image {d}"))
+                    .unwrap_or_else(|| format!("tag `{}`", image.tag.as_deref().unwrap_or(""))),
+            ),
+        ),
+        Some("RepositoryNotFoundException") => Failure::input(
+            "image",
+            format!(
+                "image {image}: ECR repository `{}` does not exist ({where_}); check the name and aws-region",
+                image.repository
+            ),
+        ),
+        _ => Failure::failed(
+            "image",
+            format!("could not look up image {image} in ECR: {}", aws_message(e)),
+        ),
+    }
+}
+
 /// Looks the image up in ECR (DescribeImages) and returns it, pinned to its
 /// digest unless `pin` is false. `default_region` is used for the shorthand.
 pub async fn resolve_image(
@@ -64,20 +108,7 @@ pub async fn resolve_image(
         .image_ids(id)
         .send()
         .await
-        .map_err(|e| {
-            let where_ = format!("{} in {region}", registry.as_ref().map(|r| format!("registry {}", r.account)).unwrap_or_else(|| "your ECR registry".into()));
-            match aws_code(&e) {
-                Some("ImageNotFoundException") => Failure::input("image", format!(
-                    "image {image} not found: repository `{}` ({where_}) has no {}; push the image before this step, or fix the tag",
-                    image.repository,
-                    image.digest.as_ref().map(|d| format!("image {d}")).unwrap_or_else(|| format!("tag `{}`", image.tag.as_deref().unwrap_or(""))),
-                )),
-                Some("RepositoryNotFoundException") => Failure::input("image", format!(
-                    "image {image}: ECR repository `{}` does not exist ({where_}); check the name and aws-region", image.repository
-                )),
-                _ => Failure::failed("image", format!("could not look up image {image} in ECR: {}", aws_message(&e))),
-            }
-        })?;
+        .map_err(|e| lookup_failure(image, registry.as_ref(), &region, &e))?;
     let detail = out.image_details().first().ok_or_else(|| {
         Failure::input(
             "image",
