@@ -167,6 +167,8 @@ pub struct Settings {
 }
 
 impl Settings {
+    // Over 80 lines, and reads better whole: one field per input, in the
+    // order of the spec, each parsed where it is set.
     pub fn parse(raw: &RawInputs) -> Result<Self, Failure> {
         let opt = |n: &str| raw.get(n).map(str::to_string);
         let mode = parse_mode(raw.get("mode"))?;

@@ -151,30 +151,46 @@ async fn load_templates(
             .collect(),
     };
     let aws = aws.expect("templates from AWS imply credentials");
-    let mut distinct: Vec<&String> = sources.iter().map(|(id, _)| id).collect();
+    let mut distinct: Vec<String> = sources.iter().map(|(id, _)| id.clone()).collect();
     distinct.sort();
     distinct.dedup();
-    // Render registers nothing: it reads only what it renders.
-    let registers = settings.mode != crate::inputs::Mode::Render;
-    let mut families: Vec<String> = match registers {
+    // Each family's latest revision is read with the templates wherever a
+    // plan needs it: every mode but a render without services.
+    let wants_latest = settings.mode != crate::inputs::Mode::Render || !services.is_empty();
+    let mut families: Vec<String> = match wants_latest {
         true => distinct.iter().map(|id| family_of(id)).collect(),
         false => Vec::new(),
     };
     families.sort();
     families.dedup();
-    let mut calls = tokio::task::JoinSet::new();
-    for id in distinct {
+    let (fetched, latest) = read_definitions(aws, &distinct, &families).await?;
+    let templates = sources
+        .into_iter()
+        .map(|(id, origin)| {
+            let td = fetched[&id].clone();
+            (id, (td, origin))
+        })
+        .collect();
+    Ok((templates, latest))
+}
+
+/// Reads each template (checked for shape) and, at the same time, the
+/// latest revision of each family not already read as a template.
+async fn read_definitions(
+    aws: &Aws,
+    ids: &[String],
+    families: &[String],
+) -> Result<(HashMap<String, Value>, HashMap<String, Option<Value>>), Failure> {
+    let mut calls = JoinSet::new();
+    for id in ids {
         let (ecs, id) = (aws.ecs.clone(), id.clone());
         calls.spawn(async move {
             let td = api::describe_task_definition(&ecs, &id).await;
             (id, td)
         });
     }
-    let mut latest_calls = tokio::task::JoinSet::new();
-    for family in families
-        .iter()
-        .filter(|f| !sources.iter().any(|(id, _)| id == *f))
-    {
+    let mut latest_calls = JoinSet::new();
+    for family in families.iter().filter(|f| !ids.contains(f)) {
         let (ecs, family) = (aws.ecs.clone(), family.clone());
         latest_calls.spawn(async move {
             let td = api::describe_task_definition_opt(&ecs, &family).await;
@@ -205,14 +221,7 @@ async fn load_templates(
     while let Some(Ok((family, Ok(td)))) = latest_calls.join_next().await {
         latest.insert(family, td);
     }
-    let templates = sources
-        .into_iter()
-        .map(|(id, origin)| {
-            let td = fetched[&id].clone();
-            (id, (td, origin))
-        })
-        .collect();
-    Ok((templates, latest))
+    Ok((fetched, latest))
 }
 
 /// The template file (inside the workspace, for the action), once per service.
