@@ -6,7 +6,7 @@ use super::prepare;
 use super::report::{self, Report, TargetRow};
 use super::templates::Target;
 use crate::context::RunContext;
-use crate::error::Failure;
+use crate::error::{Failure, FailureKind};
 use crate::stages::Stages;
 
 pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
@@ -29,14 +29,18 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     if let (true, Some(aws)) = (shows_plan, &aws) {
         let plan = stages
             .run("plan (what deploy would do)", async {
-                let plan = super::deploy_plan::plan(settings, aws, &targets, false).await?;
-                for line in plan.lines() {
-                    runner.info(&line);
+                let shown = shown(super::deploy_plan::plan(settings, aws, &targets, false).await)?;
+                match &shown {
+                    Shown::Plan(lines, _) => lines.iter().for_each(|l| runner.info(l)),
+                    Shown::Refused(line) => runner.warning("plan", line),
                 }
-                Ok((plan.clone(), plan.headline()))
+                Ok(match shown {
+                    Shown::Plan(lines, headline) => (lines, headline),
+                    Shown::Refused(line) => (vec![line], "deploy would refuse it".into()),
+                })
             })
             .await?;
-        report.plan = plan.lines();
+        report.plan = plan;
     }
     prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
 
@@ -87,5 +91,63 @@ pub fn row(t: &Target, show_values: bool) -> TargetRow {
             )
         }),
         ..Default::default()
+    }
+}
+
+/// What render shows of a deploy's plan.
+#[derive(Debug, PartialEq)]
+enum Shown {
+    /// The plan's lines and headline.
+    Plan(Vec<String>, String),
+    /// Deploy would refuse a service (a controller it does not drive): news
+    /// for the render, not a failed render.
+    Refused(String),
+}
+
+fn shown(plan: Result<crate::plan::DeployPlan, Failure>) -> Result<Shown, Failure> {
+    match plan {
+        Ok(plan) => Ok(Shown::Plan(plan.lines(), plan.headline())),
+        Err(f) if f.kind == FailureKind::BadInput => Ok(Shown::Refused(format!(
+            "mode deploy would refuse this: {}",
+            f.headline
+        ))),
+        Err(f) => Err(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_deploy_would_refuse_is_shown_not_failed() {
+        let refused = shown(Err(Failure::input(
+            "service",
+            "service ext uses the EXTERNAL deployment controller, which fargate-deploy does not drive",
+        )));
+        assert_eq!(
+            refused.unwrap(),
+            Shown::Refused("mode deploy would refuse this: service ext uses the EXTERNAL deployment controller, which fargate-deploy does not drive".into())
+        );
+        let failed = shown(Err(Failure::failed(
+            "task-definition",
+            "DescribeTaskDefinition failed",
+        )));
+        assert_eq!(
+            failed.unwrap_err().headline,
+            "DescribeTaskDefinition failed"
+        );
+        let plan = crate::plan::DeployPlan {
+            cluster: "prod".into(),
+            services: vec![],
+            wait: None,
+        };
+        assert_eq!(
+            shown(Ok(plan)).unwrap(),
+            Shown::Plan(
+                vec![],
+                "0 service(s) in prod: 0 new revision(s) to register, 0 reused; ".into()
+            )
+        );
     }
 }
