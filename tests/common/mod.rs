@@ -80,6 +80,22 @@ fn runner_defaults() -> Vec<(String, String)> {
         .collect()
 }
 
+/// A step in the emulator's `prod` cluster (eu-west-1): `mode` for
+/// `service`, then `extra` inputs in order (a later one replaces an earlier).
+pub fn prod_step(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> ActionRun {
+    let base = [
+        ("mode", mode),
+        ("aws-region", "eu-west-1"),
+        ("cluster", "prod"),
+        ("service", service),
+    ];
+    extra
+        .iter()
+        .fold(ActionRun::new(Some(emu), &base), |run, (k, v)| {
+            run.input(k, v)
+        })
+}
+
 /// The token the emulator's GitHub API accepts (fdemu.py's GITHUB_TOKEN).
 pub const GITHUB_TOKEN: &str = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d";
 

@@ -3,24 +3,17 @@
 
 use crate::common;
 
-use common::{ActionRun, Emulator, Finished};
+use common::{Emulator, Finished};
 use serde_json::{Value, json};
 
 fn deploy(emu: &Emulator, service: &str, extra: &[(&str, &str)]) -> Finished {
-    let mut r = ActionRun::new(
-        Some(emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", service),
-            ("image", "web:v2"),
-        ],
-    );
-    for (k, v) in extra {
-        r = r.input(k, v);
-    }
-    r.run()
+    common::prod_step(
+        emu,
+        "deploy",
+        service,
+        &[&[("image", "web:v2")], extra].concat(),
+    )
+    .run()
 }
 
 #[test]

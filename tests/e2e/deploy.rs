@@ -7,20 +7,13 @@ use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};
 
 fn deploy(emu: &Emulator, services: &str, image: &str, extra: &[(&str, &str)]) -> Finished {
-    let mut run = ActionRun::new(
-        Some(emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", services),
-            ("image", image),
-        ],
-    );
-    for (k, v) in extra {
-        run = run.input(k, v);
-    }
-    run.run()
+    common::prod_step(
+        emu,
+        "deploy",
+        services,
+        &[&[("image", image)], extra].concat(),
+    )
+    .run()
 }
 
 fn count(calls: &[String], op: &str) -> usize {

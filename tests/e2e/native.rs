@@ -3,26 +3,16 @@
 
 use crate::common;
 
-use common::{ActionRun, Emulator, Finished};
+use common::{Emulator, Finished};
 use serde_json::json;
 
 fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
-    let mut r = ActionRun::new(
-        Some(emu),
-        &[
-            ("mode", mode),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", service),
-        ],
-    );
-    if mode == "deploy" {
-        r = r.input("image", "web:v2");
-    }
-    for (k, v) in extra {
-        r = r.input(k, v);
-    }
-    r.run()
+    let image: &[(&str, &str)] = if mode == "deploy" {
+        &[("image", "web:v2")]
+    } else {
+        &[]
+    };
+    common::prod_step(emu, mode, service, &[image, extra].concat()).run()
 }
 
 #[test]

@@ -3,22 +3,10 @@
 
 use crate::common;
 
-use common::{ActionRun, Emulator, Finished};
+use common::{Emulator, Finished};
 
 fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
-    let mut r = ActionRun::new(
-        Some(emu),
-        &[
-            ("mode", mode),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", service),
-        ],
-    );
-    for (k, v) in extra {
-        r = r.input(k, v);
-    }
-    r.run()
+    common::prod_step(emu, mode, service, extra).run()
 }
 
 #[test]
