@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use super::prepare;
-use super::render::row;
 use super::report::{self, Report};
+use super::templates::row;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::error::Failure;

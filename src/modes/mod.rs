@@ -1,5 +1,8 @@
-//! One file per mode; `prepare` holds the stages they share and `report`
-//! what every run tells at its end.
+//! One file per mode (render, migrate, deploy, rollback), none importing
+//! another; what they share is in its own module: `prepare` (credentials,
+//! image), `templates` (rendering), `deploy_plan` (the plan), `register`
+//! (reuse or new, then RegisterTaskDefinition), `wait` (following
+//! deployments) and `report` (what every run tells at its end).
 
 pub mod deploy;
 pub mod deploy_plan;
@@ -10,6 +13,7 @@ pub mod render;
 pub mod report;
 pub mod rollback;
 pub mod templates;
+pub mod wait;
 
 use std::time::Instant;
 

@@ -3,8 +3,8 @@
 //! services) → write artifacts. Never mutates AWS.
 
 use super::prepare;
-use super::report::{self, Report, TargetRow};
-use super::templates::Target;
+use super::report::{self, Report};
+use super::templates::row;
 use crate::context::RunContext;
 use crate::error::{Failure, FailureKind};
 use crate::stages::Stages;
@@ -68,30 +68,6 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
         report.github.push(line);
     }
     Ok(())
-}
-
-/// The report's row of a target; `show_values`: environment values in the diff.
-pub fn row(t: &Target, show_values: bool) -> TargetRow {
-    TargetRow {
-        name: t.name.clone(),
-        family: t.rendered.family().to_string(),
-        containers: t.rendered.image_containers.clone(),
-        origin: t.origin.clone(),
-        artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
-        plan: t.running.as_ref().map(|running| {
-            let revision = t
-                .service
-                .as_ref()
-                .and_then(|s| s.task_definition())
-                .map(crate::arn::last_segment)
-                .unwrap_or("definition");
-            (
-                revision.to_string(),
-                crate::taskdef::diff::diff(running, &t.rendered.definition, show_values),
-            )
-        }),
-        ..Default::default()
-    }
 }
 
 /// What render shows of a deploy's plan.

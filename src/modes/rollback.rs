@@ -4,9 +4,9 @@
 
 use aws_smithy_types::DateTime;
 
-use super::deploy::wait_stage;
 use super::prepare;
 use super::report::{Report, TargetRow};
+use super::wait::wait_stage;
 use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;

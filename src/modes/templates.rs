@@ -10,6 +10,7 @@ use aws_sdk_ecs::types::Service;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::report::TargetRow;
 use crate::artifacts::ArtifactPaths;
 use crate::aws::Aws;
 use crate::error::Failure;
@@ -290,6 +291,30 @@ async fn running_definitions(
 fn family_of(id: &str) -> String {
     let name = crate::arn::last_segment(id);
     name.split(':').next().unwrap_or(name).to_string()
+}
+
+/// The report's row of a target; `show_values`: environment values in the diff.
+pub fn row(t: &Target, show_values: bool) -> TargetRow {
+    TargetRow {
+        name: t.name.clone(),
+        family: t.rendered.family().to_string(),
+        containers: t.rendered.image_containers.clone(),
+        origin: t.origin.clone(),
+        artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
+        plan: t.running.as_ref().map(|running| {
+            let revision = t
+                .service
+                .as_ref()
+                .and_then(|s| s.task_definition())
+                .map(crate::arn::last_segment)
+                .unwrap_or("definition");
+            (
+                revision.to_string(),
+                crate::taskdef::diff::diff(running, &t.rendered.definition, show_values),
+            )
+        }),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,154 @@
+//! The wait stage deploy and rollback share: every deployment followed at
+//! once — rolling ones together (one DescribeServices per poll), ECS-native
+//! and CodeDeploy ones each by its own reader — until each ends, the run is
+//! cancelled, or `timeout-minutes` passes; each result goes in its report row.
+
+use std::time::Duration;
+
+use aws_smithy_types::DateTime;
+
+use super::report::Report;
+use crate::aws::Aws;
+use crate::context::RunContext;
+use crate::deployment::Updated;
+use crate::deployment::assess::Verdict;
+use crate::deployment::codedeploy;
+use crate::deployment::native;
+use crate::deployment::wait::{WaitResult, wait_all};
+use crate::error::Failure;
+use crate::inputs::WaitUntil;
+use crate::plan::DeploymentKind;
+use crate::poll::PollSchedule;
+use crate::stages::Stages;
+
+pub async fn wait_stage(
+    stages: &mut Stages<'_>,
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    updated: &[Updated],
+    since: DateTime,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let (settings, runner) = (ctx.settings, ctx.runner.as_ref());
+    stages
+        .run("wait for deployment", async {
+            if settings.wait_until == WaitUntil::None {
+                for r in &mut report.rows {
+                    r.outcome = Some("not waited for".into());
+                }
+                return Ok(((), "not waiting (wait-until: none)".to_string()));
+            }
+            let mut results = Vec::new();
+            let mut follow = Vec::new();
+            let mut codedeploy_follows = Vec::new();
+            let mut native_follows = Vec::new();
+            for u in updated {
+                if u.kind == DeploymentKind::Native {
+                    let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
+                    native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until_traffic, u.expect_rollback, PollSchedule::default()));
+                } else if u.kind == DeploymentKind::CodeDeploy {
+                    let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
+                    codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
+                } else if u.desired_count == 0 {
+                    runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, crate::arn::last_segment(&u.followed.task_definition)));
+                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], took: Duration::ZERO });
+                } else {
+                    follow.push(u.followed.clone());
+                }
+            }
+            // A deployment UpdateService has just started is IN_PROGRESS: the
+            // first poll waits a second, unless one was not new (it may be done).
+            let mut schedule = PollSchedule::default();
+            if updated.iter().filter(|u| u.kind == DeploymentKind::Rolling).all(|u| u.new_deployment) {
+                schedule = schedule.waiting_first();
+            }
+            // Rolling and CodeDeploy deployments are followed at the same time.
+            let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, schedule);
+            let all = async {
+                tokio::join!(
+                    rolling,
+                    futures_util::future::join_all(codedeploy_follows),
+                    futures_util::future::join_all(native_follows)
+                )
+            };
+            // A cancelled workflow run ends the wait at once; the deployments go on in AWS.
+            let cancel = &ctx.cancel;
+            let (rolled, deployed, natively) = tokio::select! {
+                all = all => all,
+                signal = cancel.signalled() => {
+                    for r in &mut report.rows {
+                        r.outcome = Some("cancelled while deploying".into());
+                    }
+                    let ids: Vec<String> = updated.iter().map(|u| format!("{} ({})", u.followed.service, u.followed.deployment_id)).collect();
+                    return Err(Failure::failed("deploy", format!(
+                        "cancelled ({signal}) while waiting; the deployments go on in AWS without being watched: {}",
+                        ids.join(", ")
+                    )));
+                }
+            };
+            results.extend(rolled);
+            results.extend(deployed);
+            results.extend(natively);
+            let ok = record(report, &results)?;
+            Ok(((), format!("{ok} of {} deployments completed", updated.len())))
+        })
+        .await
+}
+
+/// Puts each result in its report row; fails if any deployment failed.
+fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure> {
+    let mut failures = Vec::new();
+    let mut ok = 0;
+    for r in &mut report.rows {
+        let Some(res) = results.iter().find(|w| w.followed.service == r.name) else {
+            continue;
+        };
+        r.took = Some(res.took);
+        match &res.verdict {
+            Verdict::Succeeded => {
+                ok += 1;
+                r.outcome = Some("success".into());
+            }
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => {
+                r.outcome = Some(if *rolled_back {
+                    "rolled back".into()
+                } else {
+                    "failure".into()
+                });
+                r.failure = Some((
+                    reason.clone(),
+                    res.last_events.clone(),
+                    res.stopped_reasons.clone(),
+                ));
+                failures.push((r.name.clone(), reason.clone(), res));
+            }
+            Verdict::Waiting(_) => r.outcome = Some("unknown".into()),
+        }
+    }
+    let Some((name, reason, first)) = failures.first() else {
+        return Ok(ok);
+    };
+    let headline = if failures.len() == 1 {
+        format!("deployment of {name} failed: {reason}")
+    } else {
+        format!(
+            "{} of {} services failed; {name}: {reason}",
+            failures.len(),
+            report.rows.len()
+        )
+    };
+    let mut f = Failure::failed("deploy", headline);
+    for (other, why, _) in failures.iter().skip(1) {
+        f = f.with_detail(format!("{other}: {why}"));
+    }
+    for e in &first.last_events {
+        f = f.with_detail(format!("event: {e}"));
+    }
+    for s in &first.stopped_reasons {
+        f = f.with_detail(format!("stopped {s}"));
+    }
+    Err(f)
+}
