@@ -881,7 +881,7 @@ impl ActionRun {
 
     /// Appends the AWS operations this run issued to
     /// `target/observed-calls/<mode>`, for the least-privilege check
-    /// (tests/iam_policy.rs), which compares them with the README's policies.
+    /// (tests/iam_policy.rs), which compares them with the policies in docs/iam.md.
     fn record_calls(&self, port: u16, before: usize) {
         let Some(mode) = self.mode() else { return };
         let mut ops: Vec<String> = call_names(port).split_off(before);
