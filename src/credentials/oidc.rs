@@ -5,6 +5,10 @@
 use std::time::Duration;
 
 use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -70,44 +74,57 @@ pub async fn fetch_token(
     audience: &str,
 ) -> Result<String, OidcError> {
     let url = token_url(request_url, audience);
-    let url = reqwest::Url::parse(&url).map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| OidcError::Unavailable {
-            attempts: 0,
-            last: crate::error::chain(&e),
-        })?;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
+    let connector = https_connector();
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
             tokio::time::sleep(Duration::from_millis(500 << (attempt - 2))).await;
         }
-        let request = client
-            .get(url.clone())
-            .bearer_auth(request_token)
-            .header(reqwest::header::ACCEPT, "application/json; api-version=2.0");
-        let answer = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                response.bytes().await.map(|body| (status, body))
-            }
-            Err(e) => Err(e),
-        };
-        let (status, body) = match answer {
-            Ok(answer) => answer,
-            Err(e) if e.is_timeout() => {
-                last = "no answer within 10 s".into();
-                continue;
-            }
+        let request = hyper::Request::get(uri.clone())
+            .header("authorization", format!("Bearer {request_token}"))
+            .header("accept", "application/json; api-version=2.0")
+            .header(
+                "user-agent",
+                concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::new())
+            .expect("static request parts are valid");
+        let response =
+            match tokio::time::timeout(Duration::from_secs(10), client.request(request)).await {
+                Err(_) => {
+                    last = "no answer within 10 s".into();
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    last = format!("{e}");
+                    continue;
+                }
+                Ok(Ok(r)) => r,
+            };
+        let status = response.status().as_u16();
+        let body = match response.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
             Err(e) => {
-                last = crate::error::chain(&e);
+                last = format!("reading the answer: {e}");
                 continue;
             }
         };
         if status == 200 {
-            return token_of(&body);
+            #[derive(Deserialize)]
+            struct Answer {
+                value: Option<String>,
+            }
+            return match serde_json::from_slice::<Answer>(&body) {
+                Ok(Answer { value: Some(v) }) if !v.is_empty() => Ok(v),
+                _ => Err(OidcError::NoToken(format!(
+                    "{} bytes that hold no `value`",
+                    body.len()
+                ))),
+            };
         }
         let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         if status == 429 || status >= 500 {
@@ -122,23 +139,25 @@ pub async fn fetch_token(
     })
 }
 
-/// The token of the service's answer, `{"value": "…"}`.
-fn token_of(body: &[u8]) -> Result<String, OidcError> {
-    #[derive(Deserialize)]
-    struct Answer {
-        value: Option<String>,
-    }
-    match serde_json::from_slice::<Answer>(body) {
-        Ok(Answer { value: Some(v) }) if !v.is_empty() => Ok(v),
-        _ => Err(OidcError::NoToken(format!(
-            "{} bytes that hold no `value`",
-            body.len()
-        ))),
-    }
-}
-
 fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or("").to_string()
+}
+
+type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+
+fn https_connector() -> Https {
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_native_roots() {
+        Ok(b) => b,
+        // No CA bundle on this machine: plain-HTTP endpoints (tests, proxies) still work,
+        // and HTTPS fails with a certificate error that says so.
+        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        ),
+    };
+    builder.https_or_http().enable_http1().build()
 }
 
 #[cfg(test)]
