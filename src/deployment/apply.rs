@@ -50,7 +50,8 @@ pub async fn apply_all(stage: &str, changes: Vec<Change>) -> Result<Vec<Updated>
     if changed.is_empty() && failures.is_empty() {
         return Err(first);
     }
-    // Something changed: the run failed (exit 1), whatever the first cause.
+    // Something changed, or several failed: the run failed (exit 1),
+    // whatever the first cause was.
     let mut f = Failure::failed(stage, first.headline);
     f.detail = first.detail;
     for other in failures {
