@@ -13,13 +13,14 @@ use crate::inputs::Settings;
 use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy};
 use crate::taskdef::normalize;
 
-/// Reads only, concurrently. `check_codedeploy`: prove each CodeDeploy
-/// application and group exists (deploy; render names them only).
+/// Reads only, concurrently. `for_deploy`: the plan deploy carries out —
+/// each CodeDeploy application and group proved to exist, and the wait
+/// included; otherwise (render) what deploy would do, naming them only.
 pub async fn plan(
     settings: &Settings,
     aws: &Aws,
     targets: &[Target],
-    check_codedeploy: bool,
+    for_deploy: bool,
 ) -> Result<DeployPlan, Failure> {
     let names = CodeDeployNames::from_settings(settings, true);
     let strategies = targets
@@ -28,9 +29,7 @@ pub async fn plan(
         .map(|svc| Strategy::of(&settings.cluster, svc, names))
         .collect::<Result<Vec<_>, Failure>>()?;
     let checks = strategies.iter().filter_map(|s| match s {
-        Strategy::CodeDeploy(cd) if check_codedeploy => {
-            Some(codedeploy::check(&aws.codedeploy, cd))
-        }
+        Strategy::CodeDeploy(cd) if for_deploy => Some(codedeploy::check(&aws.codedeploy, cd)),
         _ => None,
     });
     let (checked, decisions) = tokio::join!(
@@ -73,6 +72,6 @@ pub async fn plan(
     Ok(DeployPlan {
         cluster: settings.cluster.clone(),
         services,
-        wait: check_codedeploy.then_some((settings.wait_until, settings.timeout)),
+        wait: for_deploy.then_some((settings.wait_until, settings.timeout)),
     })
 }

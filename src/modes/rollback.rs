@@ -23,7 +23,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 5);
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions) = stages
+    let (services, actions, plan) = stages
         .run("find previous good revision", async {
             let services =
                 describe_services(&aws.ecs, &settings.cluster, &settings.services).await?;
@@ -33,10 +33,10 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
                 .map(|svc| plan(&aws, &settings.cluster, svc, names));
             let actions = futures_util::future::try_join_all(plans).await?;
             let lines: Vec<String> = actions.iter().map(RollbackAction::describe).collect();
-            Ok(((services, actions), lines.join("; ")))
+            Ok(((services, actions, lines.clone()), lines.join("; ")))
         })
         .await?;
-    report.plan = actions.iter().map(RollbackAction::describe).collect();
+    report.plan = plan;
     report.rows = actions.iter().map(row).collect();
 
     let since = DateTime::from(std::time::SystemTime::now());

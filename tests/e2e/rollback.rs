@@ -44,6 +44,13 @@ fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
         emu.calls()
             .contains(&"ecs:ListServiceDeployments".to_string())
     );
+    // The plan printed before the change is in the summary too.
+    assert!(
+        done.summary.contains("<details><summary>Plan</summary>")
+            && done.summary.contains("web: from web:2 to web:1"),
+        "{}",
+        done.summary
+    );
     assert!(
         done.summary.contains("| `web` | `web:1` |"),
         "{}",
