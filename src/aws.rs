@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 
 use crate::credentials::{self, RoleSettings, default_session_name};
 use crate::error::Failure;
-use crate::inputs::Settings;
+use crate::inputs::Access;
 use crate::runner::Runner;
 
 #[derive(Clone)]
@@ -30,20 +30,20 @@ impl Aws {
 
     /// Credentials as the settings say: OIDC role or the default chain.
     pub async fn connect(
-        settings: &Settings,
+        access: &Access,
         runner: Arc<Runner>,
         env: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<(Self, String), Failure> {
-        let role = settings.role_to_assume.as_ref().map(|arn| RoleSettings {
+        let role = access.role_to_assume.as_ref().map(|arn| RoleSettings {
             role_arn: arn.clone(),
-            session_name: settings.role_session_name.clone().unwrap_or_else(|| {
+            session_name: access.role_session_name.clone().unwrap_or_else(|| {
                 default_session_name(
                     env("GITHUB_RUN_ID").as_deref(),
                     env("GITHUB_RUN_ATTEMPT").as_deref(),
                 )
             }),
-            duration_seconds: settings.role_duration_seconds,
-            audience: settings.audience.clone(),
+            duration_seconds: access.role_duration_seconds,
+            audience: access.audience.clone(),
         });
         let how = match &role {
             Some(r) => format!(
@@ -52,7 +52,7 @@ impl Aws {
             ),
             None => "using the default AWS credential chain".to_string(),
         };
-        let config = credentials::load(settings.aws_region.as_deref(), role, runner, env).await?;
+        let config = credentials::load(access.region.as_deref(), role, runner, env).await?;
         let aws = Self::from_config(config);
         let how = format!("{how}, region {}", aws.region);
         Ok((aws, how))

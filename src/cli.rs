@@ -35,6 +35,7 @@ pub fn command() -> Command {
                     .long(spec.name)
                     .value_name("VALUE")
                     .help(help)
+                    .help_heading(crate::inputs::spec::group(spec.name))
                     .action(ArgAction::Set),
             );
         }
@@ -208,6 +209,32 @@ mod tests {
             _ => None,
         });
         assert_eq!(format!("{raw:?}"), format!("{env:?}"));
+    }
+
+    /// The flags are grouped as the settings are typed: each input in one
+    /// group, each group one struct.
+    #[test]
+    fn every_input_is_in_one_group_and_help_shows_the_groups() {
+        for spec in INPUTS.iter().filter(|s| s.name != "mode") {
+            let n = crate::inputs::spec::GROUPS
+                .iter()
+                .filter(|(_, names)| names.contains(&spec.name))
+                .count();
+            assert_eq!(n, 1, "{} is in {n} groups", spec.name);
+        }
+        for (_, names) in crate::inputs::spec::GROUPS {
+            for name in *names {
+                assert!(crate::inputs::spec::spec(name).is_some(), "{name}");
+            }
+        }
+        let help = command()
+            .find_subcommand_mut("migrate")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let task = help.find("One-off task (migrate):").expect("heading");
+        assert!(help[task..].contains("--subnets"), "{help}");
+        assert!(!help.contains("GitHub deployment"), "{help}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::arn::last_segment;
 use crate::error::Failure;
-use crate::inputs::{Settings, WaitUntil};
+use crate::inputs::{Following, WaitUntil};
 use crate::taskdef::normalize::equivalent;
 
 /// An ECS-native deployment strategy (`deploymentConfiguration.strategy`).
@@ -64,16 +64,13 @@ pub struct CodeDeployNames<'a> {
 }
 
 impl<'a> CodeDeployNames<'a> {
-    /// The names the inputs give; `with_config`: whether the deployment
-    /// configuration applies (it does to a new deployment, not to a stop).
-    pub fn from_settings(settings: &'a Settings, with_config: bool) -> Self {
+    /// The names the inputs give; `config`, the deployment configuration,
+    /// only where a new deployment is created (deploy, not rollback).
+    pub fn from_settings(follow: &'a Following, config: Option<&'a str>) -> Self {
         Self {
-            application: settings.codedeploy_application.as_deref(),
-            group: settings.codedeploy_deployment_group.as_deref(),
-            config: settings
-                .codedeploy_deployment_config
-                .as_deref()
-                .filter(|_| with_config),
+            application: follow.codedeploy_application.as_deref(),
+            group: follow.codedeploy_deployment_group.as_deref(),
+            config,
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::{Client, GitHubError};
 use crate::error::Failure;
-use crate::inputs::{Settings, WaitUntil};
+use crate::inputs::{DeploySettings, Settings, WaitUntil};
 use crate::runner::Runner;
 
 /// The job permission the calls need.
@@ -30,6 +30,9 @@ pub struct Prepared {
     sha: String,
     pub environment: String,
     environment_url: Option<String>,
+    /// What the run waits for and where: the final state says it.
+    wait_until: WaitUntil,
+    cluster: String,
 }
 
 /// The deployment being created (or created) on GitHub.
@@ -130,11 +133,12 @@ struct Created {
 /// configuration (no token, no repository or commit) is an input failure.
 pub fn prepare(
     settings: &Settings,
+    deploy: &DeploySettings,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Option<Prepared>, Failure> {
-    if !settings.github_deployment {
+    let Some(github) = &deploy.github else {
         return Ok(None);
-    }
+    };
     let client = super::client_for(
         "github-deployment",
         PERMISSION,
@@ -150,11 +154,13 @@ pub fn prepare(
     Ok(Some(Prepared {
         client,
         sha,
-        environment: settings
+        environment: github
             .environment
             .clone()
             .unwrap_or_else(|| "production".into()),
-        environment_url: settings.environment_url.clone(),
+        environment_url: github.environment_url.clone(),
+        wait_until: deploy.follow.wait_until,
+        cluster: settings.cluster.clone(),
     }))
 }
 
@@ -247,7 +253,6 @@ impl Started {
     pub async fn conclude(
         self,
         runner: &Runner,
-        settings: &Settings,
         outcome: &Result<(), Failure>,
         revisions: &[&str],
         cancelled: Option<&str>,
@@ -255,8 +260,8 @@ impl Started {
     ) -> String {
         let end = Final::of(
             outcome,
-            settings.wait_until,
-            &settings.cluster,
+            self.prepared.wait_until,
+            &self.prepared.cluster,
             revisions,
             cancelled,
         );
@@ -370,29 +375,19 @@ mod tests {
             sha: "abc".into(),
             environment: "production".into(),
             environment_url: None,
+            wait_until: WaitUntil::Complete,
+            cluster: "default".into(),
         };
         let (runner, log) = crate::runner::tests::runner(crate::runner::Face::Actions);
         let runner = Arc::new(runner);
         let started = plan.start(runner.clone(), "d".into(), serde_json::json!({}), None);
-        let mut raw = crate::inputs::RawInputs::default();
-        for (k, v) in [("mode", "deploy"), ("service", "web"), ("image", "web:v1")] {
-            raw.set(k, v);
-        }
-        let settings = Settings::parse(&raw).unwrap();
         let outcome = Err(Failure::failed(
             "deploy",
             "cancelled (SIGTERM) while waiting",
         ));
         let t0 = tokio::time::Instant::now();
         let line = started
-            .conclude(
-                &runner,
-                &settings,
-                &outcome,
-                &["web:2"],
-                Some("SIGTERM"),
-                None,
-            )
+            .conclude(&runner, &outcome, &["web:2"], Some("SIGTERM"), None)
             .await;
         assert_eq!(t0.elapsed(), Duration::from_secs(4));
         assert!(line.contains("the final status was not posted"), "{line}");

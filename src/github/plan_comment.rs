@@ -100,9 +100,10 @@ pub enum Posted {
 /// are needed even when this run turns out not to be a pull request.
 pub fn prepare(
     settings: &Settings,
+    comment_plan: bool,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Option<Client>, Failure> {
-    if !settings.comment_plan {
+    if !comment_plan {
         return Ok(None);
     }
     super::client_for(

@@ -269,6 +269,86 @@ pub const INPUTS: &[InputSpec] = &[
     ),
 ];
 
+/// The argument groups, the CLI's help headings: each is one struct of
+/// [`super::settings`] (AWS access: `Access`; Target: `Settings`;
+/// Rendering: `Rendering`; Review: `RenderSettings`; One-off task:
+/// `TaskSettings`; Service update: `DeploySettings`; Following: `Following`,
+/// and migrate's own timeout; GitHub deployment: `GitHubDeployment`).
+/// Every input but `mode` is in exactly one.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "AWS access",
+        &[
+            "aws-region",
+            "role-to-assume",
+            "role-session-name",
+            "role-duration-seconds",
+            "audience",
+        ],
+    ),
+    ("Target", &["cluster", "service", "github-token"]),
+    (
+        "Rendering",
+        &[
+            "image",
+            "pin-digest",
+            "task-definition",
+            "container-name",
+            "environment-variables",
+            "secrets",
+            "set",
+            "artifacts-dir",
+            "container-port",
+            "codedeploy-hooks",
+        ],
+    ),
+    (
+        "Review (render)",
+        &["comment-plan", "show-environment-values"],
+    ),
+    (
+        "One-off task (migrate)",
+        &[
+            "command",
+            "migration-container",
+            "subnets",
+            "security-groups",
+            "assign-public-ip",
+            "started-by",
+            "stop-task-on-cancel",
+        ],
+    ),
+    (
+        "Service update (deploy)",
+        &[
+            "force-new-deployment",
+            "desired-count",
+            "codedeploy-deployment-config",
+        ],
+    ),
+    (
+        "Following",
+        &[
+            "timeout-minutes",
+            "wait-until",
+            "codedeploy-application",
+            "codedeploy-deployment-group",
+        ],
+    ),
+    (
+        "GitHub deployment (deploy)",
+        &["github-deployment", "environment", "environment-url"],
+    ),
+];
+
+/// The group an input is in (its CLI help heading).
+pub fn group(name: &str) -> Option<&'static str> {
+    GROUPS
+        .iter()
+        .find(|(_, names)| names.contains(&name))
+        .map(|(heading, _)| *heading)
+}
+
 pub fn spec(name: &str) -> Option<&'static InputSpec> {
     INPUTS.iter().find(|i| i.name == name)
 }

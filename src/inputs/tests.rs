@@ -19,6 +19,24 @@ fn parse_with(extra: &[(&'static str, &str)]) -> Result<Settings, Failure> {
     Settings::parse(&raw(&pairs))
 }
 
+fn rendering(s: &Settings) -> &Rendering {
+    s.mode.rendering().expect("a rendering mode")
+}
+
+fn deploy(s: &Settings) -> &DeploySettings {
+    match &s.mode {
+        ModeSettings::Deploy(d) => d,
+        other => panic!("not deploy: {other:?}"),
+    }
+}
+
+fn migrate(s: &Settings) -> &MigrateSettings {
+    match &s.mode {
+        ModeSettings::Migrate(m) => m,
+        other => panic!("not migrate: {other:?}"),
+    }
+}
+
 fn input_error(extra: &[(&'static str, &str)]) -> Failure {
     let f = parse_with(extra).expect_err("should be refused");
     assert_eq!(f.kind, FailureKind::BadInput, "{f}");
@@ -28,29 +46,38 @@ fn input_error(extra: &[(&'static str, &str)]) -> Failure {
 #[test]
 fn defaults_apply() {
     let s = parse_with(&[]).unwrap();
-    assert_eq!(s.mode, Mode::Render);
+    assert_eq!(s.mode(), Mode::Render);
     assert_eq!(s.cluster, "default");
-    assert!(s.pin_digest);
-    assert_eq!(s.role_duration_seconds, 3600);
-    assert_eq!(s.audience, "sts.amazonaws.com");
-    assert_eq!(s.artifacts_dir, PathBuf::from(".fargate-deploy"));
-    assert_eq!(s.timeout, std::time::Duration::from_secs(1800));
+    assert!(rendering(&s).pin_digest);
+    assert_eq!(s.access.role_duration_seconds, 3600);
+    assert_eq!(s.access.audience, "sts.amazonaws.com");
     assert_eq!(
-        parse_with(&[("mode", "deploy"), ("timeout-minutes", "0.5")])
-            .unwrap()
-            .timeout,
+        rendering(&s).artifacts_dir,
+        PathBuf::from(".fargate-deploy")
+    );
+    assert_eq!(rendering(&s).template, TemplateSource::Service);
+    let d = parse_with(&[("mode", "deploy")]).unwrap();
+    assert_eq!(
+        deploy(&d).follow.timeout,
+        std::time::Duration::from_secs(1800)
+    );
+    assert_eq!(deploy(&d).follow.wait_until, WaitUntil::Complete);
+    assert!(deploy(&d).github.is_none());
+    let d = parse_with(&[("mode", "deploy"), ("timeout-minutes", "0.5")]).unwrap();
+    assert_eq!(
+        deploy(&d).follow.timeout,
         std::time::Duration::from_secs(30)
     );
-    assert_eq!(s.wait_until, WaitUntil::Complete);
-    assert_eq!(s.template, TemplateSource::Service);
-    assert_eq!(s.started_by, "fargate-deploy");
+    let m = parse_with(&[("mode", "migrate")]).unwrap();
+    assert_eq!(migrate(&m).task.started_by, "fargate-deploy");
+    assert_eq!(migrate(&m).timeout, std::time::Duration::from_secs(1800));
 }
 
 #[test]
 fn values_are_trimmed_and_empty_means_unset() {
     let s = parse_with(&[("cluster", "  prod \n"), ("aws-region", "   ")]).unwrap();
     assert_eq!(s.cluster, "prod");
-    assert_eq!(s.aws_region, None);
+    assert_eq!(s.access.region, None);
 }
 
 #[test]
@@ -67,7 +94,7 @@ fn environment_lines_keep_equals_signs_in_values() {
     )])
     .unwrap();
     assert_eq!(
-        s.environment_variables,
+        rendering(&s).environment_variables,
         vec![
             (
                 "DSN".to_string(),
@@ -90,13 +117,14 @@ fn set_lines_parse_path_and_json() {
         "$.cpu = \"512\"\n$.containerDefinitions[?(@.name == 'web')].memory=1024",
     )])
     .unwrap();
-    assert_eq!(s.set[0].path, "$.cpu");
-    assert_eq!(s.set[0].value, serde_json::json!("512"));
+    let set = &rendering(&s).set;
+    assert_eq!(set[0].path, "$.cpu");
+    assert_eq!(set[0].value, serde_json::json!("512"));
     assert_eq!(
-        s.set[1].path,
+        set[1].path,
         "$.containerDefinitions[?(@.name == 'web')].memory"
     );
-    assert_eq!(s.set[1].value, serde_json::json!(1024));
+    assert_eq!(set[1].value, serde_json::json!(1024));
     assert!(
         input_error(&[("set", "$.cpu = 512abc")])
             .headline
@@ -132,7 +160,7 @@ fn commands_split_like_a_shell_without_one() {
     ]))
     .unwrap();
     assert_eq!(
-        s.command.unwrap(),
+        migrate(&s).task.command.clone().unwrap(),
         [
             "php",
             "artisan",
@@ -149,7 +177,10 @@ fn commands_split_like_a_shell_without_one() {
         ("command", r#"["sh", "-c", "echo $HOME; rm -rf /"]"#),
     ]))
     .unwrap();
-    assert_eq!(s.command.unwrap(), ["sh", "-c", "echo $HOME; rm -rf /"]);
+    assert_eq!(
+        migrate(&s).task.command.clone().unwrap(),
+        ["sh", "-c", "echo $HOME; rm -rf /"]
+    );
     let f = Settings::parse(&raw(&[
         ("mode", "migrate"),
         ("image", "web:v1"),
@@ -244,7 +275,7 @@ fn the_runners_defaults_are_accepted_in_every_mode() {
             pairs.push(("image", "web:v1"));
         }
         let s = Settings::parse(&raw(&pairs)).unwrap_or_else(|f| panic!("{mode}: {f}"));
-        assert_eq!(s.mode.name(), mode);
+        assert_eq!(s.mode().name(), mode);
     }
     // The same inputs asking for something do not apply outside their modes.
     let f = input_error(&[("force-new-deployment", "true")]);
@@ -256,7 +287,7 @@ fn the_runners_defaults_are_accepted_in_every_mode() {
 #[test]
 fn github_inputs_go_with_their_modes() {
     let s = parse_with(&[("comment-plan", "true")]).unwrap();
-    assert!(s.comment_plan);
+    assert!(matches!(&s.mode, ModeSettings::Render(r) if r.comment_plan));
     let f = input_error(&[("comment-plan", "true"), ("mode", "deploy")]);
     assert!(f.headline.contains("only to render"), "{f}");
     let mut pairs = vec![("mode", "render"), ("image", "web:v1")];
@@ -271,7 +302,12 @@ fn github_inputs_go_with_their_modes() {
         ("environment-url", "https://staging.example.com"),
     ])
     .unwrap();
-    assert_eq!(s.environment.as_deref(), Some("staging"));
+    let github = deploy(&s).github.as_ref().expect("github-deployment: true");
+    assert_eq!(github.environment.as_deref(), Some("staging"));
+    assert_eq!(
+        github.environment_url.as_deref(),
+        Some("https://staging.example.com")
+    );
     let long = "e".repeat(256);
     let f = input_error(&[
         ("mode", "deploy"),
@@ -316,14 +352,14 @@ fn template_sources() {
     let file = dir.path().join("td.json");
     std::fs::write(&file, "{}").unwrap();
     let s = parse_with(&[("task-definition", file.to_str().unwrap())]).unwrap();
-    assert_eq!(s.template, TemplateSource::File(file.clone()));
+    assert_eq!(rendering(&s).template, TemplateSource::File(file.clone()));
     for id in [
         "web",
         "web:12",
         "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
     ] {
         assert_eq!(
-            parse_with(&[("task-definition", id)]).unwrap().template,
+            rendering(&parse_with(&[("task-definition", id)]).unwrap()).template,
             TemplateSource::Registered(id.into())
         );
     }
@@ -338,7 +374,10 @@ fn booleans_follow_the_toolkit() {
         ("false", false),
         ("FALSE", false),
     ] {
-        assert_eq!(parse_with(&[("pin-digest", v)]).unwrap().pin_digest, b);
+        assert_eq!(
+            rendering(&parse_with(&[("pin-digest", v)]).unwrap()).pin_digest,
+            b
+        );
     }
 }
 

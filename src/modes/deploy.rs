@@ -19,26 +19,30 @@ use crate::deployment::apply::{self, Change, apply_all};
 use crate::deployment::assess::Followed;
 use crate::deployment::codedeploy;
 use crate::error::Failure;
-use crate::inputs::Settings;
+use crate::inputs::{DeploySettings, Settings};
 use crate::plan::{DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
 use crate::runner::Runner;
 use crate::stages::Stages;
 use crate::taskdef::register::Registration;
 
-pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+pub async fn run(
+    ctx: &RunContext<'_>,
+    d: &DeploySettings,
+    report: &mut Report,
+) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
-    let github = crate::github::deployment::prepare(settings, env)?;
+    let github = crate::github::deployment::prepare(settings, d, env)?;
     let mut stages = Stages::new(runner, 8);
     let (aws, image, mut targets) =
-        prepare::front_stages(&mut stages, settings, runner, env, report).await?;
+        prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
     // Everything the run will do is decided here, from what it read.
-    let plan = plan_stage(&mut stages, settings, &aws, runner, &targets).await?;
+    let plan = plan_stage(&mut stages, settings, d, &aws, runner, &targets).await?;
     report.plan = plan.lines();
     // Everything is checked: GitHub hears of the deployment while it is registered.
     if let Some(github) = github {
-        report.github_deployment = Some(start_github(ctx, github, &targets, &image, report));
+        report.github_deployment = Some(start_github(ctx, d, github, &targets, &image, report));
     }
-    prepare::write_artifacts(settings, &mut targets, &image, None)?;
+    prepare::write_artifacts(settings, &d.rendering, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let decisions: Vec<Revision> = plan.services.iter().map(|s| s.revision.clone()).collect();
@@ -50,15 +54,23 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let since = DateTime::from(std::time::SystemTime::now());
     // From UpdateService on, a cancelled run says which deployments go on (in the wait).
     let _armed = ctx.cancel.arm();
-    let updated =
-        update_stage(&mut stages, settings, &aws, &targets, &registrations, &plan).await?;
+    let updated = update_stage(
+        &mut stages,
+        settings,
+        d,
+        &aws,
+        &targets,
+        &registrations,
+        &plan,
+    )
+    .await?;
     let cluster = crate::arn::last_segment(&settings.cluster);
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, cluster, u);
     }
     set_deployment_outputs(runner, &updated)?;
 
-    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
+    wait_stage(&mut stages, ctx, &d.follow, &aws, &updated, since, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()
@@ -79,6 +91,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
 /// Starts the GitHub Deployment of this run (in the background; it never fails the run).
 fn start_github(
     ctx: &RunContext<'_>,
+    d: &DeploySettings,
     github: crate::github::deployment::Prepared,
     targets: &[Target],
     image: &crate::image::ResolvedImage,
@@ -87,11 +100,7 @@ fn start_github(
     let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let cluster = crate::arn::last_segment(&ctx.settings.cluster);
     // The image as given, as the resolve stage names it.
-    let given = ctx
-        .settings
-        .image
-        .as_ref()
-        .expect("checked by Settings::parse");
+    let given = &d.rendering.image;
     github.start(
         ctx.runner.clone(),
         format!("{given} to {cluster}: {}", services.join(", ")),
@@ -130,13 +139,14 @@ fn set_deployment_outputs(runner: &Runner, updated: &[Updated]) -> Result<(), Fa
 async fn plan_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
+    d: &DeploySettings,
     aws: &Aws,
     runner: &Runner,
     targets: &[Target],
 ) -> Result<DeployPlan, Failure> {
     stages
         .run("plan", async {
-            let plan = super::deploy_plan::plan(settings, aws, targets, true).await?;
+            let plan = super::deploy_plan::plan(settings, Some(d), aws, targets).await?;
             for line in plan.lines() {
                 runner.info(&line);
             }
@@ -171,6 +181,7 @@ fn set_arn_outputs(
 async fn update_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
+    d: &DeploySettings,
     aws: &Aws,
     targets: &[Target],
     regs: &[Registration],
@@ -182,7 +193,7 @@ async fn update_stage(
                 .iter()
                 .zip(regs)
                 .zip(&plan.services)
-                .map(|((t, r), p)| change(settings, aws, t, r, p))
+                .map(|((t, r), p)| change(settings, d, aws, t, r, p))
                 .collect();
             let updated = apply_all("update service", changes).await?;
             let lines: Vec<String> = updated
@@ -207,22 +218,25 @@ async fn update_stage(
 }
 
 /// One service's change, as the plan says.
-fn change(settings: &Settings, aws: &Aws, t: &Target, r: &Registration, p: &ServicePlan) -> Change {
+fn change(
+    settings: &Settings,
+    d: &DeploySettings,
+    aws: &Aws,
+    t: &Target,
+    r: &Registration,
+    p: &ServicePlan,
+) -> Change {
     let before = t.service.clone().expect("deploy targets are services");
     let (ecs, cluster, arn) = (aws.ecs.clone(), settings.cluster.clone(), r.arn.clone());
     let Strategy::CodeDeploy(cd) = &p.strategy else {
-        let (force, count, kind) = (
-            settings.force_new_deployment,
-            settings.desired_count,
-            p.strategy.kind(),
-        );
+        let (force, count, kind) = (d.force_new_deployment, d.desired_count, p.strategy.kind());
         return Box::pin(apply::update(ecs, cluster, before, arn, force, count, kind));
     };
     let (spec, _) = artifacts::appspec(&AppSpecInputs {
         rendered: &t.rendered,
         service: t.service.as_ref(),
-        container_port: settings.container_port,
-        hooks: &settings.codedeploy_hooks,
+        container_port: d.rendering.container_port,
+        hooks: &d.rendering.codedeploy_hooks,
         task_definition: &arn,
     });
     let yaml = yaml_serde::to_string(&spec).expect("JSON values serialise as YAML");

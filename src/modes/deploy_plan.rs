@@ -9,20 +9,24 @@ use super::templates::Target;
 use crate::aws::Aws;
 use crate::deployment::codedeploy;
 use crate::error::Failure;
-use crate::inputs::Settings;
+use crate::inputs::{DeploySettings, Settings};
 use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy};
 use crate::taskdef::normalize;
 
-/// Reads only, concurrently. `for_deploy`: the plan deploy carries out —
-/// each CodeDeploy application and group proved to exist, and the wait
-/// included; otherwise (render) what deploy would do, naming them only.
+/// Reads only, concurrently. With `deploy`'s settings, the plan deploy
+/// carries out — each CodeDeploy application and group proved to exist,
+/// and the wait included; without (render), what deploy would do with its
+/// defaults, naming them only.
 pub async fn plan(
     settings: &Settings,
+    deploy: Option<&DeploySettings>,
     aws: &Aws,
     targets: &[Target],
-    for_deploy: bool,
 ) -> Result<DeployPlan, Failure> {
-    let names = CodeDeployNames::from_settings(settings, true);
+    let for_deploy = deploy.is_some();
+    let names = deploy.map_or_else(CodeDeployNames::default, |d| {
+        CodeDeployNames::from_settings(&d.follow, d.codedeploy_deployment_config.as_deref())
+    });
     let strategies = targets
         .iter()
         .filter_map(|t| t.service.as_ref())
@@ -72,6 +76,6 @@ pub async fn plan(
     Ok(DeployPlan {
         cluster: settings.cluster.clone(),
         services,
-        wait: for_deploy.then_some((settings.wait_until, settings.timeout)),
+        wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
     })
 }

@@ -13,7 +13,7 @@ use super::templates::row;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::error::Failure;
-use crate::inputs::Settings;
+use crate::inputs::MigrateSettings;
 use crate::poll::PollSchedule;
 use crate::runtask::logs::{LogFollower, LogStream};
 use crate::runtask::wait::{Ended, Waiter};
@@ -22,23 +22,27 @@ use crate::stages::Stages;
 use crate::taskdef::register::Registration;
 use aws_sdk_ecs::types::Task;
 
-pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+pub async fn run(
+    ctx: &RunContext<'_>,
+    m: &MigrateSettings,
+    report: &mut Report,
+) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 7);
     let (aws, image, mut targets) =
-        prepare::front_stages(&mut stages, settings, runner, env, report).await?;
+        prepare::front_stages(&mut stages, settings, &m.rendering, runner, env, report).await?;
     // Where and how the task runs, and reuse or new revision: decided from
     // what was read, before anything is registered.
     let rendered = &targets[0].rendered;
     let plan = runtask::plan(
-        settings,
+        &m.task,
         targets[0].service.as_ref(),
         &rendered.definition,
         &rendered.image_containers,
     )?;
     let container = container_definition(&rendered.definition, &plan.container);
     let decisions = super::register::decide(&aws, &targets).await?;
-    prepare::write_artifacts(settings, &mut targets, &image, None)?;
+    prepare::write_artifacts(settings, &m.rendering, &mut targets, &image, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let registrations =
@@ -61,6 +65,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     let waited = wait_stage(
         &mut stages,
         ctx,
+        m,
         &aws,
         &task_arn,
         &plan.container,
@@ -202,19 +207,19 @@ fn follow_logs(
 async fn wait_stage(
     stages: &mut Stages<'_>,
     ctx: &RunContext<'_>,
+    m: &MigrateSettings,
     aws: &Aws,
     task_arn: &str,
     container: &str,
     logs: &mut Option<LogFollower>,
 ) -> Result<i32, (Failure, Option<i32>)> {
-    let settings = ctx.settings;
     let mut waiter = Waiter {
         ecs: &aws.ecs,
         runner: ctx.runner,
-        cluster: &settings.cluster,
+        cluster: &ctx.settings.cluster,
         task_arn,
-        timeout: settings.timeout,
-        stop_on_cancel: settings.stop_task_on_cancel,
+        timeout: m.timeout,
+        stop_on_cancel: m.task.stop_on_cancel,
         // RunTask's answer is the first status (PROVISIONING): poll a second later.
         schedule: PollSchedule::default().waiting_first(),
     };
@@ -222,7 +227,7 @@ async fn wait_stage(
     let waited = stages
         .run("wait for exit", async {
             let ended = waiter.wait(logs, ctx.cancel.signalled()).await;
-            let judged = judge(ended, container, settings);
+            let judged = judge(ended, container, m.timeout);
             code = match &judged {
                 Ok(c) => Some(*c),
                 Err((_, c)) => *c,
@@ -247,7 +252,7 @@ async fn wait_stage(
 fn judge(
     ended: Ended,
     container: &str,
-    settings: &Settings,
+    timeout: std::time::Duration,
 ) -> Result<i32, (Failure, Option<i32>)> {
     match ended {
         Ended::Stopped(task) => match runtask::outcome(&task, container) {
@@ -277,7 +282,7 @@ fn judge(
                 "migrate",
                 format!(
                     "the migration did not finish within timeout-minutes ({} min){}",
-                    settings.timeout.as_secs_f64() / 60.0,
+                    timeout.as_secs_f64() / 60.0,
                     if stopped {
                         "; the task was stopped"
                     } else {

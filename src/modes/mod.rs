@@ -19,22 +19,22 @@ use std::time::Instant;
 
 use crate::context::RunContext;
 use crate::error::Failure;
-use crate::inputs::Mode;
+use crate::inputs::ModeSettings;
 
 /// Runs the mode and reports; returns the failure, if any, after it was reported.
 pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let started = Instant::now();
-    let mut report = report::Report::new(settings.mode);
+    let mut report = report::Report::new(settings.mode());
     report.run_url = report::run_url(env);
     let cancel = &ctx.cancel;
     let outcome = tokio::select! {
         outcome = async {
-            match settings.mode {
-                Mode::Render => render::run(ctx, &mut report).await,
-                Mode::Deploy => deploy::run(ctx, &mut report).await,
-                Mode::Migrate => migrate::run(ctx, &mut report).await,
-                Mode::Rollback => rollback::run(ctx, &mut report).await,
+            match &settings.mode {
+                ModeSettings::Render(r) => render::run(ctx, r, &mut report).await,
+                ModeSettings::Deploy(d) => deploy::run(ctx, d, &mut report).await,
+                ModeSettings::Migrate(m) => migrate::run(ctx, m, &mut report).await,
+                ModeSettings::Rollback(r) => rollback::run(ctx, r, &mut report).await,
             }
         } => outcome,
         // Stages that start something in AWS arm the handle and clean up themselves.
@@ -52,7 +52,6 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
         let line = github
             .conclude(
                 runner,
-                settings,
                 &outcome,
                 &revisions,
                 cancel.fired(),

@@ -14,18 +14,15 @@ use crate::artifacts::{self, AppSpecInputs, TASK_DEFINITION_PLACEHOLDER};
 use crate::aws::Aws;
 use crate::error::Failure;
 use crate::image::{self, ResolvedImage};
-use crate::inputs::{Settings, TemplateSource};
+use crate::inputs::{Rendering, Settings, TemplateSource};
 use crate::runner::Runner;
 use crate::service::describe_services;
 use crate::stages::Stages;
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
-pub fn needs_aws(settings: &Settings) -> bool {
-    settings
-        .image
-        .as_ref()
-        .is_some_and(image::resolve::needs_aws)
-        || !matches!(settings.template, TemplateSource::File(_))
+pub fn needs_aws(settings: &Settings, rendering: &Rendering) -> bool {
+    image::resolve::needs_aws(&rendering.image)
+        || !matches!(rendering.template, TemplateSource::File(_))
         || !settings.services.is_empty()
 }
 
@@ -34,15 +31,17 @@ pub fn needs_aws(settings: &Settings) -> bool {
 pub async fn front_stages(
     stages: &mut Stages<'_>,
     settings: &Settings,
+    rendering: &Rendering,
     runner: &Arc<Runner>,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     report: &mut Report,
 ) -> Result<(Aws, ResolvedImage, Vec<Target>), Failure> {
     let aws = credentials_stage(stages, settings, runner, env).await?;
     let services = prefetch_services(Some(&aws), settings);
-    let image = resolve_stage(stages, settings, Some(&aws), runner).await?;
+    let image = resolve_stage(stages, rendering, Some(&aws), runner).await?;
     report.image = Some(image.clone());
-    let targets = templates::render_stage(stages, settings, Some(&aws), services, &image).await?;
+    let targets =
+        templates::render_stage(stages, settings, rendering, Some(&aws), services, &image).await?;
     Ok((aws, image, targets))
 }
 
@@ -53,7 +52,10 @@ pub async fn credentials_stage(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Aws, Failure> {
     stages
-        .run("credentials", Aws::connect(settings, runner.clone(), env))
+        .run(
+            "credentials",
+            Aws::connect(&settings.access, runner.clone(), env),
+        )
         .await
 }
 
@@ -78,18 +80,18 @@ pub fn prefetch_services(
 
 pub async fn resolve_stage(
     stages: &mut Stages<'_>,
-    settings: &Settings,
+    rendering: &Rendering,
     aws: Option<&Aws>,
     runner: &Runner,
 ) -> Result<ResolvedImage, Failure> {
-    let image = settings.image.as_ref().expect("checked by Settings::parse");
+    let image = &rendering.image;
     stages
         .run("resolve image", async {
             match aws.filter(|_| image::resolve::needs_aws(image)) {
                 Some(aws) => {
-                    let resolved = image::resolve_image(&aws.config, image, settings.pin_digest, &aws.region).await?;
+                    let resolved = image::resolve_image(&aws.config, image, rendering.pin_digest, &aws.region).await?;
                     let digest = resolved.digest.clone().unwrap_or_default();
-                    let summary = if settings.pin_digest {
+                    let summary = if rendering.pin_digest {
                         format!("{image} is {digest}; pinned to {}", resolved.uri)
                     } else {
                         format!("{image} is {digest} (pin-digest: false, deploying the tag)")
@@ -108,13 +110,17 @@ pub async fn resolve_stage(
 pub async fn artifacts_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
+    rendering: &Rendering,
     targets: &mut [Target],
     image: &ResolvedImage,
     runner: &Runner,
 ) -> Result<(), Failure> {
     stages
         .run("write artifacts", async {
-            Ok(((), write_artifacts(settings, targets, image, Some(runner))?))
+            Ok((
+                (),
+                write_artifacts(settings, rendering, targets, image, Some(runner))?,
+            ))
         })
         .await
 }
@@ -123,6 +129,7 @@ pub async fn artifacts_stage(
 /// several). Appspec warnings go to `warn_to`, when given.
 pub fn write_artifacts(
     settings: &Settings,
+    rendering: &Rendering,
     targets: &mut [Target],
     image: &ResolvedImage,
     warn_to: Option<&Runner>,
@@ -131,15 +138,15 @@ pub fn write_artifacts(
     let mut written = Vec::new();
     for t in targets.iter_mut() {
         let dir: PathBuf = if several {
-            settings.artifacts_dir.join(&t.name)
+            rendering.artifacts_dir.join(&t.name)
         } else {
-            settings.artifacts_dir.clone()
+            rendering.artifacts_dir.clone()
         };
         let (spec, warning) = artifacts::appspec(&AppSpecInputs {
             rendered: &t.rendered,
             service: t.service.as_ref(),
-            container_port: settings.container_port,
-            hooks: &settings.codedeploy_hooks,
+            container_port: rendering.container_port,
+            hooks: &rendering.codedeploy_hooks,
             task_definition: TASK_DEFINITION_PLACEHOLDER,
         });
         if let (Some(w), Some(runner)) = (warning, warn_to) {

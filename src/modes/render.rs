@@ -7,12 +7,17 @@ use super::report::{self, Report};
 use super::templates::row;
 use crate::context::RunContext;
 use crate::error::{Failure, FailureKind};
+use crate::inputs::RenderSettings;
 use crate::stages::Stages;
 
-pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+pub async fn run(
+    ctx: &RunContext<'_>,
+    r: &RenderSettings,
+    report: &mut Report,
+) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
-    let github = crate::github::plan_comment::prepare(settings, env)?;
-    let needs_aws = prepare::needs_aws(settings);
+    let github = crate::github::plan_comment::prepare(settings, r.comment_plan, env)?;
+    let needs_aws = prepare::needs_aws(settings, &r.rendering);
     // With services, the plan of what `deploy` would do is a stage too.
     let shows_plan = needs_aws && !settings.services.is_empty();
     let mut stages = Stages::new(runner, 3 + usize::from(needs_aws) + usize::from(shows_plan));
@@ -21,15 +26,22 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
         false => None,
     };
     let services = prepare::prefetch_services(aws.as_ref(), settings);
-    let image = prepare::resolve_stage(&mut stages, settings, aws.as_ref(), runner).await?;
+    let image = prepare::resolve_stage(&mut stages, &r.rendering, aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
-    let mut targets =
-        super::templates::render_stage(&mut stages, settings, aws.as_ref(), services, &image)
-            .await?;
+    let rendering = &r.rendering;
+    let mut targets = super::templates::render_stage(
+        &mut stages,
+        settings,
+        rendering,
+        aws.as_ref(),
+        services,
+        &image,
+    )
+    .await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
         let plan = stages
             .run("plan (what deploy would do)", async {
-                let shown = shown(super::deploy_plan::plan(settings, aws, &targets, false).await)?;
+                let shown = shown(super::deploy_plan::plan(settings, None, aws, &targets).await)?;
                 match &shown {
                     Shown::Plan(lines, _) => lines.iter().for_each(|l| runner.info(l)),
                     Shown::Refused(line) => runner.warning("plan", line),
@@ -42,12 +54,20 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
             .await?;
         report.plan = plan;
     }
-    prepare::artifacts_stage(&mut stages, settings, &mut targets, &image, runner).await?;
+    prepare::artifacts_stage(
+        &mut stages,
+        settings,
+        rendering,
+        &mut targets,
+        &image,
+        runner,
+    )
+    .await?;
 
     runner
         .set_output(
             "artifacts-dir",
-            &settings.artifacts_dir.display().to_string(),
+            &rendering.artifacts_dir.display().to_string(),
         )
         .map_err(report::output_failure)?;
     if let [single] = targets.as_slice()
@@ -59,7 +79,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     }
     report.rows = targets
         .iter()
-        .map(|t| row(t, settings.show_environment_values))
+        .map(|t| row(t, r.show_environment_values))
         .collect();
     if let Some(client) = &github
         && let Some(line) =

@@ -15,11 +15,16 @@ use crate::deployment::codedeploy;
 use crate::deployment::native;
 use crate::deployment::previous::previous_good;
 use crate::error::Failure;
+use crate::inputs::RollbackSettings;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
-pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failure> {
+pub async fn run(
+    ctx: &RunContext<'_>,
+    r: &RollbackSettings,
+    report: &mut Report,
+) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 5);
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
@@ -27,7 +32,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
         .run("find previous good revision", async {
             let services =
                 describe_services(&aws.ecs, &settings.cluster, &settings.services).await?;
-            let names = CodeDeployNames::from_settings(settings, false);
+            let names = CodeDeployNames::from_settings(&r.follow, None);
             let plans = services
                 .iter()
                 .map(|svc| plan(&aws, &settings.cluster, svc, names));
@@ -63,7 +68,7 @@ pub async fn run(ctx: &RunContext<'_>, report: &mut Report) -> Result<(), Failur
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
     }
-    wait_stage(&mut stages, ctx, &aws, &updated, since, report).await?;
+    wait_stage(&mut stages, ctx, &r.follow, &aws, &updated, since, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()

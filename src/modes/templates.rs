@@ -15,7 +15,7 @@ use crate::artifacts::ArtifactPaths;
 use crate::aws::Aws;
 use crate::error::Failure;
 use crate::image::ResolvedImage;
-use crate::inputs::{Settings, TemplateSource};
+use crate::inputs::{Rendering, Settings, TemplateSource};
 use crate::stages::Stages;
 use crate::taskdef::{self, Patches, Rendered, api, template};
 
@@ -59,6 +59,7 @@ impl Latest {
 pub async fn render_stage(
     stages: &mut Stages<'_>,
     settings: &Settings,
+    rendering: &Rendering,
     aws: Option<&Aws>,
     services: Option<JoinHandle<Result<Vec<Service>, Failure>>>,
     image: &ResolvedImage,
@@ -71,18 +72,18 @@ pub async fn render_stage(
                 })??,
                 None => Vec::new(),
             };
-            let (templates, latest) = load_templates(settings, aws, &services).await?;
-            let running = match (settings.mode, aws) {
+            let (templates, latest) = load_templates(settings, rendering, aws, &services).await?;
+            let running = match (settings.mode(), aws) {
                 (crate::inputs::Mode::Render, Some(aws)) => {
                     running_definitions(aws, &services, &templates).await
                 }
                 _ => HashMap::new(),
             };
             let patches = Patches {
-                container_names: &settings.container_names,
-                environment: &settings.environment_variables,
-                secrets: &settings.secrets,
-                set: &settings.set,
+                container_names: &rendering.container_names,
+                environment: &rendering.environment_variables,
+                secrets: &rendering.secrets,
+                set: &rendering.set,
             };
             let mut targets = Vec::new();
             let mut lines = Vec::new();
@@ -134,10 +135,11 @@ type Templates = Vec<(String, (Value, String))>;
 /// which idempotent registration compares with (a round trip saved).
 async fn load_templates(
     settings: &Settings,
+    rendering: &Rendering,
     aws: Option<&Aws>,
     services: &[Service],
 ) -> Result<(Templates, HashMap<String, Option<Value>>), Failure> {
-    let sources: Vec<(String, String)> = match &settings.template {
+    let sources: Vec<(String, String)> = match &rendering.template {
         TemplateSource::File(path) => return from_file(settings, path, services.len()),
         TemplateSource::Registered(id) => {
             vec![(id.clone(), format!("registered {id}")); services.len().max(1)]
@@ -157,7 +159,7 @@ async fn load_templates(
     distinct.dedup();
     // Each family's latest revision is read with the templates wherever a
     // plan needs it: every mode but a render without services.
-    let wants_latest = settings.mode != crate::inputs::Mode::Render || !services.is_empty();
+    let wants_latest = settings.mode() != crate::inputs::Mode::Render || !services.is_empty();
     let mut families: Vec<String> = match wants_latest {
         true => distinct.iter().map(|id| family_of(id)).collect(),
         false => Vec::new(),

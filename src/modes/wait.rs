@@ -16,7 +16,7 @@ use crate::deployment::codedeploy;
 use crate::deployment::native;
 use crate::deployment::wait::{WaitResult, wait_all};
 use crate::error::Failure;
-use crate::inputs::WaitUntil;
+use crate::inputs::{Following, WaitUntil};
 use crate::plan::DeploymentKind;
 use crate::poll::PollSchedule;
 use crate::stages::Stages;
@@ -24,12 +24,13 @@ use crate::stages::Stages;
 pub async fn wait_stage(
     stages: &mut Stages<'_>,
     ctx: &RunContext<'_>,
+    follow_settings: &Following,
     aws: &Aws,
     updated: &[Updated],
     since: DateTime,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let (settings, runner) = (ctx.settings, ctx.runner.as_ref());
+    let (settings, runner) = (follow_settings, ctx.runner.as_ref());
     stages
         .run("wait for deployment", async {
             if settings.wait_until == WaitUntil::None {
@@ -63,7 +64,7 @@ pub async fn wait_stage(
                 schedule = schedule.waiting_first();
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
-            let rolling = wait_all(&aws.ecs, runner, &settings.cluster, follow, Some(since), settings.timeout, schedule);
+            let rolling = wait_all(&aws.ecs, runner, &ctx.settings.cluster, follow, Some(since), settings.timeout, schedule);
             let all = async {
                 tokio::join!(
                     rolling,

@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
 use serde_json::Value;
 
 use crate::error::{Failure, aws_message};
-use crate::inputs::Settings;
+use crate::inputs::TaskSettings;
 
 /// Everything RunTask needs besides the task definition, decided before any change.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +35,7 @@ pub struct TaskPlan {
 /// Placement from the service, overridden by `subnets`, `security-groups` and
 /// `assign-public-ip`; without a service those are required for awsvpc.
 pub fn plan(
-    settings: &Settings,
+    settings: &TaskSettings,
     service: Option<&Service>,
     td: &Value,
     image_containers: &[String],
@@ -89,7 +89,7 @@ pub fn plan(
 /// `migration-container`, which must exist, or the first container that
 /// receives the image.
 fn migration_container(
-    settings: &Settings,
+    settings: &TaskSettings,
     td: &Value,
     image_containers: &[String],
 ) -> Result<String, Failure> {
@@ -99,7 +99,7 @@ fn migration_container(
         .flatten()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    match &settings.migration_container {
+    match &settings.container {
         Some(c) if names.contains(&c.as_str()) => Ok(c.clone()),
         Some(c) => Err(Failure::input(
             "migration-container",
@@ -125,7 +125,7 @@ struct Network {
 
 /// Subnets, security groups and public IP: each input where given, else
 /// the service's; with where they came from.
-fn network(settings: &Settings, service: Option<&Service>) -> (Network, Vec<&'static str>) {
+fn network(settings: &TaskSettings, service: Option<&Service>) -> (Network, Vec<&'static str>) {
     let vpc = service
         .and_then(|s| s.network_configuration())
         .and_then(|n| n.awsvpc_configuration());

@@ -1,9 +1,9 @@
 use aws_sdk_ecs::types::{Container, TaskStopCode};
 
 use super::*;
-use crate::inputs::{RawInputs, Settings};
+use crate::inputs::{ModeSettings, RawInputs, Settings, TaskSettings};
 
-fn settings(extra: &[(&'static str, &str)]) -> Settings {
+fn settings(extra: &[(&'static str, &str)]) -> TaskSettings {
     let mut raw = RawInputs::default();
     for (k, v) in [("mode", "migrate"), ("image", "web:v1"), ("service", "web")]
         .iter()
@@ -11,7 +11,14 @@ fn settings(extra: &[(&'static str, &str)]) -> Settings {
     {
         raw.set(k, v);
     }
-    Settings::parse(&raw).unwrap()
+    task(Settings::parse(&raw).unwrap())
+}
+
+fn task(s: Settings) -> TaskSettings {
+    match s.mode {
+        ModeSettings::Migrate(m) => m.task,
+        other => panic!("not migrate: {other:?}"),
+    }
 }
 
 fn td() -> Value {
@@ -86,7 +93,7 @@ fn without_a_service_subnets_are_required() {
     ] {
         raw.set(k, v);
     }
-    let s = Settings::parse(&raw).unwrap();
+    let s = task(Settings::parse(&raw).unwrap());
     let err = plan(&s, None, &td(), &["web".into()]).unwrap_err();
     assert_eq!(err.title, "subnets");
     let err = plan(
