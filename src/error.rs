@@ -1,9 +1,11 @@
 //! The crate-level failure: what the user reads first, and the exit code.
 //!
-//! Each module has its own `thiserror` enum for the cases callers match on;
-//! at the edge they all become a [`Failure`], which knows whether it is the
-//! user's input (exit 2, nothing was changed in AWS) or the job that failed
-//! (exit 1).
+//! Domain code returns `anyhow::Error` with context; where the user's input
+//! is the cause it says so with a [`BadInput`] in the chain. At the edge (a
+//! mode's stage) each error becomes a [`Failure`] ([`Failure::from_error`]),
+//! which knows whether it is the user's input (exit 2, nothing was changed in
+//! AWS) or the job that failed (exit 1). `thiserror` enums remain where a
+//! caller matches on the kind.
 
 use std::fmt;
 
@@ -36,7 +38,39 @@ pub struct Failure {
     pub detail: Vec<String>,
 }
 
+/// The user's input is the cause (exit 2): `input` names it. Carried
+/// inside an `anyhow::Error`; the edge finds it anywhere in the chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BadInput {
+    pub input: String,
+    pub message: String,
+}
+
+/// An error the user fixes in the input `input`.
+pub fn bad_input(input: &str, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput {
+        input: input.to_string(),
+        message: message.into(),
+    })
+}
+
 impl Failure {
+    /// The edge: an error of the domain code as the user reads it. A
+    /// [`BadInput`] anywhere in the chain makes it bad input named after its
+    /// input; a `Failure` (code not on `anyhow` yet) passes as it is;
+    /// anything else failed `title`. The headline is the chain, `{:#}`.
+    pub fn from_error(title: &str, e: anyhow::Error) -> Self {
+        let e = match e.downcast::<Failure>() {
+            Ok(f) => return f,
+            Err(e) => e,
+        };
+        match e.chain().find_map(|c| c.downcast_ref::<BadInput>()) {
+            Some(b) => Self::input(b.input.clone(), format!("{e:#}")),
+            None => Self::failed(title, format!("{e:#}")),
+        }
+    }
+
     pub fn input(title: impl Into<String>, headline: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::BadInput,
@@ -192,5 +226,28 @@ mod tests {
             "dispatch failure: io error: connection refused"
         );
         assert_eq!(super::chain(&e("alone", None)), "alone");
+    }
+
+    #[test]
+    fn the_edge_decides_bad_input_or_failed_from_the_chain() {
+        use super::{Failure, FailureKind, bad_input};
+        use anyhow::Context;
+        let wrapped = Err::<(), _>(bad_input("service", "service `web` not found"))
+            .context("reading the services")
+            .unwrap_err();
+        let f = Failure::from_error("service", wrapped);
+        assert_eq!(f.kind, FailureKind::BadInput);
+        assert_eq!(f.title, "service");
+        assert_eq!(f.headline, "reading the services: service `web` not found");
+        let failed = Err::<(), _>(anyhow::anyhow!("Throttling: slow down"))
+            .context("DescribeServices failed")
+            .unwrap_err();
+        let f = Failure::from_error("service", failed);
+        assert_eq!(f.kind, FailureKind::Failed);
+        assert_eq!(f.title, "service");
+        assert_eq!(f.headline, "DescribeServices failed: Throttling: slow down");
+        let kept = Failure::failed("deploy", "rolled back").with_detail("event");
+        let f = Failure::from_error("other", anyhow::Error::new(kept));
+        assert_eq!((f.title.as_str(), f.detail.len()), ("deploy", 1));
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::Service;
 use serde_json::Value;
 
 use crate::arn::last_segment;
-use crate::error::Failure;
+use crate::error::bad_input;
 use crate::inputs::{Following, WaitUntil};
 use crate::taskdef::normalize::equivalent;
 
@@ -117,7 +117,7 @@ pub enum DeploymentKind {
 impl Strategy {
     /// The one place the deployment controller is read: ECS (rolling or
     /// native, by the service's strategy), CODE_DEPLOY, or refused (exit 2).
-    pub fn of(cluster: &str, svc: &Service, names: CodeDeployNames) -> Result<Self, Failure> {
+    pub fn of(cluster: &str, svc: &Service, names: CodeDeployNames) -> anyhow::Result<Self> {
         let name = svc.service_name().unwrap_or("?");
         let controller = svc.deployment_controller().map(|c| c.r#type().as_str());
         match controller {
@@ -125,7 +125,7 @@ impl Strategy {
             Some("CODE_DEPLOY") => Ok(Self::CodeDeploy(CodeDeployTarget::new(
                 cluster, name, names,
             ))),
-            Some(other) => Err(Failure::input(
+            Some(other) => Err(bad_input(
                 "service",
                 format!(
                     "service {name} uses the {other} deployment controller, which fargate-deploy does not drive; deploy it with its own controller"

@@ -5,7 +5,9 @@
 use aws_sdk_ecs::types::Service;
 use tokio::task::JoinSet;
 
-use crate::error::{Failure, aws_code, aws_message};
+use anyhow::{Context, anyhow};
+
+use crate::error::{aws_code, aws_message, bad_input};
 
 /// DescribeServices accepts at most this many services per call.
 pub const DESCRIBE_SERVICES_BATCH: usize = 10;
@@ -23,7 +25,7 @@ pub struct Described {
 pub enum DescribeError {
     /// Throttling, 5xx, timeouts, connection trouble: try again later.
     Transient(String),
-    Fatal(Failure),
+    Fatal(anyhow::Error),
 }
 
 pub async fn describe_batched(
@@ -41,25 +43,19 @@ pub async fn describe_batched(
     }
     let mut described = Described::default();
     while let Some(joined) = calls.join_next().await {
-        let result = joined.map_err(|e| {
-            DescribeError::Fatal(Failure::failed(
-                "service",
-                format!("DescribeServices task failed: {e}"),
-            ))
-        })?;
+        let result = joined
+            .context("DescribeServices task failed")
+            .map_err(DescribeError::Fatal)?;
         let out = result.map_err(|e| {
             if crate::error::is_transient(&e) {
                 return DescribeError::Transient(aws_message(&e));
             }
             DescribeError::Fatal(match aws_code(&e) {
-                Some("ClusterNotFoundException") => Failure::input(
+                Some("ClusterNotFoundException") => bad_input(
                     "cluster",
                     format!("cluster `{cluster}` not found: check the name and aws-region"),
                 ),
-                _ => Failure::failed(
-                    "service",
-                    format!("DescribeServices failed: {}", aws_message(&e)),
-                ),
+                _ => anyhow!("DescribeServices failed: {}", aws_message(&e)),
             })
         })?;
         for f in out.failures() {
@@ -86,17 +82,15 @@ pub async fn describe_services(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     names: &[String],
-) -> Result<Vec<Service>, Failure> {
+) -> anyhow::Result<Vec<Service>> {
     let described = describe_batched(ecs, cluster, names)
         .await
         .map_err(|e| match e {
-            DescribeError::Transient(m) => {
-                Failure::failed("service", format!("DescribeServices failed: {m}"))
-            }
-            DescribeError::Fatal(f) => f,
+            DescribeError::Transient(m) => anyhow!("DescribeServices failed: {m}"),
+            DescribeError::Fatal(e) => e,
         })?;
     if let Some((name, reason)) = described.missing.first() {
-        return Err(Failure::input(
+        return Err(bad_input(
             "service",
             format!(
                 "service `{name}` not found in cluster `{cluster}` ({reason}); check the name, the cluster and aws-region"
@@ -106,7 +100,7 @@ pub async fn describe_services(
     let mut ordered = Vec::with_capacity(names.len());
     for name in names {
         let svc = find(&described.services, name).ok_or_else(|| {
-            Failure::input(
+            bad_input(
                 "service",
                 format!("service `{name}` not found in cluster `{cluster}`"),
             )
@@ -114,7 +108,7 @@ pub async fn describe_services(
         match svc.status() {
             Some("ACTIVE") | None => {}
             Some(status) => {
-                return Err(Failure::input(
+                return Err(bad_input(
                     "service",
                     format!(
                         "service `{name}` in cluster `{cluster}` is {status}, not ACTIVE: it was deleted or is being deleted"

@@ -15,15 +15,16 @@ use crate::error::Failure;
 use crate::plan::{DeploymentKind, RollbackAction};
 
 /// One service's change, as a future the stage runs beside the others.
-pub type Change = Pin<Box<dyn Future<Output = Result<Updated, Failure>> + Send>>;
+pub type Change = Pin<Box<dyn Future<Output = anyhow::Result<Updated>> + Send>>;
 
 /// Runs every change concurrently and waits for all of them, in plan order.
+/// The edge of the stage `stage`: each error becomes a [`Failure`].
 pub async fn apply_all(stage: &str, changes: Vec<Change>) -> Result<Vec<Updated>, Failure> {
     let mut calls = JoinSet::new();
     for (i, change) in changes.into_iter().enumerate() {
         calls.spawn(async move { (i, change.await) });
     }
-    let mut results: Vec<(usize, Result<Updated, Failure>)> = Vec::new();
+    let mut results: Vec<(usize, anyhow::Result<Updated>)> = Vec::new();
     let mut lost: Vec<Failure> = Vec::new();
     while let Some(joined) = calls.join_next().await {
         match joined {
@@ -39,7 +40,7 @@ pub async fn apply_all(stage: &str, changes: Vec<Change>) -> Result<Vec<Updated>
     for (_, result) in results {
         match result {
             Ok(u) => changed.push(u),
-            Err(f) => failures.push(f),
+            Err(e) => failures.push(Failure::from_error(stage, e)),
         }
     }
     failures.extend(lost);
@@ -76,7 +77,7 @@ pub async fn update(
     force: bool,
     desired_count: Option<i32>,
     kind: DeploymentKind,
-) -> Result<Updated, Failure> {
+) -> anyhow::Result<Updated> {
     let since = DateTime::from(std::time::SystemTime::now());
     let mut updated = update_service(
         &ecs,

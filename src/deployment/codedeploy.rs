@@ -11,23 +11,22 @@ use aws_sdk_codedeploy::types::{DeploymentStatus, RevisionLocation, RevisionLoca
 use super::assess::{Followed, Verdict};
 use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
-use crate::error::{Failure, aws_code, aws_message, is_transient};
+use anyhow::anyhow;
+
+use crate::error::{aws_code, aws_message, bad_input, is_transient};
 use crate::plan::CodeDeployTarget;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 
 /// Proves the application and group exist, before anything is registered.
-pub async fn check(cd: &aws_sdk_codedeploy::Client, t: &CodeDeployTarget) -> Result<(), Failure> {
+pub async fn check(cd: &aws_sdk_codedeploy::Client, t: &CodeDeployTarget) -> anyhow::Result<()> {
     cd.get_deployment_group().application_name(&t.application).deployment_group_name(&t.group).send().await.map(|_| ()).map_err(|e| {
         match aws_code(&e) {
-            Some("ApplicationDoesNotExistException") | Some("DeploymentGroupDoesNotExistException") => Failure::input(
-                "codedeploy-deployment-group",
-                format!(
+            Some("ApplicationDoesNotExistException") | Some("DeploymentGroupDoesNotExistException") => bad_input("codedeploy-deployment-group", format!(
                     "service {} is deployed by CodeDeploy, but application `{}` / deployment group `{}` does not exist: set `codedeploy-application` and `codedeploy-deployment-group`",
                     t.service, t.application, t.group
-                ),
-            ),
-            _ => Failure::failed("codedeploy", format!("GetDeploymentGroup {}/{} failed: {}", t.application, t.group, aws_message(&e))),
+                )),
+            _ => anyhow!("GetDeploymentGroup {}/{} failed: {}", t.application, t.group, aws_message(&e)),
         }
     })
 }
@@ -38,7 +37,7 @@ pub async fn create(
     t: &CodeDeployTarget,
     appspec: &str,
     description: &str,
-) -> Result<String, Failure> {
+) -> anyhow::Result<String> {
     let revision = RevisionLocation::builder()
         .revision_type(RevisionLocationType::AppSpecContent)
         .app_spec_content(
@@ -57,18 +56,15 @@ pub async fn create(
         .send()
         .await
         .map_err(|e| {
-            Failure::failed(
-                "codedeploy",
-                format!(
-                    "CreateDeployment for {} failed: {}",
-                    t.service,
-                    aws_message(&e)
-                ),
+            anyhow!(
+                "CreateDeployment for {} failed: {}",
+                t.service,
+                aws_message(&e)
             )
         })?;
     out.deployment_id()
         .map(str::to_string)
-        .ok_or_else(|| Failure::failed("codedeploy", "CreateDeployment returned no deployment id"))
+        .ok_or_else(|| anyhow!("CreateDeployment returned no deployment id"))
 }
 
 /// Follows a CodeDeploy deployment until Succeeded, Failed or Stopped
@@ -272,7 +268,7 @@ impl CodeDeployDeployment<'_> {
 pub async fn in_progress(
     cd: &aws_sdk_codedeploy::Client,
     t: &CodeDeployTarget,
-) -> Result<Option<String>, Failure> {
+) -> anyhow::Result<Option<String>> {
     use aws_sdk_codedeploy::types::DeploymentStatus as S;
     let out = cd
         .list_deployments()
@@ -288,14 +284,11 @@ pub async fn in_progress(
         .send()
         .await
         .map_err(|e| {
-            Failure::failed(
-                "codedeploy",
-                format!(
-                    "ListDeployments of {}/{} failed: {}",
-                    t.application,
-                    t.group,
-                    aws_message(&e)
-                ),
+            anyhow!(
+                "ListDeployments of {}/{} failed: {}",
+                t.application,
+                t.group,
+                aws_message(&e)
             )
         })?;
     Ok(out.deployments().first().cloned())
@@ -312,7 +305,7 @@ pub async fn in_progress(
 pub async fn stop_with_rollback(
     cd: &aws_sdk_codedeploy::Client,
     id: &str,
-) -> Result<String, Failure> {
+) -> anyhow::Result<String> {
     let stopped = cd
         .stop_deployment()
         .deployment_id(id)
@@ -325,18 +318,12 @@ pub async fn stop_with_rollback(
             if e.as_service_error()
                 .is_some_and(|se| se.is_deployment_already_completed_exception()) =>
         {
-            return Err(Failure::failed(
-                "rollback",
-                format!(
-                    "CodeDeploy deployment {id} completed before it could be stopped; run the rollback again to roll back from what it deployed"
-                ),
+            return Err(anyhow!(
+                "CodeDeploy deployment {id} completed before it could be stopped; run the rollback again to roll back from what it deployed"
             ));
         }
         Err(e) => {
-            return Err(Failure::failed(
-                "rollback",
-                format!("StopDeployment {id} failed: {}", aws_message(&e)),
-            ));
+            return Err(anyhow!("StopDeployment {id} failed: {}", aws_message(&e)));
         }
     }
     rollback_deployment(cd, id).await
@@ -346,7 +333,7 @@ pub async fn stop_with_rollback(
 const ROLLBACK_NAMED_WITHIN: Duration = Duration::from_secs(60);
 
 /// The id of the rollback deployment of `id`, once `rollbackInfo` names it.
-async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> Result<String, Failure> {
+async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> anyhow::Result<String> {
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
@@ -355,12 +342,7 @@ async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> Resul
             .deployment_id(id)
             .send()
             .await
-            .map_err(|e| {
-                Failure::failed(
-                    "rollback",
-                    format!("GetDeployment {id} failed: {}", aws_message(&e)),
-                )
-            })?;
+            .map_err(|e| anyhow!("GetDeployment {id} failed: {}", aws_message(&e)))?;
         let info = out.deployment_info();
         if let Some(rollback) = info
             .and_then(|i| i.rollback_info())
@@ -375,12 +357,9 @@ async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> Resul
         if (finished && started.elapsed() > Duration::from_secs(10))
             || started.elapsed() > ROLLBACK_NAMED_WITHIN
         {
-            return Err(Failure::failed(
-                "rollback",
-                format!(
-                    "CodeDeploy deployment {id} is {} but CodeDeploy started no rollback deployment for it; roll the service back by hand",
-                    status.as_deref().unwrap_or("in an unknown state")
-                ),
+            return Err(anyhow!(
+                "CodeDeploy deployment {id} is {} but CodeDeploy started no rollback deployment for it; roll the service back by hand",
+                status.as_deref().unwrap_or("in an unknown state")
             ));
         }
         tokio::time::sleep(delay).await;

@@ -15,7 +15,9 @@ pub mod wait;
 
 use aws_sdk_ecs::types::Service;
 
-use crate::error::{Failure, aws_message};
+use anyhow::anyhow;
+
+use crate::error::aws_message;
 use crate::plan::DeploymentKind;
 use assess::Followed;
 
@@ -42,7 +44,7 @@ pub async fn update_service(
     task_definition: &str,
     force_new_deployment: bool,
     desired_count: Option<i32>,
-) -> Result<Updated, Failure> {
+) -> anyhow::Result<Updated> {
     let name = before.service_name().unwrap_or_default().to_string();
     let previous = before
         .deployments()
@@ -59,28 +61,15 @@ pub async fn update_service(
         .set_desired_count(desired_count)
         .send()
         .await
-        .map_err(|e| {
-            Failure::failed(
-                "update service",
-                format!("UpdateService of {name} failed: {}", aws_message(&e)),
-            )
-        })?;
-    let svc = out.service().ok_or_else(|| {
-        Failure::failed(
-            "update service",
-            format!("UpdateService of {name} returned no service"),
-        )
-    })?;
+        .map_err(|e| anyhow!("UpdateService of {name} failed: {}", aws_message(&e)))?;
+    let svc = out
+        .service()
+        .ok_or_else(|| anyhow!("UpdateService of {name} returned no service"))?;
     let primary = svc
         .deployments()
         .iter()
         .find(|d| d.status() == Some("PRIMARY"))
-        .ok_or_else(|| {
-            Failure::failed(
-                "update service",
-                format!("service {name} has no PRIMARY deployment after UpdateService"),
-            )
-        })?;
+        .ok_or_else(|| anyhow!("service {name} has no PRIMARY deployment after UpdateService"))?;
     let id = primary.id().unwrap_or_default().to_string();
     Ok(Updated {
         new_deployment: previous.as_deref() != Some(id.as_str()),

@@ -14,7 +14,9 @@ use aws_smithy_types::DateTime;
 use super::assess::{Followed, Verdict};
 use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
-use crate::error::{Failure, aws_message, is_transient};
+use anyhow::anyhow;
+
+use crate::error::{aws_message, is_transient};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 
@@ -35,7 +37,7 @@ pub async fn created_since(
     cluster: &str,
     service: &str,
     since: DateTime,
-) -> Result<String, Failure> {
+) -> anyhow::Result<String> {
     let mut delay = Duration::from_millis(200);
     for _ in 0..6 {
         let listed = super::history::service_deployments(
@@ -47,12 +49,9 @@ pub async fn created_since(
         )
         .await
         .map_err(|e| {
-            Failure::failed(
-                "update service",
-                format!(
-                    "ListServiceDeployments of {service} failed: {}",
-                    aws_message(&e)
-                ),
+            anyhow!(
+                "ListServiceDeployments of {service} failed: {}",
+                aws_message(&e)
             )
         })?;
         let newest = listed
@@ -65,9 +64,8 @@ pub async fn created_since(
         tokio::time::sleep(delay).await;
         delay *= 2;
     }
-    Err(Failure::failed(
-        "update service",
-        format!("ECS reported no service deployment for {service} after the update"),
+    Err(anyhow!(
+        "ECS reported no service deployment for {service} after the update"
     ))
 }
 
@@ -76,7 +74,7 @@ pub async fn in_progress(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,
-) -> Result<Option<String>, Failure> {
+) -> anyhow::Result<Option<String>> {
     let listed = super::history::service_deployments(
         ecs,
         cluster,
@@ -86,12 +84,9 @@ pub async fn in_progress(
     )
     .await
     .map_err(|e| {
-        Failure::failed(
-            "rollback",
-            format!(
-                "ListServiceDeployments of {service} failed: {}",
-                aws_message(&e)
-            ),
+        anyhow!(
+            "ListServiceDeployments of {service} failed: {}",
+            aws_message(&e)
         )
     })?;
     Ok(listed
@@ -100,19 +95,14 @@ pub async fn in_progress(
         .map(str::to_string))
 }
 
-pub async fn stop_with_rollback(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<(), Failure> {
+pub async fn stop_with_rollback(ecs: &aws_sdk_ecs::Client, arn: &str) -> anyhow::Result<()> {
     ecs.stop_service_deployment()
         .service_deployment_arn(arn)
         .stop_type(StopServiceDeploymentStopType::Rollback)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            Failure::failed(
-                "rollback",
-                format!("StopServiceDeployment {arn} failed: {}", aws_message(&e)),
-            )
-        })
+        .map_err(|e| anyhow!("StopServiceDeployment {arn} failed: {}", aws_message(&e)))
 }
 
 /// Follows one service deployment. With `expect_rollback` (mode rollback

@@ -8,7 +8,9 @@ use aws_sdk_ecs::types::{
     DeploymentRolloutState, Service, ServiceDeploymentStatus, SortOrder, TaskDefinitionStatus,
 };
 
-use crate::error::{Failure, aws_message};
+use anyhow::anyhow;
+
+use crate::error::{aws_message, bad_input};
 use crate::plan::RollbackTo;
 
 /// `(family, revision)` of a task-definition ARN or `family:revision`.
@@ -23,7 +25,7 @@ pub async fn previous_good(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     svc: &Service,
-) -> Result<RollbackTo, Failure> {
+) -> anyhow::Result<RollbackTo> {
     let name = svc.service_name().unwrap_or_default().to_string();
     let current = svc.task_definition().unwrap_or_default().to_string();
     let plan = |(to, why): (String, String)| RollbackTo {
@@ -44,13 +46,10 @@ pub async fn previous_good(
                 plan((td, why))
             })
             .ok_or_else(|| {
-                Failure::input(
-                    "service",
-                    format!(
+                bad_input("service", format!(
                         "nothing to roll back to: service {name} has no successful deployment of a revision other than {}",
                         last_segment(&current)
-                    ),
-                )
+                    ))
             }),
         Err(HistoryUnavailable(reason)) => lineage(ecs, &current, &reason).await.map(plan),
     }
@@ -81,10 +80,9 @@ async fn lineage(
     ecs: &aws_sdk_ecs::Client,
     current: &str,
     reason: &str,
-) -> Result<(String, String), Failure> {
-    let (family, revision) = family_revision(current).ok_or_else(|| {
-        Failure::failed("rollback", format!("cannot read the revision of {current}"))
-    })?;
+) -> anyhow::Result<(String, String)> {
+    let (family, revision) =
+        family_revision(current).ok_or_else(|| anyhow!("cannot read the revision of {current}"))?;
     let mut token = None;
     loop {
         let out = ecs
@@ -95,12 +93,7 @@ async fn lineage(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| {
-                Failure::failed(
-                    "rollback",
-                    format!("ListTaskDefinitions failed: {}", aws_message(&e)),
-                )
-            })?;
+            .map_err(|e| anyhow!("ListTaskDefinitions failed: {}", aws_message(&e)))?;
         let earlier = out
             .task_definition_arns()
             .iter()
@@ -113,7 +106,7 @@ async fn lineage(
         }
         token = out.next_token().map(str::to_string);
         if token.is_none() {
-            return Err(Failure::input(
+            return Err(bad_input(
                 "service",
                 format!(
                     "nothing to roll back to: {family} has no ACTIVE revision before {revision}"

@@ -142,7 +142,7 @@ pub async fn wait_all(
                     (
                         p,
                         Verdict::Failed {
-                            reason: f.headline.clone(),
+                            reason: format!("{f:#}"),
                             rolled_back: false,
                         },
                     )

@@ -5,7 +5,9 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use aws_types::region::Region;
 
 use super::{EcrRegistry, ImageRef};
-use crate::error::{Failure, aws_code, aws_message};
+use anyhow::{Context, anyhow, bail};
+
+use crate::error::{aws_code, aws_message, bad_input};
 
 /// The image that will be deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,7 @@ fn lookup_failure<E>(
     registry: Option<&EcrRegistry>,
     region: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> Failure
+) -> anyhow::Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -52,7 +54,7 @@ where
             .unwrap_or_else(|| "your ECR registry".into())
     );
     match aws_code(e) {
-        Some("ImageNotFoundException") => Failure::input(
+        Some("ImageNotFoundException") => bad_input(
             "image",
             format!(
                 "image {image} not found: repository `{}` ({where_}) has no {}; push the image before this step, or fix the tag",
@@ -64,17 +66,14 @@ where
                     .unwrap_or_else(|| format!("tag `{}`", image.tag.as_deref().unwrap_or(""))),
             ),
         ),
-        Some("RepositoryNotFoundException") => Failure::input(
+        Some("RepositoryNotFoundException") => bad_input(
             "image",
             format!(
                 "image {image}: ECR repository `{}` does not exist ({where_}); check the name and aws-region",
                 image.repository
             ),
         ),
-        _ => Failure::failed(
-            "image",
-            format!("could not look up image {image} in ECR: {}", aws_message(e)),
-        ),
+        _ => anyhow!("could not look up image {image} in ECR: {}", aws_message(e)),
     }
 }
 
@@ -85,7 +84,7 @@ pub async fn resolve_image(
     image: &ImageRef,
     pin: bool,
     default_region: &str,
-) -> Result<ResolvedImage, Failure> {
+) -> anyhow::Result<ResolvedImage> {
     let registry = image.ecr_registry();
     let region = registry
         .as_ref()
@@ -110,7 +109,7 @@ pub async fn resolve_image(
         .await
         .map_err(|e| lookup_failure(image, registry.as_ref(), &region, &e))?;
     let detail = out.image_details().first().ok_or_else(|| {
-        Failure::input(
+        bad_input(
             "image",
             format!(
                 "image {image} not found in ECR repository `{}`",
@@ -120,7 +119,7 @@ pub async fn resolve_image(
     })?;
     let digest = detail
         .image_digest()
-        .ok_or_else(|| Failure::failed("image", format!("ECR returned no digest for {image}")))?
+        .with_context(|| format!("ECR returned no digest for {image}"))?
         .to_string();
     let found = EcrRegistry {
         account: detail
@@ -137,10 +136,7 @@ pub async fn resolve_image(
     if let Some(d) = &image.digest
         && d != &digest
     {
-        return Err(Failure::failed(
-            "image",
-            format!("ECR returned digest {digest} when asked for {d}"),
-        ));
+        bail!("ECR returned digest {digest} when asked for {d}");
     }
     let uri = if pin {
         reference.pinned(&digest)

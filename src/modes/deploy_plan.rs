@@ -31,7 +31,8 @@ pub async fn plan(
         .iter()
         .filter_map(|t| t.service.as_ref())
         .map(|svc| Strategy::of(&settings.cluster, svc, names))
-        .collect::<Result<Vec<_>, Failure>>()?;
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| Failure::from_error("deploy", e))?;
     let checks = strategies.iter().filter_map(|s| match s {
         Strategy::CodeDeploy(cd) if for_deploy => Some(codedeploy::check(&aws.codedeploy, cd)),
         _ => None,
@@ -40,7 +41,10 @@ pub async fn plan(
         futures_util::future::join_all(checks),
         super::register::decide(aws, targets)
     );
-    checked.into_iter().collect::<Result<Vec<()>, Failure>>()?;
+    checked
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()
+        .map_err(|e| Failure::from_error("codedeploy", e))?;
     let decisions = decisions?;
     // Targets whose new definitions are equal share one registration.
     let keys: Vec<Value> = targets

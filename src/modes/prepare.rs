@@ -74,7 +74,9 @@ pub fn prefetch_services(
         settings.services.clone(),
     );
     Some(tokio::spawn(async move {
-        describe_services(&ecs, &cluster, &names).await
+        describe_services(&ecs, &cluster, &names)
+            .await
+            .map_err(|e| Failure::from_error("service", e))
     }))
 }
 
@@ -89,7 +91,9 @@ pub async fn resolve_stage(
         .run("resolve image", async {
             match aws.filter(|_| image::resolve::needs_aws(image)) {
                 Some(aws) => {
-                    let resolved = image::resolve_image(&aws.config, image, rendering.pin_digest, &aws.region).await?;
+                    let resolved = image::resolve_image(&aws.config, image, rendering.pin_digest, &aws.region)
+                        .await
+                        .map_err(|e| Failure::from_error("image", e))?;
                     let digest = resolved.digest.clone().unwrap_or_default();
                     let summary = if rendering.pin_digest {
                         format!("{image} is {digest}; pinned to {}", resolved.uri)

@@ -42,7 +42,10 @@ pub async fn decide(aws: &Aws, targets: &[Target]) -> Result<Vec<Revision>, Fail
                 format!("DescribeTaskDefinition task failed: {e}"),
             )
         })?;
-        read.insert(family, latest?);
+        read.insert(
+            family,
+            latest.map_err(|e| Failure::from_error("task-definition", e))?,
+        );
     }
     Ok(targets
         .iter()
@@ -107,7 +110,7 @@ pub async fn register_stage(
                 done.insert(
                     key,
                     Registration {
-                        arn: arn?,
+                        arn: arn.map_err(|e| Failure::from_error("register", e))?,
                         reused: false,
                     },
                 );

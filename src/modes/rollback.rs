@@ -14,7 +14,7 @@ use crate::deployment::apply::{Change, apply_all, rollback_change};
 use crate::deployment::codedeploy;
 use crate::deployment::native;
 use crate::deployment::previous::previous_good;
-use crate::error::Failure;
+use crate::error::{Failure, bad_input};
 use crate::inputs::RollbackSettings;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
 use crate::service::describe_services;
@@ -30,13 +30,16 @@ pub async fn run(
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
     let (services, actions, plan) = stages
         .run("find previous good revision", async {
-            let services =
-                describe_services(&aws.ecs, &settings.cluster, &settings.services).await?;
+            let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
+                .await
+                .map_err(|e| Failure::from_error("service", e))?;
             let names = CodeDeployNames::from_settings(&r.follow, None);
             let plans = services
                 .iter()
                 .map(|svc| plan(&aws, &settings.cluster, svc, names));
-            let actions = futures_util::future::try_join_all(plans).await?;
+            let actions = futures_util::future::try_join_all(plans)
+                .await
+                .map_err(|e| Failure::from_error("rollback", e))?;
             let lines: Vec<String> = actions.iter().map(RollbackAction::describe).collect();
             Ok(((services, actions, lines.clone()), lines.join("; ")))
         })
@@ -142,14 +145,14 @@ async fn plan(
     cluster: &str,
     svc: &aws_sdk_ecs::types::Service,
     names: CodeDeployNames<'_>,
-) -> Result<RollbackAction, Failure> {
+) -> anyhow::Result<RollbackAction> {
     let strategy = Strategy::of(cluster, svc, names)?;
     let service = svc.service_name().unwrap_or_default().to_string();
     if let Strategy::CodeDeploy(target) = strategy {
         codedeploy::check(&aws.codedeploy, &target).await?;
         return match codedeploy::in_progress(&aws.codedeploy, &target).await? {
             Some(deployment) => Ok(RollbackAction::StopCodeDeploy { target, deployment }),
-            None => Err(Failure::input(
+            None => Err(bad_input(
                 "service",
                 format!(
                     "no CodeDeploy deployment of {service} is in progress, so there is nothing to stop; CodeDeploy already rolls back failed deployments — to return to an earlier revision, run mode deploy with task-definition family:revision"

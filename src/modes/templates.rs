@@ -209,7 +209,7 @@ async fn read_definitions(
                 format!("DescribeTaskDefinition task failed: {e}"),
             )
         })?;
-        let mut td = td?;
+        let mut td = td.map_err(|e| Failure::from_error("task-definition", e))?;
         if family_of(&id) == id {
             // Read by family: it is the latest revision.
             latest.insert(id.clone(), Some(td.clone()));

@@ -80,7 +80,9 @@ fn the_controller_and_the_strategy_decide_how_a_service_is_deployed() {
         None,
     ))
     .unwrap_err();
+    let refused = crate::error::Failure::from_error("deploy", refused);
     assert_eq!(refused.kind, crate::error::FailureKind::BadInput);
+    assert_eq!(refused.title, "service");
     assert!(
         refused.headline.contains("EXTERNAL deployment controller"),
         "{}",

@@ -16,7 +16,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 
-use crate::error::{Failure, aws_code, aws_message};
+use anyhow::{Context, anyhow};
+
+use crate::error::{aws_code, aws_message, bad_input};
 
 /// Keeps a copy of the raw response body of one call.
 #[derive(Debug, Clone, Default)]
@@ -51,9 +53,9 @@ impl Intercept for RawBody {
 pub async fn describe_task_definition(
     ecs: &aws_sdk_ecs::Client,
     id: &str,
-) -> Result<Value, Failure> {
+) -> anyhow::Result<Value> {
     describe_task_definition_opt(ecs, id).await?.ok_or_else(|| {
-        Failure::input(
+        bad_input(
             "task-definition",
             format!("task definition `{id}` not found; check the family, revision and region"),
         )
@@ -64,7 +66,7 @@ pub async fn describe_task_definition(
 pub async fn describe_task_definition_opt(
     ecs: &aws_sdk_ecs::Client,
     id: &str,
-) -> Result<Option<Value>, Failure> {
+) -> anyhow::Result<Option<Value>> {
     let raw = RawBody::default();
     let sent = ecs
         .describe_task_definition()
@@ -78,32 +80,23 @@ pub async fn describe_task_definition_opt(
         // ECS answers ClientException "Unable to describe task definition." for unknown ids.
         return match aws_code(&e) {
             Some("ClientException") | Some("InvalidParameterException") => Ok(None),
-            _ => Err(Failure::failed(
-                "task-definition",
-                format!("could not read task definition `{id}`: {}", aws_message(&e)),
+            _ => Err(anyhow!(
+                "could not read task definition `{id}`: {}",
+                aws_message(&e)
             )),
         };
     }
-    let body = raw.take().ok_or_else(|| {
-        Failure::failed("task-definition", "DescribeTaskDefinition returned no body")
-    })?;
-    let mut doc: Value = serde_json::from_slice(&body).map_err(|e| {
-        Failure::failed(
-            "task-definition",
-            format!("DescribeTaskDefinition returned unreadable JSON: {e}"),
-        )
-    })?;
+    let body = raw
+        .take()
+        .context("DescribeTaskDefinition returned no body")?;
+    let mut doc: Value =
+        serde_json::from_slice(&body).context("DescribeTaskDefinition returned unreadable JSON")?;
     let tags = doc.get_mut("tags").map(Value::take);
     let mut td = doc
         .get_mut("taskDefinition")
         .map(Value::take)
         .filter(Value::is_object)
-        .ok_or_else(|| {
-            Failure::failed(
-                "task-definition",
-                "DescribeTaskDefinition returned no taskDefinition",
-            )
-        })?;
+        .context("DescribeTaskDefinition returned no taskDefinition")?;
     if let Some(tags) = tags.filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
         td["tags"] = tags;
     }
@@ -115,7 +108,7 @@ pub async fn describe_task_definition_opt(
 pub async fn register_task_definition(
     ecs: &aws_sdk_ecs::Client,
     td: &Value,
-) -> Result<String, Failure> {
+) -> anyhow::Result<String> {
     let body = serde_json::to_vec(td).expect("JSON values serialise");
     let family = td["family"].as_str().unwrap_or_default().to_string();
     let out = ecs
@@ -130,16 +123,13 @@ pub async fn register_task_definition(
         .send()
         .await
         .map_err(|e| {
-            Failure::failed(
-                "register",
-                format!(
-                    "ECS refused the task definition of family `{family}`: {}",
-                    aws_message(&e)
-                ),
+            anyhow!(
+                "ECS refused the task definition of family `{family}`: {}",
+                aws_message(&e)
             )
         })?;
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_string)
-        .ok_or_else(|| Failure::failed("register", "RegisterTaskDefinition returned no ARN"))
+        .context("RegisterTaskDefinition returned no ARN")
 }

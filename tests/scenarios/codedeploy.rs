@@ -270,11 +270,12 @@ async fn a_deployment_that_already_completed_cannot_be_stopped() {
         )
     });
     let cd = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, &[&stop]);
-    let f = stop_with_rollback(&cd, "d-ORIGINAL1").await.unwrap_err();
+    let f = stop_with_rollback(&cd, "d-ORIGINAL1")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        f.headline
-            .starts_with("CodeDeploy deployment d-ORIGINAL1 completed before it could be stopped"),
-        "{}",
-        f.headline
+        f.starts_with("CodeDeploy deployment d-ORIGINAL1 completed before it could be stopped"),
+        "{f}"
     );
 }

@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use common::ecs::{NEW, OLD, answer, dep, ours, service};
 use fargate_deploy::deployment::update_service;
-use fargate_deploy::error::FailureKind;
+use fargate_deploy::error::{Failure, FailureKind};
 use fargate_deploy::service::describe_services;
 
 #[tokio::test]
@@ -33,9 +33,13 @@ async fn missing_inactive_and_draining_services_are_bad_input() {
             ])
         });
         let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
-        let err = describe_services(&ecs, "prod", &["web".to_string()])
-            .await
-            .unwrap_err();
+        // The edge decides the kind from the error's chain.
+        let err = Failure::from_error(
+            "service",
+            describe_services(&ecs, "prod", &["web".to_string()])
+                .await
+                .unwrap_err(),
+        );
         assert_eq!(err.kind, FailureKind::BadInput);
         assert!(err.headline.contains(expect), "{err}");
     }
@@ -50,9 +54,12 @@ async fn missing_inactive_and_draining_services_are_bad_input() {
             .build()
     });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
-    let err = describe_services(&ecs, "prod", &["api".to_string()])
-        .await
-        .unwrap_err();
+    let err = Failure::from_error(
+        "service",
+        describe_services(&ecs, "prod", &["api".to_string()])
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(err.kind, FailureKind::BadInput);
     assert!(
         err.headline
@@ -419,17 +426,17 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
 async fn apply_all_passes_a_lone_failure_on_and_keeps_plan_order() {
     use fargate_deploy::deployment::Updated;
     use fargate_deploy::deployment::apply::{Change, apply_all};
-    use fargate_deploy::error::Failure;
     use fargate_deploy::plan::DeploymentKind;
     use std::time::Duration;
 
+    // A lone failure passes on as the edge classifies it (bad input here).
     let bad: Vec<Change> = vec![Box::pin(async {
-        Err(Failure::input("service", "no such group"))
+        Err(fargate_deploy::error::bad_input("service", "no such group"))
     })];
     let err = apply_all("update service", bad).await.unwrap_err();
     assert_eq!(
-        (err.kind, err.headline.as_str()),
-        (FailureKind::BadInput, "no such group")
+        (err.kind, err.title.as_str(), err.headline.as_str()),
+        (FailureKind::BadInput, "service", "no such group")
     );
 
     let changed = |name: &'static str, after: u64| -> Change {
