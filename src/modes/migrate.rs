@@ -39,7 +39,8 @@ pub async fn run(
         targets[0].service.as_ref(),
         &rendered.definition,
         &rendered.image_containers,
-    )?;
+    )
+    .map_err(|e| Failure::from_error("migrate", e))?;
     let container = container_definition(&rendered.definition, &plan.container);
     let decisions = super::register::decide(&aws, &targets).await?;
     prepare::write_artifacts(settings, &m.rendering, &mut targets, &image, None)?;
@@ -127,7 +128,8 @@ async fn run_task_stage(
                 plan,
                 &ctx.cancel,
             )
-            .await?;
+            .await
+            .map_err(|e| Failure::from_error("run task", e))?;
             let arn = task.task_arn().unwrap_or_default();
             let cluster = crate::arn::last_segment(&settings.cluster);
             runner.info(&format!("task: {}", console_url(&aws.region, cluster, arn)));

@@ -12,7 +12,9 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::Value;
 
-use crate::error::{Failure, aws_message};
+use anyhow::anyhow;
+
+use crate::error::{aws_message, bad_input};
 use crate::inputs::TaskSettings;
 
 /// Everything RunTask needs besides the task definition, decided before any change.
@@ -39,7 +41,7 @@ pub fn plan(
     service: Option<&Service>,
     td: &Value,
     image_containers: &[String],
-) -> Result<TaskPlan, Failure> {
+) -> anyhow::Result<TaskPlan> {
     let container = migration_container(settings, td, image_containers)?;
     let (network, mut origin) = network(settings, service);
     let Network {
@@ -51,7 +53,7 @@ pub fn plan(
         origin.insert(0, "placement from the service");
     }
     if td["networkMode"].as_str() == Some("awsvpc") && subnets.is_empty() {
-        return Err(Failure::input("subnets", match service {
+        return Err(bad_input("subnets", match service {
             Some(s) => format!("service {} has no awsvpc subnets to copy: set input `subnets` (and `security-groups`)", s.service_name().unwrap_or("?")),
             None => "input `subnets` is required for an awsvpc task when no `service` is given (the service's network settings are copied otherwise)".into(),
         }));
@@ -92,7 +94,7 @@ fn migration_container(
     settings: &TaskSettings,
     td: &Value,
     image_containers: &[String],
-) -> Result<String, Failure> {
+) -> anyhow::Result<String> {
     let names: Vec<&str> = td["containerDefinitions"]
         .as_array()
         .into_iter()
@@ -101,7 +103,7 @@ fn migration_container(
         .collect();
     match &settings.container {
         Some(c) if names.contains(&c.as_str()) => Ok(c.clone()),
-        Some(c) => Err(Failure::input(
+        Some(c) => Err(bad_input(
             "migration-container",
             format!(
                 "input `migration-container`: no container `{c}` in family `{}`; its containers are: {}",
@@ -177,7 +179,7 @@ pub async fn run_task(
     task_definition: &str,
     plan: &TaskPlan,
     cancel: &crate::cancel::Cancel,
-) -> Result<Task, Failure> {
+) -> anyhow::Result<Task> {
     let mut last = String::new();
     for attempt in 1..=RUN_TASK_ATTEMPTS {
         if attempt > 1 {
@@ -185,19 +187,14 @@ pub async fn run_task(
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5 << (attempt - 2))) => {}
                 signal = cancel.signalled() => {
-                    return Err(Failure::failed(
-                        "run task",
-                        format!("the workflow run was cancelled ({signal}) while RunTask waited to retry; no task was started"),
-                    ));
+                    return Err(anyhow!("the workflow run was cancelled ({signal}) while RunTask waited to retry; no task was started"));
                 }
             }
         }
         let out = request(ecs, cluster, task_definition, plan)
             .send()
             .await
-            .map_err(|e| {
-                Failure::failed("run task", format!("RunTask failed: {}", aws_message(&e)))
-            })?;
+            .map_err(|e| anyhow!("RunTask failed: {}", aws_message(&e)))?;
         if let Some(task) = out.tasks().first() {
             return Ok(task.clone());
         }
@@ -217,10 +214,7 @@ pub async fn run_task(
             break;
         }
     }
-    Err(Failure::failed(
-        "run task",
-        format!("ECS could not start the task: {last}"),
-    ))
+    Err(anyhow!("ECS could not start the task: {last}"))
 }
 
 /// The RunTask request the plan describes: one task, the migration

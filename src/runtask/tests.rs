@@ -94,15 +94,20 @@ fn without_a_service_subnets_are_required() {
         raw.set(k, v);
     }
     let s = task(Settings::parse(&raw).unwrap());
-    let err = plan(&s, None, &td(), &["web".into()]).unwrap_err();
+    let edge = |e| crate::error::Failure::from_error("migrate", e);
+    let err = edge(plan(&s, None, &td(), &["web".into()]).unwrap_err());
     assert_eq!(err.title, "subnets");
-    let err = plan(
-        &settings(&[("migration-container", "db")]),
-        Some(&service()),
-        &td(),
-        &["web".into()],
-    )
-    .unwrap_err();
+    assert_eq!(err.kind, crate::error::FailureKind::BadInput);
+    let err = edge(
+        plan(
+            &settings(&[("migration-container", "db")]),
+            Some(&service()),
+            &td(),
+            &["web".into()],
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(err.title, "migration-container");
     assert!(
         err.headline.contains("no container `db`") && err.headline.contains("web, sidecar"),
         "{err}"

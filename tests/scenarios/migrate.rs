@@ -100,7 +100,7 @@ async fn permanent_run_task_failures_are_reported_at_once() {
         .await
         .unwrap_err();
     assert_eq!(
-        err.headline,
+        format!("{err:#}"),
         "ECS could not start the task: MISSING (subnet-a does not exist)"
     );
     assert_eq!(run.num_calls(), 1);
@@ -121,7 +121,7 @@ async fn capacity_that_never_frees_up_gives_up_after_bounded_tries() {
     let err = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
         .await
         .unwrap_err();
-    assert!(err.headline.contains("Capacity is unavailable"), "{err}");
+    assert!(err.to_string().contains("Capacity is unavailable"), "{err}");
     assert_eq!(
         run.num_calls() as u32,
         fargate_deploy::runtask::RUN_TASK_ATTEMPTS
