@@ -116,40 +116,7 @@ pub async fn wait_all(
         tokio::time::sleep(schedule.first_delay().min(timeout)).await;
     }
     loop {
-        let names: Vec<String> = pending.iter().map(|f| f.service.clone()).collect();
-        let mut ended: Vec<(Followed, Verdict)> = Vec::new();
-        match describe_batched(ecs, cluster, &names).await {
-            Ok(described) => {
-                transient_errors = 0;
-                for f in std::mem::take(&mut pending) {
-                    match w.judge(&described, &f).await {
-                        Verdict::Waiting(_) => pending.push(f),
-                        done => ended.push((f, done)),
-                    }
-                }
-            }
-            Err(DescribeError::Transient(m)) => {
-                transient_errors += 1;
-                if transient_errors == 1 || transient_errors.is_multiple_of(10) {
-                    runner.warning(
-                        "wait",
-                        &format!("DescribeServices failed ({m}); still waiting"),
-                    );
-                }
-            }
-            Err(DescribeError::Fatal(f)) => {
-                let failed = |p| {
-                    (
-                        p,
-                        Verdict::Failed {
-                            reason: format!("{f:#}"),
-                            rolled_back: false,
-                        },
-                    )
-                };
-                ended.extend(pending.drain(..).map(failed));
-            }
-        }
+        let mut ended = w.poll(&mut pending, &mut transient_errors).await;
         let now = Instant::now();
         if now >= deadline {
             let timed_out: Vec<_> = pending
@@ -170,6 +137,53 @@ pub async fn wait_all(
         tokio::time::sleep(schedule.next_delay().min(deadline - now)).await;
     }
     results
+}
+
+impl Rolling<'_> {
+    /// One DescribeServices round for every pending deployment: those that
+    /// ended, with their verdicts; the rest stay in `pending`. A transient
+    /// error keeps them all pending (told on the first and every tenth).
+    async fn poll(
+        &mut self,
+        pending: &mut Vec<Followed>,
+        transient_errors: &mut u32,
+    ) -> Vec<(Followed, Verdict)> {
+        let names: Vec<String> = pending.iter().map(|f| f.service.clone()).collect();
+        let mut ended: Vec<(Followed, Verdict)> = Vec::new();
+        match describe_batched(self.ecs, self.cluster, &names).await {
+            Ok(described) => {
+                *transient_errors = 0;
+                for f in std::mem::take(pending) {
+                    match self.judge(&described, &f).await {
+                        Verdict::Waiting(_) => pending.push(f),
+                        done => ended.push((f, done)),
+                    }
+                }
+            }
+            Err(DescribeError::Transient(m)) => {
+                *transient_errors += 1;
+                if *transient_errors == 1 || transient_errors.is_multiple_of(10) {
+                    self.runner.warning(
+                        "wait",
+                        &format!("DescribeServices failed ({m}); still waiting"),
+                    );
+                }
+            }
+            Err(DescribeError::Fatal(f)) => {
+                let failed = |p| {
+                    (
+                        p,
+                        Verdict::Failed {
+                            reason: format!("{f:#}"),
+                            rolled_back: false,
+                        },
+                    )
+                };
+                ended.extend(pending.drain(..).map(failed));
+            }
+        }
+        ended
+    }
 }
 
 /// What the wait keeps between polls.
