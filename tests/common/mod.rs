@@ -253,6 +253,12 @@ impl Emulator {
     }
 
     /// The calls that change something in AWS.
+    /// Nothing in AWS changed: no mutating call reached the emulator.
+    #[track_caller]
+    pub fn assert_unchanged(&self) {
+        assert_eq!(self.mutating_calls(), Vec::<String>::new());
+    }
+
     pub fn mutating_calls(&self) -> Vec<String> {
         self.calls()
             .into_iter()
@@ -580,6 +586,15 @@ fn is_mutating(call: &str) -> bool {
     !read_only.iter().any(|p| op.starts_with(p))
 }
 
+/// `haystack` contains `needle`; otherwise the whole haystack is shown.
+#[track_caller]
+pub fn assert_contains(haystack: &str, needle: &str) {
+    assert!(
+        haystack.contains(needle),
+        "expected `{needle}` in:\n{haystack}"
+    );
+}
+
 /// One run of the binary as the GitHub runner starts a container action.
 pub struct ActionRun {
     pub workspace: tempfile::TempDir,
@@ -642,6 +657,28 @@ impl Finished {
                 "output `{name}` is not declared in inputs::spec::OUTPUTS (and action.yml)"
             );
         }
+    }
+
+    /// The run ended with `code`; otherwise everything it printed.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.all_text());
+    }
+
+    /// The first `::error` line contains `text`; returns it.
+    #[track_caller]
+    pub fn assert_error_contains(&self, text: &str) -> String {
+        let error = self.first_error();
+        assert!(error.contains(text), "expected `{text}` in: {error}");
+        error
+    }
+
+    /// The first `::error` line starts with `prefix`; returns it.
+    #[track_caller]
+    pub fn assert_error_starts_with(&self, prefix: &str) -> String {
+        let error = self.first_error();
+        assert!(error.starts_with(prefix), "expected `{prefix}` at: {error}");
+        error
     }
 
     pub fn first_error(&self) -> String {

@@ -4,6 +4,7 @@
 //! be half-undone safely, go on in AWS and the error names them.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use std::time::Duration;
 
@@ -102,9 +103,7 @@ fn check(what: &str, c: &Cancelled, says: &str) {
 
 #[test]
 fn sigint_while_a_migration_runs_stops_the_task() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let c = cancel_after(
         &emu,
         &[
@@ -122,9 +121,7 @@ fn sigint_while_a_migration_runs_stops_the_task() {
 
 #[test]
 fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
     let c = cancel_after(
         &emu,
@@ -141,7 +138,7 @@ fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on()
         &c,
         "cancelled (SIGINT) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/",
     );
-    assert!(c.stdout.contains("worker (ecs-svc/"), "{}", c.stdout);
+    assert_contains(&c.stdout, "worker (ecs-svc/");
 
     // Rollback waits the same way.
     let c = cancel_after(
@@ -159,9 +156,7 @@ fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on()
 
 #[test]
 fn a_signal_while_a_blue_green_deployment_runs_names_it() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
     let c = cancel_after(
         &emu,
@@ -193,7 +188,7 @@ fn a_signal_while_a_blue_green_deployment_runs_names_it() {
         &c,
         "cancelled (SIGINT) while waiting",
     );
-    assert!(c.stdout.contains("native ("), "{}", c.stdout);
+    assert_contains(&c.stdout, "native (");
 }
 
 /// Starts the action through the fault proxy with `stall` on `op`, and
@@ -260,5 +255,5 @@ fn a_signal_before_anything_started_ends_the_run_at_once() {
         "no need to wait: {:?}",
         c.took
     );
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
 }

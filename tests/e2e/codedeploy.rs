@@ -2,6 +2,7 @@
 //! blue/green deployment (emulator: tests/emulator/codedeploy_layer.py).
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::{Emulator, Finished};
 use serde_json::{Value, json};
@@ -18,9 +19,7 @@ fn deploy(emu: &Emulator, service: &str, extra: &[(&str, &str)]) -> Finished {
 
 #[test]
 fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "bluegreen",
@@ -29,7 +28,7 @@ fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec()
             "BeforeAllowTraffic=arn:aws:lambda:eu-west-1:123456789012:function:smoke",
         )],
     );
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let id = done.output("codedeploy-deployment-id");
     assert!(
         !done.outputs.contains_key("deployment-id"),
@@ -84,26 +83,22 @@ fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec()
 
 #[test]
 fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "bluegreen",
         &[("environment-variables", "FDEMU_EXIT_CODE=2")],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     let error = done.first_error();
     assert!(
         error.contains("failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state"),
         "{error}"
     );
     assert!(error.contains("rolled back by deployment d-"), "{error}");
-    assert!(
-        done.stdout
-            .contains("[bluegreen] Install: Failed — The ECS service cannot reach a steady state"),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        "[bluegreen] Install: Failed — The ECS service cannot reach a steady state",
     );
     let result: Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
@@ -111,20 +106,16 @@ fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
 
 #[test]
 fn traffic_shifted_returns_once_production_traffic_moved() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // 1.5 s per lifecycle event: longer than a poll interval, so the
     // AllowTraffic → AfterAllowTraffic window cannot be skipped.
     emu.configure(json!({"rollout_seconds": 12}));
     let done = deploy(&emu, "bluegreen", &[("wait-until", "traffic-shifted")]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(done.stdout.contains("[bluegreen] AllowTraffic: Succeeded"));
-    assert!(
-        done.stdout
-            .contains("production traffic is on the new task set (wait-until: traffic-shifted)"),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        "production traffic is on the new task set (wait-until: traffic-shifted)",
     );
     assert!(
         !done
@@ -137,26 +128,22 @@ fn traffic_shifted_returns_once_production_traffic_moved() {
 
 #[test]
 fn a_missing_deployment_group_is_bad_input_before_registration() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "bluegreen",
         &[("codedeploy-deployment-group", "nope")],
     );
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(done.first_error().starts_with("::error title=codedeploy-deployment-group::service bluegreen is deployed by CodeDeploy, but application `AppECS-prod-bluegreen` / deployment group `nope` does not exist"), "{}", done.first_error());
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    done.assert_code(2);
+    done.assert_error_starts_with("::error title=codedeploy-deployment-group::service bluegreen is deployed by CodeDeploy, but application `AppECS-prod-bluegreen` / deployment group `nope` does not exist");
+    emu.assert_unchanged();
 }
 
 #[test]
 fn rolling_and_codedeploy_services_in_one_step() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, "web, bluegreen", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(done.output("deployment-id").starts_with("ecs-svc/"));
     assert!(!done.output("codedeploy-deployment-id").is_empty());
     assert!(

@@ -2,6 +2,7 @@
 //! deployments over wall-clock time and trips the circuit breaker.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};
@@ -26,11 +27,9 @@ fn result(done: &Finished) -> Value {
 
 #[test]
 fn one_service_rolls_to_the_new_revision() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, "web", "web:v2", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     for (k, stage) in [
         "credentials",
         "resolve image",
@@ -74,11 +73,7 @@ fn one_service_rolls_to_the_new_revision() {
         done.stdout
     );
     assert!(done.stdout.contains("deployment completed."));
-    assert!(
-        done.summary.contains("| `web` | `web:2` | new |"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "| `web` | `web:2` | new |");
     // Links for people: the service in the console and this run.
     for link in [
         "[service](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/deployments?region=eu-west-1)",
@@ -98,11 +93,9 @@ fn one_service_rolls_to_the_new_revision() {
 
 #[test]
 fn three_services_concurrently_with_one_registration_per_definition() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, "web, worker, scheduler", "web:v2", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let arns: Value = serde_json::from_str(done.output("task-definition-arns")).unwrap();
     assert!(arns["web"].as_str().unwrap().ends_with("web:2"));
     assert!(arns["worker"].as_str().unwrap().ends_with("worker:2"));
@@ -122,11 +115,7 @@ fn three_services_concurrently_with_one_registration_per_definition() {
         "{polls} DescribeServices calls for a 2-second rollout of 3 services"
     );
     for svc in ["web", "worker", "scheduler"] {
-        assert!(
-            done.summary.contains(&format!("| `{svc}` |")),
-            "{}",
-            done.summary
-        );
+        assert_contains(&done.summary, &format!("| `{svc}` |"));
     }
     // The plan, printed before anything changes: per service the revision,
     // the strategy and what it is deployed from; then what "done" means.
@@ -161,31 +150,23 @@ fn three_services_concurrently_with_one_registration_per_definition() {
 
 #[test]
 fn rerun_reuses_the_revision_and_starts_no_deployment() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let first = deploy(&emu, "web", "web:v2", &[]);
-    assert_eq!(first.code, 0, "{}", first.all_text());
+    first.assert_code(0);
     let before = emu.calls().len();
     let again = deploy(&emu, "web", "web:v2", &[]);
-    assert_eq!(again.code, 0, "{}", again.all_text());
+    again.assert_code(0);
     assert_eq!(
         again.output("task-definition-arn"),
         first.output("task-definition-arn")
     );
-    assert!(
-        again
-            .stdout
-            .contains("web:2 (reused: identical to the latest revision)"),
-        "{}",
-        again.stdout
+    assert_contains(
+        &again.stdout,
+        "web:2 (reused: identical to the latest revision)",
     );
-    assert!(
-        again
-            .stdout
-            .contains("no new deployment (same revision, not forced)"),
-        "{}",
-        again.stdout
+    assert_contains(
+        &again.stdout,
+        "no new deployment (same revision, not forced)",
     );
     assert!(
         again
@@ -201,12 +182,10 @@ fn rerun_reuses_the_revision_and_starts_no_deployment() {
 
 #[test]
 fn force_new_deployment_with_an_unchanged_image() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // web:1 already runs v1: the rendered definition equals it.
     let done = deploy(&emu, "web", "web:v1", &[("force-new-deployment", "true")]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(
         done.output("task-definition-arn").ends_with("web:1"),
         "same revision"
@@ -221,9 +200,7 @@ fn force_new_deployment_with_an_unchanged_image() {
 
 #[test]
 fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "web",
@@ -233,7 +210,7 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
             "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
         )],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     let error = done.first_error();
     assert!(error.starts_with("::error title=deploy::deployment of web failed: ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{error}");
     assert!(
@@ -241,16 +218,14 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
         "stopped tasks' reasons: {}",
         done.stdout
     );
-    assert!(
-        done.stdout
-            .contains("event: (service web) rolling back to deployment"),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        "event: (service web) rolling back to deployment",
     );
     let r = result(&done);
     assert_eq!(r["result"], "failure");
     assert_eq!(r["targets"][0]["result"], "rolled back");
-    assert!(done.summary.contains("| rolled back |"), "{}", done.summary);
+    assert_contains(&done.summary, "| rolled back |");
     assert!(
         !done.stdout.contains("::group::[8/8] report"),
         "no stage after a failed one"
@@ -261,9 +236,7 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
 
 #[test]
 fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_state() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "worker",
@@ -276,7 +249,7 @@ fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_s
             ("timeout-minutes", "0.05"),
         ],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     let error = done.first_error();
     assert!(
         error.contains("timed out after 3 s waiting for deployment ecs-svc/"),
@@ -296,9 +269,7 @@ fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_s
 /// "timed out" after the whole timeout-minutes and nothing else.
 #[test]
 fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         "web",
@@ -308,7 +279,7 @@ fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
             ("timeout-minutes", "0.1"),
         ],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     assert!(
         done.stdout.contains("::warning title=deploy::web: crash loop: 3 tasks of deployment ecs-svc/")
             && done.stdout.contains("started and then exited with code 3 (web), and none is running; ECS's circuit breaker does not count tasks that started"),
@@ -328,35 +299,27 @@ fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
 
 #[test]
 fn desired_count_zero_succeeds_at_once_with_a_notice() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, "idle", "web:v2", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("::notice title=deploy::idle has desired count 0: nothing to start"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::notice title=deploy::idle has desired count 0: nothing to start",
     );
 }
 
 #[test]
 fn wait_until_none_returns_after_the_update() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, "web", "web:v2", &[("wait-until", "none")]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(done.stdout.contains("not waiting (wait-until: none)"));
     assert_eq!(result(&done)["targets"][0]["result"], "not waited for");
 }
 
 #[test]
 fn bad_input_in_deploy_changes_nothing() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     for (services, image, extra, title) in [
         ("web, nosuch", "web:v2", vec![], "service"),
         ("web", "web:v9", vec![], "image"),
@@ -369,23 +332,16 @@ fn bad_input_in_deploy_changes_nothing() {
         ("web", "web:v2", vec![("set", "$.nope = 1")], "set"),
     ] {
         let done = deploy(&emu, services, image, &extra);
-        assert_eq!(done.code, 2, "{}", done.all_text());
-        assert!(
-            done.first_error()
-                .starts_with(&format!("::error title={title}::")),
-            "{}",
-            done.first_error()
-        );
-        assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+        done.assert_code(2);
+        done.assert_error_starts_with(&format!("::error title={title}::"));
+        emu.assert_unchanged();
     }
 }
 
 #[test]
 fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
     use std::time::Duration;
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
     let run = ActionRun::new(
         Some(&emu),

@@ -5,6 +5,7 @@
 //! `--nocapture` to see the figures.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};
@@ -71,9 +72,9 @@ fn a_migration_ends_with_its_true_exit_code_through_faults() {
             ),
         ],
     );
-    assert_eq!(ok.code, 0, "{}", ok.all_text());
+    ok.assert_code(0);
     assert_eq!(ok.output("exit-code"), "0");
-    assert!(ok.stdout.contains("│ migrated"), "{}", ok.stdout);
+    assert_contains(&ok.stdout, "│ migrated");
     let first = all_injected(&emu);
 
     // The same faults again, and a migration that fails: still its exit code.
@@ -91,12 +92,8 @@ fn a_migration_ends_with_its_true_exit_code_through_faults() {
             ),
         ],
     );
-    assert_eq!(failed.code, 1, "{}", failed.all_text());
-    assert!(
-        failed.first_error().contains("exited with code 3"),
-        "{}",
-        failed.first_error()
-    );
+    failed.assert_code(1);
+    failed.assert_error_contains("exited with code 3");
     let both = all_injected(&emu);
     println!(
         "migrate: {} faults injected and survived over 2 runs ({both}); first run {first}",
@@ -120,8 +117,8 @@ fn a_deployment_ends_with_its_true_outcome_through_faults() {
     });
     emu.inject(plan.clone());
     let ok = run(&emu, &[("mode", "deploy"), ("image", "web:v2")]);
-    assert_eq!(ok.code, 0, "{}", ok.all_text());
-    assert!(ok.summary.contains("success"), "{}", ok.summary);
+    ok.assert_code(0);
+    assert_contains(&ok.summary, "success");
     let registered = emu.params("UpdateService");
     assert_eq!(registered.len(), 1, "one update, whatever the retries");
 
@@ -145,15 +142,9 @@ fn a_deployment_ends_with_its_true_outcome_through_faults() {
             ),
         ],
     );
-    assert_eq!(crashed.code, 1, "{}", crashed.all_text());
+    crashed.assert_code(1);
     // The tool's own classification, not the emulator's reason text.
-    assert!(
-        crashed
-            .first_error()
-            .contains("ECS is rolling back to web:"),
-        "{}",
-        crashed.first_error()
-    );
+    assert_contains(&crashed.first_error(), "ECS is rolling back to web:");
     let result: serde_json::Value = serde_json::from_str(crashed.output("result")).unwrap();
     assert_eq!(result["result"], "failure");
     assert_eq!(result["targets"][0]["result"], "rolled back");
@@ -194,7 +185,7 @@ fn credentials_that_run_out_mid_wait_are_refreshed_and_the_run_ends_truthfully()
     .with_oidc(&emu)
     .through_proxy(&emu)
     .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert_eq!(done.output("exit-code"), "0");
     let sts = emu
         .calls()

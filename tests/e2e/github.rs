@@ -4,6 +4,7 @@
 //! statuses (deploy) and the plan comment on a pull request (render).
 
 use crate::common;
+use crate::common::assert_contains;
 
 use std::time::Duration;
 
@@ -80,9 +81,7 @@ fn states(deployment: &Value) -> Vec<String> {
 
 #[test]
 fn a_deploy_is_a_github_deployment_in_progress_then_success() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(
         &emu,
         &[
@@ -91,7 +90,7 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
         ],
     )
     .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     assert_no_violations(&gh);
     let deployments = gh["deployments"].as_array().unwrap();
@@ -109,13 +108,9 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
     assert_eq!(last["environment_url"], "https://staging.example.com");
     assert_eq!(last["description"], "web:2 running in prod");
     assert_eq!(done.output("github-deployment-id"), d["id"].to_string());
-    assert!(
-        done.summary.contains(&format!(
-            "GitHub deployment {} to **staging**: success",
-            d["id"]
-        )),
-        "{}",
-        done.summary
+    assert_contains(
+        &done.summary,
+        &format!("GitHub deployment {} to **staging**: success", d["id"]),
     );
     // Created through the API with the checks a workflow needs switched off.
     let create = requests(&gh)
@@ -128,11 +123,9 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
 
 #[test]
 fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, &[("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found")]).run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     let gh = emu.github();
     assert_no_violations(&gh);
     let d = &gh["deployments"][0];
@@ -151,59 +144,46 @@ fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
 
 #[test]
 fn bad_input_tells_github_nothing_and_wait_until_none_stays_in_progress() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = deploy(&emu, &[("image", "web:v9")]).run();
-    assert_eq!(done.code, 2, "{}", done.all_text());
+    done.assert_code(2);
     assert_eq!(emu.github()["requests"], json!([]));
 
     // Not waited for: GitHub is not told it succeeded.
     let done = deploy(&emu, &[("wait-until", "none")]).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     assert_no_violations(&gh);
     assert_eq!(states(&gh["deployments"][0]), ["in_progress"]);
-    assert!(
-        done.summary.contains("to **production**: in_progress"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "to **production**: in_progress");
 }
 
 #[test]
 fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     // A token without `deployments: write`: the AWS deployment goes on and succeeds.
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.github_control(json!({"forbid": ["repos/create-deployment"]}));
     let done = deploy(&emu, &[]).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout.contains("::warning title=github-deployment::GitHub answered 403 to create the deployment: Resource not accessible by integration. The token cannot do this: give the job `permissions: deployments: write`"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=github-deployment::GitHub answered 403 to create the deployment: Resource not accessible by integration. The token cannot do this: give the job `permissions: deployments: write`",
     );
     assert_eq!(done.outputs.get("github-deployment-id"), None);
-    assert!(
-        done.summary
-            .contains("GitHub deployment to **production**: not created"),
-        "{}",
-        done.summary
+    assert_contains(
+        &done.summary,
+        "GitHub deployment to **production**: not created",
     );
     assert_eq!(emu.github()["deployments"], json!([]));
 
     // Two 502s on creation and one on the final status: retried, nothing lost.
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.github_control(json!({"fail": {
         "repos/create-deployment": 2,
         "repos/create-deployment-status": 1,
     }}));
     let done = deploy(&emu, &[]).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(!done.stdout.contains("::warning"), "{}", done.stdout);
     let gh = emu.github();
     assert_no_violations(&gh);
@@ -211,29 +191,23 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
     assert_eq!(states(&gh["deployments"][0]), ["in_progress", "success"]);
 
     // GitHub unreachable (nothing listens): a warning, the deploy still succeeds.
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let done = deploy(&emu, &[])
         .env("GITHUB_API_URL", &format!("http://127.0.0.1:{port}/api/v3"))
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("::warning title=github-deployment::cannot reach the GitHub API for create the deployment"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=github-deployment::cannot reach the GitHub API for create the deployment",
     );
 }
 
 #[test]
 fn a_cancelled_deploy_ends_its_github_deployment_in_error() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
     let run = deploy(&emu, &[]);
     let mut child = run.spawn();
@@ -282,9 +256,7 @@ fn ours(gh: &Value, pr: u64) -> Vec<Value> {
 /// only that person's own plan comment is updated.
 #[test]
 fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.github_control(json!({
         "token_user": "release-captain",
         "comments": {"7": [
@@ -293,9 +265,9 @@ fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
         ]}
     }));
     let done = render(&emu, "web:v2", Some(7));
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let done = render(&emu, "web:v1", Some(7));
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     assert_no_violations(&gh);
     let comments = gh["comments"]["7"].as_array().unwrap();
@@ -322,9 +294,7 @@ fn with_a_persons_token_only_their_own_plan_comment_is_updated() {
 
 #[test]
 fn the_plan_comment_is_posted_once_and_updated_in_place() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // A long pull request: 120 comments by people, so the client must page;
     // one of them (by a person, and by another bot) carries our marker.
     let mut people: Vec<Value> = (0..120)
@@ -335,7 +305,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
     emu.github_control(json!({"comments": {"7": people}}));
 
     let done = render(&emu, "web:v2", Some(7));
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     assert_no_violations(&gh);
     let first = ours(&gh, 7);
@@ -366,11 +336,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         body.contains(&format!("[Workflow run]({RUN_URL})")),
         "{body}"
     );
-    assert!(
-        done.summary.contains("Plan comment: [posted on #7]("),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "Plan comment: [posted on #7](");
     let mut pages: Vec<String> = requests(&gh)
         .iter()
         .filter(|r| r["method"] == "GET")
@@ -394,7 +360,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
 
     // The next push (back to v1): the same comment, now showing the new plan.
     let done = render(&emu, "web:v1", Some(7));
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     assert_no_violations(&gh);
     let second = ours(&gh, 7);
@@ -419,11 +385,7 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
         "{body}"
     );
     assert_eq!(gh["comments"]["7"].as_array().unwrap().len(), 121);
-    assert!(
-        done.summary.contains("Plan comment: [updated on #7]("),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "Plan comment: [updated on #7](");
     let patched = requests(&gh)
         .iter()
         .filter(|r| r["method"] == "PATCH")
@@ -433,27 +395,22 @@ fn the_plan_comment_is_posted_once_and_updated_in_place() {
 
 #[test]
 fn the_plan_comment_outside_a_pull_request_or_without_permission_never_fails_the_step() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = render(&emu, "web:v2", None);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("comment-plan: this run is not for a pull request; no comment posted"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "comment-plan: this run is not for a pull request; no comment posted",
     );
     assert_eq!(emu.github()["requests"], json!([]));
 
     // A pull request from a fork: the token is read-only.
     emu.github_control(json!({"forbid": ["issues/create-comment"]}));
     let done = render(&emu, "web:v2", Some(9));
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout.contains("::warning title=comment-plan::GitHub answered 403 to comment on the pull request: Resource not accessible by integration. The token cannot do this: give the job `permissions: pull-requests: write`"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=comment-plan::GitHub answered 403 to comment on the pull request: Resource not accessible by integration. The token cannot do this: give the job `permissions: pull-requests: write`",
     );
     assert_no_violations(&emu.github());
 }
@@ -462,9 +419,7 @@ fn the_plan_comment_outside_a_pull_request_or_without_permission_never_fails_the
 /// refused and listed, whatever client sends them.
 #[test]
 fn the_mock_refuses_what_githubs_description_does_not_allow() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let send = |method: &str, path: &str, body: &str| -> u16 {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", emu.port)).unwrap();

@@ -6,6 +6,7 @@
 //! holds. Skipped, saying so, when no image was built.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -92,9 +93,7 @@ fn the_readme_workflow_migrate_then_deploy_through_the_image() {
     if root().is_none() {
         return;
     }
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let migrated = step(
         &emu,
         &[
@@ -108,13 +107,9 @@ fn the_readme_workflow_migrate_then_deploy_through_the_image() {
         ],
     )
     .run();
-    assert_eq!(migrated.code, 0, "{}", migrated.all_text());
+    migrated.assert_code(0);
     assert_eq!(migrated.output("exit-code"), "0");
-    assert!(
-        migrated.stdout.contains("│ Migrated\n"),
-        "{}",
-        migrated.stdout
-    );
+    assert_contains(&migrated.stdout, "│ Migrated\n");
     let run_task = &emu.params("RunTask")[0];
     assert_eq!(
         run_task["overrides"]["containerOverrides"][0]["command"],
@@ -133,7 +128,7 @@ fn the_readme_workflow_migrate_then_deploy_through_the_image() {
         ],
     )
     .run();
-    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    deployed.assert_code(0);
     let arns: serde_json::Value =
         serde_json::from_str(deployed.output("task-definition-arns")).unwrap();
     assert_eq!(
@@ -148,12 +143,9 @@ fn the_readme_workflow_migrate_then_deploy_through_the_image() {
     }
     let result: serde_json::Value = serde_json::from_str(deployed.output("result")).unwrap();
     assert_eq!(result["result"], "success");
-    assert!(
-        deployed
-            .summary
-            .contains("### ✅ fargate-deploy deploy — succeeded"),
-        "{}",
-        deployed.summary
+    assert_contains(
+        &deployed.summary,
+        "### ✅ fargate-deploy deploy — succeeded",
     );
 }
 
@@ -162,9 +154,7 @@ fn a_render_from_a_task_definition_file_in_the_workspace() {
     if root().is_none() {
         return;
     }
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let run = step(
         &emu,
         &[
@@ -179,7 +169,7 @@ fn a_render_from_a_task_definition_file_in_the_workspace() {
             "containerDefinitions": [{"name": "web", "image": "placeholder", "portMappings": [{"containerPort": 8080}]}]}"#,
     );
     let done = run.run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let rendered = done.json(".fargate-deploy/taskdef.rendered.json");
     assert_eq!(
         rendered["containerDefinitions"][0]["image"],
@@ -194,5 +184,5 @@ fn a_render_from_a_task_definition_file_in_the_workspace() {
             .contains("ContainerPort: 8080")
     );
     assert_eq!(done.output("artifacts-dir"), ".fargate-deploy");
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
 }

@@ -5,6 +5,17 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+/// The emulator, or — outside CI, without its virtualenv — the test returns
+/// (`Emulator::try_start` says once why end-to-end tests are skipped).
+macro_rules! emulator {
+    () => {
+        match crate::common::Emulator::try_start() {
+            Some(emu) => emu,
+            None => return,
+        }
+    };
+}
+
 mod bad_input;
 mod cancellation;
 mod codedeploy;

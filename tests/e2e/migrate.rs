@@ -3,6 +3,7 @@
 //! the FDEMU_* environment convention (tests/emulator/task_layer.py).
 
 use crate::common;
+use crate::common::assert_contains;
 
 use std::time::{Duration, Instant};
 
@@ -36,11 +37,9 @@ fn result(done: &Finished) -> Value {
 
 #[test]
 fn exit_0_with_the_logs_in_the_action_output() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = migrate(&emu, "FDEMU_LOG=== 20261101 CreateUsers: migrating|== 20261101 CreateUsers: migrated (0.0123s)\nFDEMU_LATE_LOG=bye from the late line", &[]).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     for (k, stage) in [
         "credentials",
         "resolve image",
@@ -60,12 +59,7 @@ fn exit_0_with_the_logs_in_the_action_output() {
             done.stdout
         );
     }
-    assert!(
-        done.stdout
-            .contains("│ == 20261101 CreateUsers: migrating\n"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "│ == 20261101 CreateUsers: migrating\n");
     assert!(
         done.stdout
             .contains("│ == 20261101 CreateUsers: migrated (0.0123s)\n")
@@ -90,23 +84,14 @@ fn exit_0_with_the_logs_in_the_action_output() {
     assert!(done.stdout.contains(&format!(
         "console.aws.amazon.com/ecs/v2/clusters/prod/tasks/{task_id}"
     )));
-    assert!(
-        done.summary.contains("Migration exit code: **0**"),
-        "{}",
-        done.summary
-    );
-    assert!(
-        done.summary.contains(&format!(
+    assert_contains(&done.summary, "Migration exit code: **0**");
+    assert_contains(
+        &done.summary,
+        &format!(
             "[task](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/{task_id}/configuration?region=eu-west-1) · [log stream](https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fweb/log-events/ecs$252Fweb$252F{task_id})"
-        )),
-        "{}",
-        done.summary
+        ),
     );
-    assert!(
-        done.summary.contains("bye from the late line"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "bye from the late line");
     assert_eq!(result(&done)["targets"][0]["result"], "success");
 
     // The task ran the rendered definition, with the command override, where the service runs.
@@ -141,11 +126,9 @@ fn exit_0_with_the_logs_in_the_action_output() {
 
 #[test]
 fn a_non_zero_exit_fails_the_step_naming_the_code() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = migrate(&emu, "FDEMU_EXIT_CODE=3\nFDEMU_LOG=rake aborted!|PG::UndefinedTable: relation \"users\" does not exist", &[]).run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     assert_eq!(
         done.first_error(),
         "::error title=migrate::migration container web exited with code 3"
@@ -159,11 +142,7 @@ fn a_non_zero_exit_fails_the_step_naming_the_code() {
         !done.stdout.contains("[7/7] report"),
         "no stage after the failed one"
     );
-    assert!(
-        done.summary.contains("Migration exit code: **3**"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "Migration exit code: **3**");
     assert_eq!(result(&done)["result"], "failure");
     println!(
         "failing migration, as the action prints it:\n{}",
@@ -173,12 +152,10 @@ fn a_non_zero_exit_fails_the_step_naming_the_code() {
 
 #[test]
 fn a_task_that_fails_to_start_quotes_the_reasons() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref";
     let done = migrate(&emu, &format!("FDEMU_FAIL_TO_START={reason}"), &[]).run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     let error = done.first_error();
     assert!(error.starts_with("::error title=migrate::the migration task did not run: TaskFailedToStart: CannotPullContainerError"), "{error}");
     assert!(
@@ -189,9 +166,7 @@ fn a_task_that_fails_to_start_quotes_the_reasons() {
 
 #[test]
 fn a_hanging_task_is_stopped_at_the_timeout() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let started = Instant::now();
     let done = migrate(
         &emu,
@@ -199,13 +174,10 @@ fn a_hanging_task_is_stopped_at_the_timeout() {
         &[("timeout-minutes", "0.05")],
     )
     .run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     assert!(started.elapsed() < Duration::from_secs(15));
-    assert!(
-        done.first_error()
-            .contains("did not finish within timeout-minutes (0.05 min); the task was stopped"),
-        "{}",
-        done.first_error()
+    done.assert_error_contains(
+        "did not finish within timeout-minutes (0.05 min); the task was stopped",
     );
     let stops = emu.params("StopTask");
     assert_eq!(stops.len(), 1, "{:?}", emu.calls());
@@ -219,9 +191,7 @@ fn a_hanging_task_is_stopped_at_the_timeout() {
 
 #[test]
 fn leaving_the_task_running_when_told_to() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = migrate(
         &emu,
         "FDEMU_RUN_SECONDS=120",
@@ -233,18 +203,12 @@ fn leaving_the_task_running_when_told_to() {
     .run();
     assert_eq!(done.code, 1);
     assert!(emu.params("StopTask").is_empty());
-    assert!(
-        done.first_error().contains("left running"),
-        "{}",
-        done.first_error()
-    );
+    done.assert_error_contains("left running");
 }
 
 #[test]
 fn sigterm_stops_the_task_and_exits_within_5_seconds() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let run = migrate(&emu, "FDEMU_RUN_SECONDS=120", &[]);
     let mut child = run.spawn();
     // Wait until the task runs, then cancel as the runner does.
@@ -278,11 +242,9 @@ fn sigterm_stops_the_task_and_exits_within_5_seconds() {
 
 #[test]
 fn migrate_then_deploy_registers_once() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let migrated = migrate(&emu, "", &[]).run();
-    assert_eq!(migrated.code, 0, "{}", migrated.all_text());
+    migrated.assert_code(0);
     let deployed = ActionRun::new(
         Some(&emu),
         &[
@@ -294,7 +256,7 @@ fn migrate_then_deploy_registers_once() {
         ],
     )
     .run();
-    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    deployed.assert_code(0);
     assert_eq!(
         deployed.output("task-definition-arn"),
         migrated.output("task-definition-arn")
@@ -315,9 +277,7 @@ fn migrate_then_deploy_registers_once() {
 
 #[test]
 fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let run = ActionRun::new(
         Some(&emu),
         &[
@@ -340,7 +300,7 @@ fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
         .input("security-groups", &sg)
         .input("assign-public-ip", "ENABLED")
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert_eq!(
         done.stdout
             .matches("::notice title=logs::container app does not use the awslogs driver")
@@ -365,7 +325,7 @@ fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
         ],
     )
     .run();
-    assert_eq!(again.code, 2, "{}", again.all_text());
+    again.assert_code(2);
     assert!(
         again
             .first_error()

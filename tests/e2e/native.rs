@@ -2,6 +2,7 @@
 //! lifecycle stage (emulator: tests/emulator/ecs_layer.py).
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::{Emulator, Finished};
 use serde_json::json;
@@ -17,12 +18,10 @@ fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Fin
 
 #[test]
 fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 12}));
     let done = run(&emu, "deploy", "native", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let arn = done.output("deployment-id");
     assert!(arn.contains(":service-deployment/prod/native/"), "{arn}");
     // Each stage lasts about one poll interval (the bake time three), so the
@@ -55,11 +54,7 @@ fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
         positions.windows(2).all(|w| w[0] < w[1]),
         "stages out of order: {stages:?}"
     );
-    assert!(
-        done.stdout.contains("[native] SUCCESSFUL"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "[native] SUCCESSFUL");
     println!(
         "native blue/green deploy, as the action prints it:\n{}",
         done.stdout
@@ -68,9 +63,7 @@ fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
 
 #[test]
 fn traffic_shifted_returns_without_sitting_through_bake_time() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 12}));
     let done = run(
         &emu,
@@ -78,8 +71,11 @@ fn traffic_shifted_returns_without_sitting_through_bake_time() {
         "native",
         &[("wait-until", "traffic-shifted")],
     );
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(done.stdout.contains("production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time"), "{}", done.stdout);
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time",
+    );
     assert!(
         !done.stdout.contains("[native] SUCCESSFUL"),
         "{}",
@@ -89,9 +85,7 @@ fn traffic_shifted_returns_without_sitting_through_bake_time() {
 
 #[test]
 fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = run(
         &emu,
         "deploy",
@@ -101,7 +95,7 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
             "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
         )],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     // The tool's wording and classification; the reason after it is ECS's.
     let error = done.first_error();
     assert!(
@@ -115,11 +109,9 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
 
 #[test]
 fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = run(&emu, "deploy", "gated", &[("timeout-minutes", "0.1")]);
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     assert!(
         done.stdout.contains(
             "::warning title=deploy::gated: paused at POST_TEST_TRAFFIC_SHIFT: lifecycle hook hook-"
@@ -129,41 +121,28 @@ fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
         "{}",
         done.stdout
     );
-    assert!(done.stdout.contains(", then ROLLBACK"), "{}", done.stdout);
-    assert!(
-        done.first_error()
-            .contains("it was IN_PROGRESS at lifecycle stage POST_TEST_TRAFFIC_SHIFT"),
-        "{}",
-        done.first_error()
-    );
+    assert_contains(&done.stdout, ", then ROLLBACK");
+    done.assert_error_contains("it was IN_PROGRESS at lifecycle stage POST_TEST_TRAFFIC_SHIFT");
 }
 
 #[test]
 fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
     let started = run(&emu, "deploy", "native", &[("wait-until", "none")]);
-    assert_eq!(started.code, 0, "{}", started.all_text());
+    started.assert_code(0);
     let arn = started.output("deployment-id").to_string();
     let done = run(&emu, "rollback", "native", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("is in progress; it will be stopped and rolled back"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "is in progress; it will be stopped and rolled back",
     );
     assert_eq!(
         emu.params("StopServiceDeployment"),
         [json!({"serviceDeploymentArn": arn, "stopType": "ROLLBACK"})]
     );
-    assert!(
-        done.stdout.contains("[native] ROLLBACK_SUCCESSFUL"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "[native] ROLLBACK_SUCCESSFUL");
     println!("native rollback, as the action prints it:\n{}", done.stdout);
 }
 
@@ -172,9 +151,7 @@ fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
 /// out — so the step never reports success while the hook awaits action.
 #[test]
 fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = run(
         &emu,
         "deploy",
@@ -184,20 +161,15 @@ fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
             ("timeout-minutes", "0.1"),
         ],
     );
-    assert_eq!(done.code, 1, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("gated-late: paused at POST_PRODUCTION_TRAFFIC_SHIFT: lifecycle hook hook-"),
-        "{}",
-        done.stdout
+    done.assert_code(1);
+    assert_contains(
+        &done.stdout,
+        "gated-late: paused at POST_PRODUCTION_TRAFFIC_SHIFT: lifecycle hook hook-",
     );
     // The API's default timeout: 1440 minutes, then ROLLBACK.
-    assert!(done.stdout.contains(", then ROLLBACK"), "{}", done.stdout);
-    assert!(
-        done.first_error()
-            .contains("it was IN_PROGRESS at lifecycle stage POST_PRODUCTION_TRAFFIC_SHIFT"),
-        "{}",
-        done.first_error()
+    assert_contains(&done.stdout, ", then ROLLBACK");
+    done.assert_error_contains(
+        "it was IN_PROGRESS at lifecycle stage POST_PRODUCTION_TRAFFIC_SHIFT",
     );
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["result"], "failure");

@@ -1,8 +1,9 @@
 //! End-to-end: `mode: render` as the runner starts it, against the emulator.
 
 use crate::common;
+use crate::common::assert_contains;
 
-use common::{ActionRun, Emulator, REQUEST_TOKEN, SUB};
+use common::{ActionRun, REQUEST_TOKEN, SUB};
 use serde_json::{Value, json};
 
 fn render_inputs() -> Vec<(&'static str, &'static str)> {
@@ -17,11 +18,9 @@ fn render_inputs() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn renders_from_the_service_and_changes_nothing() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &render_inputs()).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
 
     // Stages, each a numbered group.
     for (k, stage) in [
@@ -34,12 +33,7 @@ fn renders_from_the_service_and_changes_nothing() {
     .iter()
     .enumerate()
     {
-        assert!(
-            done.stdout
-                .contains(&format!("::group::[{}/5] {stage}\n", k + 1)),
-            "{}",
-            done.stdout
-        );
+        assert_contains(&done.stdout, &format!("::group::[{}/5] {stage}\n", k + 1));
     }
     assert_eq!(done.stdout.matches("::endgroup::").count(), 5);
     // The same plan deploy prints, without the wait: it only shows.
@@ -50,11 +44,7 @@ fn renders_from_the_service_and_changes_nothing() {
         "{}",
         done.stdout
     );
-    assert!(
-        done.summary.contains("<details><summary>Plan</summary>"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "<details><summary>Plan</summary>");
 
     // Outputs.
     let pinned = emu.pinned("v2");
@@ -120,11 +110,9 @@ fn renders_from_the_service_and_changes_nothing() {
     assert_eq!(props["PlatformVersion"], "1.4.0");
 
     // Summary, with what would change against the running revision.
-    assert!(
-        done.summary
-            .contains("| `web` | `web` | `web` | `service's current web:1` |"),
-        "{}",
-        done.summary
+    assert_contains(
+        &done.summary,
+        "| `web` | `web` | `web` | `service's current web:1` |",
     );
     let registry = emu.seed_str("registry");
     let change = format!(
@@ -141,7 +129,7 @@ fn renders_from_the_service_and_changes_nothing() {
     );
 
     // Read-only: exactly the reads, nothing else.
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
     let mut calls = emu.calls();
     calls.sort();
     assert_eq!(
@@ -158,11 +146,9 @@ fn renders_from_the_service_and_changes_nothing() {
 
 #[test]
 fn taskdef_json_with_the_image_filled_in_registers() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &render_inputs()).run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let filled = done
         .file(".fargate-deploy/taskdef.json")
         .replace("<IMAGE1_NAME>", &emu.pinned("v2"));
@@ -179,14 +165,12 @@ fn taskdef_json_with_the_image_filled_in_registers() {
 
 #[test]
 fn oidc_role_is_assumed_and_secrets_are_masked_first() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let oidc = emu.oidc_requests();
     assert_eq!(
         oidc,
@@ -196,11 +180,7 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
         emu.calls()
             .contains(&"sts:AssumeRoleWithWebIdentity".to_string())
     );
-    assert!(
-        done.stdout.contains("as session fargate-deploy-4242-1"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "as session fargate-deploy-4242-1");
     // Each secret appears only in its own add-mask line, which comes before anything else.
     let masks: Vec<&str> = done
         .stdout
@@ -223,24 +203,19 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
 
 #[test]
 fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"sts_deny": true}));
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
         .run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
-    assert!(done.first_error().starts_with("::error title=credentials::AWS refused to let this workflow assume arn:aws:iam::123456789012:role/deploy"), "{}", done.first_error());
-    assert!(
-        done.stdout.contains(&format!(
-            "token.actions.githubusercontent.com:sub = \"{SUB}\""
-        )),
-        "{}",
-        done.stdout
+    done.assert_code(1);
+    done.assert_error_starts_with("::error title=credentials::AWS refused to let this workflow assume arn:aws:iam::123456789012:role/deploy");
+    assert_contains(
+        &done.stdout,
+        &format!("token.actions.githubusercontent.com:sub = \"{SUB}\""),
     );
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
     assert!(!done.stdout.contains("[2/4]"), "no later stage starts");
     let result: Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["result"], "failure");
@@ -248,50 +223,36 @@ fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
 
 #[test]
 fn oidc_token_service_hiccups_are_retried() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"oidc_fail": 2}));
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert_eq!(emu.oidc_requests().as_array().unwrap().len(), 3);
 }
 
 #[test]
 fn missing_id_token_permission_is_diagnosed_before_any_call() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .without_env("AWS_ACCESS_KEY_ID")
         .run();
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(
-        done.first_error().contains("ACTIONS_ID_TOKEN_REQUEST_URL"),
-        "{}",
-        done.first_error()
-    );
-    assert!(
-        done.stdout.contains("permissions: id-token: write"),
-        "{}",
-        done.stdout
-    );
+    done.assert_code(2);
+    done.assert_error_contains("ACTIONS_ID_TOKEN_REQUEST_URL");
+    assert_contains(&done.stdout, "permissions: id-token: write");
     assert_eq!(emu.calls(), Vec::<String>::new());
 }
 
 #[test]
 fn several_services_render_into_their_own_folders() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("service", "web,\nworker")
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let web = done.json(".fargate-deploy/web/taskdef.rendered.json");
     let worker = done.json(".fargate-deploy/worker/taskdef.rendered.json");
     assert_eq!(web["family"], "web");
@@ -304,11 +265,9 @@ fn several_services_render_into_their_own_folders() {
         worker["containerDefinitions"][0]["command"],
         json!(["bin/jobs"])
     );
-    assert!(
-        done.stdout
-            .contains("::warning title=appspec::worker: appspec.yaml has no LoadBalancerInfo"),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        "::warning title=appspec::worker: appspec.yaml has no LoadBalancerInfo",
     );
     // One DescribeServices for both (batched); per service its template and
     // its family's latest revision (for the plan).
@@ -329,14 +288,12 @@ fn several_services_render_into_their_own_folders() {
         4,
         "{calls:?}"
     );
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
 }
 
 #[test]
 fn file_template_with_patches_and_no_pin() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let run = ActionRun::new(
         Some(&emu),
         &[
@@ -359,7 +316,7 @@ fn file_template_with_patches_and_no_pin() {
         )
         .input("set", "$.cpu = \"1024\"")
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let tag_uri = format!("{}/web:v1", emu.seed_str("registry"));
     assert_eq!(
         done.output("image"),
@@ -399,17 +356,11 @@ fn no_aws_needed_for_a_file_and_a_foreign_image() {
     );
     run.write("td.json", r#"{"family": "app", "containerDefinitions": [{"name": "app", "image": "ghcr.io/octo-org/app:1.2.2"}]}"#);
     let done = run.run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout.contains("::group::[1/3] resolve image"),
-        "{}",
-        done.stdout
-    );
-    assert!(
-        done.stdout
-            .contains("::notice title=image::ghcr.io/octo-org/app:1.2.3 is not an ECR image"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(&done.stdout, "::group::[1/3] resolve image");
+    assert_contains(
+        &done.stdout,
+        "::notice title=image::ghcr.io/octo-org/app:1.2.3 is not an ECR image",
     );
     assert_eq!(
         done.json("out/imageDetail.json"),
@@ -420,9 +371,7 @@ fn no_aws_needed_for_a_file_and_a_foreign_image() {
 
 #[test]
 fn the_cli_face_prints_readable_text_and_outputs() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = ActionRun::new(Some(&emu), &[])
         .cli(&[
             "render",
@@ -438,24 +387,15 @@ fn the_cli_face_prints_readable_text_and_outputs() {
             "build",
         ])
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(
         !done.stdout.contains("::") && !done.stderr.contains("::group::"),
         "no workflow commands on a terminal:\n{}\n{}",
         done.stdout,
         done.stderr
     );
-    assert!(
-        done.stderr.contains("▶ [2/5] resolve image"),
-        "{}",
-        done.stderr
-    );
-    assert!(
-        done.stdout
-            .contains(&format!("image: {}", emu.pinned("v2"))),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stderr, "▶ [2/5] resolve image");
+    assert_contains(&done.stdout, &format!("image: {}", emu.pinned("v2")));
     assert!(done.workspace.join("build/appspec.yaml").exists());
     assert!(
         done.outputs.is_empty(),
@@ -465,31 +405,27 @@ fn the_cli_face_prints_readable_text_and_outputs() {
 
 #[test]
 fn service_specific_endpoint_variables_are_honoured() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // The general endpoint leads nowhere; the per-service ones lead to the emulator.
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_ENDPOINT_URL_ECR", &emu.url())
         .env("AWS_ENDPOINT_URL_ECS", &emu.url())
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert_eq!(done.output("image"), emu.pinned("v2"));
 }
 
 #[test]
 fn the_github_token_is_masked_and_the_leak_scan_can_fail() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let token = "ghs_0123456789abcdefTOKENvalue";
     // The harness scans every run for secrets (request token, github-token,
     // OIDC tokens and STS keys the emulator issued); this run passes it.
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("github-token", token)
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(
         done.stdout.starts_with(&format!("::add-mask::{token}\n")),
         "masked before anything else is printed:\n{}",

@@ -2,6 +2,7 @@
 //! (whose layer answers ListServiceDeployments / DescribeServiceRevisions).
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::{Emulator, Finished};
 
@@ -11,13 +12,11 @@ fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Fin
 
 #[test]
 fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let deployed = run(&emu, "deploy", "web", &[("image", "web:v2")]);
-    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    deployed.assert_code(0);
     let done = run(&emu, "rollback", "web", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let plan_line = done
         .stdout
         .find("web: from web:2 to web:1 — the last successful deployment")
@@ -27,11 +26,7 @@ fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
         plan_line < update,
         "what is rolled back from and to is said before it is done"
     );
-    assert!(
-        done.stdout.contains("✓ web is back on web:1"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "✓ web is back on web:1");
     let upd = emu.params("UpdateService");
     assert_eq!(upd.len(), 2);
     assert!(
@@ -51,29 +46,21 @@ fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
         "{}",
         done.summary
     );
-    assert!(
-        done.summary.contains("| `web` | `web:1` |"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "| `web` | `web:1` |");
 }
 
 #[test]
 fn nothing_to_roll_back_to_is_bad_input_and_changes_nothing() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = run(&emu, "rollback", "web", &[]);
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(done.first_error().contains("nothing to roll back to: service web has no successful deployment of a revision other than web:1"), "{}", done.first_error());
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    done.assert_code(2);
+    done.assert_error_contains("nothing to roll back to: service web has no successful deployment of a revision other than web:1");
+    emu.assert_unchanged();
 }
 
 #[test]
 fn an_in_progress_deployment_is_rolled_back_to_what_ran_before_it() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // worker has no circuit breaker: a crashing revision stays IN_PROGRESS.
     let started = run(
         &emu,
@@ -85,28 +72,22 @@ fn an_in_progress_deployment_is_rolled_back_to_what_ran_before_it() {
             ("wait-until", "none"),
         ],
     );
-    assert_eq!(started.code, 0, "{}", started.all_text());
+    started.assert_code(0);
     let done = run(&emu, "rollback", "worker", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout
-            .contains("worker: from worker:2 to worker:1 — deployment ecs-svc/"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "worker: from worker:2 to worker:1 — deployment ecs-svc/",
     );
-    assert!(
-        done.stdout
-            .contains("is in progress; worker:1 was running before it"),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        "is in progress; worker:1 was running before it",
     );
 }
 
 #[test]
 fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(serde_json::json!({"rollout_seconds": 60}));
     let started = run(
         &emu,
@@ -114,13 +95,18 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
         "bluegreen",
         &[("image", "web:v2"), ("wait-until", "none")],
     );
-    assert_eq!(started.code, 0, "{}", started.all_text());
+    started.assert_code(0);
     let id = started.output("codedeploy-deployment-id").to_string();
     // The rollback deployment CodeDeploy starts runs at the usual pace.
     emu.configure(serde_json::json!({"rollout_seconds": 2}));
     let done = run(&emu, "rollback", "bluegreen", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(done.stdout.contains(&format!("bluegreen: CodeDeploy deployment {id} is in progress; it will be stopped with automatic rollback")), "{}", done.stdout);
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        &format!(
+            "bluegreen: CodeDeploy deployment {id} is in progress; it will be stopped with automatic rollback"
+        ),
+    );
     let stops = emu.params("StopDeployment");
     assert_eq!(
         stops,
@@ -138,12 +124,9 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
         rollback.starts_with("d-") && rollback.len() == 11,
         "{rollback}"
     );
-    assert!(
-        done.stdout.contains(&format!(
-            "bluegreen: stopped CodeDeploy deployment {id}; rollback deployment {rollback}"
-        )),
-        "{}",
-        done.stdout
+    assert_contains(
+        &done.stdout,
+        &format!("bluegreen: stopped CodeDeploy deployment {id}; rollback deployment {rollback}"),
     );
     assert_eq!(result["targets"][0]["result"], "success", "{result:#}");
     assert!(
@@ -154,44 +137,30 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
             >= 2,
         "the stopped deployment read for its rollbackInfo, the rollback followed"
     );
-    assert!(
-        done.summary.contains(&format!("`{rollback}`")),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, &format!("`{rollback}`"));
 }
 
 #[test]
 fn a_codedeploy_service_with_nothing_in_progress_is_bad_input() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let done = run(&emu, "rollback", "bluegreen", &[]);
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(
-        done.first_error()
-            .contains("no CodeDeploy deployment of bluegreen is in progress"),
-        "{}",
-        done.first_error()
-    );
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    done.assert_code(2);
+    done.assert_error_contains("no CodeDeploy deployment of bluegreen is in progress");
+    emu.assert_unchanged();
 }
 
 #[test]
 fn without_the_service_deployment_api_the_previous_active_revision_is_used() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let deployed = run(&emu, "deploy", "web", &[("image", "web:v2")]);
-    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    deployed.assert_code(0);
     // A role without ecs:ListServiceDeployments (or a region without the API).
     emu.configure(serde_json::json!({"no_service_deployments": true}));
     let done = run(&emu, "rollback", "web", &[]);
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(
-        done.stdout.contains("web: from web:2 to web:1 — the previous ACTIVE revision of web (no deployment history: AccessDeniedException: User is not authorized to perform: ecs:ListServiceDeployments)"),
-        "{}",
-        done.stdout
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "web: from web:2 to web:1 — the previous ACTIVE revision of web (no deployment history: AccessDeniedException: User is not authorized to perform: ecs:ListServiceDeployments)",
     );
     assert!(emu.calls().contains(&"ecs:ListTaskDefinitions".to_string()));
     let upd = emu.params("UpdateService");

@@ -8,6 +8,7 @@
 //! written through a symbolic link leading out of the workspace.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use common::runner_parser::HOSTILE;
 use common::{ActionRun, Emulator, Finished};
@@ -48,9 +49,7 @@ fn printed_all(done: &Finished) {
 
 #[test]
 fn container_logs_cannot_stop_commands_or_unmask_refreshed_credentials() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     // Credentials refreshed during the wait, so their masks come after the
     // hostile lines (sessions of 152 s are due for refresh within 2 s of
     // issue under the SDK's jittered 150–300 s buffer; see e2e/faults.rs).
@@ -76,13 +75,9 @@ fn container_logs_cannot_stop_commands_or_unmask_refreshed_credentials() {
     )
     .with_oidc(&emu)
     .run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     printed_all(&done);
-    assert!(
-        done.stdout.contains("↳ ::stop-commands::FORGEDx9"),
-        "{}",
-        done.stdout
-    );
+    assert_contains(&done.stdout, "↳ ::stop-commands::FORGEDx9");
     let first_hostile = done.stdout.find("FORGEDx9").unwrap();
     assert!(
         done.stdout[first_hostile..].contains("\n::add-mask::"),
@@ -97,9 +92,7 @@ fn container_logs_cannot_stop_commands_or_unmask_refreshed_credentials() {
 
 #[test]
 fn task_definition_fields_from_a_pull_request_stay_text() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     for (i, h) in HOSTILE.iter().enumerate() {
         let td = json!({
             "family": format!("web{h}"),
@@ -135,14 +128,12 @@ fn task_definition_fields_from_a_pull_request_stay_text() {
             done.summary
         );
     }
-    assert_eq!(emu.mutating_calls(), Vec::<String>::new());
+    emu.assert_unchanged();
 }
 
 #[test]
 fn service_events_and_stopped_reasons_stay_text() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.configure(json!({"event_note": format!(" {}", HOSTILE.join(" | "))}));
     let done = deploy_web(
         &emu,
@@ -152,7 +143,7 @@ fn service_events_and_stopped_reasons_stay_text() {
         )],
     )
     .run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     printed_all(&done);
     let rendered = common::markdown_outside_code(&done.summary);
     assert!(
@@ -174,16 +165,14 @@ fn aws_error_messages_stay_text() {
     );
     emu.inject(json!({"ecs:UpdateService": [format!("denied:{message}")]}));
     let done = deploy_web(&emu, &[]).through_proxy(&emu).run();
-    assert_eq!(done.code, 1, "{}", done.all_text());
+    done.assert_code(1);
     assert_eq!(emu.faults()["injected"]["denied"], 1);
     printed_all(&done);
 }
 
 #[test]
 fn github_error_messages_stay_text() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     emu.github_control(json!({
         "fail": {"repos/create-deployment": 5},
         "fail_message": HOSTILE.join("\n"),
@@ -191,8 +180,8 @@ fn github_error_messages_stay_text() {
     let done = deploy_web(&emu, &[("github-deployment", "true")])
         .with_github(&emu)
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
-    assert!(done.stdout.contains("FORGEDx9"), "{}", done.stdout);
+    done.assert_code(0);
+    assert_contains(&done.stdout, "FORGEDx9");
 }
 
 #[test]
@@ -223,9 +212,7 @@ fn an_image_reference_stays_text() {
 /// secret as an environment variable: the comment names them, never their values.
 #[test]
 fn the_plan_comment_hides_environment_values() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let deployed = deploy_web(
         &emu,
         &[(
@@ -234,7 +221,7 @@ fn the_plan_comment_hides_environment_values() {
         )],
     )
     .run();
-    assert_eq!(deployed.code, 0, "{}", deployed.all_text());
+    deployed.assert_code(0);
     let run = ActionRun::new(
         Some(&emu),
         &[
@@ -257,7 +244,7 @@ fn the_plan_comment_hides_environment_values() {
             "environment": [{"name": "RAILS_ENV", "value": "production"}]}]}"#,
     );
     let done = run.run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     let gh = emu.github();
     let body = gh["comments"]["9"][0]["body"].as_str().unwrap().to_string();
     for value in ["sk_live_51Hx9abcdef", "hunter2-from-secrets"] {
@@ -302,18 +289,9 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
     )
     .unwrap();
     let done = render_in(run);
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(
-        done.first_error()
-            .starts_with("::error title=artifacts-dir::"),
-        "{}",
-        done.first_error()
-    );
-    assert!(
-        done.first_error().contains("is a symbolic link"),
-        "{}",
-        done.first_error()
-    );
+    done.assert_code(2);
+    done.assert_error_starts_with("::error title=artifacts-dir::");
+    done.assert_error_contains("is a symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
 
     // The artifacts directory itself a link out of the workspace.
@@ -322,12 +300,8 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
     std::os::unix::fs::symlink(outside.path(), run.workspace.path().join(".fargate-deploy"))
         .unwrap();
     let done = render_in(run);
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(
-        done.first_error().contains("leads outside the workspace"),
-        "{}",
-        done.first_error()
-    );
+    done.assert_code(2);
+    done.assert_error_contains("leads outside the workspace");
     let left: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "nothing written outside");
 
@@ -337,13 +311,8 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
     let run = ActionRun::new(None, &[]);
     std::os::unix::fs::symlink(&secret, run.workspace.path().join("td.json")).unwrap();
     let done = render_in(run);
-    assert_eq!(done.code, 2, "{}", done.all_text());
-    assert!(
-        done.first_error()
-            .starts_with("::error title=task-definition::"),
-        "{}",
-        done.first_error()
-    );
+    done.assert_code(2);
+    done.assert_error_starts_with("::error title=task-definition::");
     assert!(!done.all_text().contains("stolen-runner-file"));
 
     // The CLI takes the paths its user gives.
@@ -361,7 +330,7 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
             out.to_str().unwrap(),
         ])
         .run();
-    assert_eq!(done.code, 0, "{}", done.all_text());
+    done.assert_code(0);
     assert!(out.join("taskdef.json").exists());
 }
 
@@ -373,9 +342,7 @@ fn artifacts_are_never_written_through_a_symbolic_link() {
 #[test]
 #[should_panic(expected = "a secret (fdemuS…) leaked into")]
 fn a_secret_planted_in_a_real_run_fails_the_scan() {
-    let Some(emu) = Emulator::try_start() else {
-        return;
-    };
+    let emu = emulator!();
     let outside = tempfile::tempdir().unwrap();
     let file = outside.path().join("careless.json");
     let td = json!({"family": "careless", "containerDefinitions": [{"name": "web", "image": "x", "memory": 512,

@@ -1,6 +1,7 @@
 //! Scenario tests of the one-off task with aws-smithy-mocks and paused time.
 
 use crate::common;
+use crate::common::assert_contains;
 
 use std::time::Duration;
 
@@ -399,9 +400,5 @@ async fn an_empty_page_with_a_moving_token_is_not_the_end_of_the_log() {
         ]
     );
     assert_eq!(rule.num_calls(), 5);
-    assert!(
-        log.text().contains("│ PG::UndefinedTable"),
-        "{}",
-        log.text()
-    );
+    assert_contains(&log.text(), "│ PG::UndefinedTable");
 }
