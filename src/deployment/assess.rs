@@ -182,6 +182,7 @@ fn superseded(f: &Followed, p: &Deployment) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ecs::types::DeploymentRolloutState as R;
 
     const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
     const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
@@ -224,22 +225,8 @@ mod tests {
     #[test]
     fn in_progress_waits_and_says_where_it_stands() {
         let s = svc(vec![
-            dep(
-                "ecs-svc/2",
-                "PRIMARY",
-                NEW,
-                DeploymentRolloutState::InProgress,
-                1,
-                2,
-            ),
-            dep(
-                "ecs-svc/1",
-                "ACTIVE",
-                OLD,
-                DeploymentRolloutState::Completed,
-                2,
-                2,
-            ),
+            dep("ecs-svc/2", "PRIMARY", NEW, R::InProgress, 1, 2),
+            dep("ecs-svc/1", "ACTIVE", OLD, R::Completed, 2, 2),
         ]);
         assert_eq!(
             assess(&s, &ours()),
@@ -249,14 +236,7 @@ mod tests {
 
     #[test]
     fn completed_at_full_count_succeeds() {
-        let s = svc(vec![dep(
-            "ecs-svc/2",
-            "PRIMARY",
-            NEW,
-            DeploymentRolloutState::Completed,
-            2,
-            2,
-        )]);
+        let s = svc(vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2, 2)]);
         assert_eq!(assess(&s, &ours()), Verdict::Succeeded);
         let short_form = Followed {
             task_definition: "web:2".into(),
@@ -267,24 +247,10 @@ mod tests {
 
     #[test]
     fn circuit_breaker_failure_with_rollback_is_never_success() {
-        let mut failed = dep(
-            "ecs-svc/2",
-            "ACTIVE",
-            NEW,
-            DeploymentRolloutState::Failed,
-            0,
-            2,
-        );
+        let mut failed = dep("ecs-svc/2", "ACTIVE", NEW, R::Failed, 0, 2);
         failed.rollout_state_reason =
             Some("ECS deployment circuit breaker: tasks failed to start.".into());
-        let rollback = dep(
-            "ecs-svc/3",
-            "PRIMARY",
-            OLD,
-            DeploymentRolloutState::InProgress,
-            1,
-            2,
-        );
+        let rollback = dep("ecs-svc/3", "PRIMARY", OLD, R::InProgress, 1, 2);
         match assess(&svc(vec![rollback, failed]), &ours()) {
             Verdict::Failed {
                 reason,
@@ -301,14 +267,7 @@ mod tests {
     fn a_finished_rollback_that_removed_ours_is_a_failure() {
         // After the rollback completes, the only deployment left is the old revision, COMPLETED:
         // exactly the state in which "services stable" reports success.
-        let mut back = dep(
-            "ecs-svc/3",
-            "PRIMARY",
-            OLD,
-            DeploymentRolloutState::Completed,
-            2,
-            2,
-        );
+        let mut back = dep("ecs-svc/3", "PRIMARY", OLD, R::Completed, 2, 2);
         back.rollout_state_reason =
             Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
         match assess(&svc(vec![back]), &ours()) {
@@ -329,18 +288,11 @@ mod tests {
             "ecs-svc/9",
             "PRIMARY",
             "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
-            DeploymentRolloutState::InProgress,
+            R::InProgress,
             0,
             2,
         );
-        let ours_now = dep(
-            "ecs-svc/2",
-            "ACTIVE",
-            NEW,
-            DeploymentRolloutState::InProgress,
-            1,
-            2,
-        );
+        let ours_now = dep("ecs-svc/2", "ACTIVE", NEW, R::InProgress, 1, 2);
         match assess(&svc(vec![other, ours_now]), &ours()) {
             Verdict::Failed {
                 reason,
@@ -358,14 +310,7 @@ mod tests {
 
     #[test]
     fn failed_without_rollback_keeps_the_reason() {
-        let mut failed = dep(
-            "ecs-svc/2",
-            "PRIMARY",
-            NEW,
-            DeploymentRolloutState::Failed,
-            0,
-            2,
-        );
+        let mut failed = dep("ecs-svc/2", "PRIMARY", NEW, R::Failed, 0, 2);
         failed.rollout_state_reason =
             Some("ECS deployment circuit breaker: tasks failed to start.".into());
         assert_eq!(

@@ -2,6 +2,7 @@
 //! paused tokio time: minutes of waiting run in milliseconds.
 
 use crate::common;
+use aws_sdk_ecs::types::DeploymentRolloutState as R;
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
-use aws_sdk_ecs::types::{Container, DeploymentRolloutState, Failure as EcsFailure, Task};
+use aws_sdk_ecs::types::{Container, Failure as EcsFailure, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::DateTime;
@@ -44,20 +45,8 @@ async fn success_after_progress_with_events_printed_once() {
             answer(vec![service(
                 "web",
                 vec![
-                    dep(
-                        "ecs-svc/2",
-                        "PRIMARY",
-                        NEW,
-                        DeploymentRolloutState::InProgress,
-                        0,
-                    ),
-                    dep(
-                        "ecs-svc/1",
-                        "ACTIVE",
-                        OLD,
-                        DeploymentRolloutState::Completed,
-                        2,
-                    ),
+                    dep("ecs-svc/2", "PRIMARY", NEW, R::InProgress, 0),
+                    dep("ecs-svc/1", "ACTIVE", OLD, R::Completed, 2),
                 ],
                 vec![
                     ("e0", "old event", t0 - 100),
@@ -69,13 +58,7 @@ async fn success_after_progress_with_events_printed_once() {
         .output(move || {
             answer(vec![service(
                 "web",
-                vec![dep(
-                    "ecs-svc/2",
-                    "PRIMARY",
-                    NEW,
-                    DeploymentRolloutState::Completed,
-                    2,
-                )],
+                vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2)],
                 vec![
                     ("e0", "old event", t0 - 100),
                     ("e1", "has started 2 tasks: (task a) (task b).", t0 + 1),
@@ -116,22 +99,10 @@ async fn success_after_progress_with_events_printed_once() {
 
 #[tokio::test(start_paused = true)]
 async fn circuit_breaker_rollback_is_reported_with_stopped_task_reasons() {
-    let mut failed = dep(
-        "ecs-svc/2",
-        "ACTIVE",
-        NEW,
-        DeploymentRolloutState::Failed,
-        0,
-    );
+    let mut failed = dep("ecs-svc/2", "ACTIVE", NEW, R::Failed, 0);
     failed.rollout_state_reason =
         Some("ECS deployment circuit breaker: tasks failed to start.".into());
-    let rollback = dep(
-        "ecs-svc/3",
-        "PRIMARY",
-        OLD,
-        DeploymentRolloutState::InProgress,
-        0,
-    );
+    let rollback = dep("ecs-svc/3", "PRIMARY", OLD, R::InProgress, 0);
     let describe = mock!(Client::describe_services).then_output(move || {
         answer(vec![service(
             "web",
@@ -198,13 +169,7 @@ async fn another_deployment_replacing_ours_mid_wait_fails() {
         .output(|| {
             answer(vec![service(
                 "web",
-                vec![dep(
-                    "ecs-svc/2",
-                    "PRIMARY",
-                    NEW,
-                    DeploymentRolloutState::InProgress,
-                    1,
-                )],
+                vec![dep("ecs-svc/2", "PRIMARY", NEW, R::InProgress, 1)],
                 vec![],
             )])
         })
@@ -217,16 +182,10 @@ async fn another_deployment_replacing_ours_mid_wait_fails() {
                         "ecs-svc/9",
                         "PRIMARY",
                         "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
-                        DeploymentRolloutState::InProgress,
+                        R::InProgress,
                         0,
                     ),
-                    dep(
-                        "ecs-svc/2",
-                        "ACTIVE",
-                        NEW,
-                        DeploymentRolloutState::InProgress,
-                        1,
-                    ),
+                    dep("ecs-svc/2", "ACTIVE", NEW, R::InProgress, 1),
                 ],
                 vec![],
             )])
@@ -254,13 +213,7 @@ async fn another_deployment_replacing_ours_mid_wait_fails() {
 
 #[tokio::test(start_paused = true)]
 async fn a_stuck_deployment_times_out_naming_its_state() {
-    let mut stuck = dep(
-        "ecs-svc/2",
-        "PRIMARY",
-        NEW,
-        DeploymentRolloutState::InProgress,
-        1,
-    );
+    let mut stuck = dep("ecs-svc/2", "PRIMARY", NEW, R::InProgress, 1);
     stuck.failed_tasks = 7;
     let describe = mock!(Client::describe_services)
         .then_output(move || answer(vec![service("web", vec![stuck.clone()], vec![])]));
@@ -313,13 +266,7 @@ async fn throttling_during_the_wait_is_survived() {
         .output(|| {
             answer(vec![service(
                 "web",
-                vec![dep(
-                    "ecs-svc/2",
-                    "PRIMARY",
-                    NEW,
-                    DeploymentRolloutState::Completed,
-                    2,
-                )],
+                vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2)],
                 vec![],
             )])
         })
@@ -341,37 +288,19 @@ async fn several_services_are_polled_in_one_call_and_judged_separately() {
     let describe = mock!(Client::describe_services)
         .match_requests(|req| req.services().len() == 3)
         .then_output(|| {
-            let mut failed = dep(
-                "ecs-svc/2",
-                "PRIMARY",
-                NEW,
-                DeploymentRolloutState::Failed,
-                0,
-            );
+            let mut failed = dep("ecs-svc/2", "PRIMARY", NEW, R::Failed, 0);
             failed.rollout_state_reason =
                 Some("ECS deployment circuit breaker: tasks failed to start.".into());
             answer(vec![
                 service(
                     "web",
-                    vec![dep(
-                        "ecs-svc/2",
-                        "PRIMARY",
-                        NEW,
-                        DeploymentRolloutState::Completed,
-                        2,
-                    )],
+                    vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2)],
                     vec![],
                 ),
                 service("worker", vec![failed], vec![]),
                 service(
                     "scheduler",
-                    vec![dep(
-                        "ecs-svc/2",
-                        "PRIMARY",
-                        NEW,
-                        DeploymentRolloutState::Completed,
-                        2,
-                    )],
+                    vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2)],
                     vec![],
                 ),
             ])
@@ -443,13 +372,7 @@ async fn a_fresh_deployment_is_first_polled_one_interval_after_the_update() {
         let (at, start) = (polled_at.clone(), tokio::time::Instant::now());
         let describe = mock!(Client::describe_services).then_output(move || {
             at.lock().unwrap().push(tokio::time::Instant::now() - start);
-            let done = dep(
-                "ecs-svc/2",
-                "PRIMARY",
-                NEW,
-                DeploymentRolloutState::Completed,
-                2,
-            );
+            let done = dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2);
             answer(vec![service("web", vec![done], vec![])])
         });
         let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);

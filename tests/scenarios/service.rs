@@ -3,13 +3,14 @@
 //! and the batching of DescribeServices (10) and DescribeTasks (100).
 
 use crate::common;
+use aws_sdk_ecs::types::DeploymentRolloutState as R;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
-use aws_sdk_ecs::types::{DeploymentRolloutState, Failure as EcsFailure, Service, Task};
+use aws_sdk_ecs::types::{Failure as EcsFailure, Service, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
@@ -72,13 +73,7 @@ async fn missing_inactive_and_draining_services_are_bad_input() {
 async fn update_identifies_the_new_primary_deployment() {
     let before = service(
         "web",
-        vec![dep(
-            "ecs-svc/1",
-            "PRIMARY",
-            OLD,
-            DeploymentRolloutState::Completed,
-            2,
-        )],
+        vec![dep("ecs-svc/1", "PRIMARY", OLD, R::Completed, 2)],
         vec![],
     );
     let update = mock!(Client::update_service)
@@ -92,20 +87,8 @@ async fn update_identifies_the_new_primary_deployment() {
                 .service(service(
                     "web",
                     vec![
-                        dep(
-                            "ecs-svc/2",
-                            "PRIMARY",
-                            NEW,
-                            DeploymentRolloutState::InProgress,
-                            0,
-                        ),
-                        dep(
-                            "ecs-svc/1",
-                            "ACTIVE",
-                            OLD,
-                            DeploymentRolloutState::Completed,
-                            2,
-                        ),
+                        dep("ecs-svc/2", "PRIMARY", NEW, R::InProgress, 0),
+                        dep("ecs-svc/1", "ACTIVE", OLD, R::Completed, 2),
                     ],
                     vec![],
                 ))
@@ -123,13 +106,7 @@ async fn update_identifies_the_new_primary_deployment() {
         UpdateServiceOutput::builder()
             .service(service(
                 "web",
-                vec![dep(
-                    "ecs-svc/1",
-                    "PRIMARY",
-                    OLD,
-                    DeploymentRolloutState::Completed,
-                    2,
-                )],
+                vec![dep("ecs-svc/1", "PRIMARY", OLD, R::Completed, 2)],
                 vec![],
             ))
             .build()
@@ -173,7 +150,7 @@ async fn rollback_falls_back_to_the_family_lineage_without_deployment_history() 
             "ecs-svc/7",
             "PRIMARY",
             "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
-            DeploymentRolloutState::Completed,
+            R::Completed,
             2,
         ))
         .build();
@@ -309,13 +286,7 @@ async fn rollback_reads_every_page_of_the_deployment_history() {
     let svc = Service::builder()
         .service_name("web")
         .task_definition(td(22))
-        .deployments(dep(
-            "ecs-svc/22",
-            "PRIMARY",
-            &td(22),
-            DeploymentRolloutState::Completed,
-            2,
-        ))
+        .deployments(dep("ecs-svc/22", "PRIMARY", &td(22), R::Completed, 2))
         .build();
     let plan = previous_good(&ecs, "prod", &svc).await.unwrap();
     assert_eq!(plan.to, td(21), "{}", plan.why);
@@ -336,13 +307,7 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
             UpdateServiceOutput::builder()
                 .service(service(
                     "web",
-                    vec![dep(
-                        "ecs-svc/3",
-                        "PRIMARY",
-                        OLD,
-                        DeploymentRolloutState::InProgress,
-                        0,
-                    )],
+                    vec![dep("ecs-svc/3", "PRIMARY", OLD, R::InProgress, 0)],
                     vec![],
                 ))
                 .build()
@@ -366,13 +331,7 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
     );
     let web = service(
         "web",
-        vec![dep(
-            "ecs-svc/2",
-            "PRIMARY",
-            NEW,
-            DeploymentRolloutState::Completed,
-            2,
-        )],
+        vec![dep("ecs-svc/2", "PRIMARY", NEW, R::Completed, 2)],
         vec![],
     );
     let api = service("api", vec![], vec![]);
