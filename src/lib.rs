@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod modes;
 pub mod plan;
 pub mod poll;
+pub mod preflight;
 pub mod runner;
 pub mod runtask;
 pub mod service;

@@ -1,5 +1,5 @@
-//! `mode: deploy` — credentials → resolve image → render → register →
-//! update service(s) → wait → report.
+//! `mode: deploy` — credentials → resolve image → render → verify → plan →
+//! register → update service(s) → wait → report.
 
 use std::collections::HashMap;
 
@@ -32,7 +32,7 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github = crate::github::deployment::prepare(settings, d, env)?;
-    let mut stages = Stages::new(runner, 8);
+    let mut stages = Stages::new(runner, 9);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
     // Everything the run will do is decided here, from what it read.

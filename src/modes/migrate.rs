@@ -1,4 +1,4 @@
-//! `mode: migrate` — credentials → resolve image → render → register →
+//! `mode: migrate` — credentials → resolve image → render → verify → register →
 //! run task → wait for exit (logs streamed live) → report.
 //!
 //! The migration runs on the same rendered definition the deploy step will
@@ -28,7 +28,7 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
-    let mut stages = Stages::new(runner, 7);
+    let mut stages = Stages::new(runner, 8);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, &m.rendering, runner, env, report).await?;
     // Where and how the task runs, and reuse or new revision: decided from

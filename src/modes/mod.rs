@@ -13,6 +13,7 @@ pub mod render;
 pub mod report;
 pub mod rollback;
 pub mod templates;
+pub mod verify;
 pub mod wait;
 
 use std::time::Instant;

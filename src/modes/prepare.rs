@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::report::Report;
 use super::templates::{self, Target};
+use super::verify::OnFinding;
 use crate::artifacts::{self, AppSpecInputs, TASK_DEFINITION_PLACEHOLDER};
 use crate::aws::Aws;
 use crate::error::Failure;
@@ -27,7 +28,8 @@ pub fn needs_aws(settings: &Settings, rendering: &Rendering) -> bool {
 }
 
 /// The stages every mode that changes AWS starts with: credentials, resolve
-/// image (while DescribeServices already runs), render task definition(s).
+/// image (while DescribeServices already runs), render task definition(s),
+/// verify them (a finding refuses the run before anything changes).
 pub async fn front_stages(
     stages: &mut Stages<'_>,
     settings: &Settings,
@@ -42,6 +44,8 @@ pub async fn front_stages(
     report.image = Some(image.clone());
     let targets =
         templates::render_stage(stages, settings, rendering, Some(&aws), services, &image).await?;
+    let port = rendering.container_port;
+    super::verify::verify_stage(stages, runner, &targets, port, OnFinding::Refuse).await?;
     Ok((aws, image, targets))
 }
 

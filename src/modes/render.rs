@@ -1,10 +1,11 @@
 //! `mode: render` — credentials (only if AWS is needed) → resolve image →
-//! render task definition → the plan of what `deploy` would do (with
-//! services) → write artifacts. Never mutates AWS.
+//! render task definition → verify (findings are warnings) → the plan of
+//! what `deploy` would do (with services) → write artifacts. Never mutates AWS.
 
 use super::prepare;
 use super::report::{self, Report};
 use super::templates::row;
+use super::verify::OnFinding;
 use crate::context::RunContext;
 use crate::error::{Failure, FailureKind};
 use crate::inputs::RenderSettings;
@@ -20,7 +21,7 @@ pub async fn run(
     let needs_aws = prepare::needs_aws(settings, &r.rendering);
     // With services, the plan of what `deploy` would do is a stage too.
     let shows_plan = needs_aws && !settings.services.is_empty();
-    let mut stages = Stages::new(runner, 3 + usize::from(needs_aws) + usize::from(shows_plan));
+    let mut stages = Stages::new(runner, 4 + usize::from(needs_aws) + usize::from(shows_plan));
     let aws = match needs_aws {
         true => Some(prepare::credentials_stage(&mut stages, settings, runner, env).await?),
         false => None,
@@ -38,6 +39,8 @@ pub async fn run(
         &image,
     )
     .await?;
+    let port = rendering.container_port;
+    super::verify::verify_stage(&mut stages, runner, &targets, port, OnFinding::Warn).await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
         let plan = stages
             .run("plan (what deploy would do)", async {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod diff;
+pub mod model;
 pub mod normalize;
 pub mod register;
 pub mod render;

@@ -33,14 +33,16 @@ pub fn load_file(path: &Path) -> anyhow::Result<Value> {
         );
     }
     let text = std::fs::read_to_string(path).with_context(unreadable)?;
+    // Editors on Windows save JSON with a byte-order mark; serde_json refuses it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let yaml = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
     let value: Value = match yaml {
-        true => yaml_serde::from_str(&text)
+        true => yaml_serde::from_str(text)
             .with_context(|| format!("task-definition file {shown} is not valid YAML"))?,
-        false => serde_json::from_str(&text)
+        false => serde_json::from_str(text)
             .with_context(|| format!("task-definition file {shown} is not valid JSON"))?,
     };
     from_document(value, &shown)
@@ -66,8 +68,23 @@ pub fn from_document(value: Value, origin: &str) -> anyhow::Result<Value> {
         bail!("task definition {origin}: is not a JSON object");
     }
     strip_read_only(&mut value);
+    drop_nulls(&mut value);
     check_shape(&value).with_context(|| format!("task definition {origin}"))?;
     Ok(value)
+}
+
+/// A member set to `null` is a member not set: Terraform's `jsonencode`
+/// writes `"environment": null`, `"secrets": null` and the like, which mean
+/// the empty list ECS assumes when the member is absent.
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.retain(|_, m| !m.is_null());
+            o.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 pub fn strip_read_only(td: &mut Value) {

@@ -298,3 +298,21 @@ fn syntax_errors_and_oversized_files_are_reported() {
     std::fs::write(&big, vec![b' '; (template::MAX_FILE_BYTES + 1) as usize]).unwrap();
     assert!(format!("{:#}", load_file(&big).unwrap_err()).contains("the limit is"));
 }
+
+/// Terraform's `jsonencode` writes `null` for unset members; Windows editors
+/// save JSON with a byte-order mark. Both are read as meant.
+#[test]
+fn nulls_are_absent_members_and_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("td.json");
+    let doc = r#"{"family": "web", "cpu": null, "containerDefinitions": [
+        {"name": "web", "image": "web:v1", "environment": null, "secrets": null,
+         "portMappings": [{"containerPort": 80, "hostPort": null}]}]}"#;
+    std::fs::write(&file, format!("\u{feff}{doc}")).unwrap();
+    let td = load_file(&file).unwrap();
+    assert_eq!(
+        td,
+        json!({"family": "web", "containerDefinitions": [
+            {"name": "web", "image": "web:v1", "portMappings": [{"containerPort": 80}]}]})
+    );
+}

@@ -137,6 +137,15 @@ fn skipped() -> Option<Emulator> {
     None
 }
 
+/// The emulator's Python (its virtualenv, with moto and botocore), or
+/// `None` (skipped, said once) where it is not installed and not required.
+pub fn try_python() -> Option<PathBuf> {
+    match emulator_installed() {
+        true => Some(python()),
+        false => skipped().map(|_| unreachable!()),
+    }
+}
+
 impl Emulator {
     /// Starts a fresh emulator seeded with the "default" scenario.
     pub fn start() -> Self {

@@ -34,6 +34,7 @@ fn one_service_rolls_to_the_new_revision() {
         "credentials",
         "resolve image",
         "render task definition",
+        "verify",
         "plan",
         "register task definition",
         "update service",
@@ -45,7 +46,7 @@ fn one_service_rolls_to_the_new_revision() {
     {
         assert!(
             done.stdout
-                .contains(&format!("::group::[{}/8] {stage}\n", k + 1)),
+                .contains(&format!("::group::[{}/9] {stage}\n", k + 1)),
             "{stage}\n{}",
             done.stdout
         );
@@ -121,11 +122,11 @@ fn three_services_concurrently_with_one_registration_per_definition() {
     // the strategy and what it is deployed from; then what "done" means.
     let plan = done
         .stdout
-        .find("::group::[4/8] plan\n")
+        .find("::group::[5/9] plan\n")
         .expect("a plan stage");
     let register = done
         .stdout
-        .find("::group::[5/8] register task definition")
+        .find("::group::[6/9] register task definition")
         .unwrap();
     assert!(plan < register, "the plan comes before the first change");
     let printed = &done.stdout[plan..register];
@@ -227,7 +228,7 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
     assert_eq!(r["targets"][0]["result"], "rolled back");
     assert_contains(&done.summary, "| rolled back |");
     assert!(
-        !done.stdout.contains("::group::[8/8] report"),
+        !done.stdout.contains("::group::[9/9] report"),
         "no stage after a failed one"
     );
     let calls = emu.calls();

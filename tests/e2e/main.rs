@@ -29,3 +29,4 @@ mod never_false;
 mod render;
 mod rollback;
 mod security;
+mod verify;

@@ -139,7 +139,7 @@ fn a_non_zero_exit_fails_the_step_naming_the_code() {
             .contains("│ PG::UndefinedTable: relation \"users\" does not exist")
     );
     assert!(
-        !done.stdout.contains("[7/7] report"),
+        !done.stdout.contains("[8/8] report"),
         "no stage after the failed one"
     );
     assert_contains(&done.summary, "Migration exit code: **3**");

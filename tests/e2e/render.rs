@@ -216,7 +216,11 @@ fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
         &format!("token.actions.githubusercontent.com:sub = \"{SUB}\""),
     );
     emu.assert_unchanged();
-    assert!(!done.stdout.contains("[2/4]"), "no later stage starts");
+    assert_contains(&done.stdout, "::group::[1/6] credentials");
+    assert!(
+        !done.stdout.contains("::group::[2/"),
+        "no later stage starts"
+    );
     let result: Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["result"], "failure");
 }
@@ -357,7 +361,7 @@ fn no_aws_needed_for_a_file_and_a_foreign_image() {
     run.write("td.json", r#"{"family": "app", "containerDefinitions": [{"name": "app", "image": "ghcr.io/octo-org/app:1.2.2"}]}"#);
     let done = run.run();
     done.assert_code(0);
-    assert_contains(&done.stdout, "::group::[1/3] resolve image");
+    assert_contains(&done.stdout, "::group::[1/4] resolve image");
     assert_contains(
         &done.stdout,
         "::notice title=image::ghcr.io/octo-org/app:1.2.3 is not an ECR image",
@@ -394,7 +398,7 @@ fn the_cli_face_prints_readable_text_and_outputs() {
         done.stdout,
         done.stderr
     );
-    assert_contains(&done.stderr, "▶ [2/5] resolve image");
+    assert_contains(&done.stderr, "▶ [2/6] resolve image");
     assert_contains(&done.stdout, &format!("image: {}", emu.pinned("v2")));
     assert!(done.workspace.join("build/appspec.yaml").exists());
     assert!(

@@ -1,0 +1,134 @@
+//! The verify stage (migrate and deploy; reported by render): each rendered
+//! target checked before anything changes (`preflight`). In migrate and
+//! deploy a finding is bad input (exit 2, nothing changed); render reports
+//! each one as a warning and goes on, since it changes nothing.
+
+use super::templates::Target;
+use crate::error::Failure;
+use crate::preflight::{self, Finding, Subject};
+use crate::runner::Runner;
+use crate::stages::Stages;
+
+/// What a finding does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFinding {
+    /// migrate, deploy: refuse the run.
+    Refuse,
+    /// render: warn, and go on.
+    Warn,
+}
+
+/// Every finding of every target, in target order.
+pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding> {
+    targets
+        .iter()
+        .flat_map(|t| {
+            preflight::check(&Subject {
+                name: &t.name,
+                definition: &t.rendered.definition,
+                service: t.service.as_ref(),
+                container_port,
+                image_containers: &t.rendered.image_containers,
+            })
+        })
+        .collect()
+}
+
+pub async fn verify_stage(
+    stages: &mut Stages<'_>,
+    runner: &Runner,
+    targets: &[Target],
+    container_port: Option<i32>,
+    on_finding: OnFinding,
+) -> Result<Vec<Finding>, Failure> {
+    stages
+        .run("verify", async {
+            let found = findings(targets, container_port);
+            judge(found, targets.len(), on_finding, runner)
+        })
+        .await
+}
+
+/// Refuses with the first finding (the rest as detail), or warns of each.
+fn judge(
+    found: Vec<Finding>,
+    targets: usize,
+    on_finding: OnFinding,
+    runner: &Runner,
+) -> Result<(Vec<Finding>, String), Failure> {
+    let checked = format!(
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes and the load balancers"
+    );
+    let Some(first) = found.first() else {
+        return Ok((found, format!("{checked}: nothing to fix")));
+    };
+    match on_finding {
+        OnFinding::Refuse => {
+            let mut failure = Failure::input(first.input, first.message.clone());
+            for f in &found[1..] {
+                failure = failure.with_detail(f.message.clone());
+            }
+            Err(failure)
+        }
+        OnFinding::Warn => {
+            for f in &found {
+                runner.warning(f.input, &f.message);
+            }
+            let summary = format!(
+                "{checked}: {} finding(s) that migrate and deploy would refuse",
+                found.len()
+            );
+            Ok((found, summary))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Face;
+    use crate::runner::tests::runner;
+
+    fn found() -> Vec<Finding> {
+        vec![
+            Finding {
+                input: "task-definition",
+                message: "web: ECS would refuse the task definition: cpu: a number where ECS wants a string".into(),
+            },
+            Finding {
+                input: "container-port",
+                message: "web: container-port 80 is not a port of container `web` (it maps: 8080)".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn migrate_and_deploy_refuse_with_the_first_finding_and_list_the_rest() {
+        let (r, _) = runner(Face::Actions);
+        let f = judge(found(), 1, OnFinding::Refuse, &r).unwrap_err();
+        assert_eq!(f.kind, crate::error::FailureKind::BadInput);
+        assert_eq!(f.title, "task-definition");
+        assert!(
+            f.headline
+                .contains("cpu: a number where ECS wants a string")
+        );
+        assert_eq!(f.detail.len(), 1);
+        assert!(f.detail[0].contains("container-port 80"));
+    }
+
+    #[test]
+    fn render_warns_of_each_and_goes_on() {
+        let (r, log) = runner(Face::Actions);
+        let (kept, summary) = judge(found(), 1, OnFinding::Warn, &r).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(summary.ends_with("2 finding(s) that migrate and deploy would refuse"));
+        let text = log.text();
+        assert!(text.contains("::warning title=task-definition::web: ECS would refuse"));
+        assert!(text.contains("::warning title=container-port::web: container-port 80"));
+        let (none, summary) = judge(vec![], 2, OnFinding::Refuse, &r).unwrap();
+        assert!(
+            none.is_empty() && summary.ends_with("nothing to fix"),
+            "{summary}"
+        );
+    }
+}

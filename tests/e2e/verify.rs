@@ -1,0 +1,127 @@
+//! End-to-end: the verify stage. What ECS would refuse, or accept and then
+//! fail on, is found before anything changes: migrate and deploy exit 2
+//! with nothing changed; render warns and goes on.
+
+use crate::common;
+use crate::common::assert_contains;
+
+use common::{ActionRun, Emulator, Finished};
+
+fn step(emu: &Emulator, mode: &str, set: &str) -> Finished {
+    common::prod_step(emu, mode, "web", &[("image", "web:v2"), ("set", set)]).run()
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_refused_by_path_before_any_change() {
+    let emu = emulator!();
+    let done = step(
+        &emu,
+        "deploy",
+        "$.containerDefinitions[?(@.name == 'web')].portMappings[0].containerPort = \"8080\"",
+    );
+    done.assert_code(2);
+    done.assert_error_starts_with(
+        "::error title=task-definition::web: ECS would refuse the task definition: containerDefinitions[0].portMappings[0].containerPort: a string where ECS wants a whole number",
+    );
+    emu.assert_unchanged();
+    assert!(!emu.saw("ecs:RegisterTaskDefinition"));
+}
+
+#[test]
+fn a_fargate_size_that_does_not_exist_is_refused_in_migrate_and_deploy() {
+    let emu = emulator!();
+    for mode in ["migrate", "deploy"] {
+        let done = step(&emu, mode, "$.memory = \"3000\"");
+        done.assert_code(2);
+        done.assert_error_starts_with(
+            "::error title=task-definition::web: Fargate runs cpu 512 with memory from 1024 to 4096 in steps of 1024, not 3000",
+        );
+        assert!(
+            !done.stdout.contains("::group::[5/"),
+            "{mode}: no later stage"
+        );
+    }
+    emu.assert_unchanged();
+}
+
+#[test]
+fn a_port_the_load_balancer_sends_to_must_stay_mapped() {
+    let emu = emulator!();
+    let done = step(
+        &emu,
+        "deploy",
+        "$.containerDefinitions[?(@.name == 'web')].portMappings[0].containerPort = 9090",
+    );
+    done.assert_code(2);
+    done.assert_error_contains(
+        "web: the service's load balancer sends traffic to port 8080 of container `web`, which the new task definition does not map (it maps: 9090)",
+    );
+    emu.assert_unchanged();
+}
+
+#[test]
+fn render_reports_the_findings_as_warnings_and_writes_the_artifacts() {
+    let emu = emulator!();
+    let done = step(&emu, "render", "$.memory = \"3000\"");
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=task-definition::web: Fargate runs cpu 512 with memory from 1024 to 4096",
+    );
+    assert_contains(
+        &done.stdout,
+        "1 finding(s) that migrate and deploy would refuse",
+    );
+    assert_eq!(
+        done.json(".fargate-deploy/taskdef.rendered.json")["memory"],
+        "3000"
+    );
+}
+
+/// What Terraform's `jsonencode` and a Windows editor write: `null` for
+/// unset members, a byte-order mark before the JSON.
+#[test]
+fn a_terraform_file_with_nulls_and_a_byte_order_mark_is_read() {
+    let emu = emulator!();
+    let run = ActionRun::new(
+        Some(&emu),
+        &[
+            ("mode", "render"),
+            ("aws-region", "eu-west-1"),
+            ("image", "web:v2"),
+            ("task-definition", "td.json"),
+        ],
+    );
+    run.write(
+        "td.json",
+        "\u{feff}{\"family\": \"web\", \"cpu\": \"256\", \"memory\": \"512\", \"requiresCompatibilities\": [\"FARGATE\"], \"volumes\": null, \"containerDefinitions\": [{\"name\": \"web\", \"image\": \"x\", \"environment\": null, \"secrets\": null, \"cpu\": null}]}",
+    );
+    let done = run.run();
+    done.assert_code(0);
+    let td = done.json(".fargate-deploy/taskdef.rendered.json");
+    let container = td["containerDefinitions"][0].as_object().unwrap();
+    assert!(!container.contains_key("environment") && !container.contains_key("cpu"));
+    assert!(td.get("volumes").is_none());
+    assert_contains(&done.stdout, "nothing to fix");
+}
+
+/// The model the binary checks definitions against is botocore's — the
+/// service model in the emulator's virtualenv — exactly, not our picture of it.
+#[test]
+fn the_embedded_ecs_model_is_botocores() {
+    let Some(python) = common::try_python() else {
+        return;
+    };
+    let root = common::repo_root();
+    let out = std::process::Command::new(python)
+        .arg(root.join("tests/model/extract_ecs_model.py"))
+        .arg("--check")
+        .arg(root.join("src/taskdef/ecs-register-task-definition.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
