@@ -220,6 +220,9 @@ pub struct DeployPlan {
     /// What "done" means and how long to wait for it; `None` for a plan
     /// that only shows what a deploy would do (mode render).
     pub wait: Option<(WaitUntil, Duration)>,
+    /// `fail-fast`: a rolling deployment whose tasks fail in a way that will
+    /// not fix itself is stopped with rollback while the run waits.
+    pub fail_fast: bool,
 }
 
 impl DeployPlan {
@@ -257,7 +260,35 @@ impl DeployPlan {
             })
             .collect();
         lines.extend(self.wait_line());
+        lines.extend(self.fail_fast_line());
         lines
+    }
+
+    /// Each waited-for rolling service and the revision a hopeless
+    /// deployment of it is rolled back to (fail-fast), decided here.
+    pub fn fail_fast_targets(&self) -> std::collections::HashMap<String, String> {
+        let waits = matches!(self.wait, Some((until, _)) if until != WaitUntil::None);
+        self.services
+            .iter()
+            .filter(|s| self.fail_fast && waits && s.strategy.kind() == DeploymentKind::Rolling)
+            .map(|s| (s.service.clone(), s.from.clone()))
+            .collect()
+    }
+
+    fn fail_fast_line(&self) -> Option<String> {
+        let mut targets: Vec<(String, String)> = self.fail_fast_targets().into_iter().collect();
+        if targets.is_empty() {
+            return None;
+        }
+        targets.sort();
+        let back: Vec<String> = targets
+            .iter()
+            .map(|(s, from)| format!("{s} to {}", last_segment(from)))
+            .collect();
+        Some(format!(
+            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback ({})",
+            back.join(", ")
+        ))
     }
 
     /// The one-line result of the plan stage.

@@ -96,6 +96,39 @@ pub async fn update(
     Ok(updated)
 }
 
+/// Stops a hopeless rolling deployment of `service` with rollback (the
+/// plan's fail-fast): StopServiceDeployment ROLLBACK on its service
+/// deployment in progress where the service has them, else — as mode
+/// rollback does — UpdateService back to `back_to`. Says what it did.
+pub async fn stop_hopeless(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    back_to: &str,
+) -> anyhow::Result<String> {
+    let short = crate::arn::last_segment(back_to);
+    if let Ok(Some(arn)) = native::in_progress(ecs, cluster, service).await {
+        native::stop_with_rollback(ecs, &arn).await?;
+        let id = crate::arn::last_segment(&arn);
+        return Ok(format!(
+            "StopServiceDeployment (ROLLBACK) of service deployment {id}, back to {short}"
+        ));
+    }
+    ecs.update_service()
+        .cluster(cluster)
+        .service(service)
+        .task_definition(back_to)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "UpdateService of {service} failed: {}",
+                crate::error::aws_message(&e)
+            )
+        })?;
+    Ok(format!("UpdateService back to {short}"))
+}
+
 /// One service's rollback, as the plan says: UpdateService back, or
 /// StopServiceDeployment / StopDeployment with rollback (then followed).
 pub fn rollback_change(

@@ -6,9 +6,9 @@
 pub mod apply;
 pub mod assess;
 pub mod codedeploy;
-pub mod crashloop;
 pub mod follow;
 pub mod history;
+pub mod hopeless;
 pub mod native;
 pub mod previous;
 pub mod wait;

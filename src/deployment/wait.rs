@@ -10,7 +10,7 @@ use aws_smithy_types::DateTime;
 use tokio::time::Instant;
 
 use super::assess::{Followed, Verdict, assess};
-use super::crashloop;
+use super::hopeless::{self, Hopeless};
 use crate::error::{aws_message, is_transient};
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
@@ -89,25 +89,51 @@ impl EventLog {
     }
 }
 
-/// Follows every deployment in `followed` until each ends or `timeout` passes.
+/// How rolling deployments are watched: the cluster, the time of the
+/// update (events before it are not printed), the timeout, the polling, and
+/// for fail-fast each service's revision to roll a hopeless deployment back to.
+#[derive(Debug, Clone)]
+pub struct Watch<'a> {
+    pub cluster: &'a str,
+    pub since: Option<DateTime>,
+    pub timeout: Duration,
+    pub schedule: PollSchedule,
+    /// Service → the revision it ran before (`fail-fast`); empty: off.
+    pub fail_fast: HashMap<String, String>,
+}
+
+impl<'a> Watch<'a> {
+    /// Watching without fail-fast, from no particular time.
+    pub fn new(cluster: &'a str, timeout: Duration, schedule: PollSchedule) -> Self {
+        Self {
+            cluster,
+            since: None,
+            timeout,
+            schedule,
+            fail_fast: HashMap::new(),
+        }
+    }
+}
+
+/// Follows every deployment in `followed` until each ends or the timeout passes.
 pub async fn wait_all(
     ecs: &aws_sdk_ecs::Client,
     runner: &Runner,
-    cluster: &str,
     followed: Vec<Followed>,
-    since: Option<DateTime>,
-    timeout: Duration,
-    mut schedule: PollSchedule,
+    watch: Watch<'_>,
 ) -> Vec<WaitResult> {
+    let (cluster, timeout, mut schedule) = (watch.cluster, watch.timeout, watch.schedule);
     let started = Instant::now();
     let deadline = started + timeout;
     let mut w = Rolling {
         ecs,
         runner,
         cluster,
-        events: EventLog::new(since),
+        events: EventLog::new(watch.since),
         last_state: HashMap::new(),
         loops: HashMap::new(),
+        failed_seen: HashMap::new(),
+        fail_fast: watch.fail_fast,
     };
     let mut pending: Vec<Followed> = followed;
     let mut results: Vec<WaitResult> = Vec::new();
@@ -194,8 +220,13 @@ struct Rolling<'a> {
     events: EventLog,
     /// The state last printed, per service.
     last_state: HashMap<String, String>,
-    /// Services whose deployment crash-loops, told once.
-    loops: HashMap<String, crashloop::CrashLoop>,
+    /// Services whose deployment is hopeless (a crash loop, tasks that
+    /// cannot start), told once.
+    loops: HashMap<String, Hopeless>,
+    /// The deployment's `failedTasks` when its stopped tasks were last read.
+    failed_seen: HashMap<String, i32>,
+    /// Service → revision to roll a hopeless deployment back to (fail-fast).
+    fail_fast: HashMap<String, String>,
 }
 
 impl Rolling<'_> {
@@ -223,8 +254,10 @@ impl Rolling<'_> {
         }
         let verdict = assess(svc, f);
         if let Verdict::Waiting(state) = &verdict {
-            if fresh.iter().any(|l| l.contains("has stopped")) {
-                self.crash_loop(svc, f).await;
+            if self.tasks_failed(svc, f, &fresh)
+                && let Some(failed) = self.hopeless(svc, f).await
+            {
+                return failed;
             }
             if self.last_state.get(&f.service) != Some(state) {
                 self.runner.info(&format!("[{}] {state}", f.service));
@@ -234,19 +267,51 @@ impl Rolling<'_> {
         verdict
     }
 
-    /// Names a crash loop once: this deployment's tasks start and exit with
-    /// the same code again and again while none runs.
-    async fn crash_loop(&mut self, svc: &Service, f: &Followed) {
+    /// Whether tasks of the deployment stopped since its stopped tasks were
+    /// last read: an event says one stopped, or `failedTasks` grew.
+    fn tasks_failed(&mut self, svc: &Service, f: &Followed, fresh: &[String]) -> bool {
+        let failed = svc
+            .deployments()
+            .iter()
+            .find(|d| d.id() == Some(f.deployment_id.as_str()))
+            .map_or(0, |d| d.failed_tasks());
+        let seen = self
+            .failed_seen
+            .insert(f.service.clone(), failed)
+            .unwrap_or(0);
+        failed > seen || fresh.iter().any(|l| l.contains("has stopped"))
+    }
+
+    /// A hopeless deployment — its tasks fail the same way again and again
+    /// while none runs — is named once; with fail-fast it is stopped with
+    /// rollback and its verdict is the failure.
+    async fn hopeless(&mut self, svc: &Service, f: &Followed) -> Option<Verdict> {
         if self.loops.contains_key(&f.service) || !nothing_running(svc, f) {
-            return;
+            return None;
         }
-        if let Ok(tasks) = stopped_tasks(self.ecs, self.cluster, f).await
-            && let Some(l) = crashloop::detect(&tasks, &f.deployment_id)
-        {
-            let line = format!("{}: {}", f.service, l.describe(&f.deployment_id));
-            self.runner.warning("deploy", &line);
-            self.loops.insert(f.service.clone(), l);
-        }
+        let tasks = stopped_tasks(self.ecs, self.cluster, f).await.ok()?;
+        let found = hopeless::detect(&tasks, &f.deployment_id)?;
+        let line = format!("{}: {}", f.service, found.describe(&f.deployment_id));
+        self.runner.warning("deploy", &line);
+        self.loops.insert(f.service.clone(), found.clone());
+        let back_to = self.fail_fast.get(&f.service)?.clone();
+        let stopped =
+            super::apply::stop_hopeless(self.ecs, self.cluster, &f.service, &back_to).await;
+        let rolled_back = stopped.is_ok();
+        let how = match stopped {
+            Ok(how) => format!("stopped with rollback: {how}"),
+            Err(e) => {
+                format!("stopping it with rollback failed ({e:#}); roll it back with mode rollback")
+            }
+        };
+        Some(Verdict::Failed {
+            reason: format!(
+                "fail-fast: {}; {how}; {}",
+                found.summary(&f.deployment_id),
+                found.what_to_do()
+            ),
+            rolled_back,
+        })
     }
 
     fn timed_out(&self, p: &Followed, timeout: Duration) -> Verdict {

@@ -90,6 +90,8 @@ pub struct DeploySettings {
     pub rendering: Rendering,
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
+    /// `fail-fast`: a hopeless rolling deployment is stopped with rollback.
+    pub fail_fast: bool,
     pub codedeploy_deployment_config: Option<String>,
     pub follow: Following,
     /// `github-deployment: true`, with its environment.
@@ -169,6 +171,7 @@ impl Settings {
                 rendering: parse_rendering(raw, mode, &services)?,
                 force_new_deployment: parse_bool("force-new-deployment", raw)?,
                 desired_count: parse_int("desired-count", raw, 0, 5_000)?.map(|v| v as i32),
+                fail_fast: parse_bool("fail-fast", raw)?,
                 codedeploy_deployment_config: opt(raw, "codedeploy-deployment-config"),
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,

@@ -202,6 +202,12 @@ pub const INPUTS: &[InputSpec] = &[
         "Desired count to set on the service(s).",
     ),
     input(
+        "fail-fast",
+        Some("true"),
+        DEPLOY,
+        "Stop a rolling deployment with rollback, and fail, once 3 of its tasks failed the same way for a reason that will not fix itself (image pull, resource set-up, exec format, a crash loop) while none runs.",
+    ),
+    input(
         "wait-until",
         Some("complete"),
         FOLLOWING,
@@ -323,6 +329,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         &[
             "force-new-deployment",
             "desired-count",
+            "fail-fast",
             "codedeploy-deployment-config",
         ],
     ),

@@ -10,7 +10,7 @@ use super::prepare;
 use super::report::{self, Report};
 use super::templates::Target;
 use super::templates::row;
-use super::wait::wait_stage;
+use super::wait::{WaitFor, wait_stage};
 use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
 use crate::context::RunContext;
@@ -70,7 +70,12 @@ pub async fn run(
     }
     set_deployment_outputs(runner, &updated)?;
 
-    wait_stage(&mut stages, ctx, &d.follow, &aws, &updated, since, report).await?;
+    let wait = WaitFor {
+        settings: &d.follow,
+        since,
+        fail_fast: plan.fail_fast_targets(),
+    };
+    wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()

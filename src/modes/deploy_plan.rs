@@ -81,5 +81,6 @@ pub async fn plan(
         cluster: settings.cluster.clone(),
         services,
         wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
+        fail_fast: deploy.is_some_and(|d| d.fail_fast),
     })
 }

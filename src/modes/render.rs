@@ -140,6 +140,7 @@ mod tests {
             cluster: "prod".into(),
             services: vec![],
             wait: None,
+            fail_fast: false,
         };
         assert_eq!(
             shown(Ok(plan)).unwrap(),

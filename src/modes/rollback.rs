@@ -6,7 +6,7 @@ use aws_smithy_types::DateTime;
 
 use super::prepare;
 use super::report::{Report, TargetRow};
-use super::wait::wait_stage;
+use super::wait::{WaitFor, wait_stage};
 use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
@@ -71,7 +71,12 @@ pub async fn run(
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
     }
-    wait_stage(&mut stages, ctx, &r.follow, &aws, &updated, since, report).await?;
+    let wait = WaitFor {
+        settings: &r.follow,
+        since,
+        fail_fast: Default::default(),
+    };
+    wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     let lines: Vec<String> = report
         .rows
         .iter()

@@ -3,6 +3,7 @@
 //! and CodeDeploy ones each by its own reader — until each ends, the run is
 //! cancelled, or `timeout-minutes` passes; each result goes in its report row.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
@@ -14,23 +15,31 @@ use crate::deployment::Updated;
 use crate::deployment::assess::Verdict;
 use crate::deployment::codedeploy;
 use crate::deployment::native;
-use crate::deployment::wait::{WaitResult, wait_all};
+use crate::deployment::wait::{WaitResult, Watch, wait_all};
 use crate::error::Failure;
 use crate::inputs::{Following, WaitUntil};
 use crate::plan::DeploymentKind;
 use crate::poll::PollSchedule;
 use crate::stages::Stages;
 
+/// What the wait is for: the inputs that say how to follow, the time of the
+/// first change, and (deploy's plan) the rolling services a hopeless
+/// deployment of which is rolled back, with the revision to return to.
+pub struct WaitFor<'a> {
+    pub settings: &'a Following,
+    pub since: DateTime,
+    pub fail_fast: HashMap<String, String>,
+}
+
 pub async fn wait_stage(
     stages: &mut Stages<'_>,
     ctx: &RunContext<'_>,
-    follow_settings: &Following,
     aws: &Aws,
     updated: &[Updated],
-    since: DateTime,
+    wait: WaitFor<'_>,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let (settings, runner) = (follow_settings, ctx.runner.as_ref());
+    let (settings, runner) = (wait.settings, ctx.runner.as_ref());
     stages
         .run("wait for deployment", async {
             if settings.wait_until == WaitUntil::None {
@@ -64,7 +73,8 @@ pub async fn wait_stage(
                 schedule = schedule.waiting_first();
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
-            let rolling = wait_all(&aws.ecs, runner, &ctx.settings.cluster, follow, Some(since), settings.timeout, schedule);
+            let watch = Watch { since: Some(wait.since), fail_fast: wait.fail_fast, ..Watch::new(&ctx.settings.cluster, settings.timeout, schedule) };
+            let rolling = wait_all(&aws.ecs, runner, follow, watch);
             let all = async {
                 tokio::join!(
                     rolling,

@@ -172,6 +172,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
             },
         ],
         wait: Some((WaitUntil::Complete, Duration::from_secs(1800))),
+        fail_fast: true,
     };
     assert_eq!(
         plan.lines(),
@@ -180,14 +181,29 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
             "cron: the new revision registered for web; rolling update (UpdateService) from web:4",
             "api: reuse api:8 (identical); ECS-native LINEAR deployment (UpdateService) from api:7",
             "then wait until every deployment completes (at most 30 min)",
+            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (cron to web:4, web to web:4)",
         ]
     );
+    // The rolling services and where a hopeless deployment of each returns.
+    let targets = plan.fail_fast_targets();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets["cron"], "web:4");
+    let off = DeployPlan {
+        fail_fast: false,
+        ..plan.clone()
+    };
+    assert!(off.fail_fast_targets().is_empty());
+    assert_eq!(off.lines().len(), 4);
     assert_eq!(
         plan.headline(),
         "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
     );
     // What a deploy would do (mode render): no wait to speak of.
     let shown = DeployPlan { wait: None, ..plan };
+    assert!(
+        shown.fail_fast_targets().is_empty(),
+        "no wait, nothing to stop"
+    );
     assert_eq!(shown.lines().len(), 3);
     assert!(shown.lines()[2].starts_with("api: reuse api:8"));
 }

@@ -267,7 +267,8 @@ fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_s
 /// never trips on (its count starts over once a task runs): even with the
 /// breaker on, the deployment stays IN_PROGRESS with nothing running. The
 /// step says so while it waits, and its timeout names it — instead of
-/// "timed out" after the whole timeout-minutes and nothing else.
+/// "timed out" after the whole timeout-minutes and nothing else. (With
+/// `fail-fast`, the default, it is stopped instead: tests/e2e/fail_fast.rs.)
 #[test]
 fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
     let emu = emulator!();
@@ -278,6 +279,7 @@ fn a_crash_loop_the_circuit_breaker_never_sees_is_named_while_waiting() {
         &[
             ("environment-variables", "FDEMU_EXIT_CODE=3"),
             ("timeout-minutes", "0.1"),
+            ("fail-fast", "false"),
         ],
     );
     done.assert_code(1);

@@ -20,6 +20,7 @@ mod bad_input;
 mod cancellation;
 mod codedeploy;
 mod deploy;
+mod fail_fast;
 mod faults;
 mod github;
 mod image;

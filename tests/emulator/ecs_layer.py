@@ -79,7 +79,9 @@ PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT; RECONCILE_SERVICE,
 which happens only with more than one ACTIVE revision, is not emulated.
 StopServiceDeployment with ``stopType`` ROLLBACK rolls an in-progress
 deployment back (ROLLBACK_REQUESTED → ROLLBACK_IN_PROGRESS →
-ROLLBACK_SUCCESSFUL).
+ROLLBACK_SUCCESSFUL); a rolling one stops (rolloutState FAILED) and a new
+deployment of the last completed revision rolls the service back, the
+service deployment ROLLBACK_REQUESTED until it completes.
 """
 
 import math
@@ -405,22 +407,40 @@ def _advance(backend, svc):
             svc.running_count, svc.pending_count = dep["desiredCount"], 0
             _set_status(svc, dep["id"], "SUCCESSFUL")
             for e in _history(svc):
-                if e["status"] == "ROLLBACK_IN_PROGRESS":
+                if e["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
                     _set_status(svc, e["id"], "ROLLBACK_SUCCESSFUL")
             _event(svc, "has reached a steady state.")
             _event(svc, f"(deployment {dep['id']}) deployment completed.")
 
 
-def _roll_back(svc, failed):
+def _roll_back(svc, failed, by="ECS deployment circuit breaker"):
     good = getattr(svc, "_fd_last_completed", None)
     if not good:
         return
     previous_id = good[0]
-    dep = _new_deployment(svc, good[1], reason=f"ECS deployment circuit breaker: rolling back to deploymentId {previous_id}.")
+    dep = _new_deployment(svc, good[1], reason=f"{by}: rolling back to deploymentId {previous_id}.")
     _event(svc, f"rolling back to deployment {previous_id}.")
     failed["status"] = "ACTIVE"
     svc.task_definition = good[1]
     return dep
+
+
+def _stop_rolling(svc, entry):
+    """StopServiceDeployment ROLLBACK of a rolling deployment: it stops
+    (rolloutState FAILED; the reason text is the emulator's, AWS documents
+    none) and a deployment of the last completed revision rolls the service
+    back; the service deployment is ROLLBACK_REQUESTED until that completes
+    (then ROLLBACK_SUCCESSFUL), as the Developer Guide's "Stopping Amazon ECS
+    service deployments" describes."""
+    dep = next((d for d in svc.deployments if d["id"] == entry["id"]), None)
+    if dep is None or dep["rolloutState"] != "IN_PROGRESS":
+        return
+    dep["rolloutState"] = "FAILED"
+    dep["rolloutStateReason"] = "Stopped by StopServiceDeployment (ROLLBACK)."
+    svc._fd[dep["id"]]["phase"] = "done"
+    _roll_back(svc, dep, by="StopServiceDeployment")
+    entry["status"], entry["statusReason"] = "ROLLBACK_REQUESTED", "Rollback requested by StopServiceDeployment."
+    entry["rollback"] = {"reason": entry["statusReason"], "startedAt": now()}
 
 
 def _remember_completed(svc):
@@ -564,7 +584,9 @@ def handle(operation, request, backend):
                         if e["status"] not in ("IN_PROGRESS", "PENDING"):
                             return 400, {"__type": "ConflictException", "message": f"The service deployment is {e['status']}."}
                         if operation == "StopServiceDeployment":
-                            if request.get("stopType", "ROLLBACK") == "ROLLBACK":
+                            if request.get("stopType", "ROLLBACK") == "ROLLBACK" and not e.get("native"):
+                                _stop_rolling(svc, e)
+                            elif request.get("stopType", "ROLLBACK") == "ROLLBACK":
                                 _start_rollback(svc, e, "Rollback requested by StopServiceDeployment.")
                                 e["status"] = "ROLLBACK_REQUESTED"
                             else:

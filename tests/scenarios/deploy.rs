@@ -18,7 +18,7 @@ use aws_smithy_types::body::SdkBody;
 use common::capture::runner;
 use common::ecs::{NEW, OLD, answer, dep, no_stopped_tasks, ours, service};
 use fargate_deploy::deployment::assess::Verdict;
-use fargate_deploy::deployment::wait::{WaitResult, wait_all};
+use fargate_deploy::deployment::wait::{WaitResult, Watch, wait_all};
 use fargate_deploy::poll::PollSchedule;
 use fargate_deploy::runner::Runner;
 
@@ -27,11 +27,8 @@ async fn wait_web(ecs: &Client, r: &Runner, schedule: PollSchedule) -> Vec<WaitR
     wait_all(
         ecs,
         r,
-        "prod",
         vec![ours("web")],
-        None,
-        Duration::from_secs(600),
-        schedule,
+        Watch::new("prod", Duration::from_secs(600), schedule),
     )
     .await
 }
@@ -73,11 +70,11 @@ async fn success_after_progress_with_events_printed_once() {
     let results = wait_all(
         &ecs,
         &r,
-        "prod",
         vec![ours("web")],
-        Some(DateTime::from_secs(t0)),
-        Duration::from_secs(600),
-        PollSchedule::default(),
+        Watch {
+            since: Some(DateTime::from_secs(t0)),
+            ..Watch::new("prod", Duration::from_secs(600), PollSchedule::default())
+        },
     )
     .await;
     assert_eq!(results.len(), 1);
@@ -224,11 +221,12 @@ async fn a_stuck_deployment_times_out_naming_its_state() {
     let results = wait_all(
         &ecs,
         &r,
-        "prod",
         vec![ours("web")],
-        None,
-        Duration::from_secs(30 * 60),
-        PollSchedule::default(),
+        Watch::new(
+            "prod",
+            Duration::from_secs(30 * 60),
+            PollSchedule::default(),
+        ),
     )
     .await;
     assert_eq!(
@@ -311,11 +309,8 @@ async fn several_services_are_polled_in_one_call_and_judged_separately() {
     let results = wait_all(
         &ecs,
         &r,
-        "prod",
         vec![ours("web"), ours("worker"), ours("scheduler")],
-        None,
-        Duration::from_secs(600),
-        PollSchedule::default(),
+        Watch::new("prod", Duration::from_secs(600), PollSchedule::default()),
     )
     .await;
     assert_eq!(describe.num_calls(), 1);

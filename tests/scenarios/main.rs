@@ -7,6 +7,7 @@ mod common;
 mod codedeploy;
 mod credentials;
 mod deploy;
+mod fail_fast;
 mod migrate;
 mod native;
 mod service;

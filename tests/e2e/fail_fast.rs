@@ -1,0 +1,97 @@
+//! End-to-end: fail-fast. A rolling deployment whose own tasks fail in a
+//! way that will not fix itself is stopped with rollback as soon as three
+//! of them failed the same way while none runs — on a service without a
+//! circuit breaker (which would wait the whole timeout) and on a crash loop
+//! (which the circuit breaker never counts).
+
+use crate::common;
+use crate::common::assert_contains;
+
+use std::time::{Duration, Instant};
+
+use common::{Emulator, Finished};
+
+const PULL: &str = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found";
+
+fn deploy_worker(emu: &Emulator, env: &str) -> (Finished, Duration) {
+    let started = Instant::now();
+    let done = common::prod_step(
+        emu,
+        "deploy",
+        "worker",
+        &[("image", "web:v2"), ("environment-variables", env)],
+    )
+    .run();
+    (done, started.elapsed())
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_is_stopped_with_rollback_after_three_tasks() {
+    let emu = emulator!();
+    let (done, took) = deploy_worker(&emu, &format!("FDEMU_FAIL_TO_START={PULL}"));
+    done.assert_code(1);
+    assert_contains(
+        &done.stdout,
+        "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (worker to worker:1)",
+    );
+    let error = done.assert_error_starts_with(
+        "::error title=deploy::deployment of worker failed: fail-fast: CannotPullContainerError: 3 tasks of deployment ecs-svc/",
+    );
+    assert_contains(
+        &error,
+        "stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment ",
+    );
+    assert_contains(&error, "back to worker:1");
+    assert_contains(
+        &done.stdout,
+        "CannotPullContainerError: pull image manifest",
+    );
+    assert!(emu.saw("ecs:StopServiceDeployment"));
+    // worker has no circuit breaker: without fail-fast this run would wait
+    // its whole 30 minutes.
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back", "{result}");
+}
+
+#[test]
+fn a_crash_loop_is_stopped_with_rollback_instead_of_timing_out() {
+    let emu = emulator!();
+    let (done, took) = deploy_worker(&emu, "FDEMU_EXIT_CODE=3");
+    done.assert_code(1);
+    let error = done.assert_error_starts_with(
+        "::error title=deploy::deployment of worker failed: fail-fast: crash loop: 3 tasks of deployment ecs-svc/",
+    );
+    assert_contains(&error, "exited with code 3 (worker)");
+    assert_contains(&error, "read its log");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    // The stopped tasks' exit codes are in the failure's detail.
+    assert_contains(&done.stdout, "worker exited with code 3");
+}
+
+#[test]
+fn fail_fast_false_leaves_the_deployment_to_ecs() {
+    let emu = emulator!();
+    let done = common::prod_step(
+        &emu,
+        "deploy",
+        "worker",
+        &[
+            ("image", "web:v2"),
+            (
+                "environment-variables",
+                &format!("FDEMU_FAIL_TO_START={PULL}"),
+            ),
+            ("fail-fast", "false"),
+            ("timeout-minutes", "0.1"),
+        ],
+    )
+    .run();
+    done.assert_code(1);
+    done.assert_error_contains("timed out after 6 s waiting for deployment ecs-svc/");
+    assert!(
+        !done.stdout.contains("fail-fast: once"),
+        "no fail-fast in the plan"
+    );
+    assert!(!emu.saw("ecs:StopServiceDeployment"));
+}
