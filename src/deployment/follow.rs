@@ -63,6 +63,7 @@ pub(crate) async fn follow<D: Deployment>(
         verdict,
         last_events: events.iter().rev().take(8).rev().cloned().collect(),
         stopped_reasons: Vec::new(),
+        crash_logs: Vec::new(),
         took: started.elapsed(),
     }
 }

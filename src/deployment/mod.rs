@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod assess;
 pub mod codedeploy;
+pub mod crashed;
 pub mod follow;
 pub mod history;
 pub mod hopeless;

@@ -5,11 +5,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
 use aws_smithy_types::DateTime;
 use tokio::time::Instant;
 
 use super::assess::{Followed, Verdict, assess};
+use super::crashed::{self, CrashLog};
 use super::hopeless::{self, Hopeless};
 use crate::error::{aws_message, is_transient};
 use crate::poll::PollSchedule;
@@ -28,6 +30,8 @@ pub struct WaitResult {
     /// Newest last.
     pub last_events: Vec<String>,
     pub stopped_reasons: Vec<String>,
+    /// On failure, the last log lines of some of the stopped tasks.
+    pub crash_logs: Vec<CrashLog>,
     pub took: Duration,
 }
 
@@ -100,6 +104,9 @@ pub struct Watch<'a> {
     pub schedule: PollSchedule,
     /// Service → the revision it ran before (`fail-fast`); empty: off.
     pub fail_fast: HashMap<String, String>,
+    /// Where to read a failed deployment's crashed tasks' logs (the SDK
+    /// configuration and the default region); `None`: not read.
+    pub logs: Option<(SdkConfig, String)>,
 }
 
 impl<'a> Watch<'a> {
@@ -111,6 +118,7 @@ impl<'a> Watch<'a> {
             timeout,
             schedule,
             fail_fast: HashMap::new(),
+            logs: None,
         }
     }
 }
@@ -134,6 +142,7 @@ pub async fn wait_all(
         loops: HashMap::new(),
         failed_seen: HashMap::new(),
         fail_fast: watch.fail_fast,
+        logs: watch.logs,
     };
     let mut pending: Vec<Followed> = followed;
     let mut results: Vec<WaitResult> = Vec::new();
@@ -155,7 +164,7 @@ pub async fn wait_all(
             ended.extend(timed_out);
         }
         for (f, verdict) in ended {
-            results.push(finish(ecs, cluster, f, verdict, &w.events, started.elapsed()).await);
+            results.push(w.finish(f, verdict, started.elapsed()).await);
         }
         if pending.is_empty() {
             break;
@@ -227,6 +236,7 @@ struct Rolling<'a> {
     failed_seen: HashMap<String, i32>,
     /// Service → revision to roll a hopeless deployment back to (fail-fast).
     fail_fast: HashMap<String, String>,
+    logs: Option<(SdkConfig, String)>,
 }
 
 impl Rolling<'_> {
@@ -291,10 +301,13 @@ impl Rolling<'_> {
         }
         let tasks = stopped_tasks(self.ecs, self.cluster, f).await.ok()?;
         let found = hopeless::detect(&tasks, &f.deployment_id)?;
-        let line = format!("{}: {}", f.service, found.describe(&f.deployment_id));
-        self.runner.warning("deploy", &line);
         self.loops.insert(f.service.clone(), found.clone());
-        let back_to = self.fail_fast.get(&f.service)?.clone();
+        let Some(back_to) = self.fail_fast.get(&f.service).cloned() else {
+            // Without fail-fast: named once, and left to ECS.
+            let line = format!("{}: {}", f.service, found.describe(&f.deployment_id));
+            self.runner.warning("deploy", &line);
+            return None;
+        };
         let stopped =
             super::apply::stop_hopeless(self.ecs, self.cluster, &f.service, &back_to).await;
         let rolled_back = stopped.is_ok();
@@ -352,24 +365,42 @@ fn human(d: Duration) -> String {
     }
 }
 
-async fn finish(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    followed: Followed,
-    verdict: Verdict,
-    events: &EventLog,
-    took: Duration,
-) -> WaitResult {
-    let stopped_reasons = match verdict {
-        Verdict::Failed { .. } => stopped_task_reasons(ecs, cluster, &followed).await,
-        _ => Vec::new(),
-    };
-    WaitResult {
-        last_events: events.recent(&followed.service),
-        followed,
-        verdict,
-        stopped_reasons,
-        took,
+impl Rolling<'_> {
+    /// The result of one ended deployment; on failure, its stopped tasks'
+    /// reasons and (with `logs`) their containers' last log lines.
+    async fn finish(&self, followed: Followed, verdict: Verdict, took: Duration) -> WaitResult {
+        let (mut stopped_reasons, mut crash_logs) = (Vec::new(), Vec::new());
+        if let Verdict::Failed { .. } = verdict {
+            match stopped_tasks(self.ecs, self.cluster, &followed).await {
+                Ok(tasks) => {
+                    stopped_reasons = reasons_of(&tasks);
+                    crash_logs = self.crash_logs(&followed, &tasks).await;
+                }
+                Err(Some(m)) => stopped_reasons = vec![format!("(stopped tasks unavailable: {m})")],
+                Err(None) => {}
+            }
+        }
+        WaitResult {
+            last_events: self.events.recent(&followed.service),
+            followed,
+            verdict,
+            stopped_reasons,
+            crash_logs,
+            took,
+        }
+    }
+
+    async fn crash_logs(&self, f: &Followed, tasks: &[Task]) -> Vec<CrashLog> {
+        let Some((config, region)) = &self.logs else {
+            return Vec::new();
+        };
+        if tasks.is_empty() {
+            return Vec::new();
+        }
+        match crate::taskdef::api::describe_task_definition(self.ecs, &f.task_definition).await {
+            Ok(td) => crashed::last_words(config, region, tasks, &td).await,
+            Err(_) => Vec::new(),
+        }
     }
 }
 
@@ -420,13 +451,17 @@ pub async fn stopped_task_reasons(
     cluster: &str,
     f: &Followed,
 ) -> Vec<String> {
-    let tasks = match stopped_tasks(ecs, cluster, f).await {
-        Ok(tasks) => tasks,
-        Err(Some(m)) => return vec![format!("(stopped tasks unavailable: {m})")],
-        Err(None) => return Vec::new(),
-    };
+    match stopped_tasks(ecs, cluster, f).await {
+        Ok(tasks) => reasons_of(&tasks),
+        Err(Some(m)) => vec![format!("(stopped tasks unavailable: {m})")],
+        Err(None) => Vec::new(),
+    }
+}
+
+/// One line per distinct way the tasks stopped (at most five).
+fn reasons_of(tasks: &[Task]) -> Vec<String> {
     let mut reasons: Vec<String> = Vec::new();
-    for t in &tasks {
+    for t in tasks {
         let id = t.task_arn().map(crate::arn::last_segment).unwrap_or("?");
         let mut line = format!("task {id}: {}", t.stopped_reason().unwrap_or("stopped"));
         for c in t.containers() {

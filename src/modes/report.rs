@@ -32,6 +32,8 @@ pub struct TargetRow {
     pub took: Option<Duration>,
     /// Why it failed, the last events, the stopped tasks' reasons.
     pub failure: Option<(String, Vec<String>, Vec<String>)>,
+    /// On failure, the last log lines of some of the stopped tasks.
+    pub crash_logs: Vec<crate::deployment::crashed::CrashLog>,
     /// Console links for people: (what, URL).
     pub links: Vec<(&'static str, String)>,
     /// Mode render: what would change against the revision the service runs.

@@ -61,7 +61,7 @@ pub async fn wait_stage(
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
                 } else if u.desired_count == 0 {
                     runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, crate::arn::last_segment(&u.followed.task_definition)));
-                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], took: Duration::ZERO });
+                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], crash_logs: vec![], took: Duration::ZERO });
                 } else {
                     follow.push(u.followed.clone());
                 }
@@ -73,7 +73,8 @@ pub async fn wait_stage(
                 schedule = schedule.waiting_first();
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
-            let watch = Watch { since: Some(wait.since), fail_fast: wait.fail_fast, ..Watch::new(&ctx.settings.cluster, settings.timeout, schedule) };
+            let logs = Some((aws.config.clone(), aws.region.clone()));
+            let watch = Watch { since: Some(wait.since), fail_fast: wait.fail_fast, logs, ..Watch::new(&ctx.settings.cluster, settings.timeout, schedule) };
             let rolling = wait_all(&aws.ecs, runner, follow, watch);
             let all = async {
                 tokio::join!(
@@ -134,6 +135,7 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
                     res.last_events.clone(),
                     res.stopped_reasons.clone(),
                 ));
+                r.crash_logs = res.crash_logs.clone();
                 failures.push((r.name.clone(), reason.clone(), res));
             }
             Verdict::Waiting(_) => r.outcome = Some("unknown".into()),
@@ -160,6 +162,12 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
     }
     for s in &first.stopped_reasons {
         f = f.with_detail(format!("stopped {s}"));
+    }
+    for log in &first.crash_logs {
+        f = f.with_detail(format!("{}:", log.title));
+        for line in &log.lines {
+            f = f.with_detail(format!("│ {line}"));
+        }
     }
     Err(f)
 }

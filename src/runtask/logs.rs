@@ -160,6 +160,31 @@ impl LogFollower {
         }
     }
 
+    /// The last `n` lines of the stream, oldest first (one GetLogEvents
+    /// read from the end); `Err` says why they cannot be read.
+    pub async fn last_lines(&self, n: i32) -> Result<Vec<String>, String> {
+        let out = self
+            .client
+            .get_log_events()
+            .log_group_name(&self.stream.group)
+            .log_stream_name(&self.stream.stream)
+            .start_from_head(false)
+            .limit(n)
+            .send()
+            .await
+            .map_err(|e| crate::error::aws_message(&e))?;
+        Ok(out
+            .events()
+            .iter()
+            .map(|e| {
+                e.message()
+                    .unwrap_or_default()
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string()
+            })
+            .collect())
+    }
+
     pub fn tail(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
     }

@@ -57,7 +57,10 @@ fn an_image_that_cannot_be_pulled_is_stopped_with_rollback_after_three_tasks() {
 #[test]
 fn a_crash_loop_is_stopped_with_rollback_instead_of_timing_out() {
     let emu = emulator!();
-    let (done, took) = deploy_worker(&emu, "FDEMU_EXIT_CODE=3");
+    // What the container printed before it exited, with text that must stay text.
+    let log =
+        "booting|::error::forged by the container|##[group]forged|fatal: DATABASE_URL is not set";
+    let (done, took) = deploy_worker(&emu, &format!("FDEMU_EXIT_CODE=3\nFDEMU_LOG={log}"));
     done.assert_code(1);
     let error = done.assert_error_starts_with(
         "::error title=deploy::deployment of worker failed: fail-fast: crash loop: 3 tasks of deployment ecs-svc/",
@@ -65,8 +68,23 @@ fn a_crash_loop_is_stopped_with_rollback_instead_of_timing_out() {
     assert_contains(&error, "exited with code 3 (worker)");
     assert_contains(&error, "read its log");
     assert!(took < Duration::from_secs(60), "took {took:?}");
-    // The stopped tasks' exit codes are in the failure's detail.
+    // The stopped tasks' exit codes are in the failure's detail, and the
+    // last lines of their container's log, in the log and the summary.
     assert_contains(&done.stdout, "worker exited with code 3");
+    assert_contains(
+        &done.stdout,
+        "last 4 lines of worker (/ecs/web worker/worker/",
+    );
+    assert_contains(&done.stdout, "│ fatal: DATABASE_URL is not set");
+    assert_eq!(
+        done.stdout
+            .matches("fatal: DATABASE_URL is not set")
+            .count(),
+        3,
+        "three stopped tasks, their last words each"
+    );
+    assert_contains(&done.summary, "fatal: DATABASE_URL is not set\n");
+    done.assert_runner_reads_only_our_commands();
 }
 
 #[test]

@@ -26,7 +26,8 @@ behaviour of the ECS rolling-update controller:
   reached RUNNING (its count starts over, ``failedTasks`` stays 0), so the
   deployment stays IN_PROGRESS with nothing running, and the scheduler backs
   off relaunching (AWS: up to 27 minutes; here the interval doubles up to
-  8 × ``task_cycle_seconds``);
+  8 × ``task_cycle_seconds``); each such task wrote its first container's
+  ``FDEMU_LOG`` lines (``|``-separated) to its awslogs stream;
 * the deployment circuit breaker (``deploymentConfiguration.
   deploymentCircuitBreaker``, stored from CreateService/UpdateService) trips
   when ``failedTasks`` reaches the documented threshold
@@ -90,6 +91,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from moto.ecs import models
+from moto.logs.models import logs_backends
 from moto.moto_api._internal import mock_random
 
 CONFIG = {"rollout_seconds": 2.0, "task_cycle_seconds": 0.3, "deprovision_seconds": 0.2}
@@ -230,7 +232,30 @@ def _stopped_task(backend, svc, dep, code, launch_failure=None):
         if launch_failure:
             c.reason = launch_failure
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+    if not launch_failure:
+        _write_log(backend, td.container_definitions[0], task)
     return task
+
+
+def _write_log(backend, container, task):
+    """A task that ran wrote its first container's ``FDEMU_LOG`` lines
+    (``|``-separated) to its awslogs stream, ``<prefix>/<container>/<task id>``
+    as the awslogs driver names it, when the group exists."""
+    env = {e["name"]: e["value"] for e in (container.get("environment") or [])}
+    conf = container.get("logConfiguration") or {}
+    opts = conf.get("options") or {}
+    lines = [line for line in env.get("FDEMU_LOG", "").split("|") if line]
+    if conf.get("logDriver") != "awslogs" or not lines or not opts.get("awslogs-stream-prefix"):
+        return
+    logs = logs_backends[backend.account_id][opts.get("awslogs-region", backend.region_name)]
+    group = logs.groups.get(opts.get("awslogs-group"))
+    if group is None:
+        return
+    stream = f"{opts['awslogs-stream-prefix']}/{container['name']}/{task.id}"
+    if stream not in group.streams:
+        logs.create_log_stream(group.name, stream)
+    at = int(time.time() * 1000)
+    logs.put_log_events(group.name, stream, [{"timestamp": at + i, "message": m} for i, m in enumerate(lines)])
 
 
 def _native_entry(svc, dep_id):

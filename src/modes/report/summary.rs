@@ -147,6 +147,12 @@ impl Report {
                 }
                 md.push('\n');
             }
+            for log in &r.crash_logs {
+                md.push_str(&format!("{}\n\n", text(&log.title)));
+                if !log.lines.is_empty() {
+                    md.push_str(&format!("{}\n", fenced("text", &log.lines)));
+                }
+            }
         }
         md
     }
