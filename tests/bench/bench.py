@@ -218,6 +218,8 @@ def main():
     ap.add_argument("--rollout-seconds", type=float, default=3.0)
     ap.add_argument("--deprovision-seconds", type=float, default=1.0,
                     help="a stopped task's DEPROVISIONING time (AWS: tens of seconds for awsvpc)")
+    ap.add_argument("--fail-cycle-seconds", type=float, default=2.0,
+                    help="fail-fast run: one task fails to start every this many seconds")
     ap.add_argument("--out", default=os.path.join(ROOT, "target/bench"))
     args = ap.parse_args()
     args.binary, args.python = os.path.abspath(args.binary), os.path.abspath(args.python)
@@ -275,6 +277,8 @@ def main():
                     proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
                     lambda o: rollout_time(emu, ten))))
             emu.configure(rollout_seconds=args.rollout_seconds)
+            if delay:
+                failing = fail_fast(args, emu, proxy, next_image())
             if args.aws and delay:
                 for _ in range(max(1, args.repeat // 2 + 1)):
                     results.append(measure("aws-cli migrate", delay, proxy,
@@ -287,7 +291,7 @@ def main():
         emu.close()
 
     size = os.path.getsize(args.binary)
-    report = render(results, version, size, args)
+    report = render(results, version, size, args, failing)
     print(report)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(report)
@@ -297,6 +301,41 @@ def main():
     if missed:
         print(f"missed {len(missed)} target(s): " + "; ".join(missed), file=sys.stderr)
         sys.exit(1)
+
+
+PULL = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: not found"
+
+
+def fail_fast(args, emu, proxy, image):
+    """A revision whose image cannot be pulled, on ``big`` (desired count 20,
+    so the circuit breaker's threshold is 10 failed tasks), one task failing
+    every ``--fail-cycle-seconds``: with fail-fast, how long after the third
+    failed task the rollback started (StopServiceDeployment) and the run
+    ended; without it, how long after the update the run ended (the
+    breaker's threshold). Each failed task is stamped at the update plus a
+    whole number of cycles, as the emulator starts them."""
+    cycle = args.fail_cycle_seconds
+    emu.configure(task_cycle_seconds=cycle)
+    rows = {}
+    for on in ("true", "false"):
+        proxy.reset()
+        inputs = {"mode": "deploy", "service": "big", "image": image, "fail-fast": on,
+                  "environment-variables": f"FDEMU_FAIL_TO_START={PULL}"}
+        with tempfile.TemporaryDirectory() as ws:
+            wall, _, code, text = run([args.binary], action_env(proxy, ws, inputs), ws)
+        calls = proxy.snapshot()
+        if code != 1:
+            raise SystemExit(f"fail-fast {on}: exit {code}, not 1\n{text}")
+        update = next(t for op, t, _ in calls if op == "ecs:UpdateService")
+        stop = next((t for op, t, _ in calls if op == "ecs:StopServiceDeployment"), None)
+        rows[on] = {"after_update": LAST_END[0] - update, "text": text,
+                    "stop_after_third": stop - (update + 3 * cycle) if stop else None,
+                    "end_after_third": LAST_END[0] - (update + 3 * cycle)}
+        image = "web:v1" if image == "web:v2" else "web:v2"
+    emu.configure(task_cycle_seconds=0.3)
+    if "fail-fast: CannotPullContainerError" not in rows["true"]["text"]:
+        raise SystemExit("fail-fast did not name the class:\n" + rows["true"]["text"])
+    return {"cycle": cycle, "on": rows["true"], "off": rows["false"]}
 
 
 def missed_targets(report):
@@ -380,7 +419,7 @@ def ratio(rows):
     return statistics.median([r["wall"] / r["limit"] for r in rows])
 
 
-def render(results, version_ms, size, args):
+def render(results, version_ms, size, args, failing):
     groups = {}
     for r in results:
         groups.setdefault((r["label"], r["delay_ms"]), []).append(r)
@@ -435,6 +474,16 @@ def render(results, version_ms, size, args):
                        med(d10, "wall") / med(d1, "wall") <= 1.5))
         checks.append(("10 services / 1 service, API calls", med(d10, "calls") / med(d1, "calls"), "≤ 3×",
                        med(d10, "calls") / med(d1, "calls") <= 3))
+    on, off = failing["on"], failing["off"]
+    checks += [
+        ("fail-fast: rollback started after the 3rd failed task (s, 40 ms)", on["stop_after_third"], "≤ 60 s",
+         on["stop_after_third"] is not None and on["stop_after_third"] <= 60),
+        ("fail-fast: run ended after the 3rd failed task (s)", on["end_after_third"], "(measured)", None),
+        ("fail-fast: false: run ended after the 3rd failed task (s; the breaker, 10 tasks)",
+         off["end_after_third"], "(measured)", None),
+    ]
+    lines += ["", f"Fail-fast: a revision whose image cannot be pulled on a service of desired count 20 "
+              f"(circuit-breaker threshold 10 failed tasks), one task failing every {failing['cycle']:.1f} s."]
     rss = max(r["rss_mib"] for r in results if not r["label"].startswith("aws-cli"))
     checks += [("--version", version_ms, "≤ 10 ms", version_ms <= 10),
                ("peak RSS (MiB)", rss, "≤ 30", rss <= 30),

@@ -248,6 +248,8 @@ fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_s
                 "FDEMU_FAIL_TO_START=ResourceInitializationError: unable to pull secrets",
             ),
             ("timeout-minutes", "0.05"),
+            // What ECS alone does with it (fail-fast: tests/e2e/fail_fast.rs).
+            ("fail-fast", "false"),
         ],
     );
     done.assert_code(1);

@@ -44,6 +44,7 @@ fn exit_0_with_the_logs_in_the_action_output() {
         "credentials",
         "resolve image",
         "render task definition",
+        "verify",
         "register task definition",
         "run task",
         "wait for exit",
@@ -54,7 +55,7 @@ fn exit_0_with_the_logs_in_the_action_output() {
     {
         assert!(
             done.stdout
-                .contains(&format!("::group::[{}/7] {stage}\n", k + 1)),
+                .contains(&format!("::group::[{}/8] {stage}\n", k + 1)),
             "{stage}\n{}",
             done.stdout
         );

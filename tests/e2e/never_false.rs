@@ -127,6 +127,9 @@ fn deploy_case(emu: &Emulator, rng: &mut Rng, image: &str) -> String {
         services.push(all[rng.below(3) as usize]);
     }
     let (web_crashes, worker_crashes) = (rng.below(3) == 0, rng.below(3) == 0);
+    // With fail-fast the worker family's crash loop is stopped with
+    // rollback; without, the timeout ends it.
+    let fail_fast = rng.below(2) == 0;
     // Both always set: the template is each service's current definition,
     // which keeps what the previous case put there.
     let env = [
@@ -152,10 +155,11 @@ fn deploy_case(emu: &Emulator, rng: &mut Rng, image: &str) -> String {
             ("image", image),
             ("environment-variables", &env.join("\n")),
             ("timeout-minutes", "0.1"),
+            ("fail-fast", if fail_fast { "true" } else { "false" }),
         ],
     );
     let what = format!(
-        "deploy {list} (web crashes: {web_crashes}, worker family crashes: {worker_crashes})"
+        "deploy {list} (web crashes: {web_crashes}, worker family crashes: {worker_crashes}, fail-fast: {fail_fast})"
     );
     let fails = |s: &str| {
         if s == "web" {
@@ -193,6 +197,7 @@ fn deploy_case(emu: &Emulator, rng: &mut Rng, image: &str) -> String {
         let expected = match (fails(name), name) {
             (false, _) => "success",
             (true, "web") => "rolled back",
+            (true, _) if fail_fast => "rolled back",
             (true, _) => "failure",
         };
         assert_eq!(t["result"], expected, "{what}: {name}: {t}");

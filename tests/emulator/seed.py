@@ -157,7 +157,8 @@ def default(endpoint):
 
 def bench(endpoint):
     """The default scenario plus ten services ``svc-0`` … ``svc-9`` like ``web``
-    (awsvpc, circuit breaker with rollback, desired count 2), for the benchmark."""
+    (awsvpc, circuit breaker with rollback, desired count 2) and ``big``
+    (the same, desired count 20), for the benchmark."""
     seeded = default(endpoint)
     ecs = client(endpoint, "ecs")
     network = {"awsvpcConfiguration": {"subnets": seeded["subnets"], "securityGroups": [seeded["security_group"]],
@@ -168,6 +169,11 @@ def bench(endpoint):
         ecs.create_service(cluster="prod", serviceName=f"svc-{i}", taskDefinition=seeded["task_definitions"]["web"],
                            desiredCount=2, launchType="FARGATE", networkConfiguration=network,
                            deploymentConfiguration=breaker)
+    # Desired count 20: the circuit breaker's threshold is
+    # min(max(3, ceil(20 / 2)), 200) = 10 failed tasks (fail-fast's benchmark).
+    ecs.create_service(cluster="prod", serviceName="big", taskDefinition=seeded["task_definitions"]["web"],
+                       desiredCount=20, launchType="FARGATE", networkConfiguration=network,
+                       deploymentConfiguration=breaker)
     return seeded
 
 
