@@ -274,6 +274,27 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "does not apply to mode migrate",
         ),
         case(
+            "deploy: fail-fast not a boolean",
+            &[("mode", "deploy"), ("fail-fast", "soon")],
+            "fail-fast",
+            "input `fail-fast` must be true or false, not `soon`",
+        ),
+        case(
+            "migrate: fail-fast does not apply",
+            &[("mode", "migrate"), ("fail-fast", "false")],
+            "fail-fast",
+            "does not apply to mode migrate",
+        ),
+        case(
+            "deploy: a value ECS would refuse",
+            &[
+                ("mode", "deploy"),
+                ("set", "$.containerDefinitions[0].cpu = \"256\""),
+            ],
+            "task-definition",
+            "containerDefinitions[0].cpu: a string where ECS wants a whole number",
+        ),
+        case(
             "deploy: negative desired count",
             &[("mode", "deploy"), ("desired-count", "-1")],
             "desired-count",
