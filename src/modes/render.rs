@@ -42,20 +42,7 @@ pub async fn run(
     let port = rendering.container_port;
     super::verify::verify_stage(&mut stages, runner, &targets, port, OnFinding::Warn).await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
-        let plan = stages
-            .run("plan (what deploy would do)", async {
-                let shown = shown(super::deploy_plan::plan(settings, None, aws, &targets).await)?;
-                match &shown {
-                    Shown::Plan(lines, _) => lines.iter().for_each(|l| runner.info(l)),
-                    Shown::Refused(line) => runner.warning("plan", line),
-                }
-                Ok(match shown {
-                    Shown::Plan(lines, headline) => (lines, headline),
-                    Shown::Refused(line) => (vec![line], "deploy would refuse it".into()),
-                })
-            })
-            .await?;
-        report.plan = plan;
+        report.plan = plan_stage(&mut stages, settings, aws, runner, &targets).await?;
     }
     prepare::artifacts_stage(
         &mut stages,
@@ -91,6 +78,30 @@ pub async fn run(
         report.github.push(line);
     }
     Ok(())
+}
+
+/// The plan of what `deploy` would do, printed; a service deploy would
+/// refuse is a warning, not a failed render.
+async fn plan_stage(
+    stages: &mut Stages<'_>,
+    settings: &crate::inputs::Settings,
+    aws: &crate::aws::Aws,
+    runner: &crate::runner::Runner,
+    targets: &[super::templates::Target],
+) -> Result<Vec<String>, Failure> {
+    stages
+        .run("plan (what deploy would do)", async {
+            let shown = shown(super::deploy_plan::plan(settings, None, aws, targets).await)?;
+            match &shown {
+                Shown::Plan(lines, _) => lines.iter().for_each(|l| runner.info(l)),
+                Shown::Refused(line) => runner.warning("plan", line),
+            }
+            Ok(match shown {
+                Shown::Plan(lines, headline) => (lines, headline),
+                Shown::Refused(line) => (vec![line], "deploy would refuse it".into()),
+            })
+        })
+        .await
 }
 
 /// What render shows of a deploy's plan.

@@ -126,15 +126,20 @@ fn check(m: &Model, name: &str, v: &Value, path: &str, out: &mut Vec<String>, li
             }
         }
         ("boolean", Value::Bool(_)) => {}
-        ("structure", _) => out.push(wrong("an object")),
-        ("list", _) => out.push(wrong("a list")),
-        ("map", _) => out.push(wrong("an object of names to values")),
-        ("string", _) => out.push(wrong("a string")),
-        ("integer" | "long", _) => out.push(wrong("a whole number")),
-        ("boolean", _) => out.push(wrong("true or false")),
-        (other, _) => out.push(format!(
-            "{at}: a value of type {other}, which this check does not know"
-        )),
+        (t, _) => out.push(wrong(wanted(t))),
+    }
+}
+
+/// What a value of the model's type `t` is, for people.
+fn wanted(t: &str) -> &'static str {
+    match t {
+        "structure" => "an object",
+        "list" => "a list",
+        "map" => "an object of names to values",
+        "string" => "a string",
+        "integer" | "long" => "a whole number",
+        "boolean" => "true or false",
+        _ => "a type this check does not know",
     }
 }
 
