@@ -30,6 +30,24 @@ fn awaiting_action(d: &ServiceDeploymentShape) -> bool {
         .any(|h| h.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction))
 }
 
+/// ListServiceDeployments of `service` (every page), its error said.
+async fn listed(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    statuses: &[S],
+    created_after: Option<DateTime>,
+) -> anyhow::Result<Vec<aws_sdk_ecs::types::ServiceDeploymentBrief>> {
+    super::history::service_deployments(ecs, cluster, service, statuses, created_after)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ListServiceDeployments of {service} failed: {}",
+                aws_message(&e)
+            )
+        })
+}
+
 /// The newest service deployment of `service` created since `since`
 /// (ListServiceDeployments is eventually consistent: a few quick retries).
 pub async fn created_since(
@@ -40,20 +58,8 @@ pub async fn created_since(
 ) -> anyhow::Result<String> {
     let mut delay = Duration::from_millis(200);
     for _ in 0..6 {
-        let listed = super::history::service_deployments(
-            ecs,
-            cluster,
-            service,
-            &[],
-            Some(DateTime::from_secs(since.secs() - 5)),
-        )
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ListServiceDeployments of {service} failed: {}",
-                aws_message(&e)
-            )
-        })?;
+        let after = Some(DateTime::from_secs(since.secs() - 5));
+        let listed = listed(ecs, cluster, service, &[], after).await?;
         let newest = listed
             .iter()
             .filter(|d| d.created_at().is_some_and(|t| t.secs() >= since.secs() - 5))
@@ -75,20 +81,7 @@ pub async fn in_progress(
     cluster: &str,
     service: &str,
 ) -> anyhow::Result<Option<String>> {
-    let listed = super::history::service_deployments(
-        ecs,
-        cluster,
-        service,
-        &[S::InProgress, S::Pending],
-        None,
-    )
-    .await
-    .map_err(|e| {
-        anyhow!(
-            "ListServiceDeployments of {service} failed: {}",
-            aws_message(&e)
-        )
-    })?;
+    let listed = listed(ecs, cluster, service, &[S::InProgress, S::Pending], None).await?;
     Ok(listed
         .first()
         .and_then(|d| d.service_deployment_arn())
