@@ -223,6 +223,9 @@ pub struct DeployPlan {
     /// `fail-fast`: a rolling deployment whose tasks fail in a way that will
     /// not fix itself is stopped with rollback while the run waits.
     pub fail_fast: bool,
+    /// `on-cancel: rollback`: a cancelled run stops every deployment it
+    /// started with rollback.
+    pub rollback_on_cancel: bool,
 }
 
 impl DeployPlan {
@@ -261,7 +264,35 @@ impl DeployPlan {
             .collect();
         lines.extend(self.wait_line());
         lines.extend(self.fail_fast_line());
+        lines.extend(self.on_cancel_line());
         lines
+    }
+
+    /// Every waited-for service and the revision a cancelled run rolls it
+    /// back to (`on-cancel: rollback`), decided here; empty: left going.
+    pub fn on_cancel_targets(&self) -> std::collections::HashMap<String, String> {
+        let waits = matches!(self.wait, Some((until, _)) if until != WaitUntil::None);
+        self.services
+            .iter()
+            .filter(|_| self.rollback_on_cancel && waits)
+            .map(|s| (s.service.clone(), s.from.clone()))
+            .collect()
+    }
+
+    fn on_cancel_line(&self) -> Option<String> {
+        let mut targets: Vec<(String, String)> = self.on_cancel_targets().into_iter().collect();
+        if targets.is_empty() {
+            return None;
+        }
+        targets.sort();
+        let back: Vec<String> = targets
+            .iter()
+            .map(|(s, from)| format!("{s} to {}", last_segment(from)))
+            .collect();
+        Some(format!(
+            "on-cancel: a cancelled run stops every deployment it started with rollback ({})",
+            back.join(", ")
+        ))
     }
 
     /// Each waited-for rolling service and the revision a hopeless

@@ -96,11 +96,11 @@ pub async fn update(
     Ok(updated)
 }
 
-/// Stops a hopeless rolling deployment of `service` with rollback (the
-/// plan's fail-fast): StopServiceDeployment ROLLBACK on its service
-/// deployment in progress where the service has them, else — as mode
-/// rollback does — UpdateService back to `back_to`. Says what it did.
-pub async fn stop_hopeless(
+/// Stops the deployment of `service` in progress with rollback (fail-fast,
+/// on-cancel): StopServiceDeployment ROLLBACK on its service deployment in
+/// progress where the service has them, else — as mode rollback does —
+/// UpdateService back to `back_to`. Says what it did.
+pub async fn stop_with_rollback_to(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,
@@ -127,6 +127,49 @@ pub async fn stop_hopeless(
             )
         })?;
     Ok(format!("UpdateService back to {short}"))
+}
+
+/// A cancelled run's rollback (`on-cancel: rollback`): every deployment it
+/// started, stopped with rollback at once — CodeDeploy ones with
+/// StopDeployment (automatic rollback), the others back to the revision the
+/// plan names — within `within` (the runner kills the step seconds after
+/// its signal). One line per service: what was done, or why not.
+pub async fn roll_back_on_cancel(
+    ecs: &aws_sdk_ecs::Client,
+    cd: &aws_sdk_codedeploy::Client,
+    cluster: &str,
+    updated: &[Updated],
+    back_to: &std::collections::HashMap<String, String>,
+    within: std::time::Duration,
+) -> Vec<String> {
+    let stops = updated.iter().map(|u| async move {
+        let service = &u.followed.service;
+        let done = match (u.kind, back_to.get(service)) {
+            (DeploymentKind::CodeDeploy, _) => {
+                codedeploy::stop_with_rollback(cd, &u.followed.deployment_id)
+                    .await
+                    .map(|id| {
+                        format!("StopDeployment with automatic rollback (rollback deployment {id})")
+                    })
+            }
+            (_, Some(to)) => stop_with_rollback_to(ecs, cluster, service, to).await,
+            (_, None) => return format!("{service}: left going (no revision to return to)"),
+        };
+        match done {
+            Ok(how) => format!("{service}: stopped with rollback: {how}"),
+            Err(e) => {
+                format!("{service}: not rolled back ({e:#}); roll it back with mode rollback")
+            }
+        }
+    });
+    let all = futures_util::future::join_all(stops);
+    match tokio::time::timeout(within, all).await {
+        Ok(lines) => lines,
+        Err(_) => vec![format!(
+            "the rollbacks did not answer within {} s; check the services and roll back with mode rollback",
+            within.as_secs()
+        )],
+    }
 }
 
 /// One service's rollback, as the plan says: UpdateService back, or

@@ -309,7 +309,7 @@ impl Rolling<'_> {
             return None;
         };
         let stopped =
-            super::apply::stop_hopeless(self.ecs, self.cluster, &f.service, &back_to).await;
+            super::apply::stop_with_rollback_to(self.ecs, self.cluster, &f.service, &back_to).await;
         let rolled_back = stopped.is_ok();
         let how = match stopped {
             Ok(how) => format!("stopped with rollback: {how}"),

@@ -106,6 +106,15 @@ pub enum WaitUntil {
     None,
 }
 
+/// What a cancelled deploy does with the deployments it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnCancel {
+    /// They go on in AWS, unwatched (the default).
+    Leave,
+    /// Each is stopped with rollback to the revision it replaced.
+    Rollback,
+}
+
 /// Where the task-definition template comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateSource {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Mode, RawInputs, SetPatch, TemplateSource, WaitUntil};
+use super::{Mode, OnCancel, RawInputs, SetPatch, TemplateSource, WaitUntil};
 use crate::error::Failure;
 
 pub fn parse_mode(v: Option<&str>) -> Result<Mode, Failure> {
@@ -350,6 +350,17 @@ pub fn parse_wait_until(v: &str) -> Result<WaitUntil, Failure> {
         _ => Err(Failure::input(
             "wait-until",
             format!("input `wait-until` must be complete, traffic-shifted or none, not `{v}`"),
+        )),
+    }
+}
+
+pub fn parse_on_cancel(v: &str) -> Result<OnCancel, Failure> {
+    match v {
+        "leave" => Ok(OnCancel::Leave),
+        "rollback" => Ok(OnCancel::Rollback),
+        _ => Err(Failure::input(
+            "on-cancel",
+            format!("input `on-cancel` must be leave or rollback, not `{v}`"),
         )),
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse::*;
-use super::{Mode, RawInputs, SetPatch, TemplateSource, WaitUntil, check_applies};
+use super::{Mode, OnCancel, RawInputs, SetPatch, TemplateSource, WaitUntil, check_applies};
 use crate::error::Failure;
 use crate::image::ImageRef;
 
@@ -92,6 +92,7 @@ pub struct DeploySettings {
     pub desired_count: Option<i32>,
     /// `fail-fast`: a hopeless rolling deployment is stopped with rollback.
     pub fail_fast: bool,
+    pub on_cancel: OnCancel,
     pub codedeploy_deployment_config: Option<String>,
     pub follow: Following,
     /// `github-deployment: true`, with its environment.
@@ -172,6 +173,7 @@ impl Settings {
                 force_new_deployment: parse_bool("force-new-deployment", raw)?,
                 desired_count: parse_int("desired-count", raw, 0, 5_000)?.map(|v| v as i32),
                 fail_fast: parse_bool("fail-fast", raw)?,
+                on_cancel: parse_on_cancel(raw.get("on-cancel").expect("has a default"))?,
                 codedeploy_deployment_config: opt(raw, "codedeploy-deployment-config"),
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,

@@ -208,6 +208,12 @@ pub const INPUTS: &[InputSpec] = &[
         "Stop a rolling deployment with rollback, and fail, once 3 of its tasks failed the same way for a reason that will not fix itself (image pull, resource set-up, exec format, a crash loop) while none runs.",
     ),
     input(
+        "on-cancel",
+        Some("leave"),
+        DEPLOY,
+        "What a cancelled deploy does with the deployments it started: leave them going in AWS, or rollback (stop each with rollback to the revision it replaced).",
+    ),
+    input(
         "wait-until",
         Some("complete"),
         FOLLOWING,
@@ -330,6 +336,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
             "force-new-deployment",
             "desired-count",
             "fail-fast",
+            "on-cancel",
             "codedeploy-deployment-config",
         ],
     ),

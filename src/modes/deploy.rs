@@ -74,6 +74,7 @@ pub async fn run(
         settings: &d.follow,
         since,
         fail_fast: plan.fail_fast_targets(),
+        on_cancel: plan.on_cancel_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     let lines: Vec<String> = report

@@ -9,7 +9,7 @@ use super::templates::Target;
 use crate::aws::Aws;
 use crate::deployment::codedeploy;
 use crate::error::Failure;
-use crate::inputs::{DeploySettings, Settings};
+use crate::inputs::{DeploySettings, OnCancel, Settings};
 use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy};
 use crate::taskdef::normalize;
 
@@ -82,5 +82,6 @@ pub async fn plan(
         services,
         wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
         fail_fast: deploy.is_some_and(|d| d.fail_fast),
+        rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
     })
 }

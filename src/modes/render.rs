@@ -152,6 +152,7 @@ mod tests {
             services: vec![],
             wait: None,
             fail_fast: false,
+            rollback_on_cancel: false,
         };
         assert_eq!(
             shown(Ok(plan)).unwrap(),

@@ -75,6 +75,7 @@ pub async fn run(
         settings: &r.follow,
         since,
         fail_fast: Default::default(),
+        on_cancel: Default::default(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     let lines: Vec<String> = report

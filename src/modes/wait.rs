@@ -12,6 +12,7 @@ use super::report::Report;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
+use crate::deployment::apply::roll_back_on_cancel;
 use crate::deployment::assess::Verdict;
 use crate::deployment::codedeploy;
 use crate::deployment::native;
@@ -29,6 +30,9 @@ pub struct WaitFor<'a> {
     pub settings: &'a Following,
     pub since: DateTime,
     pub fail_fast: HashMap<String, String>,
+    /// `on-cancel: rollback`: each service and the revision a cancelled run
+    /// returns it to; empty: the deployments are left going.
+    pub on_cancel: HashMap<String, String>,
 }
 
 pub async fn wait_stage(
@@ -40,6 +44,7 @@ pub async fn wait_stage(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let (settings, runner) = (wait.settings, ctx.runner.as_ref());
+    let on_cancel = wait.on_cancel;
     stages
         .run("wait for deployment", async {
             if settings.wait_until == WaitUntil::None {
@@ -83,19 +88,13 @@ pub async fn wait_stage(
                     futures_util::future::join_all(native_follows)
                 )
             };
-            // A cancelled workflow run ends the wait at once; the deployments go on in AWS.
+            // A cancelled workflow run ends the wait at once; the deployments
+            // go on in AWS, or (on-cancel: rollback) are stopped with rollback.
             let cancel = &ctx.cancel;
             let (rolled, deployed, natively) = tokio::select! {
                 all = all => all,
                 signal = cancel.signalled() => {
-                    for r in &mut report.rows {
-                        r.outcome = Some("cancelled while deploying".into());
-                    }
-                    let ids: Vec<String> = updated.iter().map(|u| format!("{} ({})", u.followed.service, u.followed.deployment_id)).collect();
-                    return Err(Failure::failed("deploy", format!(
-                        "cancelled ({signal}) while waiting; the deployments go on in AWS without being watched: {}",
-                        ids.join(", ")
-                    )));
+                    return Err(cancelled(ctx, aws, updated, &on_cancel, signal, report).await);
                 }
             };
             results.extend(rolled);
@@ -105,6 +104,62 @@ pub async fn wait_stage(
             Ok(((), format!("{ok} of {} deployments completed", updated.len())))
         })
         .await
+}
+
+/// How long a cancelled run's rollbacks may take: the runner sends SIGTERM
+/// 7.5 s after SIGINT and kills the step 2.5 s later.
+const CANCEL_ROLLBACK_WITHIN: Duration = Duration::from_secs(4);
+
+/// The failure of a run cancelled while it waited: the deployments it
+/// started go on in AWS, or are stopped with rollback (`on-cancel`).
+async fn cancelled(
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    updated: &[Updated],
+    on_cancel: &HashMap<String, String>,
+    signal: &str,
+    report: &mut Report,
+) -> Failure {
+    if on_cancel.is_empty() {
+        for r in &mut report.rows {
+            r.outcome = Some("cancelled while deploying".into());
+        }
+        let ids: Vec<String> = updated
+            .iter()
+            .map(|u| format!("{} ({})", u.followed.service, u.followed.deployment_id))
+            .collect();
+        return Failure::failed(
+            "deploy",
+            format!(
+                "cancelled ({signal}) while waiting; the deployments go on in AWS without being watched: {}",
+                ids.join(", ")
+            ),
+        );
+    }
+    let cluster = &ctx.settings.cluster;
+    let lines = roll_back_on_cancel(
+        &aws.ecs,
+        &aws.codedeploy,
+        cluster,
+        updated,
+        on_cancel,
+        CANCEL_ROLLBACK_WITHIN,
+    )
+    .await;
+    for r in &mut report.rows {
+        r.outcome = Some("cancelled; rolled back".into());
+    }
+    let mut f = Failure::failed(
+        "deploy",
+        format!(
+            "cancelled ({signal}) while waiting; on-cancel: rollback: {}",
+            lines.join("; ")
+        ),
+    );
+    for line in lines {
+        f = f.with_detail(line);
+    }
+    f
 }
 
 /// Puts each result in its report row; fails if any deployment failed.

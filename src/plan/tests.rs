@@ -173,6 +173,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         ],
         wait: Some((WaitUntil::Complete, Duration::from_secs(1800))),
         fail_fast: true,
+        rollback_on_cancel: false,
     };
     assert_eq!(
         plan.lines(),
@@ -194,6 +195,19 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
     };
     assert!(off.fail_fast_targets().is_empty());
     assert_eq!(off.lines().len(), 4);
+    let on_cancel = DeployPlan {
+        rollback_on_cancel: true,
+        ..off.clone()
+    };
+    assert_eq!(
+        on_cancel.on_cancel_targets().len(),
+        3,
+        "every service, any kind"
+    );
+    assert_eq!(
+        on_cancel.lines()[4],
+        "on-cancel: a cancelled run stops every deployment it started with rollback (api to api:7, cron to web:4, web to web:4)"
+    );
     assert_eq!(
         plan.headline(),
         "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"

@@ -280,6 +280,12 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "input `fail-fast` must be true or false, not `soon`",
         ),
         case(
+            "deploy: on-cancel not a choice",
+            &[("mode", "deploy"), ("on-cancel", "panic")],
+            "on-cancel",
+            "input `on-cancel` must be leave or rollback, not `panic`",
+        ),
+        case(
             "migrate: fail-fast does not apply",
             &[("mode", "migrate"), ("fail-fast", "false")],
             "fail-fast",

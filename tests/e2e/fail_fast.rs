@@ -113,3 +113,56 @@ fn fail_fast_false_leaves_the_deployment_to_ecs() {
     );
     assert!(!emu.saw("ecs:StopServiceDeployment"));
 }
+
+/// `on-cancel: rollback`: a run cancelled while it waits stops the
+/// deployments it started with rollback (here a rolling one and a
+/// CodeDeploy one), within the runner's grace period.
+#[test]
+fn a_cancelled_run_with_on_cancel_rollback_stops_its_deployments_with_rollback() {
+    let emu = emulator!();
+    emu.configure(serde_json::json!({"rollout_seconds": 60}));
+    let run = common::ActionRun::new(
+        Some(&emu),
+        &[
+            ("mode", "deploy"),
+            ("aws-region", "eu-west-1"),
+            ("cluster", "prod"),
+            ("service", "web,bluegreen"),
+            ("image", "web:v2"),
+            ("on-cancel", "rollback"),
+        ],
+    );
+    let mut child = run.spawn();
+    let ready = || emu.saw("ecs:UpdateService") && emu.saw("codedeploy:CreateDeployment");
+    let common::Signalled { code, stdout, took } = common::signal_when(
+        &mut child,
+        ready,
+        Duration::from_millis(500),
+        "UpdateService and CreateDeployment",
+        "TERM",
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "exited {took:?} after SIGTERM"
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_contains(
+        &stdout,
+        "on-cancel: a cancelled run stops every deployment it started with rollback (bluegreen to web:1, web to web:1)",
+    );
+    assert_contains(
+        &stdout,
+        "::error title=deploy::cancelled (SIGTERM) while waiting; on-cancel: rollback: ",
+    );
+    assert_contains(
+        &stdout,
+        "web: stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment ",
+    );
+    assert_contains(
+        &stdout,
+        "bluegreen: stopped with rollback: StopDeployment with automatic rollback (rollback deployment d-",
+    );
+    assert!(emu.saw("ecs:StopServiceDeployment") && emu.saw("codedeploy:StopDeployment"));
+    let summary = std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap();
+    assert_contains(&summary, "cancelled; rolled back");
+}
