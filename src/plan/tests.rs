@@ -185,6 +185,24 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
             "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (cron to web:4, web to web:4)",
         ]
     );
+    check_what_a_failure_or_a_cancel_returns_to(&plan);
+    assert_eq!(
+        plan.headline(),
+        "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
+    );
+    // What a deploy would do (mode render): no wait to speak of.
+    let shown = DeployPlan { wait: None, ..plan };
+    assert!(
+        shown.fail_fast_targets().is_empty(),
+        "no wait, nothing to stop"
+    );
+    assert_eq!(shown.lines().len(), 3);
+    assert!(shown.lines()[2].starts_with("api: reuse api:8"));
+}
+
+/// Fail-fast's rolling services and on-cancel's every service, each with
+/// the revision it returns to, decided in the plan.
+fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
     // The rolling services and where a hopeless deployment of each returns.
     let targets = plan.fail_fast_targets();
     assert_eq!(targets.len(), 2);
@@ -208,16 +226,4 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         on_cancel.lines()[4],
         "on-cancel: a cancelled run stops every deployment it started with rollback (api to api:7, cron to web:4, web to web:4)"
     );
-    assert_eq!(
-        plan.headline(),
-        "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
-    );
-    // What a deploy would do (mode render): no wait to speak of.
-    let shown = DeployPlan { wait: None, ..plan };
-    assert!(
-        shown.fail_fast_targets().is_empty(),
-        "no wait, nothing to stop"
-    );
-    assert_eq!(shown.lines().len(), 3);
-    assert!(shown.lines()[2].starts_with("api: reuse api:8"));
 }
