@@ -382,6 +382,11 @@ pub fn signal(child: &mut Child, signal: &str) -> Signalled {
     }
     // Scanned like every run: what it printed and wrote.
     if let Some(run) = SPAWNED.lock().unwrap().remove(&child.id()) {
+        if let (Some(mode), Some(port), Some(before)) =
+            (&run.mode, run.emulator_port, run.calls_before)
+        {
+            record_calls(mode, port, before);
+        }
         let mut secrets = run.secrets;
         secrets.extend(issued_secrets(run.emulator_port));
         assert_no_secret_in(&stdout, &stderr, &run.workspace, &secrets);
@@ -436,6 +441,29 @@ struct SpawnedRun {
     secrets: Vec<String>,
     emulator_port: Option<u16>,
     workspace: PathBuf,
+    /// The run's mode and the emulator's call count at its start, so its
+    /// calls are recorded for the least-privilege check as `run()`'s are.
+    mode: Option<String>,
+    calls_before: Option<usize>,
+}
+
+/// Appends the AWS operations a run of `mode` issued (the emulator's calls
+/// from `before` on) to `target/observed-calls/<mode>`, for the
+/// least-privilege check (tests/iam_policy.rs), which compares them with
+/// the policies in docs/iam.md.
+fn record_calls(mode: &str, port: u16, before: usize) {
+    let mut ops: Vec<String> = call_names(port).split_off(before);
+    ops.sort();
+    ops.dedup();
+    let dir = repo_root().join("target/observed-calls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(mode))
+        .unwrap();
+    f.write_all(format!("{}\n", ops.join("\n")).as_bytes())
+        .unwrap();
 }
 
 /// Spawned runs by process id, so [`signal`] scans them as `run()` scans.
@@ -865,6 +893,7 @@ impl ActionRun {
 
     /// Starts the binary without waiting, for signal tests.
     pub fn spawn(&self) -> Child {
+        let calls_before = self.emulator_port.map(|p| requests(p).len());
         let (mut cmd, _container) = self.launch();
         assert!(self.image.is_none(), "spawn() runs the test binary only");
         let child = cmd
@@ -879,6 +908,8 @@ impl ActionRun {
                 secrets: self.secrets_before(),
                 emulator_port: self.emulator_port,
                 workspace: self.workspace.path().to_path_buf(),
+                mode: self.mode(),
+                calls_before,
             },
         );
         child
@@ -890,8 +921,8 @@ impl ActionRun {
         let (mut cmd, container) = self.launch();
         let out = cmd.stdin(Stdio::null()).output().unwrap();
         let self_port = self.emulator_port;
-        if let (Some(port), Some(before)) = (self_port, calls_before) {
-            self.record_calls(port, before);
+        if let (Some(port), Some(before), Some(mode)) = (self_port, calls_before, self.mode()) {
+            record_calls(&mode, port, before);
         }
         let ws = self.workspace.path().to_path_buf();
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();
@@ -923,25 +954,6 @@ impl ActionRun {
             Some(m) => Some(m.clone()),
             None => self.args.first().filter(|a| !a.starts_with('-')).cloned(),
         }
-    }
-
-    /// Appends the AWS operations this run issued to
-    /// `target/observed-calls/<mode>`, for the least-privilege check
-    /// (tests/iam_policy.rs), which compares them with the policies in docs/iam.md.
-    fn record_calls(&self, port: u16, before: usize) {
-        let Some(mode) = self.mode() else { return };
-        let mut ops: Vec<String> = call_names(port).split_off(before);
-        ops.sort();
-        ops.dedup();
-        let dir = repo_root().join("target/observed-calls");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(mode))
-            .unwrap();
-        f.write_all(format!("{}\n", ops.join("\n")).as_bytes())
-            .unwrap();
     }
 
     /// The secrets known before the run: the runner's request token and a github-token input.
