@@ -4,12 +4,14 @@
 //! means. Pure values and pure decisions — nothing here calls AWS; the
 //! stages that change AWS carry the plan out as it was printed.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::Service;
 use serde_json::Value;
 
 use crate::arn::last_segment;
+
 use crate::error::bad_input;
 use crate::inputs::{Following, WaitUntil};
 use crate::taskdef::normalize::equivalent;
@@ -228,6 +230,21 @@ pub struct DeployPlan {
     pub rollback_on_cancel: bool,
 }
 
+/// `what (web to web:1, worker to worker:1)`, services in name order; none
+/// without targets.
+fn back_to_line(what: &str, targets: HashMap<String, String>) -> Option<String> {
+    let mut targets: Vec<(String, String)> = targets.into_iter().collect();
+    if targets.is_empty() {
+        return None;
+    }
+    targets.sort();
+    let back: Vec<String> = targets
+        .iter()
+        .map(|(s, from)| format!("{s} to {}", last_segment(from)))
+        .collect();
+    Some(format!("{what} ({})", back.join(", ")))
+}
+
 impl DeployPlan {
     /// What "done" means for every service.
     fn wait_line(&self) -> Option<String> {
@@ -268,58 +285,41 @@ impl DeployPlan {
         lines
     }
 
-    /// Every waited-for service and the revision a cancelled run rolls it
-    /// back to (`on-cancel: rollback`), decided here; empty: left going.
-    pub fn on_cancel_targets(&self) -> std::collections::HashMap<String, String> {
+    /// The waited-for services `keep` selects, each with the revision it
+    /// ran before (where a rollback returns it); empty without a wait.
+    fn back_to(&self, keep: impl Fn(&ServicePlan) -> bool) -> HashMap<String, String> {
         let waits = matches!(self.wait, Some((until, _)) if until != WaitUntil::None);
         self.services
             .iter()
-            .filter(|_| self.rollback_on_cancel && waits)
+            .filter(|s| waits && keep(s))
             .map(|s| (s.service.clone(), s.from.clone()))
             .collect()
     }
 
-    fn on_cancel_line(&self) -> Option<String> {
-        let mut targets: Vec<(String, String)> = self.on_cancel_targets().into_iter().collect();
-        if targets.is_empty() {
-            return None;
-        }
-        targets.sort();
-        let back: Vec<String> = targets
-            .iter()
-            .map(|(s, from)| format!("{s} to {}", last_segment(from)))
-            .collect();
-        Some(format!(
-            "on-cancel: a cancelled run stops every deployment it started with rollback ({})",
-            back.join(", ")
-        ))
+    /// Every waited-for service and the revision a cancelled run rolls it
+    /// back to (`on-cancel: rollback`), decided here; empty: left going.
+    pub fn on_cancel_targets(&self) -> HashMap<String, String> {
+        self.back_to(|_| self.rollback_on_cancel)
     }
 
     /// Each waited-for rolling service and the revision a hopeless
     /// deployment of it is rolled back to (fail-fast), decided here.
-    pub fn fail_fast_targets(&self) -> std::collections::HashMap<String, String> {
-        let waits = matches!(self.wait, Some((until, _)) if until != WaitUntil::None);
-        self.services
-            .iter()
-            .filter(|s| self.fail_fast && waits && s.strategy.kind() == DeploymentKind::Rolling)
-            .map(|s| (s.service.clone(), s.from.clone()))
-            .collect()
+    pub fn fail_fast_targets(&self) -> HashMap<String, String> {
+        self.back_to(|s| self.fail_fast && s.strategy.kind() == DeploymentKind::Rolling)
+    }
+
+    fn on_cancel_line(&self) -> Option<String> {
+        back_to_line(
+            "on-cancel: a cancelled run stops every deployment it started with rollback",
+            self.on_cancel_targets(),
+        )
     }
 
     fn fail_fast_line(&self) -> Option<String> {
-        let mut targets: Vec<(String, String)> = self.fail_fast_targets().into_iter().collect();
-        if targets.is_empty() {
-            return None;
-        }
-        targets.sort();
-        let back: Vec<String> = targets
-            .iter()
-            .map(|(s, from)| format!("{s} to {}", last_segment(from)))
-            .collect();
-        Some(format!(
-            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback ({})",
-            back.join(", ")
-        ))
+        back_to_line(
+            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback",
+            self.fail_fast_targets(),
+        )
     }
 
     /// The one-line result of the plan stage.
