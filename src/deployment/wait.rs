@@ -143,6 +143,7 @@ pub async fn wait_all(
         failed_seen: HashMap::new(),
         fail_fast: watch.fail_fast,
         logs: watch.logs,
+        judged_on: HashMap::new(),
     };
     let mut pending: Vec<Followed> = followed;
     let mut results: Vec<WaitResult> = Vec::new();
@@ -237,6 +238,9 @@ struct Rolling<'a> {
     /// Service → revision to roll a hopeless deployment back to (fail-fast).
     fail_fast: HashMap<String, String>,
     logs: Option<(SdkConfig, String)>,
+    /// The stopped tasks fail-fast judged a deployment on, which its
+    /// failure report reuses instead of reading them again.
+    judged_on: HashMap<String, Vec<Task>>,
 }
 
 impl Rolling<'_> {
@@ -311,6 +315,7 @@ impl Rolling<'_> {
         let stopped =
             super::apply::stop_with_rollback_to(self.ecs, self.cluster, &f.service, &back_to).await;
         let rolled_back = stopped.is_ok();
+        self.judged_on.insert(f.service.clone(), tasks);
         let how = match stopped {
             Ok(how) => format!("stopped with rollback: {how}"),
             Err(e) => {
@@ -368,10 +373,15 @@ fn human(d: Duration) -> String {
 impl Rolling<'_> {
     /// The result of one ended deployment; on failure, its stopped tasks'
     /// reasons and (with `logs`) their containers' last log lines.
-    async fn finish(&self, followed: Followed, verdict: Verdict, took: Duration) -> WaitResult {
+    async fn finish(&mut self, followed: Followed, verdict: Verdict, took: Duration) -> WaitResult {
         let (mut stopped_reasons, mut crash_logs) = (Vec::new(), Vec::new());
         if let Verdict::Failed { .. } = verdict {
-            match stopped_tasks(self.ecs, self.cluster, &followed).await {
+            let judged_on = self.judged_on.remove(&followed.service);
+            let tasks = match judged_on {
+                Some(tasks) => Ok(tasks),
+                None => stopped_tasks(self.ecs, self.cluster, &followed).await,
+            };
+            match tasks {
                 Ok(tasks) => {
                     stopped_reasons = reasons_of(&tasks);
                     crash_logs = self.crash_logs(&followed, &tasks).await;

@@ -103,6 +103,9 @@ async fn a_deployment_whose_image_cannot_be_pulled_is_stopped_with_rollback_at_o
         started.elapsed()
     );
     assert_eq!(stop.num_calls(), 1);
+    // The stopped tasks fail-fast judged on are the ones the failure reports.
+    assert_eq!(list.num_calls(), 1, "stopped tasks read once");
+    assert_eq!(results[0].stopped_reasons.len(), 3, "{:?}", results[0]);
     match &results[0].verdict {
         Verdict::Failed {
             reason,
