@@ -27,6 +27,19 @@ pub enum Verdict {
     },
 }
 
+impl Verdict {
+    /// A failure's reason and whether the deployment was rolled back.
+    pub fn failure(&self) -> Option<(&str, bool)> {
+        match self {
+            Verdict::Failed {
+                reason,
+                rolled_back,
+            } => Some((reason, *rolled_back)),
+            _ => None,
+        }
+    }
+}
+
 /// Whether two task-definition references name the same revision
 /// (`family:rev` and its full ARN compare equal).
 pub fn same_revision(a: &str, b: &str) -> bool {
@@ -206,6 +219,13 @@ mod tests {
             .build()
     }
 
+    fn failure(v: Verdict) -> (String, bool) {
+        match v.failure() {
+            Some((reason, rolled_back)) => (reason.to_string(), rolled_back),
+            None => panic!("not a failure: {v:?}"),
+        }
+    }
+
     fn svc(deps: Vec<Deployment>) -> Service {
         Service::builder()
             .service_name("web")
@@ -251,16 +271,9 @@ mod tests {
         failed.rollout_state_reason =
             Some("ECS deployment circuit breaker: tasks failed to start.".into());
         let rollback = dep("ecs-svc/3", "PRIMARY", OLD, R::InProgress, 1, 2);
-        match assess(&svc(vec![rollback, failed]), &ours()) {
-            Verdict::Failed {
-                reason,
-                rolled_back,
-            } => {
-                assert!(rolled_back);
-                assert!(reason.starts_with("ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{reason}");
-            }
-            v => panic!("{v:?}"),
-        }
+        let (reason, rolled_back) = failure(assess(&svc(vec![rollback, failed]), &ours()));
+        assert!(rolled_back);
+        assert!(reason.starts_with("ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:1"), "{reason}");
     }
 
     #[test]
@@ -270,16 +283,9 @@ mod tests {
         let mut back = dep("ecs-svc/3", "PRIMARY", OLD, R::Completed, 2, 2);
         back.rollout_state_reason =
             Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
-        match assess(&svc(vec![back]), &ours()) {
-            Verdict::Failed {
-                reason,
-                rolled_back,
-            } => {
-                assert!(rolled_back);
-                assert!(reason.contains("now runs web:1"), "{reason}");
-            }
-            v => panic!("{v:?}"),
-        }
+        let (reason, rolled_back) = failure(assess(&svc(vec![back]), &ours()));
+        assert!(rolled_back);
+        assert!(reason.contains("now runs web:1"), "{reason}");
     }
 
     #[test]
@@ -293,19 +299,12 @@ mod tests {
             2,
         );
         let ours_now = dep("ecs-svc/2", "ACTIVE", NEW, R::InProgress, 1, 2);
-        match assess(&svc(vec![other, ours_now]), &ours()) {
-            Verdict::Failed {
-                reason,
-                rolled_back,
-            } => {
-                assert!(!rolled_back);
-                assert!(
-                    reason.contains("replaced by deployment ecs-svc/9 of web:3"),
-                    "{reason}"
-                );
-            }
-            v => panic!("{v:?}"),
-        }
+        let (reason, rolled_back) = failure(assess(&svc(vec![other, ours_now]), &ours()));
+        assert!(!rolled_back);
+        assert!(
+            reason.contains("replaced by deployment ecs-svc/9 of web:3"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -172,31 +172,37 @@ fn environment_and_secrets_replace_same_keys_and_append_new_ones() {
     );
 }
 
-#[test]
-fn set_replaces_every_match_and_refuses_paths_that_match_nothing() {
-    let set = vec![
-        SetPatch {
-            path: "$.cpu".into(),
-            value: json!("1024"),
-        },
-        SetPatch {
-            path: "$.containerDefinitions[?(@.name == 'web')].healthCheck.retries".into(),
-            value: json!(5),
-        },
-        SetPatch {
-            path: "$.containerDefinitions[*].essential".into(),
-            value: json!(true),
-        },
-    ];
-    let r = render(
+/// `described()` rendered with `NEW` and these `set` patches only.
+fn render_set(patches: &[(&str, Value)]) -> Result<Rendered, RenderError> {
+    let set: Vec<SetPatch> = patches
+        .iter()
+        .map(|(path, value)| SetPatch {
+            path: (*path).into(),
+            value: value.clone(),
+        })
+        .collect();
+    let patches = Patches {
+        set: &set,
+        ..no_patches()
+    };
+    render(
         &described(),
         &ImageRef::parse(NEW).unwrap(),
         PINNED,
-        &Patches {
-            set: &set,
-            ..no_patches()
-        },
+        &patches,
     )
+}
+
+#[test]
+fn set_replaces_every_match_and_refuses_paths_that_match_nothing() {
+    let r = render_set(&[
+        ("$.cpu", json!("1024")),
+        (
+            "$.containerDefinitions[?(@.name == 'web')].healthCheck.retries",
+            json!(5),
+        ),
+        ("$.containerDefinitions[*].essential", json!(true)),
+    ])
     .unwrap();
     assert_eq!(r.definition["cpu"], "1024");
     assert_eq!(
@@ -205,36 +211,14 @@ fn set_replaces_every_match_and_refuses_paths_that_match_nothing() {
     );
     assert_eq!(r.definition["containerDefinitions"][1]["essential"], true);
 
-    let set = vec![SetPatch {
-        path: "$.containerDefinitions[?(@.name == 'api')].memory".into(),
-        value: json!(1),
-    }];
-    let err = render(
-        &described(),
-        &ImageRef::parse(NEW).unwrap(),
-        PINNED,
-        &Patches {
-            set: &set,
-            ..no_patches()
-        },
-    )
+    let err = render_set(&[(
+        "$.containerDefinitions[?(@.name == 'api')].memory",
+        json!(1),
+    )])
     .unwrap_err();
     assert!(matches!(err, RenderError::NoMatch { .. }), "{err}");
 
-    let set = vec![SetPatch {
-        path: "$.family".into(),
-        value: json!(5),
-    }];
-    let err = render(
-        &described(),
-        &ImageRef::parse(NEW).unwrap(),
-        PINNED,
-        &Patches {
-            set: &set,
-            ..no_patches()
-        },
-    )
-    .unwrap_err();
+    let err = render_set(&[("$.family", json!(5))]).unwrap_err();
     assert!(matches!(err, RenderError::Broken(_)), "{err}");
 }
 

@@ -38,3 +38,9 @@ pub fn runner() -> (Runner, Log) {
         log,
     )
 }
+
+/// Runs `f` with a fresh [`runner`]; what it returned and the log it wrote.
+pub async fn logged<T>(f: impl AsyncFnOnce(&Runner) -> T) -> (T, Log) {
+    let (r, log) = runner();
+    (f(&r).await, log)
+}

@@ -6,7 +6,7 @@ use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, ServiceEvent};
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
-use fargate_deploy::deployment::assess::Followed;
+use fargate_deploy::deployment::assess::{Followed, Verdict};
 
 pub const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
 pub const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
@@ -69,4 +69,10 @@ pub fn ours(service: &str) -> Followed {
 
 pub fn no_stopped_tasks() -> aws_smithy_mocks::Rule {
     mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
+}
+
+/// A failed verdict's reason and whether it was rolled back; panics on any other.
+pub fn failure(v: &Verdict) -> (&str, bool) {
+    v.failure()
+        .unwrap_or_else(|| panic!("not a failure: {v:?}"))
 }

@@ -333,25 +333,6 @@ pub struct Signalled {
     pub took: std::time::Duration,
 }
 
-/// Sends `signal` ("TERM", "INT") to a spawned run, as the runner does when
-/// a workflow run is cancelled, and waits for it to exit.
-/// Waits (up to 30 s) until `ready`, then `pause` more, then sends `signal`.
-pub fn signal_when(
-    child: &mut Child,
-    ready: impl Fn() -> bool,
-    pause: std::time::Duration,
-    what: &str,
-    signal_name: &str,
-) -> Signalled {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !ready() {
-        assert!(std::time::Instant::now() < deadline, "{what} never came");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(pause);
-    signal(child, signal_name)
-}
-
 impl Emulator {
     /// True once the emulator has seen `call` ("ecs:UpdateService").
     pub fn saw(&self, call: &str) -> bool {
@@ -359,6 +340,8 @@ impl Emulator {
     }
 }
 
+/// Sends `signal` ("TERM", "INT") to a spawned run, as the runner does when
+/// a workflow run is cancelled, and waits for it to exit.
 pub fn signal(child: &mut Child, signal: &str) -> Signalled {
     let sent = std::time::Instant::now();
     let killed = Command::new("kill")

@@ -8,11 +8,24 @@ use crate::common::assert_contains;
 
 use std::time::Duration;
 
-use common::{ActionRun, Emulator, Signalled as Cancelled};
+use common::{ActionRun, Emulator};
 use serde_json::json;
 
+/// How a signalled run ended, and the summary it wrote.
+pub(crate) struct Cancelled {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub took: Duration,
+    pub summary: String,
+}
+
 /// Starts the action, waits until `op` was called and the wait began, sends `signal`.
-fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str) -> Cancelled {
+pub(crate) fn cancel_after(
+    emu: &Emulator,
+    inputs: &[(&str, &str)],
+    op: &str,
+    signal: &str,
+) -> Cancelled {
     let count = || emu.calls().iter().filter(|c| *c == op).count();
     let before = count();
     let run = action(emu, inputs);
@@ -22,7 +35,7 @@ fn cancel_after(emu: &Emulator, inputs: &[(&str, &str)], op: &str, signal: &str)
         Duration::from_millis(1500),
         op,
         signal,
-        None,
+        &AfterSignal::Cleanup { in_flight: None },
     )
 }
 
@@ -32,15 +45,24 @@ fn action(emu: &Emulator, inputs: &[(&str, &str)]) -> ActionRun {
     ActionRun::new(Some(emu), &all)
 }
 
-/// Spawns `run`, waits until `ready` (then `pause` more), sends `signal`.
-/// `in_flight`: a call sent before the signal that AWS sees after it.
-fn cancel_when(
+/// What a run may change in AWS after the signal.
+pub(crate) enum AfterSignal<'a> {
+    /// Nothing but the cleanup the spec promises (StopTask of the migration);
+    /// `in_flight`: a call sent before the signal that AWS sees after it.
+    Cleanup { in_flight: Option<&'a str> },
+    /// These calls too (`on-cancel: rollback`).
+    Also(&'a [&'a str]),
+}
+
+/// Spawns `run`, waits until `ready` (then `pause` more), sends `signal`,
+/// and checks what changed in AWS after it against `allowed`.
+pub(crate) fn cancel_when(
     run: ActionRun,
     ready: impl Fn() -> bool,
     pause: Duration,
     what: &str,
     signal: &str,
-    in_flight: Option<&str>,
+    allowed: &AfterSignal,
 ) -> Cancelled {
     let mut child = run.spawn();
     let emu = run.emulator();
@@ -52,15 +74,21 @@ fn cancel_when(
     std::thread::sleep(pause);
     let before = emu.as_ref().map(|e| e.mutating_calls().len());
     let done = common::signal(&mut child, signal);
-    // After the signal nothing changes in AWS but the cleanup the spec
-    // promises (StopTask of the migration): deployments go on as they are.
     if let (Some(e), Some(before)) = (emu, before) {
         let mut after: Vec<String> = e.mutating_calls()[before..].to_vec();
-        if let Some(i) = in_flight.and_then(|op| after.iter().position(|c| c == op)) {
-            after.remove(i);
-        }
+        let extra: &[&str] = match allowed {
+            AfterSignal::Cleanup { in_flight } => {
+                if let Some(i) = in_flight.and_then(|op| after.iter().position(|c| c == op)) {
+                    after.remove(i);
+                }
+                &[]
+            }
+            AfterSignal::Also(calls) => calls,
+        };
         assert!(
-            after.iter().all(|c| c == "ecs:StopTask"),
+            after
+                .iter()
+                .all(|c| c == "ecs:StopTask" || extra.contains(&c.as_str())),
             "{what}: mutating calls after the signal: {after:?}"
         );
     }
@@ -70,7 +98,12 @@ fn cancel_when(
         !summary.is_empty(),
         "the summary is written on cancellation too"
     );
-    done
+    Cancelled {
+        code: done.code,
+        stdout: done.stdout,
+        took: done.took,
+        summary,
+    }
 }
 
 /// Exactly one StopTask, whose reason names the signal.
@@ -86,7 +119,7 @@ fn task_stopped_for(emu: &Emulator, signal: &str, c: &Cancelled) {
     );
 }
 
-fn check(what: &str, c: &Cancelled, says: &str) {
+pub(crate) fn check(what: &str, c: &Cancelled, says: &str) {
     assert_eq!(c.code, Some(1), "{what}: {}", c.stdout);
     assert!(
         c.took < Duration::from_secs(5),
@@ -120,6 +153,28 @@ fn sigint_while_a_migration_runs_stops_the_task() {
 }
 
 #[test]
+fn sigterm_while_a_migration_runs_stops_the_task() {
+    let emu = emulator!();
+    let c = cancel_after(
+        &emu,
+        &[
+            ("mode", "migrate"),
+            ("service", "web"),
+            ("image", "web:v2"),
+            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
+        ],
+        "ecs:RunTask",
+        "TERM",
+    );
+    check(
+        "migrate (SIGTERM)",
+        &c,
+        "::error title=migrate::cancelled (SIGTERM); the migration task was stopped",
+    );
+    task_stopped_for(&emu, "SIGTERM", &c);
+}
+
+#[test]
 fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on() {
     let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
@@ -139,6 +194,7 @@ fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on()
         "cancelled (SIGINT) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/",
     );
     assert_contains(&c.stdout, "worker (ecs-svc/");
+    assert_contains(&c.summary, "cancelled while deploying");
 
     // Rollback waits the same way.
     let c = cancel_after(
@@ -208,7 +264,9 @@ fn cancel_during_stall(
         Duration::from_millis(300),
         op,
         signal,
-        Some(op),
+        &AfterSignal::Cleanup {
+            in_flight: Some(op),
+        },
     )
 }
 

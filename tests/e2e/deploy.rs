@@ -4,7 +4,7 @@
 use crate::common;
 use crate::common::assert_contains;
 
-use common::{ActionRun, Emulator, Finished};
+use common::{Emulator, Finished};
 use serde_json::{Value, json};
 
 fn deploy(emu: &Emulator, services: &str, image: &str, extra: &[(&str, &str)]) -> Finished {
@@ -341,38 +341,4 @@ fn bad_input_in_deploy_changes_nothing() {
         done.assert_error_starts_with(&format!("::error title={title}::"));
         emu.assert_unchanged();
     }
-}
-
-#[test]
-fn sigterm_while_waiting_reports_what_goes_on_and_exits_quickly() {
-    use std::time::Duration;
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 60}));
-    let run = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-        ],
-    );
-    let mut child = run.spawn();
-    let ready = || emu.saw("ecs:UpdateService");
-    let common::Signalled { code, stdout, took } = common::signal_when(
-        &mut child,
-        ready,
-        Duration::from_millis(500),
-        "UpdateService",
-        "TERM",
-    );
-    assert!(
-        took < Duration::from_secs(5),
-        "exited {took:?} after SIGTERM"
-    );
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("::error title=deploy::cancelled (SIGTERM) while waiting; the deployments go on in AWS without being watched: web (ecs-svc/"), "{stdout}");
-    let summary = std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap();
-    assert!(summary.contains("cancelled while deploying"), "{summary}");
 }

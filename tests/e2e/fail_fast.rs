@@ -9,6 +9,7 @@ use crate::common::assert_contains;
 
 use std::time::{Duration, Instant};
 
+use crate::cancellation::{AfterSignal, Cancelled, cancel_when};
 use common::{Emulator, Finished};
 
 const PULL: &str = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found";
@@ -132,14 +133,20 @@ fn a_cancelled_run_with_on_cancel_rollback_stops_its_deployments_with_rollback()
             ("on-cancel", "rollback"),
         ],
     );
-    let mut child = run.spawn();
     let ready = || emu.saw("ecs:UpdateService") && emu.saw("codedeploy:CreateDeployment");
-    let common::Signalled { code, stdout, took } = common::signal_when(
-        &mut child,
+    let stops = ["ecs:StopServiceDeployment", "codedeploy:StopDeployment"];
+    let Cancelled {
+        code,
+        stdout,
+        took,
+        summary,
+    } = cancel_when(
+        run,
         ready,
         Duration::from_millis(500),
         "UpdateService and CreateDeployment",
         "TERM",
+        &AfterSignal::Also(&stops),
     );
     assert!(
         took < Duration::from_secs(6),
@@ -163,6 +170,5 @@ fn a_cancelled_run_with_on_cancel_rollback_stops_its_deployments_with_rollback()
         "bluegreen: stopped with rollback: StopDeployment with automatic rollback (rollback deployment d-",
     );
     assert!(emu.saw("ecs:StopServiceDeployment") && emu.saw("codedeploy:StopDeployment"));
-    let summary = std::fs::read_to_string(run.workspace.path().join(".runner/summary")).unwrap();
     assert_contains(&summary, "cancelled; rolled back");
 }

@@ -8,7 +8,10 @@ use crate::common::assert_contains;
 
 use std::time::Duration;
 
+use crate::cancellation::{AfterSignal, cancel_when, check};
 use common::{ActionRun, Emulator, Finished};
+
+const PAUSE: Duration = Duration::from_millis(500);
 use serde_json::{Value, json};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -209,17 +212,21 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
 fn a_cancelled_deploy_ends_its_github_deployment_in_error() {
     let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 60}));
-    let run = deploy(&emu, &[]);
-    let mut child = run.spawn();
     let ready = || emu.saw("ecs:UpdateService");
-    let signalled = common::signal_when(
-        &mut child,
+    let cleanup = AfterSignal::Cleanup { in_flight: None };
+    let c = cancel_when(
+        deploy(&emu, &[]),
         ready,
-        Duration::from_millis(500),
+        PAUSE,
         "UpdateService",
         "TERM",
+        &cleanup,
     );
-    assert_eq!(signalled.code, Some(1), "{}", signalled.stdout);
+    check(
+        "deploy with a GitHub deployment (SIGTERM)",
+        &c,
+        "cancelled (SIGTERM)",
+    );
     let d = &emu.github()["deployments"][0];
     assert_eq!(states(d), ["in_progress", "error"]);
     let description = d["statuses"][1]["description"].as_str().unwrap();

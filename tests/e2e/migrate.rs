@@ -208,40 +208,6 @@ fn leaving_the_task_running_when_told_to() {
 }
 
 #[test]
-fn sigterm_stops_the_task_and_exits_within_5_seconds() {
-    let emu = emulator!();
-    let run = migrate(&emu, "FDEMU_RUN_SECONDS=120", &[]);
-    let mut child = run.spawn();
-    // Wait until the task runs, then cancel as the runner does.
-    let ready = || emu.saw("ecs:RunTask");
-    let common::Signalled { code, stdout, took } = common::signal_when(
-        &mut child,
-        ready,
-        Duration::from_millis(500),
-        "RunTask",
-        "TERM",
-    );
-    assert!(
-        took < Duration::from_secs(5),
-        "exited {took:?} after SIGTERM"
-    );
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout
-            .contains("::error title=migrate::cancelled (SIGTERM); the migration task was stopped"),
-        "{stdout}"
-    );
-    let stops = emu.params("StopTask");
-    assert_eq!(stops.len(), 1);
-    assert!(
-        stops[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("cancelled (SIGTERM)")
-    );
-}
-
-#[test]
 fn migrate_then_deploy_registers_once() {
     let emu = emulator!();
     let migrated = migrate(&emu, "", &[]).run();

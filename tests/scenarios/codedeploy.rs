@@ -14,9 +14,11 @@ use aws_sdk_codedeploy::types::{
     LifecycleEvent, LifecycleEventStatus, RollbackInfo,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use common::capture::runner;
+use common::capture::{Log, logged};
+use common::ecs::failure;
 use fargate_deploy::deployment::assess::{Followed, Verdict};
 use fargate_deploy::deployment::codedeploy::follow;
+use fargate_deploy::deployment::wait::WaitResult;
 use fargate_deploy::poll::PollSchedule;
 
 fn info(status: DeploymentStatus) -> GetDeploymentOutput {
@@ -60,23 +62,11 @@ async fn follow_mocked(
     rules: &[&aws_smithy_mocks::Rule],
     timeout_secs: u64,
     until_traffic: bool,
-) -> (
-    fargate_deploy::deployment::wait::WaitResult,
-    common::capture::Log,
-) {
+) -> (WaitResult, Log) {
     let cd = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, rules);
-    let (r, log) = runner();
     let timeout = Duration::from_secs(timeout_secs);
-    let res = follow(
-        &cd,
-        &r,
-        followed(),
-        timeout,
-        until_traffic,
-        PollSchedule::default(),
-    )
-    .await;
-    (res, log)
+    let schedule = PollSchedule::default();
+    logged(async |r| follow(&cd, r, followed(), timeout, until_traffic, schedule).await).await
 }
 
 fn followed() -> Followed {
@@ -165,19 +155,12 @@ async fn failure_with_automatic_rollback_is_reported_as_a_rollback() {
         .then_output(|| targets(&[("Install", LifecycleEventStatus::Failed)]));
     let list = list_targets();
     let (res, _) = follow_mocked(&[&get, &batch, &list], 600, false).await;
-    match res.verdict {
-        Verdict::Failed {
-            reason,
-            rolled_back,
-        } => {
-            assert!(rolled_back);
-            assert_eq!(
-                reason,
-                "CodeDeploy deployment d-1 failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state.; rolled back by deployment d-2: Automatic rollback triggered"
-            );
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, rolled_back) = failure(&res.verdict);
+    assert!(rolled_back);
+    assert_eq!(
+        reason,
+        "CodeDeploy deployment d-1 failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state.; rolled back by deployment d-2: Automatic rollback triggered"
+    );
     assert_eq!(res.last_events, ["Install: Failed"]);
 }
 

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use common::capture::runner;
-use common::ecs::{NEW, OLD, answer, dep, no_stopped_tasks, ours, service};
+use common::ecs::{NEW, OLD, answer, dep, failure, no_stopped_tasks, ours, service};
 use fargate_deploy::deployment::assess::Verdict;
 use fargate_deploy::deployment::wait::{WaitResult, Watch, wait_all};
 use fargate_deploy::poll::PollSchedule;
@@ -135,19 +135,12 @@ async fn circuit_breaker_rollback_is_reported_with_stopped_task_reasons() {
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list, &tasks]);
     let (r, _) = runner();
     let results = wait_web(&ecs, &r, PollSchedule::default()).await;
-    match &results[0].verdict {
-        Verdict::Failed {
-            reason,
-            rolled_back,
-        } => {
-            assert!(rolled_back);
-            assert!(
-                reason.contains("circuit breaker") && reason.contains("rolling back to web:1"),
-                "{reason}"
-            );
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, rolled_back) = failure(&results[0].verdict);
+    assert!(rolled_back);
+    assert!(
+        reason.contains("circuit breaker") && reason.contains("rolling back to web:1"),
+        "{reason}"
+    );
     assert_eq!(
         results[0].stopped_reasons,
         ["task 1: Essential container in task exited; web exited with code 3"],
@@ -193,19 +186,12 @@ async fn another_deployment_replacing_ours_mid_wait_fails() {
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe, &list]);
     let (r, _) = runner();
     let results = wait_web(&ecs, &r, PollSchedule::default()).await;
-    match &results[0].verdict {
-        Verdict::Failed {
-            reason,
-            rolled_back,
-        } => {
-            assert!(!rolled_back);
-            assert!(
-                reason.contains("replaced by deployment ecs-svc/9 of web:3"),
-                "{reason}"
-            );
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, rolled_back) = failure(&results[0].verdict);
+    assert!(!rolled_back);
+    assert!(
+        reason.contains("replaced by deployment ecs-svc/9 of web:3"),
+        "{reason}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

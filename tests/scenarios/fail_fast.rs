@@ -20,8 +20,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use common::capture::runner;
-use common::ecs::{NEW, OLD, answer, dep, ours, service};
-use fargate_deploy::deployment::assess::Verdict;
+use common::ecs::{NEW, OLD, answer, dep, failure, ours, service};
 use fargate_deploy::deployment::wait::{Watch, wait_all};
 use fargate_deploy::poll::PollSchedule;
 
@@ -106,27 +105,20 @@ async fn a_deployment_whose_image_cannot_be_pulled_is_stopped_with_rollback_at_o
     // The stopped tasks fail-fast judged on are the ones the failure reports.
     assert_eq!(list.num_calls(), 1, "stopped tasks read once");
     assert_eq!(results[0].stopped_reasons.len(), 3, "{:?}", results[0]);
-    match &results[0].verdict {
-        Verdict::Failed {
-            reason,
-            rolled_back,
-        } => {
-            assert!(rolled_back);
-            assert!(
-                reason.starts_with("fail-fast: CannotPullContainerError: 3 tasks of deployment ecs-svc/2 could not pull their image (CannotPullContainerError: pull image manifest"),
-                "{reason}"
-            );
-            assert!(
-                reason.contains("stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment d2, back to web:1"),
-                "{reason}"
-            );
-            assert!(
-                reason.contains("the execution role may pull it"),
-                "{reason}"
-            );
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, rolled_back) = failure(&results[0].verdict);
+    assert!(rolled_back);
+    assert!(
+        reason.starts_with("fail-fast: CannotPullContainerError: 3 tasks of deployment ecs-svc/2 could not pull their image (CannotPullContainerError: pull image manifest"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment d2, back to web:1"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("the execution role may pull it"),
+        "{reason}"
+    );
     assert!(
         !log.text().contains("::warning"),
         "the failure says it; no warning besides"
@@ -151,15 +143,11 @@ async fn without_service_deployments_it_updates_the_service_back() {
     let (r, _) = runner();
     let results = wait_all(&ecs, &r, vec![ours("web")], watch(true)).await;
     assert_eq!(back.num_calls(), 1);
-    match &results[0].verdict {
-        Verdict::Failed { reason, .. } => {
-            assert!(
-                reason.contains("stopped with rollback: UpdateService back to web:1"),
-                "{reason}"
-            )
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, _) = failure(&results[0].verdict);
+    assert!(
+        reason.contains("stopped with rollback: UpdateService back to web:1"),
+        "{reason}"
+    )
 }
 
 /// With `fail-fast: false`, the same deployment is named once and waited
@@ -183,14 +171,10 @@ async fn without_fail_fast_it_is_named_and_left_to_ecs() {
         "read once while waiting (failedTasks did not grow again), once for the failure report"
     );
     assert_eq!(log.text().matches("could not pull their image").count(), 1);
-    match &results[0].verdict {
-        Verdict::Failed { reason, .. } => {
-            assert!(reason.starts_with("timed out after 1 min"), "{reason}");
-            assert!(
-                reason.contains("3 so far: the image cannot be pulled"),
-                "{reason}"
-            );
-        }
-        v => panic!("{v:?}"),
-    }
+    let (reason, _) = failure(&results[0].verdict);
+    assert!(reason.starts_with("timed out after 1 min"), "{reason}");
+    assert!(
+        reason.contains("3 so far: the image cannot be pulled"),
+        "{reason}"
+    );
 }

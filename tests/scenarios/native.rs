@@ -12,9 +12,10 @@ use aws_sdk_ecs::types::{
     ServiceDeploymentStatus as S,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use common::capture::runner;
+use common::capture::{Log, logged};
 use fargate_deploy::deployment::assess::{Followed, Verdict};
 use fargate_deploy::deployment::native::follow;
+use fargate_deploy::deployment::wait::WaitResult;
 use fargate_deploy::poll::PollSchedule;
 
 const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/1";
@@ -38,24 +39,23 @@ async fn follow_mocked(
     timeout_secs: u64,
     until_traffic: bool,
     expect_rollback: bool,
-) -> (
-    fargate_deploy::deployment::wait::WaitResult,
-    common::capture::Log,
-) {
+) -> (WaitResult, Log) {
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
-    let (r, log) = runner();
     let timeout = Duration::from_secs(timeout_secs);
-    let res = follow(
-        &ecs,
-        &r,
-        followed(),
-        timeout,
-        until_traffic,
-        expect_rollback,
-        PollSchedule::default(),
-    )
-    .await;
-    (res, log)
+    let (schedule, until) = (PollSchedule::default(), until_traffic);
+    logged(async |r| {
+        follow(
+            &ecs,
+            r,
+            followed(),
+            timeout,
+            until,
+            expect_rollback,
+            schedule,
+        )
+        .await
+    })
+    .await
 }
 
 fn followed() -> Followed {
