@@ -103,27 +103,30 @@ fn appspec_follows_codedeploys_ecs_structure() {
     assert!(yaml.starts_with("version: 0.0\n"), "{yaml}");
 }
 
+/// The appspec inputs of a definition with no service and no hooks.
+fn without_service<'a>(
+    rendered: &'a Rendered,
+    container_port: Option<i32>,
+    task_definition: &'a str,
+) -> AppSpecInputs<'a> {
+    AppSpecInputs {
+        rendered,
+        service: None,
+        container_port,
+        hooks: &[],
+        task_definition,
+    }
+}
+
 #[test]
 fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
     let r = rendered();
-    let (spec, _) = appspec(&AppSpecInputs {
-        rendered: &r,
-        service: None,
-        container_port: None,
-        hooks: &[],
-        task_definition: "arn:td",
-    });
+    let (spec, _) = appspec(&without_service(&r, None, "arn:td"));
     assert_eq!(
         spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"],
         json!({"ContainerName": "web", "ContainerPort": 3000})
     );
-    let (spec, _) = appspec(&AppSpecInputs {
-        rendered: &r,
-        service: None,
-        container_port: Some(9000),
-        hooks: &[],
-        task_definition: "arn:td",
-    });
+    let (spec, _) = appspec(&without_service(&r, Some(9000), "arn:td"));
     assert_eq!(
         spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"],
         9000
@@ -132,13 +135,7 @@ fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
         definition: json!({"family": "w", "containerDefinitions": [{"name": "w", "image": "i"}]}),
         image_containers: vec!["w".into()],
     };
-    let (spec, warning) = appspec(&AppSpecInputs {
-        rendered: &bare,
-        service: None,
-        container_port: None,
-        hooks: &[],
-        task_definition: "arn:td",
-    });
+    let (spec, warning) = appspec(&without_service(&bare, None, "arn:td"));
     assert!(
         spec["Resources"][0]["TargetService"]["Properties"]
             .get("LoadBalancerInfo")
@@ -151,13 +148,7 @@ fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
 fn written_files_parse_back() {
     let dir = tempfile::tempdir().unwrap();
     let r = rendered();
-    let (spec, _) = appspec(&AppSpecInputs {
-        rendered: &r,
-        service: None,
-        container_port: None,
-        hooks: &[],
-        task_definition: TASK_DEFINITION_PLACEHOLDER,
-    });
+    let (spec, _) = appspec(&without_service(&r, None, TASK_DEFINITION_PLACEHOLDER));
     let paths = write(&dir.path().join("out"), None, &r, "repo@sha256:abc", &spec).unwrap();
     let read = |p: &std::path::Path| {
         serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()

@@ -684,6 +684,25 @@ impl Finished {
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, code, "{}", self.all_text());
     }
+    /// The log shows exactly these stages, each a numbered group `[k/n]`, in order.
+    #[track_caller]
+    pub fn assert_stages(&self, stages: &[&str]) {
+        let n = stages.len();
+        let mut from = 0;
+        for (k, stage) in stages.iter().enumerate() {
+            let group = format!("::group::[{}/{n}] {stage}\n", k + 1);
+            match self.stdout[from..].find(&group) {
+                Some(at) => from += at + group.len(),
+                None => panic!("no `{group}` after byte {from} in\n{}", self.stdout),
+            }
+        }
+        assert_eq!(
+            self.stdout.matches("::endgroup::").count(),
+            n,
+            "{}",
+            self.stdout
+        );
+    }
 
     /// The first `::error` line contains `text`; returns it.
     #[track_caller]

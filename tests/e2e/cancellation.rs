@@ -134,44 +134,34 @@ pub(crate) fn check(what: &str, c: &Cancelled, says: &str) {
     println!("{what}: exit 1 {} ms after the signal", c.took.as_millis());
 }
 
-#[test]
-fn sigint_while_a_migration_runs_stops_the_task() {
-    let emu = emulator!();
-    let c = cancel_after(
-        &emu,
-        &[
-            ("mode", "migrate"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
-        ],
-        "ecs:RunTask",
-        "INT",
-    );
-    check("migrate (SIGINT)", &c, "cancelled");
-    task_stopped_for(&emu, "SIGINT", &c);
-}
+/// A migration that runs two minutes unless stopped.
+const LONG_MIGRATION: &[(&str, &str)] = &[
+    ("mode", "migrate"),
+    ("service", "web"),
+    ("image", "web:v2"),
+    ("environment-variables", "FDEMU_RUN_SECONDS=120"),
+];
 
 #[test]
-fn sigterm_while_a_migration_runs_stops_the_task() {
+fn sigint_or_sigterm_while_a_migration_runs_stops_the_task() {
     let emu = emulator!();
-    let c = cancel_after(
-        &emu,
-        &[
-            ("mode", "migrate"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
-        ],
-        "ecs:RunTask",
-        "TERM",
-    );
-    check(
-        "migrate (SIGTERM)",
-        &c,
-        "::error title=migrate::cancelled (SIGTERM); the migration task was stopped",
-    );
-    task_stopped_for(&emu, "SIGTERM", &c);
+    for signal in ["INT", "TERM"] {
+        let before = emu.params("StopTask").len();
+        let c = cancel_after(&emu, LONG_MIGRATION, "ecs:RunTask", signal);
+        check(
+            &format!("migrate (SIG{signal})"),
+            &c,
+            &format!(
+                "::error title=migrate::cancelled (SIG{signal}); the migration task was stopped"
+            ),
+        );
+        let stops = &emu.params("StopTask")[before..];
+        assert_eq!(stops.len(), 1, "the task is stopped: {}", c.stdout);
+        assert_contains(
+            stops[0]["reason"].as_str().unwrap(),
+            &format!("cancelled (SIG{signal})"),
+        );
+    }
 }
 
 #[test]
@@ -277,17 +267,7 @@ fn a_signal_while_run_task_is_in_flight_still_stops_the_task() {
     let Some(emu) = Emulator::try_start_with_fault_proxy() else {
         return;
     };
-    let c = cancel_during_stall(
-        &emu,
-        &[
-            ("mode", "migrate"),
-            ("service", "web"),
-            ("image", "web:v2"),
-            ("environment-variables", "FDEMU_RUN_SECONDS=120"),
-        ],
-        "ecs:RunTask",
-        "TERM",
-    );
+    let c = cancel_during_stall(&emu, LONG_MIGRATION, "ecs:RunTask", "TERM");
     check("migrate, during RunTask (SIGTERM)", &c, "cancelled");
     task_stopped_for(&emu, "SIGTERM", &c);
 }

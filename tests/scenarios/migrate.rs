@@ -61,10 +61,29 @@ fn task(status: &str, exit: Option<i32>) -> Task {
         .build()
 }
 
+/// RunTask's answer when ECS could not start the task.
+fn refused(reason: &str, detail: Option<&str>) -> RunTaskOutput {
+    let failure = EcsFailure::builder()
+        .reason(reason)
+        .set_detail(detail.map(Into::into));
+    RunTaskOutput::builder().failures(failure.build()).build()
+}
+
+/// `run_task` of `plan()` against one mocked RunTask rule; its error.
+async fn run_task_with(rule: &aws_smithy_mocks::Rule) -> anyhow::Error {
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[rule]);
+    run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test(start_paused = true)]
 async fn transient_capacity_failures_are_retried() {
     let capacity = || {
-        RunTaskOutput::builder().failures(EcsFailure::builder().reason("Capacity is unavailable at this time. Please try again later or in a different availability zone").build()).build()
+        refused(
+            "Capacity is unavailable at this time. Please try again later or in a different availability zone",
+            None,
+        )
     };
     let run = mock!(aws_sdk_ecs::Client::run_task)
         .sequence()
@@ -86,20 +105,9 @@ async fn transient_capacity_failures_are_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn permanent_run_task_failures_are_reported_at_once() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| {
-        RunTaskOutput::builder()
-            .failures(
-                EcsFailure::builder()
-                    .reason("MISSING")
-                    .detail("subnet-a does not exist")
-                    .build(),
-            )
-            .build()
-    });
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
-    let err = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
-        .await
-        .unwrap_err();
+    let run = mock!(aws_sdk_ecs::Client::run_task)
+        .then_output(|| refused("MISSING", Some("subnet-a does not exist")));
+    let err = run_task_with(&run).await;
     assert_eq!(
         format!("{err:#}"),
         "ECS could not start the task: MISSING (subnet-a does not exist)"
@@ -109,19 +117,9 @@ async fn permanent_run_task_failures_are_reported_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn capacity_that_never_frees_up_gives_up_after_bounded_tries() {
-    let run = mock!(aws_sdk_ecs::Client::run_task).then_output(|| {
-        RunTaskOutput::builder()
-            .failures(
-                EcsFailure::builder()
-                    .reason("Capacity is unavailable at this time.")
-                    .build(),
-            )
-            .build()
-    });
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&run]);
-    let err = run_task(&ecs, "prod", "web:2", &plan(), &Cancel::default())
-        .await
-        .unwrap_err();
+    let run = mock!(aws_sdk_ecs::Client::run_task)
+        .then_output(|| refused("Capacity is unavailable at this time.", None));
+    let err = run_task_with(&run).await;
     assert!(err.to_string().contains("Capacity is unavailable"), "{err}");
     assert_eq!(
         run.num_calls() as u32,
