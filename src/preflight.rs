@@ -62,23 +62,25 @@ fn runs_on_fargate(td: &Value, service: Option<&Service>) -> bool {
 
 /// Task CPU units from `cpu`: `"1024"`, `1024` or `"1 vCPU"`.
 fn cpu_units(v: &Value) -> Option<u32> {
-    if let Some(n) = v.as_u64() {
-        return u32::try_from(n).ok();
-    }
-    let s = v.as_str()?.trim();
-    match s.strip_suffix("vCPU").or_else(|| s.strip_suffix("vcpu")) {
-        Some(n) => Some((n.trim().parse::<f64>().ok()? * 1024.0).round() as u32),
-        None => s.parse().ok(),
-    }
+    units(v, "vCPU")
 }
 
 /// Task memory in MiB from `memory`: `"2048"`, `2048`, `"2 GB"` or `"2GB"`.
 fn memory_mib(v: &Value) -> Option<u32> {
+    units(v, "GB")
+}
+
+/// A number, or a number of `unit`s (either case) times 1024, as ECS reads
+/// task sizes.
+fn units(v: &Value, unit: &str) -> Option<u32> {
     if let Some(n) = v.as_u64() {
         return u32::try_from(n).ok();
     }
     let s = v.as_str()?.trim();
-    match s.strip_suffix("GB").or_else(|| s.strip_suffix("gb")) {
+    let scaled = s
+        .strip_suffix(unit)
+        .or_else(|| s.strip_suffix(unit.to_ascii_lowercase().as_str()));
+    match scaled {
         Some(n) => Some((n.trim().parse::<f64>().ok()? * 1024.0).round() as u32),
         None => s.parse().ok(),
     }

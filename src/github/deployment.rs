@@ -197,10 +197,7 @@ impl Prepared {
             };
             let created: Created = plan
                 .client
-                .call("create the deployment", |o| {
-                    let (route, body) = (route.clone(), &body);
-                    async move { o.post(route, Some(body)).await }
-                })
+                .send("create the deployment", false, &route, &body)
                 .await?;
             runner.info(&format!(
                 "GitHub deployment {} to {} created for {}",
@@ -236,10 +233,7 @@ impl Prepared {
             .repo_route(&format!("/deployments/{id}/statuses"));
         let _: Value = self
             .client
-            .call("post a deployment status", |o| {
-                let (route, body) = (route.clone(), &body);
-                async move { o.post(route, Some(body)).await }
-            })
+            .send("post a deployment status", false, &route, &body)
             .await?;
         Ok(())
     }

@@ -237,6 +237,27 @@ impl Client {
         format!("/repos/{}/{}{rest}", self.ctx.owner, self.ctx.repo)
     }
 
+    /// POST (or, with `patch`, PATCH) of `body` to `route`, as one [`Self::call`].
+    async fn send<T, B>(
+        &self,
+        operation: &'static str,
+        patch: bool,
+        route: &str,
+        body: &B,
+    ) -> Result<T, GitHubError>
+    where
+        T: serde::de::DeserializeOwned,
+        B: serde::Serialize + ?Sized,
+    {
+        self.call(operation, |o| async move {
+            match patch {
+                true => o.patch(route, Some(body)).await,
+                false => o.post(route, Some(body)).await,
+            }
+        })
+        .await
+    }
+
     /// One API call, retried on transient failures with backoff (0.5 s, 1 s)
     /// and bounded by [`CALL_TIMEOUT`] in all.
     async fn call<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T, GitHubError>

@@ -227,20 +227,14 @@ pub async fn upsert(
             // PATCH, as GitHub documents it (octocrab's update_comment sends POST).
             let route = client.repo_route(&format!("/issues/comments/{id}"));
             let c: octocrab::models::issues::Comment = client
-                .call("update the plan comment", |o| {
-                    let (route, payload) = (route.clone(), &payload);
-                    async move { o.patch(route, Some(payload)).await }
-                })
+                .send("update the plan comment", true, &route, &payload)
                 .await?;
             Ok(Posted::Updated(c.html_url.to_string()))
         }
         None => {
             let route = client.repo_route(&format!("/issues/{number}/comments"));
             let c: octocrab::models::issues::Comment = client
-                .call("comment on the pull request", |o| {
-                    let (route, payload) = (route.clone(), &payload);
-                    async move { o.post(route, Some(payload)).await }
-                })
+                .send("comment on the pull request", false, &route, &payload)
                 .await?;
             Ok(Posted::Created(c.html_url.to_string()))
         }

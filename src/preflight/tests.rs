@@ -162,3 +162,24 @@ fn model_violations_come_first_and_name_the_path() {
         "task-definition: web: ECS would refuse the task definition: containerDefinitions[0].portMappings[0].containerPort: a string where ECS wants a whole number"
     );
 }
+
+#[test]
+fn task_sizes_are_read_as_ecs_reads_them() {
+    for (cpu, units) in [
+        (json!("1024"), 1024),
+        (json!(512), 512),
+        (json!("1 vCPU"), 1024),
+        (json!("0.25 vcpu"), 256),
+    ] {
+        assert_eq!(cpu_units(&cpu), Some(units), "{cpu}");
+    }
+    for (memory, mib) in [
+        (json!("2048"), 2048),
+        (json!("2 GB"), 2048),
+        (json!("0.5gb"), 512),
+    ] {
+        assert_eq!(memory_mib(&memory), Some(mib), "{memory}");
+    }
+    assert_eq!(cpu_units(&json!("a lot")), None);
+    assert_eq!(memory_mib(&json!("2 TB")), None);
+}
