@@ -20,7 +20,7 @@ pub fn command() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true);
     for (name, mode) in Mode::ALL {
-        let mut sub = Command::new(name).about(mode_about(name));
+        let mut sub = Command::new(name).about(mode_about(mode));
         // A flag of every input the mode uses, and no other.
         for spec in INPUTS
             .iter()
@@ -44,18 +44,21 @@ pub fn command() -> Command {
     cmd
 }
 
-fn mode_about(mode: &str) -> &'static str {
+fn mode_about(mode: Mode) -> &'static str {
     match mode {
-        "render" => {
+        Mode::Render => {
             "Resolve the image, render the task definition and write the CodePipeline/CodeDeploy artifacts; changes nothing in AWS"
         }
-        "migrate" => {
+        Mode::Migrate => {
             "Run a one-off task (the database migration) from the service's definition and wait for its exit code"
         }
-        "deploy" => {
+        Mode::Deploy => {
             "Register the task definition, update the service(s) and follow the deployment to its end"
         }
-        _ => "Roll the service back to its previous good revision",
+        Mode::Continue => {
+            "Resume the deployment(s) paused at a PAUSE lifecycle hook (ContinueServiceDeployment) and follow them to their end"
+        }
+        Mode::Rollback => "Roll the service back to its previous good revision",
     }
 }
 

@@ -164,6 +164,38 @@ impl Strategy {
     }
 }
 
+/// `wait-until: paused` waits for a PAUSE lifecycle hook: the service
+/// must deploy ECS-natively and have one, or the wait could only time out.
+pub fn check_pausable(svc: &Service, strategy: &Strategy) -> anyhow::Result<()> {
+    use aws_sdk_ecs::types::DeploymentLifecycleHookTargetType as Target;
+    let name = svc.service_name().unwrap_or("?");
+    let why = match strategy {
+        Strategy::Native(_) => {
+            let hooks = svc
+                .deployment_configuration()
+                .map(|c| c.lifecycle_hooks())
+                .unwrap_or_default();
+            if hooks
+                .iter()
+                .any(|h| h.target_type() == Some(&Target::Pause))
+            {
+                return Ok(());
+            }
+            "its deploymentConfiguration has no lifecycle hook with targetType PAUSE"
+        }
+        Strategy::Rolling => "it deploys with rolling updates, which never pause",
+        Strategy::CodeDeploy(_) => {
+            "it is deployed by CodeDeploy, whose deployments have no PAUSE hooks"
+        }
+    };
+    Err(bad_input(
+        "wait-until",
+        format!(
+            "`wait-until: paused` waits for a PAUSE lifecycle hook of an ECS-native blue/green, linear or canary deployment, and service {name} has none: {why}; add a PAUSE hook to the service, or use wait-until: complete"
+        ),
+    ))
+}
+
 /// Whether the rendered definition needs a new revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revision {
@@ -256,6 +288,9 @@ impl DeployPlan {
             }
             WaitUntil::TrafficShifted => format!(
                 "then wait until production traffic is on the new revision (at most {minutes:.0} min)"
+            ),
+            WaitUntil::Paused => format!(
+                "then wait until every deployment pauses at its PAUSE lifecycle hook, and return; mode continue resumes it (at most {minutes:.0} min)"
             ),
             WaitUntil::None => "then return without waiting (wait-until: none)".into(),
         })
@@ -376,11 +411,14 @@ pub enum RollbackAction {
         to: RollbackTo,
         kind: DeploymentKind,
     },
-    /// Native blue/green: StopServiceDeployment with ROLLBACK, then follow the rollback.
+    /// Native blue/green: StopServiceDeployment with ROLLBACK — or, paused
+    /// at the PAUSE hook `paused`, ContinueServiceDeployment with ROLLBACK,
+    /// as ECS documents for a paused deployment — then follow the rollback.
     StopNative {
         service: String,
         arn: String,
         current: String,
+        paused: Option<PausedHook>,
     },
     /// CodeDeploy: stop the deployment in progress with automatic rollback,
     /// then follow the rollback deployment CodeDeploy starts.
@@ -417,12 +455,57 @@ impl RollbackAction {
                 service,
                 arn,
                 current,
+                paused: None,
             } => format!(
                 "{service}: service deployment {} of {} is in progress; it will be stopped and rolled back",
                 last_segment(arn),
                 last_segment(current)
             ),
+            Self::StopNative {
+                service,
+                arn,
+                current,
+                paused: Some(p),
+            } => format!(
+                "{service}: service deployment {} of {} is paused at {}; it will be rolled back (ContinueServiceDeployment with ROLLBACK)",
+                last_segment(arn),
+                last_segment(current),
+                p.stage
+            ),
         }
+    }
+}
+
+/// A PAUSE lifecycle hook that awaits ContinueServiceDeployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PausedHook {
+    pub hook_id: String,
+    pub stage: String,
+}
+
+/// What `mode: continue` does for one service: ContinueServiceDeployment
+/// (CONTINUE) of its deployment paused at `hook`, then follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContinueAction {
+    pub service: String,
+    /// The service deployment's ARN.
+    pub arn: String,
+    /// The task definition it deploys.
+    pub task_definition: String,
+    pub hook: PausedHook,
+}
+
+impl ContinueAction {
+    /// The plan line printed before anything changes.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: service deployment {} of {} is paused at {} (PAUSE hook {}); it will be continued (ContinueServiceDeployment with CONTINUE)",
+            self.service,
+            last_segment(&self.arn),
+            last_segment(&self.task_definition),
+            self.hook.stage,
+            self.hook.hook_id
+        )
     }
 }
 

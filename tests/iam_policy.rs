@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-const MODES: [&str; 4] = ["render", "migrate", "deploy", "rollback"];
+const MODES: [&str; 5] = ["render", "migrate", "deploy", "continue", "rollback"];
 
 fn policies() -> String {
     std::fs::read_to_string(common::repo_root().join("docs/iam.md")).unwrap()
@@ -130,7 +130,9 @@ fn grant(action: &str) -> Option<Grant> {
         "ecs:UpdateService" => Scoped(&[("ecs", "service/")], None),
         "ecs:RunTask" => Scoped(&[("ecs", "task-definition/")], Some("ecs:cluster")),
         "ecs:StopTask" => Scoped(&[("ecs", "task/")], None),
-        "ecs:StopServiceDeployment" => Scoped(&[("ecs", "service-deployment/")], None),
+        "ecs:StopServiceDeployment" | "ecs:ContinueServiceDeployment" => {
+            Scoped(&[("ecs", "service-deployment/")], None)
+        }
         // Tagging only while creating: the condition is what keeps it from
         // retagging anything else.
         "ecs:TagResource" => Scoped(

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::assess::Followed;
 use super::{Updated, codedeploy, native, update_service};
 use crate::error::Failure;
-use crate::plan::{DeploymentKind, RollbackAction};
+use crate::plan::{ContinueAction, DeploymentKind, RollbackAction};
 
 /// One service's change, as a future the stage runs beside the others.
 pub type Change = Pin<Box<dyn Future<Output = anyhow::Result<Updated>> + Send>>;
@@ -195,8 +195,12 @@ pub fn rollback_change(
             service,
             arn,
             current,
+            paused,
         } => Box::pin(async move {
-            native::stop_with_rollback(&ecs, &arn).await?;
+            match paused {
+                Some(hook) => native::continue_paused(&ecs, &arn, &hook.hook_id, true).await?,
+                None => native::stop_with_rollback(&ecs, &arn).await?,
+            }
             Ok(Updated {
                 followed: Followed {
                     service,
@@ -228,4 +232,28 @@ pub fn rollback_change(
             })
         }
     }
+}
+
+/// One service's `mode: continue`: ContinueServiceDeployment (CONTINUE) of
+/// the hook the plan found paused; the deployment is then followed.
+pub fn continue_change(
+    ecs: &aws_sdk_ecs::Client,
+    svc: &aws_sdk_ecs::types::Service,
+    action: &ContinueAction,
+) -> Change {
+    let (ecs, action, desired_count) = (ecs.clone(), action.clone(), svc.desired_count());
+    Box::pin(async move {
+        native::continue_paused(&ecs, &action.arn, &action.hook.hook_id, false).await?;
+        Ok(Updated {
+            followed: Followed {
+                service: action.service,
+                deployment_id: action.arn,
+                task_definition: action.task_definition,
+            },
+            new_deployment: false,
+            desired_count,
+            kind: DeploymentKind::Native,
+            expect_rollback: false,
+        })
+    })
 }

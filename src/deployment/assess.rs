@@ -25,6 +25,19 @@ pub enum Verdict {
         reason: String,
         rolled_back: bool,
     },
+    /// Awaits ContinueServiceDeployment at a PAUSE lifecycle hook, as
+    /// `wait-until: paused` asked: the wait ends, the deployment does not.
+    Paused(PausedAt),
+}
+
+/// Where an ECS-native deployment is paused, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PausedAt {
+    pub stage: String,
+    pub hook_id: String,
+    /// When the hook times out (RFC 3339), and what ECS does then.
+    pub expires_at: Option<String>,
+    pub timeout_action: Option<String>,
 }
 
 impl Verdict {

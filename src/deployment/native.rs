@@ -6,17 +6,20 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookStatus, ServiceDeployment as ServiceDeploymentShape,
+    DeploymentLifecycleHookAction, DeploymentLifecycleHookDetail, DeploymentLifecycleHookStatus,
+    DeploymentLifecycleHookTargetType, ServiceDeployment as ServiceDeploymentShape,
     ServiceDeploymentStatus as S, StopServiceDeploymentStopType,
 };
 use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
-use super::assess::{Followed, Verdict};
+use super::assess::{Followed, PausedAt, Verdict};
 use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
 use anyhow::anyhow;
 
 use crate::error::{aws_message, is_transient};
+use crate::inputs::WaitUntil;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 
@@ -25,9 +28,79 @@ const TRAFFIC_SHIFTED: [&str; 3] = ["POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"
 
 /// True while a lifecycle hook of the deployment awaits ContinueServiceDeployment.
 fn awaiting_action(d: &ServiceDeploymentShape) -> bool {
-    d.lifecycle_hook_details()
-        .iter()
-        .any(|h| h.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction))
+    d.lifecycle_hook_details().iter().any(awaits)
+}
+
+fn awaits(h: &DeploymentLifecycleHookDetail) -> bool {
+    h.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
+}
+
+/// The PAUSE hook of `d` that awaits ContinueServiceDeployment, other than
+/// `past` (one already acted on, which ECS may still show for a moment).
+pub fn paused_at(d: &ServiceDeploymentShape, past: Option<&str>) -> Option<PausedAt> {
+    let hook = d.lifecycle_hook_details().iter().find(|h| {
+        awaits(h)
+            && h.target_type() == Some(&DeploymentLifecycleHookTargetType::Pause)
+            && h.hook_id().is_some()
+            && h.hook_id() != past
+    })?;
+    Some(PausedAt {
+        stage: d
+            .lifecycle_stage()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        hook_id: hook.hook_id().unwrap_or_default().to_string(),
+        expires_at: hook.expires_at().and_then(|t| t.fmt(Format::DateTime).ok()),
+        timeout_action: hook.timeout_action().map(|a| a.as_str().to_string()),
+    })
+}
+
+/// The service deployment `arn` as DescribeServiceDeployments answers it.
+pub async fn describe(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+) -> anyhow::Result<Option<ServiceDeploymentShape>> {
+    let out = ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "DescribeServiceDeployments {arn} failed: {}",
+                aws_message(&e)
+            )
+        })?;
+    Ok(out.service_deployments().first().cloned())
+}
+
+/// ContinueServiceDeployment of the paused hook `hook_id`: on to the next
+/// stage, or (`rollback`) back to the previous revision.
+pub async fn continue_paused(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+    hook_id: &str,
+    rollback: bool,
+) -> anyhow::Result<()> {
+    let action = match rollback {
+        true => DeploymentLifecycleHookAction::Rollback,
+        false => DeploymentLifecycleHookAction::Continue,
+    };
+    ecs.continue_service_deployment()
+        .service_deployment_arn(arn)
+        .hook_id(hook_id)
+        .action(action.clone())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            anyhow!(
+                "ContinueServiceDeployment ({}) of {} failed: {}",
+                action.as_str(),
+                last_segment(arn),
+                aws_message(&e)
+            )
+        })
 }
 
 /// ListServiceDeployments of `service` (every page), its error said.
@@ -98,23 +171,41 @@ pub async fn stop_with_rollback(ecs: &aws_sdk_ecs::Client, arn: &str) -> anyhow:
         .map_err(|e| anyhow!("StopServiceDeployment {arn} failed: {}", aws_message(&e)))
 }
 
-/// Follows one service deployment. With `expect_rollback` (mode rollback
-/// stopped it), ROLLBACK_SUCCESSFUL is the success.
+/// What ends the following of one service deployment.
+#[derive(Debug, Clone)]
+pub struct Until {
+    /// `wait-until`: the end, production traffic shifted, or a pause.
+    pub wait: WaitUntil,
+    /// Mode rollback stopped it: ROLLBACK_SUCCESSFUL is the success.
+    pub expect_rollback: bool,
+    /// A PAUSE hook this run already continued (mode continue): not a pause.
+    pub continued: Option<String>,
+}
+
+impl Until {
+    pub fn wait(wait: WaitUntil) -> Self {
+        Self {
+            wait,
+            expect_rollback: false,
+            continued: None,
+        }
+    }
+}
+
+/// Follows one service deployment until `until`.
 pub async fn follow(
     ecs: &aws_sdk_ecs::Client,
     runner: &Runner,
     followed: Followed,
     timeout: Duration,
-    until_traffic: bool,
-    expect_rollback: bool,
+    until: Until,
     schedule: PollSchedule,
 ) -> WaitResult {
     let deployment = ServiceDeployment {
         ecs,
         name: followed.service.clone(),
         arn: followed.deployment_id.clone(),
-        until_traffic,
-        expect_rollback,
+        until,
         stage: String::new(),
         status: String::new(),
         told: HashSet::new(),
@@ -127,8 +218,7 @@ struct ServiceDeployment<'a> {
     ecs: &'a aws_sdk_ecs::Client,
     name: String,
     arn: String,
-    until_traffic: bool,
-    expect_rollback: bool,
+    until: Until,
     /// The lifecycle stage and status last printed.
     stage: String,
     status: String,
@@ -164,6 +254,24 @@ impl Deployment for ServiceDeployment<'_> {
             return Read::Going;
         };
         self.progress(d, runner, events);
+        if self.until.wait == WaitUntil::Paused
+            && let Some(paused) = paused_at(d, self.until.continued.as_deref())
+            && d.status() == Some(&S::InProgress)
+        {
+            let line = format!(
+                "paused at {}: PAUSE hook {} awaits ContinueServiceDeployment (wait-until: paused){}",
+                paused.stage,
+                paused.hook_id,
+                paused
+                    .expires_at
+                    .as_ref()
+                    .map(|t| format!("; it times out at {t}"))
+                    .unwrap_or_default()
+            );
+            runner.info(&format!("[{}] {line}", self.name));
+            events.push(line);
+            return Read::Ended(Verdict::Paused(paused));
+        }
         self.hooks(d, runner, events);
         match self.verdict(d) {
             Some(verdict) => Read::Ended(verdict),
@@ -210,7 +318,8 @@ impl ServiceDeployment<'_> {
     fn hooks(&mut self, d: &ServiceDeploymentShape, runner: &Runner, events: &mut Vec<String>) {
         for hook in d.lifecycle_hook_details() {
             let id = hook.hook_id().unwrap_or("?");
-            if hook.status() != Some(&DeploymentLifecycleHookStatus::AwaitingAction)
+            if !awaits(hook)
+                || self.until.continued.as_deref() == Some(id)
                 || !self.told.insert(id.to_string())
             {
                 continue;
@@ -244,7 +353,7 @@ impl ServiceDeployment<'_> {
             reason,
             rolled_back: true,
         };
-        Some(match (status, self.expect_rollback) {
+        Some(match (status, self.until.expect_rollback) {
             (S::Successful, false) | (S::RollbackSuccessful, true) => Verdict::Succeeded,
             (
                 S::RollbackRequested
@@ -270,8 +379,8 @@ impl ServiceDeployment<'_> {
     /// With `wait-until: traffic-shifted`: production traffic is on the new
     /// revision and no hook awaits action (it rolls back when it times out).
     fn traffic_shifted(&self, d: &ServiceDeploymentShape) -> bool {
-        self.until_traffic
-            && !self.expect_rollback
+        self.until.wait == WaitUntil::TrafficShifted
+            && !self.until.expect_rollback
             && TRAFFIC_SHIFTED.contains(&self.stage.as_str())
             && !awaiting_action(d)
     }

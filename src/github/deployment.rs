@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::{Client, GitHubError};
 use crate::error::Failure;
-use crate::inputs::{DeploySettings, Settings, WaitUntil};
+use crate::inputs::{GitHubDeployment, Settings, WaitUntil};
 use crate::runner::Runner;
 
 /// The job permission the calls need.
@@ -83,6 +83,11 @@ impl Final {
                     Final::Success(format!("traffic shifted to {revisions} in {cluster}"))
                 }
                 WaitUntil::Complete => Final::Success(format!("{revisions} running in {cluster}")),
+                // The deployment goes on in AWS once approved: the GitHub
+                // Deployment stays in progress and says where it waits.
+                WaitUntil::Paused => Final::InProgress(format!(
+                    "paused for approval: {revisions} in {cluster}; mode continue resumes it"
+                )),
             },
             (Err(f), Some(signal)) => Final::Error(format!("cancelled ({signal}): {}", f.headline)),
             (Err(f), None) => Final::Failure(f.headline.clone()),
@@ -133,10 +138,11 @@ struct Created {
 /// configuration (no token, no repository or commit) is an input failure.
 pub fn prepare(
     settings: &Settings,
-    deploy: &DeploySettings,
+    github: Option<&GitHubDeployment>,
+    wait_until: WaitUntil,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Option<Prepared>, Failure> {
-    let Some(github) = &deploy.github else {
+    let Some(github) = github else {
         return Ok(None);
     };
     let client = super::client_for(
@@ -159,7 +165,7 @@ pub fn prepare(
             .clone()
             .unwrap_or_else(|| "production".into()),
         environment_url: github.environment_url.clone(),
-        wait_until: deploy.follow.wait_until,
+        wait_until,
         cluster: settings.cluster.clone(),
     }))
 }
@@ -297,7 +303,7 @@ impl Started {
             }
         };
         let (state, _) = end.state();
-        if let Final::InProgress(_) = end {
+        if matches!(&end, Final::InProgress(d) if d.is_empty()) {
             // Its in_progress status is already there.
         } else if let Err(e) = self.prepared.status(id, &end, log_url).await {
             runner.warning("github-deployment", &e.advice(PERMISSION));

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use settings::{
-    Access, DeploySettings, Following, GitHubDeployment, MigrateSettings, ModeSettings,
-    RenderSettings, Rendering, RollbackSettings, Settings, TaskSettings,
+    Access, ContinueSettings, DeploySettings, Following, GitHubDeployment, MigrateSettings,
+    ModeSettings, RenderSettings, Rendering, RollbackSettings, Settings, TaskSettings,
 };
 pub use spec::{INPUTS, InputSpec};
 
@@ -79,14 +79,17 @@ pub enum Mode {
     Render,
     Migrate,
     Deploy,
+    /// Resumes a deployment paused at a PAUSE lifecycle hook.
+    Continue,
     Rollback,
 }
 
 impl Mode {
-    pub const ALL: [(&'static str, Mode); 4] = [
+    pub const ALL: [(&'static str, Mode); 5] = [
         ("render", Mode::Render),
         ("migrate", Mode::Migrate),
         ("deploy", Mode::Deploy),
+        ("continue", Mode::Continue),
         ("rollback", Mode::Rollback),
     ];
 
@@ -103,6 +106,9 @@ impl Mode {
 pub enum WaitUntil {
     Complete,
     TrafficShifted,
+    /// Until an ECS-native deployment awaits ContinueServiceDeployment at a
+    /// PAUSE lifecycle hook (deploy, continue).
+    Paused,
     None,
 }
 
@@ -143,6 +149,9 @@ fn check_applies(mode: Mode, raw: &RawInputs) -> Result<(), Failure> {
         let why = match mode {
             Mode::Rollback if spec.applies_to(Mode::Render) => {
                 ", which returns to an earlier revision"
+            }
+            Mode::Continue if spec.applies_to(Mode::Deploy) => {
+                ", which resumes the deployment a deploy step started"
             }
             _ => "",
         };

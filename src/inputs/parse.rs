@@ -346,10 +346,13 @@ pub fn parse_wait_until(v: &str) -> Result<WaitUntil, Failure> {
     match v {
         "complete" => Ok(WaitUntil::Complete),
         "traffic-shifted" => Ok(WaitUntil::TrafficShifted),
+        "paused" => Ok(WaitUntil::Paused),
         "none" => Ok(WaitUntil::None),
         _ => Err(Failure::input(
             "wait-until",
-            format!("input `wait-until` must be complete, traffic-shifted or none, not `{v}`"),
+            format!(
+                "input `wait-until` must be complete, traffic-shifted, paused or none, not `{v}`"
+            ),
         )),
     }
 }

@@ -40,6 +40,7 @@ pub enum ModeSettings {
     Render(RenderSettings),
     Migrate(MigrateSettings),
     Deploy(DeploySettings),
+    Continue(ContinueSettings),
     Rollback(RollbackSettings),
 }
 
@@ -99,6 +100,15 @@ pub struct DeploySettings {
     pub github: Option<GitHubDeployment>,
 }
 
+/// `mode: continue`: resume the deployments paused at a PAUSE lifecycle
+/// hook and follow them (`follow` has no CodeDeploy names: those inputs
+/// do not apply).
+#[derive(Debug, Clone)]
+pub struct ContinueSettings {
+    pub follow: Following,
+    pub github: Option<GitHubDeployment>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
     pub follow: Following,
@@ -126,6 +136,7 @@ impl ModeSettings {
             Self::Render(_) => Mode::Render,
             Self::Migrate(_) => Mode::Migrate,
             Self::Deploy(_) => Mode::Deploy,
+            Self::Continue(_) => Mode::Continue,
             Self::Rollback(_) => Mode::Rollback,
         }
     }
@@ -135,7 +146,7 @@ impl ModeSettings {
             Self::Render(r) => Some(&r.rendering),
             Self::Migrate(m) => Some(&m.rendering),
             Self::Deploy(d) => Some(&d.rendering),
-            Self::Rollback(_) => None,
+            Self::Continue(_) | Self::Rollback(_) => None,
         }
     }
 }
@@ -178,6 +189,10 @@ impl Settings {
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,
             }),
+            Mode::Continue => ModeSettings::Continue(ContinueSettings {
+                follow: parse_following(raw)?,
+                github: parse_github_deployment(raw)?,
+            }),
             Mode::Rollback => ModeSettings::Rollback(RollbackSettings {
                 follow: parse_following(raw)?,
             }),
@@ -198,10 +213,18 @@ impl Settings {
     fn check_services(&self) -> Result<(), Failure> {
         let mode = self.mode().name();
         match &self.mode {
-            ModeSettings::Deploy(_) | ModeSettings::Rollback(_) if self.services.is_empty() => {
+            ModeSettings::Deploy(_) | ModeSettings::Continue(_) | ModeSettings::Rollback(_)
+                if self.services.is_empty() =>
+            {
                 Err(Failure::input(
                     "service",
                     format!("input `service` is required for mode {mode}"),
+                ))
+            }
+            ModeSettings::Rollback(r) if r.follow.wait_until == WaitUntil::Paused => {
+                Err(Failure::input(
+                    "wait-until",
+                    "`wait-until: paused` waits for a PAUSE lifecycle hook of a deployment (modes deploy and continue); a rollback does not pause: use complete, traffic-shifted or none",
                 ))
             }
             ModeSettings::Migrate(_) if self.services.len() > 1 => Err(Failure::input(

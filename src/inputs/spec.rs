@@ -18,13 +18,23 @@ impl InputSpec {
     }
 }
 
-const ALL: &[Mode] = &[Mode::Render, Mode::Migrate, Mode::Deploy, Mode::Rollback];
+const ALL: &[Mode] = &[
+    Mode::Render,
+    Mode::Migrate,
+    Mode::Deploy,
+    Mode::Continue,
+    Mode::Rollback,
+];
 /// The modes that render a task definition from an image.
 const RENDERING: &[Mode] = &[Mode::Render, Mode::Migrate, Mode::Deploy];
 /// The modes that wait for something in AWS to end.
-const WAITING: &[Mode] = &[Mode::Migrate, Mode::Deploy, Mode::Rollback];
+const WAITING: &[Mode] = &[Mode::Migrate, Mode::Deploy, Mode::Continue, Mode::Rollback];
 /// The modes that change services and follow their deployments.
-const FOLLOWING: &[Mode] = &[Mode::Deploy, Mode::Rollback];
+const FOLLOWING: &[Mode] = &[Mode::Deploy, Mode::Continue, Mode::Rollback];
+/// The modes that find or create CodeDeploy deployments.
+const CODEDEPLOY: &[Mode] = &[Mode::Deploy, Mode::Rollback];
+/// The modes whose run a GitHub Deployment can stand for.
+const GITHUB_DEPLOYMENT: &[Mode] = &[Mode::Deploy, Mode::Continue];
 const RENDER: &[Mode] = &[Mode::Render];
 const MIGRATE: &[Mode] = &[Mode::Migrate];
 const DEPLOY: &[Mode] = &[Mode::Deploy];
@@ -48,7 +58,7 @@ pub const INPUTS: &[InputSpec] = &[
         "mode",
         None,
         ALL,
-        "What to do: render, migrate, deploy or rollback.",
+        "What to do: render, migrate, deploy, continue (a deployment paused at a PAUSE lifecycle hook) or rollback.",
     ),
     input(
         "aws-region",
@@ -217,18 +227,18 @@ pub const INPUTS: &[InputSpec] = &[
         "wait-until",
         Some("complete"),
         FOLLOWING,
-        "complete, traffic-shifted or none.",
+        "complete, traffic-shifted, paused (until an ECS-native deployment awaits ContinueServiceDeployment at a PAUSE lifecycle hook; deploy, continue) or none.",
     ),
     input(
         "codedeploy-application",
         None,
-        FOLLOWING,
+        CODEDEPLOY,
         "CodeDeploy application; default AppECS-<cluster>-<service>.",
     ),
     input(
         "codedeploy-deployment-group",
         None,
-        FOLLOWING,
+        CODEDEPLOY,
         "CodeDeploy deployment group; default DgpECS-<cluster>-<service>.",
     ),
     input(
@@ -246,19 +256,19 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "github-deployment",
         Some("false"),
-        DEPLOY,
-        "mode deploy: create a GitHub Deployment for GITHUB_SHA with statuses in_progress, then success or failure (needs permissions: deployments: write).",
+        GITHUB_DEPLOYMENT,
+        "mode deploy or continue: create a GitHub Deployment for GITHUB_SHA with statuses in_progress, then success or failure (needs permissions: deployments: write).",
     ),
     input(
         "environment",
         None,
-        DEPLOY,
+        GITHUB_DEPLOYMENT,
         "GitHub Deployment environment name (default production).",
     ),
     input(
         "environment-url",
         None,
-        DEPLOY,
+        GITHUB_DEPLOYMENT,
         "GitHub Deployment environment URL, shown on the deployment.",
     ),
     input(
@@ -350,7 +360,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "GitHub deployment (deploy)",
+        "GitHub deployment (deploy, continue)",
         &["github-deployment", "environment", "environment-url"],
     ),
 ];
@@ -411,5 +421,9 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "github-deployment-id",
         "Id of the GitHub Deployment (github-deployment: true).",
+    ),
+    (
+        "paused",
+        "JSON map of service to the paused service deployment: serviceDeploymentArn, stage, hookId, expiresAt (wait-until: paused).",
     ),
 ];

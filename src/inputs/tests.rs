@@ -271,7 +271,7 @@ fn the_runners_defaults_are_accepted_in_every_mode() {
             .collect();
         pairs.push(("mode", mode));
         pairs.push(("service", "web"));
-        if mode != "rollback" {
+        if !matches!(mode, "rollback" | "continue") {
             pairs.push(("image", "web:v1"));
         }
         let s = Settings::parse(&raw(&pairs)).unwrap_or_else(|f| panic!("{mode}: {f}"));
@@ -405,7 +405,7 @@ fn an_input_that_does_not_apply_to_the_mode_is_refused_never_ignored() {
     for spec in INPUTS.iter().filter(|s| s.name != "mode") {
         for (name, mode) in Mode::ALL.into_iter().filter(|(_, m)| !spec.applies_to(*m)) {
             let mut pairs = vec![("mode", name), ("service", "web")];
-            if mode != Mode::Rollback {
+            if !matches!(mode, Mode::Rollback | Mode::Continue) {
                 pairs.push(("image", "web:v1"));
             }
             // Not the default: an input carrying its default was not asked for.

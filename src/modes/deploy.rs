@@ -31,7 +31,8 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
-    let github = crate::github::deployment::prepare(settings, d, env)?;
+    let github =
+        crate::github::deployment::prepare(settings, d.github.as_ref(), d.follow.wait_until, env)?;
     let mut stages = Stages::new(runner, 9);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
@@ -74,6 +75,7 @@ pub async fn run(
         settings: &d.follow,
         since,
         fail_fast: plan.fail_fast_targets(),
+        continued: Default::default(),
         on_cancel: plan.on_cancel_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;

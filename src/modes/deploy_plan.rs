@@ -9,8 +9,8 @@ use super::templates::Target;
 use crate::aws::Aws;
 use crate::deployment::codedeploy;
 use crate::error::Failure;
-use crate::inputs::{DeploySettings, OnCancel, Settings};
-use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy};
+use crate::inputs::{DeploySettings, OnCancel, Settings, WaitUntil};
+use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy, check_pausable};
 use crate::taskdef::normalize;
 
 /// Reads only, concurrently. With `deploy`'s settings, the plan deploy
@@ -33,6 +33,15 @@ pub async fn plan(
         .map(|svc| Strategy::of(&settings.cluster, svc, names))
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(|e| Failure::from_error("deploy", e))?;
+    if deploy.is_some_and(|d| d.follow.wait_until == WaitUntil::Paused) {
+        for (svc, strategy) in targets
+            .iter()
+            .filter_map(|t| t.service.as_ref())
+            .zip(&strategies)
+        {
+            check_pausable(svc, strategy).map_err(|e| Failure::from_error("wait-until", e))?;
+        }
+    }
     let checks = strategies.iter().filter_map(|s| match s {
         Strategy::CodeDeploy(cd) if for_deploy => Some(codedeploy::check(&aws.codedeploy, cd)),
         _ => None,

@@ -1,4 +1,5 @@
-//! One file per mode (render, migrate, deploy, rollback), none importing
+//! One file per mode (render, migrate, deploy, continue in `resume`,
+//! rollback), none importing
 //! another; what they share is in its own module: `prepare` (credentials,
 //! image), `templates` (rendering), `deploy_plan` (the plan), `register`
 //! (reuse or new, then RegisterTaskDefinition), `wait` (following
@@ -11,6 +12,7 @@ pub mod prepare;
 pub mod register;
 pub mod render;
 pub mod report;
+pub mod resume;
 pub mod rollback;
 pub mod templates;
 pub mod verify;
@@ -35,6 +37,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
                 ModeSettings::Render(r) => render::run(ctx, r, &mut report).await,
                 ModeSettings::Deploy(d) => deploy::run(ctx, d, &mut report).await,
                 ModeSettings::Migrate(m) => migrate::run(ctx, m, &mut report).await,
+                ModeSettings::Continue(c) => resume::run(ctx, c, &mut report).await,
                 ModeSettings::Rollback(r) => rollback::run(ctx, r, &mut report).await,
             }
         } => outcome,

@@ -38,6 +38,8 @@ pub struct TargetRow {
     pub links: Vec<(&'static str, String)>,
     /// Mode render: what would change against the revision the service runs.
     pub plan: Option<(String, Vec<Change>)>,
+    /// `wait-until: paused`: where its deployment awaits mode continue.
+    pub paused: Option<crate::deployment::assess::PausedAt>,
 }
 
 impl TargetRow {

@@ -16,7 +16,7 @@ use crate::deployment::native;
 use crate::deployment::previous::previous_good;
 use crate::error::{Failure, bad_input};
 use crate::inputs::RollbackSettings;
-use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
+use crate::plan::{CodeDeployNames, DeploymentKind, PausedHook, RollbackAction, Strategy};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
@@ -75,6 +75,7 @@ pub async fn run(
         settings: &r.follow,
         since,
         fail_fast: Default::default(),
+        continued: Default::default(),
         on_cancel: Default::default(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
@@ -126,12 +127,23 @@ fn row(action: &RollbackAction) -> TargetRow {
 fn done_line(u: &crate::deployment::Updated, action: &RollbackAction) -> String {
     let service = &u.followed.service;
     match action {
-        RollbackAction::StopNative { arn, .. } => {
+        RollbackAction::StopNative {
+            arn, paused: None, ..
+        } => {
             format!(
                 "{service}: StopServiceDeployment (ROLLBACK) of {}",
                 last_segment(arn)
             )
         }
+        RollbackAction::StopNative {
+            arn,
+            paused: Some(p),
+            ..
+        } => format!(
+            "{service}: ContinueServiceDeployment (ROLLBACK) of {}, paused at {}",
+            last_segment(arn),
+            p.stage
+        ),
         RollbackAction::StopCodeDeploy { deployment, .. } => format!(
             "{service}: stopped CodeDeploy deployment {deployment}; rollback deployment {}",
             u.followed.deployment_id
@@ -171,10 +183,18 @@ async fn plan(
         && let Some(arn) = native::in_progress(&aws.ecs, cluster, &service).await?
     {
         let current = svc.task_definition().unwrap_or_default().to_string();
+        let paused = native::describe(&aws.ecs, &arn)
+            .await?
+            .and_then(|d| native::paused_at(&d, None))
+            .map(|p| PausedHook {
+                hook_id: p.hook_id,
+                stage: p.stage,
+            });
         return Ok(RollbackAction::StopNative {
             service,
             arn,
             current,
+            paused,
         });
     }
     let to = previous_good(&aws.ecs, cluster, svc).await?;

@@ -33,6 +33,8 @@ pub struct WaitFor<'a> {
     /// `on-cancel: rollback`: each service and the revision a cancelled run
     /// returns it to; empty: the deployments are left going.
     pub on_cancel: HashMap<String, String>,
+    /// Mode continue: each service and the PAUSE hook it continued.
+    pub continued: HashMap<String, String>,
 }
 
 pub async fn wait_stage(
@@ -59,8 +61,8 @@ pub async fn wait_stage(
             let mut native_follows = Vec::new();
             for u in updated {
                 if u.kind == DeploymentKind::Native {
-                    let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
-                    native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until_traffic, u.expect_rollback, PollSchedule::default()));
+                    let until = native::Until { wait: settings.wait_until, expect_rollback: u.expect_rollback, continued: wait.continued.get(&u.followed.service).cloned() };
+                    native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until, PollSchedule::default()));
                 } else if u.kind == DeploymentKind::CodeDeploy {
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
@@ -100,8 +102,14 @@ pub async fn wait_stage(
             results.extend(rolled);
             results.extend(deployed);
             results.extend(natively);
-            let ok = record(report, &results)?;
-            Ok(((), format!("{ok} of {} deployments completed", updated.len())))
+            let (ok, paused) = record(report, &results)?;
+            if paused > 0 {
+                set_paused_output(runner, report)?;
+            }
+            Ok(((), match paused {
+                0 => format!("{ok} of {} deployments completed", updated.len()),
+                _ => format!("{paused} of {} deployments paused at a PAUSE hook, awaiting mode continue", updated.len()),
+            }))
         })
         .await
 }
@@ -163,9 +171,10 @@ async fn cancelled(
 }
 
 /// Puts each result in its report row; fails if any deployment failed.
-fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure> {
+/// How many ended well, and how many of those are paused.
+fn record(report: &mut Report, results: &[WaitResult]) -> Result<(usize, usize), Failure> {
     let mut failures = Vec::new();
-    let mut ok = 0;
+    let (mut ok, mut paused) = (0, 0);
     for r in &mut report.rows {
         let Some(res) = results.iter().find(|w| w.followed.service == r.name) else {
             continue;
@@ -193,11 +202,16 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
                 r.crash_logs = res.crash_logs.clone();
                 failures.push((r.name.clone(), reason.clone(), res));
             }
+            Verdict::Paused(at) => {
+                (ok, paused) = (ok + 1, paused + 1);
+                r.outcome = Some(format!("paused at {}", at.stage));
+                r.paused = Some(at.clone());
+            }
             Verdict::Waiting(_) => r.outcome = Some("unknown".into()),
         }
     }
     let Some((name, reason, first)) = failures.first() else {
-        return Ok(ok);
+        return Ok((ok, paused));
     };
     let headline = if failures.len() == 1 {
         format!("deployment of {name} failed: {reason}")
@@ -225,4 +239,26 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<usize, Failure>
         }
     }
     Err(f)
+}
+
+/// `paused`: each paused service's deployment, stage and hook, as JSON.
+fn set_paused_output(runner: &crate::runner::Runner, report: &Report) -> Result<(), Failure> {
+    let paused: serde_json::Map<String, serde_json::Value> = report
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let at = r.paused.as_ref()?;
+            let value = serde_json::json!({
+                "serviceDeploymentArn": r.deployment,
+                "stage": at.stage,
+                "hookId": at.hook_id,
+                "expiresAt": at.expires_at,
+                "timeoutAction": at.timeout_action,
+            });
+            Some((r.name.clone(), value))
+        })
+        .collect();
+    runner
+        .set_output("paused", &serde_json::Value::Object(paused).to_string())
+        .map_err(super::report::output_failure)
 }

@@ -227,3 +227,48 @@ fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
         "on-cancel: a cancelled run stops every deployment it started with rollback (api to api:7, cron to web:4, web to web:4)"
     );
 }
+
+#[test]
+fn only_a_native_service_with_a_pause_hook_can_be_waited_for_until_paused() {
+    use aws_sdk_ecs::types::{DeploymentLifecycleHook, DeploymentLifecycleHookTargetType as T};
+    let hooked = |target: T| {
+        let hook = DeploymentLifecycleHook::builder()
+            .target_type(target)
+            .build();
+        let config = DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .lifecycle_hooks(hook)
+            .build();
+        Service::builder()
+            .service_name("web")
+            .deployment_configuration(config)
+            .build()
+    };
+    let native = Strategy::Native(NativeKind::BlueGreen);
+    assert!(check_pausable(&hooked(T::Pause), &native).is_ok());
+    let target = CodeDeployTarget::new("prod", "web", CodeDeployNames::default());
+    for (svc, strategy, why) in [
+        (
+            hooked(T::AwsLambda),
+            native.clone(),
+            "no lifecycle hook with targetType PAUSE",
+        ),
+        (
+            hooked(T::Pause),
+            Strategy::Rolling,
+            "rolling updates, which never pause",
+        ),
+        (
+            hooked(T::Pause),
+            Strategy::CodeDeploy(target),
+            "deployed by CodeDeploy",
+        ),
+    ] {
+        let err = check_pausable(&svc, &strategy).unwrap_err();
+        let bad = err
+            .downcast_ref::<crate::error::BadInput>()
+            .expect("bad input");
+        assert!(format!("{err:#}").contains(why), "{err:#}");
+        assert_eq!(bad.input, "wait-until");
+    }
+}

@@ -16,6 +16,7 @@ macro_rules! emulator {
     };
 }
 
+mod approval;
 mod bad_input;
 mod cancellation;
 mod codedeploy;

@@ -606,7 +606,16 @@ def handle(operation, request, backend):
                 for e in _history(svc):
                     if e["serviceDeploymentArn"] == arn:
                         _advance(backend, svc)
-                        if e["status"] not in ("IN_PROGRESS", "PENDING"):
+                        if operation == "ContinueServiceDeployment":
+                            # Only a deployment IN_PROGRESS whose PAUSE hook `hookId`
+                            # is AWAITING_ACTION can be continued; the operation's
+                            # documented errors carry no ConflictException.
+                            pause = e.get("pause") or {}
+                            if e["status"] != "IN_PROGRESS" or pause.get("status") != "AWAITING_ACTION" \
+                                    or pause.get("hookId") != request.get("hookId"):
+                                return 400, {"__type": "InvalidParameterException",
+                                             "message": "The lifecycle hook is not awaiting an action."}
+                        elif e["status"] not in ("IN_PROGRESS", "PENDING"):
                             return 400, {"__type": "ConflictException", "message": f"The service deployment is {e['status']}."}
                         if operation == "StopServiceDeployment":
                             if request.get("stopType", "ROLLBACK") == "ROLLBACK" and not e.get("native"):
@@ -617,8 +626,6 @@ def handle(operation, request, backend):
                             else:
                                 e["status"], e["finishedAt"] = "STOPPED", now()
                         else:
-                            if not e.get("pause"):
-                                return 400, {"__type": "InvalidParameterException", "message": "No lifecycle hook awaits an action."}
                             if request.get("action") == "ROLLBACK":
                                 _start_rollback(svc, e, "Rollback requested by ContinueServiceDeployment.")
                             else:

@@ -8,14 +8,16 @@ use std::time::Duration;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
 use aws_sdk_ecs::types::{
-    Rollback, ServiceDeployment, ServiceDeploymentLifecycleStage as Stage,
-    ServiceDeploymentStatus as S,
+    DeploymentLifecycleHookAction, DeploymentLifecycleHookDetail as Hook,
+    DeploymentLifecycleHookStatus as HookStatus, DeploymentLifecycleHookTargetType, Rollback,
+    ServiceDeployment, ServiceDeploymentLifecycleStage as Stage, ServiceDeploymentStatus as S,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::capture::{Log, logged};
-use fargate_deploy::deployment::assess::{Followed, Verdict};
-use fargate_deploy::deployment::native::follow;
+use fargate_deploy::deployment::assess::{Followed, PausedAt, Verdict};
+use fargate_deploy::deployment::native::{Until, follow};
 use fargate_deploy::deployment::wait::WaitResult;
+use fargate_deploy::inputs::WaitUntil;
 use fargate_deploy::poll::PollSchedule;
 
 const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/1";
@@ -32,30 +34,36 @@ fn at(status: S, stage: Stage) -> DescribeServiceDeploymentsOutput {
         .build()
 }
 
-/// `native::follow` against the mocked answers: `until_traffic`,
-/// `expect_rollback`, a timeout in seconds; the result and the log.
+/// `native::follow` against the mocked answers until `until`, with a
+/// timeout in seconds; the result and the log.
+async fn follow_until(
+    rules: &[&aws_smithy_mocks::Rule],
+    timeout_secs: u64,
+    until: Until,
+) -> (WaitResult, Log) {
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
+    let timeout = Duration::from_secs(timeout_secs);
+    let schedule = PollSchedule::default();
+    logged(async |r| follow(&ecs, r, followed(), timeout, until, schedule).await).await
+}
+
+/// [`follow_until`] the end, or production traffic shifted
+/// (`until_traffic`); `expect_rollback`: mode rollback stopped it.
 async fn follow_mocked(
     rules: &[&aws_smithy_mocks::Rule],
     timeout_secs: u64,
     until_traffic: bool,
     expect_rollback: bool,
 ) -> (WaitResult, Log) {
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
-    let timeout = Duration::from_secs(timeout_secs);
-    let (schedule, until) = (PollSchedule::default(), until_traffic);
-    logged(async |r| {
-        follow(
-            &ecs,
-            r,
-            followed(),
-            timeout,
-            until,
-            expect_rollback,
-            schedule,
-        )
-        .await
-    })
-    .await
+    let wait = match until_traffic {
+        true => WaitUntil::TrafficShifted,
+        false => WaitUntil::Complete,
+    };
+    let until = Until {
+        expect_rollback,
+        ..Until::wait(wait)
+    };
+    follow_until(rules, timeout_secs, until).await
 }
 
 fn followed() -> Followed {
@@ -145,4 +153,126 @@ async fn a_rollback_is_a_failure_with_its_reason_unless_it_was_asked_for() {
     // Mode rollback stopped it on purpose: the finished rollback is the success.
     let (res, _) = follow_mocked(&[&rule], 600, false, true).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
+}
+
+/// At POST_TEST_TRAFFIC_SHIFT, its PAUSE hook `hook` in `status`.
+fn paused(hook: &str, status: HookStatus) -> DescribeServiceDeploymentsOutput {
+    let detail = Hook::builder()
+        .hook_id(hook)
+        .target_type(DeploymentLifecycleHookTargetType::Pause)
+        .status(status)
+        .expires_at(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+        .timeout_action(DeploymentLifecycleHookAction::Rollback)
+        .build();
+    DescribeServiceDeploymentsOutput::builder()
+        .service_deployments(
+            ServiceDeployment::builder()
+                .service_deployment_arn(ARN)
+                .status(S::InProgress)
+                .lifecycle_stage(Stage::PostTestTrafficShift)
+                .lifecycle_hook_details(detail)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_until_paused_returns_at_the_pause_hook_naming_it() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at(S::InProgress, Stage::TestTrafficShift))
+        .output(|| paused("ecs-pause-1", HookStatus::AwaitingAction))
+        .repeatedly()
+        .build();
+    let (res, log) = follow_until(&[&rule], 600, Until::wait(WaitUntil::Paused)).await;
+    assert_eq!(
+        res.verdict,
+        Verdict::Paused(PausedAt {
+            stage: "POST_TEST_TRAFFIC_SHIFT".into(),
+            hook_id: "ecs-pause-1".into(),
+            expires_at: Some("2027-01-15T08:00:00Z".into()),
+            timeout_action: Some("ROLLBACK".into()),
+        })
+    );
+    assert_eq!(
+        rule.num_calls(),
+        2,
+        "returned at the first read of the pause"
+    );
+    assert!(!log.text().contains("::warning"), "{}", log.text());
+    // Without wait-until: paused, the same pause is a warning and the wait goes on.
+    let (res, log) = follow_until(&[&rule], 60, Until::wait(WaitUntil::Complete)).await;
+    assert!(res.verdict.failure().unwrap().0.starts_with("timed out"));
+    assert_eq!(
+        log.text()
+            .matches("::warning title=deploy::web: paused at")
+            .count(),
+        1
+    );
+}
+
+/// ECS may still show the hook mode continue has just continued as awaiting
+/// action: it is not a new pause, and the wait goes on to the end.
+#[tokio::test(start_paused = true)]
+async fn the_hook_just_continued_is_not_a_second_pause() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| paused("ecs-pause-1", HookStatus::AwaitingAction))
+        .output(|| paused("ecs-pause-1", HookStatus::Succeeded))
+        .output(|| at(S::InProgress, Stage::ProductionTrafficShift))
+        .output(|| at(S::Successful, Stage::CleanUp))
+        .repeatedly()
+        .build();
+    let until = Until {
+        continued: Some("ecs-pause-1".into()),
+        ..Until::wait(WaitUntil::Paused)
+    };
+    let (res, log) = follow_until(&[&rule], 600, until).await;
+    assert_eq!(res.verdict, Verdict::Succeeded, "{}", log.text());
+    assert!(!log.text().contains("awaits ContinueServiceDeployment"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deployment_that_rolls_back_before_its_pause_is_a_failure() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at(S::InProgress, Stage::ScaleUp))
+        .output(|| at(S::RollbackInProgress, Stage::ScaleUp))
+        .repeatedly()
+        .build();
+    let (res, _) = follow_until(&[&rule], 600, Until::wait(WaitUntil::Paused)).await;
+    let (reason, rolled_back) = res.verdict.failure().unwrap();
+    assert!(rolled_back);
+    assert!(reason.contains("is ROLLBACK_IN_PROGRESS"), "{reason}");
+}
+
+/// ECS refusing ContinueServiceDeployment (the hook timed out meanwhile, or
+/// another person acted first) fails mode continue naming the call, the
+/// deployment and ECS's reason.
+#[tokio::test(start_paused = true)]
+async fn a_refused_continue_names_the_deployment_and_the_reason() {
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    let refused = mock!(Client::continue_service_deployment)
+        .match_requests(|r| {
+            r.hook_id() == Some("ecs-pause-1")
+                && r.action() == Some(&DeploymentLifecycleHookAction::Continue)
+        })
+        .then_http_response(|| {
+            Response::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(
+                    r#"{"__type":"InvalidParameterException","message":"The lifecycle hook is not awaiting an action."}"#,
+                ),
+            )
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&refused]);
+    let err = fargate_deploy::deployment::native::continue_paused(&ecs, ARN, "ecs-pause-1", false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "ContinueServiceDeployment (CONTINUE) of 1 failed: InvalidParameterException: The lifecycle hook is not awaiting an action."
+    );
+    assert_eq!(refused.num_calls(), 1);
 }

@@ -349,6 +349,7 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
             service: "api".into(),
             arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/abc".into(),
             current: "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:9".into(),
+            paused: None,
         },
     ];
     let changes = [&web, &api]

@@ -46,7 +46,9 @@ impl Report {
     }
 
     fn heading(&self, outcome: &Result<(), Failure>) -> String {
+        let paused = self.rows.iter().any(|r| r.paused.is_some());
         let (icon, what) = match outcome {
+            Ok(()) if paused => ("⏸️", "paused for approval (mode continue resumes it)"),
             Ok(()) => ("✅", "succeeded"),
             Err(_) => ("❌", "failed"),
         };

@@ -1,0 +1,167 @@
+//! `mode: continue` — credentials → find the paused deployments (the plan)
+//! → continue them (ContinueServiceDeployment with CONTINUE) → wait →
+//! report. It resumes what a `wait-until: paused` deploy left awaiting a
+//! person's approval, and follows it as deploy does. (`continue` is a Rust
+//! keyword: hence the module's name.)
+
+use aws_smithy_types::DateTime;
+use serde_json::json;
+
+use super::prepare;
+use super::report::{Report, TargetRow};
+use super::wait::{WaitFor, wait_stage};
+use crate::arn::last_segment;
+use crate::aws::Aws;
+use crate::context::RunContext;
+use crate::deployment::apply::{apply_all, continue_change};
+use crate::deployment::native;
+use crate::error::{Failure, bad_input};
+use crate::inputs::ContinueSettings;
+use crate::plan::{CodeDeployNames, ContinueAction, PausedHook, Strategy};
+use crate::service::describe_services;
+use crate::stages::Stages;
+
+pub async fn run(
+    ctx: &RunContext<'_>,
+    c: &ContinueSettings,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
+    let github =
+        crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;
+    let mut stages = Stages::new(runner, 5);
+    let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
+    let (services, actions) = stages
+        .run("find paused deployment", async {
+            let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
+                .await
+                .map_err(|e| Failure::from_error("service", e))?;
+            let found = services
+                .iter()
+                .map(|svc| find_paused(&aws, &settings.cluster, svc));
+            let actions = futures_util::future::try_join_all(found)
+                .await
+                .map_err(|e| Failure::from_error("continue", e))?;
+            let lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            Ok(((services, actions), lines.join("; ")))
+        })
+        .await?;
+    report.plan = actions.iter().map(ContinueAction::describe).collect();
+    report.rows = actions.iter().map(row).collect();
+    if let Some(github) = github {
+        let names: Vec<&str> = actions.iter().map(|a| a.service.as_str()).collect();
+        let cluster = last_segment(&settings.cluster);
+        report.github_deployment = Some(github.start(
+            ctx.runner.clone(),
+            format!("continue {} in {cluster}", names.join(", ")),
+            json!({"cluster": cluster, "services": names, "continued": true}),
+            report.run_url.clone(),
+        ));
+    }
+
+    let since = DateTime::from(std::time::SystemTime::now());
+    let _armed = ctx.cancel.arm();
+    let updated = stages
+        .run("continue", async {
+            let changes = services
+                .iter()
+                .zip(&actions)
+                .map(|(svc, a)| continue_change(&aws.ecs, svc, a))
+                .collect();
+            let updated = apply_all("continue", changes).await?;
+            let lines: Vec<String> = actions
+                .iter()
+                .map(|a| format!("{}: continued from {}", a.service, a.hook.stage))
+                .collect();
+            Ok((updated, lines.join("; ")))
+        })
+        .await?;
+    let cluster = last_segment(&settings.cluster);
+    for (r, u) in report.rows.iter_mut().zip(&updated) {
+        r.record_deployment(&aws.region, cluster, u);
+    }
+    let wait = WaitFor {
+        settings: &c.follow,
+        since,
+        fail_fast: Default::default(),
+        on_cancel: Default::default(),
+        continued: actions
+            .iter()
+            .map(|a| (a.service.clone(), a.hook.hook_id.clone()))
+            .collect(),
+    };
+    wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    let lines: Vec<String> = report
+        .rows
+        .iter()
+        .map(|r| format!("{}: {}", r.name, r.outcome.as_deref().unwrap_or("?")))
+        .collect();
+    stages
+        .run("report", async { Ok(((), lines.join("; "))) })
+        .await
+}
+
+/// The report row of one continued deployment.
+fn row(action: &ContinueAction) -> TargetRow {
+    let revision = last_segment(&action.task_definition);
+    TargetRow {
+        name: action.service.clone(),
+        family: revision.split(':').next().unwrap_or_default().to_string(),
+        origin: format!("continued from {}", action.hook.stage),
+        revision: Some(revision.to_string()),
+        task_definition_arn: Some(action.task_definition.clone()),
+        deployment: Some(action.arn.clone()),
+        ..Default::default()
+    }
+}
+
+/// The deployment of `svc` that awaits ContinueServiceDeployment at a PAUSE
+/// hook; anything else is bad input (exit 2, nothing changed).
+async fn find_paused(
+    aws: &Aws,
+    cluster: &str,
+    svc: &aws_sdk_ecs::types::Service,
+) -> anyhow::Result<ContinueAction> {
+    let name = svc.service_name().unwrap_or_default().to_string();
+    let nothing = |why: String| {
+        bad_input(
+            "service",
+            format!(
+                "service {name} has no deployment paused at a PAUSE lifecycle hook: {why}; mode continue resumes what a deploy with wait-until: paused left paused"
+            ),
+        )
+    };
+    if !matches!(
+        Strategy::of(cluster, svc, CodeDeployNames::default())?,
+        Strategy::Native(_)
+    ) {
+        return Err(nothing(
+            "it does not deploy ECS-natively (blue/green, linear or canary)".into(),
+        ));
+    }
+    let Some(arn) = native::in_progress(&aws.ecs, cluster, &name).await? else {
+        return Err(nothing("no deployment of it is in progress".into()));
+    };
+    let deployment = native::describe(&aws.ecs, &arn).await?;
+    let paused = deployment.as_ref().and_then(|d| native::paused_at(d, None));
+    let Some(paused) = paused else {
+        let stage = deployment
+            .as_ref()
+            .and_then(|d| d.lifecycle_stage())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "?".into());
+        return Err(nothing(format!(
+            "its deployment {} is at {stage} and no hook awaits action",
+            last_segment(&arn)
+        )));
+    };
+    Ok(ContinueAction {
+        service: name,
+        arn,
+        task_definition: svc.task_definition().unwrap_or_default().to_string(),
+        hook: PausedHook {
+            hook_id: paused.hook_id,
+            stage: paused.stage,
+        },
+    })
+}
