@@ -69,7 +69,7 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "unknown mode",
             &[("mode", "ship")],
             "mode",
-            "unknown mode `ship`: use one of render, migrate, deploy, rollback",
+            "unknown mode `ship`: use one of render, migrate, deploy, continue, rollback",
         ),
         case(
             "missing image",
