@@ -369,6 +369,7 @@ pub fn signal(child: &mut Child, signal: &str) -> Signalled {
             (&run.mode, run.emulator_port, run.calls_before)
         {
             record_calls(mode, port, before);
+            assert_conformant(port);
         }
         let mut secrets = run.secrets;
         secrets.extend(issued_secrets(run.emulator_port));
@@ -428,6 +429,22 @@ struct SpawnedRun {
     /// calls are recorded for the least-privilege check as `run()`'s are.
     mode: Option<String>,
     calls_before: Option<usize>,
+}
+
+/// Fails the test whose run sent a request, or was given an answer by the
+/// emulator, that breaks AWS's service model (tests/emulator/conformance.py).
+fn assert_conformant(port: u16) {
+    let state = http(port, "GET", "/_fd/conformance", "");
+    let violations = state["violations"].as_array().cloned().unwrap_or_default();
+    assert!(
+        violations.is_empty(),
+        "against the AWS service models:\n{}",
+        violations
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 /// Appends the AWS operations a run of `mode` issued (the emulator's calls
@@ -572,6 +589,17 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Value {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // What the runs of this emulator asked and were answered, for the
+        // conformance report of tests/run (tests/emulator/conformance_report.py).
+        if !std::thread::panicking() {
+            let state = http(self.port, "GET", "/_fd/conformance", "");
+            let dir = repo_root().join("target/conformance");
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(
+                dir.join(format!("{}-{}.json", std::process::id(), self.port)),
+                state.to_string(),
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -925,6 +953,7 @@ impl ActionRun {
         let self_port = self.emulator_port;
         if let (Some(port), Some(before), Some(mode)) = (self_port, calls_before, self.mode()) {
             record_calls(&mode, port, before);
+            assert_conformant(port);
         }
         let ws = self.workspace.path().to_path_buf();
         let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap_or_default();

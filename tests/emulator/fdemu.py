@@ -91,6 +91,9 @@ class Layer:
         import github_layer  # noqa: E402  (beside this file)
 
         self.github = github_layer.GitHub(GITHUB_TOKEN)
+        import conformance  # noqa: E402  (beside this file)
+
+        self.conformance = conformance.Conformance()
 
     # -- helpers ---------------------------------------------------------
     @staticmethod
@@ -126,6 +129,8 @@ class Layer:
         if path == "/_fd/requests":
             with self.lock:
                 return self._json(start_response, "200 OK", self.requests)
+        if path == "/_fd/conformance":
+            return self._json(start_response, "200 OK", self.conformance.state())
         if path == "/_fd/secrets":
             with self.lock:
                 return self._json(start_response, "200 OK", self.secrets)
@@ -175,6 +180,36 @@ class Layer:
                 entry["params"] = json.loads(body)
             with self.lock:
                 self.requests.append(entry)
+            self.conformance.request(call["service"], call["operation"], environ.get("CONTENT_TYPE", ""), body)
+        answer = self._dispatch(environ, start_response, call, body)
+        return answer
+
+    def _layer_answer(self, start_response, call, status, doc):
+        """A JSON answer the layer wrote, checked against the operation's model."""
+        data = json.dumps(doc, default=str).encode()
+        if self.recording:
+            self.conformance.answer(call["service"], call["operation"], "layer", status, "application/x-amz-json-1.1", data)
+        start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                       [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _moto(self, environ, start_response, call):
+        """moto's own answer, checked against the operation's model as it passes."""
+        if not self.recording:
+            return self.app(environ, start_response)
+        held = {}
+
+        def hold(status, headers, exc_info=None):
+            held["status"], held["headers"] = status, headers
+
+        data = b"".join(self.app(environ, hold))
+        ctype = next((v for k, v in held["headers"] if k.lower() == "content-type"), "")
+        status = int(held["status"].split()[0])
+        self.conformance.answer(call["service"], call["operation"], "moto", status, ctype, data)
+        start_response(held["status"], held["headers"])
+        return [data]
+
+    def _dispatch(self, environ, start_response, call, body):
         if call["operation"] == "AssumeRoleWithWebIdentity" and self.config["sts_deny"]:
             xml = (
                 '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
@@ -206,31 +241,24 @@ class Layer:
         service_deployment_api = ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
                                   "StopServiceDeployment", "ContinueServiceDeployment")
         if call["service"] == "ecs" and call["operation"] in service_deployment_api and self.config["no_service_deployments"]:
-            return self._json(start_response, "400 Bad Request", {
+            return self._layer_answer(start_response, call, 400, {
                 "__type": "AccessDeniedException",
                 "message": f"User is not authorized to perform: ecs:{call['operation']}"})
         if call["service"] == "ecs" and call["operation"] in service_deployment_api:
             import ecs_layer  # noqa: E402
             from moto.ecs.models import ecs_backends
 
-            answer = ecs_layer.handle(call["operation"], json.loads(body or b"{}"), ecs_backends[seed_account()][call["region"]])
-            status, doc = answer
-            data = json.dumps({k: v for k, v in doc.items()}, default=str).encode()
-            start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
-                           [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
-            return [data]
+            status, doc = ecs_layer.handle(call["operation"], json.loads(body or b"{}"), ecs_backends[seed_account()][call["region"]])
+            return self._layer_answer(start_response, call, status, doc)
         if call["service"] == "codedeploy" and call["operation"] in ("ListDeploymentTargets", "BatchGetDeploymentTargets", "StopDeployment"):
             import codedeploy_layer  # noqa: E402
             from moto.codedeploy.models import codedeploy_backends
 
             status, doc = codedeploy_layer.handle(call["operation"], json.loads(body or b"{}"), codedeploy_backends[seed_account()][call["region"]])
-            data = json.dumps(doc, default=str).encode()
-            start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
-                           [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
-            return [data]
+            return self._layer_answer(start_response, call, status, doc)
         if call["service"] == "ecs" and call["operation"] == "CreateService":
             return self._create_service(environ, start_response, body, call["region"])
-        return self.app(environ, start_response)
+        return self._moto(environ, start_response, call)
 
     def _create_service(self, environ, start_response, body, region):
         # moto drops CreateService's deploymentConfiguration; keep it on the service
