@@ -85,7 +85,19 @@ impl Hopeless {
 
     /// The class, as the failure names it.
     pub fn name(&self) -> &'static str {
-        match self.class {
+        self.class.name()
+    }
+
+    /// What to do about it.
+    pub fn what_to_do(&self) -> String {
+        self.class.what_to_do()
+    }
+}
+
+impl Class {
+    /// The class, as a failure names it.
+    pub fn name(&self) -> &'static str {
+        match self {
             Class::CannotPull => "CannotPullContainerError",
             Class::ResourceInitialization => "ResourceInitializationError",
             Class::ExecFormat => "exec format error",
@@ -95,7 +107,7 @@ impl Hopeless {
 
     /// What to do about it.
     pub fn what_to_do(&self) -> String {
-        match &self.class {
+        match self {
             Class::CannotPull => "the image cannot be pulled: check that it exists in its registry, that the execution role may pull it (ecr:GetAuthorizationToken, ecr:BatchGetImage) and that the tasks' subnets reach the registry (a NAT gateway or VPC endpoints)".into(),
             Class::ResourceInitialization => "the task's resources cannot be set up: check that the execution role may read its secrets and parameters, that its log group exists, and that the tasks' subnets reach Secrets Manager, SSM and CloudWatch Logs".into(),
             Class::ExecFormat => "the image was built for another CPU architecture than the task's runtimePlatform.cpuArchitecture (X86_64 unless set): build it for that architecture, or set runtimePlatform".into(),
@@ -114,8 +126,9 @@ fn reasons(t: &Task) -> impl Iterator<Item = &str> {
         .chain(t.containers().iter().filter_map(|c| c.reason()))
 }
 
-/// How one stopped task failed, if in a way that will not fix itself.
-fn class_of(t: &Task) -> Option<(Class, String)> {
+/// How one stopped task failed, if in a way that will not fix itself, and
+/// ECS's words for it.
+pub fn class_of(t: &Task) -> Option<(Class, String)> {
     let said = |needle: &str| reasons(t).find(|r| r.contains(needle)).map(str::to_string);
     if let Some(r) = said("CannotPullContainerError") {
         return Some((Class::CannotPull, r));

@@ -250,6 +250,24 @@ async fn wait_stage(
     }
 }
 
+/// A task that stopped without an exit code: named by its class when it
+/// failed a way that will not fix itself (ECS's whole words, and what to
+/// do, follow as detail), else by ECS's words.
+fn did_not_run(task: &Task, reason: String) -> Failure {
+    match crate::deployment::hopeless::class_of(task) {
+        Some((class, _)) => Failure::failed(
+            "migrate",
+            format!("the migration task did not run: {}", class.name()),
+        )
+        .with_detail(reason)
+        .with_detail(class.what_to_do()),
+        None => Failure::failed(
+            "migrate",
+            format!("the migration task did not run: {reason}"),
+        ),
+    }
+}
+
 /// Exit 0 → Ok(0); anything else → the failure (and the exit code, if any).
 fn judge(
     ended: Ended,
@@ -271,13 +289,7 @@ fn judge(
                 )),
                 Some(code),
             )),
-            TaskOutcome::NoExitCode(reason) => Err((
-                Failure::failed(
-                    "migrate",
-                    format!("the migration task did not run: {reason}"),
-                ),
-                None,
-            )),
+            TaskOutcome::NoExitCode(reason) => Err((did_not_run(&task, reason), None)),
         },
         Ended::TimedOut { stopped } => Err((
             Failure::failed(

@@ -147,8 +147,16 @@ fn a_task_that_fails_to_start_quotes_the_reasons() {
     let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref";
     let done = migrate(&emu, &format!("FDEMU_FAIL_TO_START={reason}"), &[]).run();
     done.assert_code(1);
-    let error = done.first_error();
-    assert!(error.starts_with("::error title=migrate::the migration task did not run: TaskFailedToStart: CannotPullContainerError"), "{error}");
+    // Named by its class, short; ECS's whole words and what to do follow.
+    assert_eq!(
+        done.first_error(),
+        "::error title=migrate::the migration task did not run: CannotPullContainerError"
+    );
+    assert_contains(&done.stdout, &format!("TaskFailedToStart: {reason}"));
+    assert_contains(
+        &done.stdout,
+        "the image cannot be pulled: check that it exists in its registry",
+    );
     assert!(
         !done.outputs.contains_key("exit-code"),
         "no exit code without a run"
