@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::taskdef::model;
 
+pub mod reads;
+
 /// One thing to fix before the run may change anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

@@ -154,6 +154,7 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:ListServiceDeployments"
         | "ecs:ListTaskDefinitions"
         | "ecs:ListTasks"
+        | "logs:DescribeLogGroups"
         | "logs:GetLogEvents"
         | "codedeploy:BatchGetDeploymentTargets"
         | "codedeploy:GetDeployment"

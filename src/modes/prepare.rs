@@ -45,7 +45,15 @@ pub async fn front_stages(
     let targets =
         templates::render_stage(stages, settings, rendering, Some(&aws), services, &image).await?;
     let port = rendering.container_port;
-    super::verify::verify_stage(stages, runner, &targets, port, OnFinding::Refuse).await?;
+    super::verify::verify_stage(
+        stages,
+        runner,
+        Some(&aws),
+        &targets,
+        port,
+        OnFinding::Refuse,
+    )
+    .await?;
     Ok((aws, image, targets))
 }
 

@@ -40,7 +40,9 @@ pub async fn run(
     )
     .await?;
     let port = rendering.container_port;
-    super::verify::verify_stage(&mut stages, runner, &targets, port, OnFinding::Warn).await?;
+    let checks = aws.as_ref();
+    super::verify::verify_stage(&mut stages, runner, checks, &targets, port, OnFinding::Warn)
+        .await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
         report.plan = plan_stage(&mut stages, settings, aws, runner, &targets).await?;
     }

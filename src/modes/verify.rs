@@ -4,7 +4,9 @@
 //! each one as a warning and goes on, since it changes nothing.
 
 use super::templates::Target;
+use crate::aws::Aws;
 use crate::error::Failure;
+use crate::preflight::reads::{self, Checked};
 use crate::preflight::{self, Finding, Subject};
 use crate::runner::Runner;
 use crate::stages::Stages;
@@ -34,16 +36,39 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
         .collect()
 }
 
+/// What the definitions refer to in AWS, read at once: the awslogs
+/// groups their containers log to.
+async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
+    let refs: Vec<reads::LogGroupRef> = targets
+        .iter()
+        .flat_map(|t| reads::awslogs_groups(&t.name, &t.rendered.definition, &aws.region))
+        .collect();
+    if refs.is_empty() {
+        return Checked::default();
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
+    reads::log_groups(&logs, &refs).await
+}
+
+/// The pure checks, then (with `aws`) what the definitions refer to.
 pub async fn verify_stage(
     stages: &mut Stages<'_>,
     runner: &Runner,
+    aws: Option<&Aws>,
     targets: &[Target],
     container_port: Option<i32>,
     on_finding: OnFinding,
 ) -> Result<Vec<Finding>, Failure> {
     stages
         .run("verify", async {
-            let found = findings(targets, container_port);
+            let mut found = findings(targets, container_port);
+            if let Some(aws) = aws {
+                let checked = read_checks(aws, targets).await;
+                for w in &checked.warnings {
+                    runner.warning("verify", w);
+                }
+                found.extend(checked.findings);
+            }
             judge(found, targets.len(), on_finding, runner)
         })
         .await
@@ -57,7 +82,7 @@ fn judge(
     runner: &Runner,
 ) -> Result<(Vec<Finding>, String), Failure> {
     let checked = format!(
-        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes and the load balancers"
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers and the log groups"
     );
     let Some(first) = found.first() else {
         return Ok((found, format!("{checked}: nothing to fix")));

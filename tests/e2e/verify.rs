@@ -125,3 +125,48 @@ fn the_embedded_ecs_model_is_botocores() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The awslogs group a container logs to must exist (or be created by the
+/// task): otherwise its tasks stop with ResourceInitializationError, after
+/// the service was updated.
+#[test]
+fn a_log_group_that_does_not_exist_is_refused_before_any_change() {
+    let emu = emulator!();
+    let group = "$.containerDefinitions[?(@.name == 'web')].logConfiguration.options['awslogs-group'] = \"/ecs/nope\"";
+    let done = step(&emu, "deploy", group);
+    done.assert_code(2);
+    done.assert_error_starts_with(
+        "::error title=task-definition::web: container web logs to the awslogs group /ecs/nope, which does not exist: its tasks would stop with ResourceInitializationError; create the group, or set the log option awslogs-create-group to \"true\"",
+    );
+    emu.assert_unchanged();
+    // A group the task creates itself is not looked for.
+    let creates = "$.containerDefinitions[?(@.name == 'web')].logConfiguration.options = {\"awslogs-group\": \"/ecs/nope\", \"awslogs-region\": \"eu-west-1\", \"awslogs-stream-prefix\": \"ecs\", \"awslogs-create-group\": \"true\"}";
+    let done = step(&emu, "render", creates);
+    done.assert_code(0);
+    assert!(
+        !done.stdout.contains("/ecs/nope, which does not exist"),
+        "{}",
+        done.stdout
+    );
+    // Render warns of the missing one and goes on.
+    let done = step(&emu, "render", group);
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=task-definition::web: container web logs to the awslogs group /ecs/nope, which does not exist",
+    );
+}
+
+/// A check the role may not make is a warning that names the IAM action to
+/// add, and the run goes on.
+#[test]
+fn a_check_the_role_may_not_make_is_a_warning_naming_the_action() {
+    let emu = emulator!();
+    emu.configure(serde_json::json!({"deny": ["logs:DescribeLogGroups"]}));
+    let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:v2")]).run();
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=verify::could not check that log group /ecs/web exists (AccessDeniedException: User is not authorized to perform: logs:DescribeLogGroups); add logs:DescribeLogGroups to the role's policy to have it checked",
+    );
+}

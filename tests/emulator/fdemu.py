@@ -32,7 +32,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
   credentials expire S seconds after they are issued;
   ``{"no_service_deployments": true}`` makes the service-deployment API
   (ListServiceDeployments …) answer AccessDeniedException, as for a role
-  without it;
+  without it; ``{"deny": ["logs:DescribeLogGroups"]}`` does the same for
+  the operations named;
   ``{"event_note": "text"}`` appends text to every ECS service event;
   ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
   ECS deployments (see ecs_layer.py), ``{"deprovision_seconds": D}`` how
@@ -84,7 +85,7 @@ class Layer:
         self.lock = threading.Lock()
         self.requests = []
         self.oidc_requests = []
-        self.config = {"sts_deny": False, "oidc_fail": 0, "no_service_deployments": False}
+        self.config = {"sts_deny": False, "oidc_fail": 0, "no_service_deployments": False, "deny": []}
         # Every credential this emulator handed out, for the harness's leak scan.
         self.secrets = []
         self.recording = True
@@ -238,6 +239,10 @@ class Layer:
             headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
             start_response(held["status"], headers + [("Content-Length", str(len(answer)))])
             return [answer]
+        if f"{call['service']}:{call['operation']}" in self.config["deny"]:
+            return self._layer_answer(start_response, call, 400, {
+                "__type": "AccessDeniedException",
+                "message": f"User is not authorized to perform: {call['service']}:{call['operation']}"})
         service_deployment_api = ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
                                   "StopServiceDeployment", "ContinueServiceDeployment")
         if call["service"] == "ecs" and call["operation"] in service_deployment_api and self.config["no_service_deployments"]:
