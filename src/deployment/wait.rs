@@ -421,10 +421,21 @@ pub async fn stopped_tasks(
     cluster: &str,
     f: &Followed,
 ) -> Result<Vec<Task>, Option<String>> {
+    let ours = |t: &Task| t.started_by().is_none_or(|s| s == f.deployment_id);
+    stopped_tasks_where(ecs, cluster, &f.service, ours).await
+}
+
+/// The stopped tasks of `service` that `keep` keeps.
+async fn stopped_tasks_where(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    keep: impl Fn(&Task) -> bool,
+) -> Result<Vec<Task>, Option<String>> {
     let listed = ecs
         .list_tasks()
         .cluster(cluster)
-        .service_name(&f.service)
+        .service_name(service)
         .desired_status(DesiredStatus::Stopped)
         .send()
         .await;
@@ -444,14 +455,43 @@ pub async fn stopped_tasks(
         else {
             break;
         };
-        tasks.extend(
-            out.tasks()
-                .iter()
-                .filter(|t| t.started_by().is_none_or(|s| s == f.deployment_id))
-                .cloned(),
-        );
+        tasks.extend(out.tasks().iter().filter(|t| keep(t)).cloned());
     }
     Ok(tasks)
+}
+
+/// Why a failed ECS-native or CodeDeploy deployment failed, from its new
+/// revision's stopped tasks (ECS starts them for the deployment's task set,
+/// under a `startedBy` of its own): their reasons, and (with `logs`) their
+/// containers' last log lines — as a failed rolling deployment says.
+pub async fn explain_failure(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    logs: Option<&(SdkConfig, String)>,
+    result: &mut WaitResult,
+) {
+    if !matches!(result.verdict, Verdict::Failed { .. }) {
+        return;
+    }
+    let f = &result.followed;
+    let of_revision = |t: &Task| {
+        t.task_definition_arn()
+            .is_some_and(|td| super::assess::same_revision(td, &f.task_definition))
+    };
+    match stopped_tasks_where(ecs, cluster, &f.service, of_revision).await {
+        Ok(tasks) if !tasks.is_empty() => {
+            result.stopped_reasons = reasons_of(&tasks);
+            if let Some((config, region)) = logs
+                && let Ok(td) =
+                    crate::taskdef::api::describe_task_definition(ecs, &f.task_definition).await
+            {
+                result.crash_logs = crashed::last_words(config, region, &tasks, &td).await;
+            }
+        }
+        Ok(_) => {}
+        Err(Some(m)) => result.stopped_reasons = vec![format!("(stopped tasks unavailable: {m})")],
+        Err(None) => {}
+    }
 }
 
 /// `stoppedReason` (and container reasons / exit codes) of the tasks this

@@ -16,7 +16,7 @@ use crate::deployment::apply::roll_back_on_cancel;
 use crate::deployment::assess::Verdict;
 use crate::deployment::codedeploy;
 use crate::deployment::native;
-use crate::deployment::wait::{WaitResult, Watch, wait_all};
+use crate::deployment::wait::{WaitResult, Watch, explain_failure, wait_all};
 use crate::error::Failure;
 use crate::inputs::{Following, WaitUntil};
 use crate::plan::DeploymentKind;
@@ -81,7 +81,7 @@ pub async fn wait_stage(
             }
             // Rolling and CodeDeploy deployments are followed at the same time.
             let logs = Some((aws.config.clone(), aws.region.clone()));
-            let watch = Watch { since: Some(wait.since), fail_fast: wait.fail_fast, logs, ..Watch::new(&ctx.settings.cluster, settings.timeout, schedule) };
+            let watch = Watch { since: Some(wait.since), fail_fast: wait.fail_fast, logs: logs.clone(), ..Watch::new(&ctx.settings.cluster, settings.timeout, schedule) };
             let rolling = wait_all(&aws.ecs, runner, follow, watch);
             let all = async {
                 tokio::join!(
@@ -100,8 +100,11 @@ pub async fn wait_stage(
                 }
             };
             results.extend(rolled);
-            results.extend(deployed);
-            results.extend(natively);
+            // Why a native or CodeDeploy deployment failed, as for rolling ones.
+            let mut others: Vec<WaitResult> = deployed.into_iter().chain(natively).collect();
+            let explained = others.iter_mut().map(|r| explain_failure(&aws.ecs, &ctx.settings.cluster, logs.as_ref(), r));
+            futures_util::future::join_all(explained).await;
+            results.extend(others);
             let (ok, paused) = record(report, &results)?;
             if paused > 0 {
                 set_paused_output(runner, report)?;

@@ -87,9 +87,20 @@ fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
     let done = deploy(
         &emu,
         "bluegreen",
-        &[("environment-variables", "FDEMU_EXIT_CODE=2")],
+        &[(
+            "environment-variables",
+            "FDEMU_EXIT_CODE=2\nFDEMU_LOG=booting|panic: DATABASE_URL is not set",
+        )],
     );
     done.assert_code(1);
+    // Why, in the replacement tasks' own words, as for a rolling deployment.
+    assert_contains(&done.stdout, "web exited with code 2");
+    assert_contains(&done.stdout, "│ panic: DATABASE_URL is not set");
+    assert_contains(&done.summary, "panic: DATABASE_URL is not set");
+    println!(
+        "failed CodeDeploy deployment, as the action prints it:\n{}",
+        done.stdout
+    );
     let error = done.first_error();
     assert!(
         error.contains("failed: ECS_UPDATE_ERROR: The ECS service cannot reach a steady state"),

@@ -96,6 +96,12 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
         )],
     );
     done.assert_code(1);
+    // The green tasks' own reasons, as for a rolling deployment.
+    assert_contains(
+        &done.stdout,
+        "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
+    );
+    assert_contains(&done.stdout, "stopped task ");
     // The tool's wording and classification; the reason after it is ECS's.
     let error = done.first_error();
     assert!(

@@ -12,7 +12,8 @@ CodeDeploy documents for the ECS compute platform:
   created; on success the ECS service runs
   the AppSpec's task definition;
 * a replacement task set whose tasks crash — the AppSpec's task definition
-  has ``FDEMU_EXIT_CODE`` non-zero in its first container (the emulator's
+  has ``FDEMU_EXIT_CODE`` non-zero in its first container (three of them are
+  left STOPPED with that exit code and their ``FDEMU_LOG`` lines; the emulator's
   convention) — fails ``Install``: status Failed, ``errorInformation``
   ECS_UPDATE_ERROR, and with the deployment group's automatic rollback on
   DEPLOYMENT_FAILURE a rollback deployment (a real one, which the original's
@@ -132,6 +133,15 @@ def _finish(backend, deployment, plan, status):
         if svc is not None:
             svc.task_definition = plan["td"]
     elif status == "Failed":
+        # The replacement task set's tasks that exited, as DescribeTasks shows them.
+        import ecs_layer  # noqa: E402  (beside this file)
+
+        ecs = ecs_backends[backend.account_id][backend.region_name]
+        svc = ecs.services.get(f"{plan['cluster']}:{plan['service']}")
+        if svc is not None:
+            task_set = {"id": f"ecs-svc/{random.randint(10**15, 10**16 - 1)}", "taskDefinition": plan["td"]}
+            for _ in range(3):
+                ecs_layer._stopped_task(ecs, svc, task_set, ecs_layer._exit_code(ecs, plan["td"]) or 1)
         deployment._fd_error = {"code": "ECS_UPDATE_ERROR", "message": "The ECS service cannot reach a steady state: tasks of the replacement task set failed to start (essential container in task exited)."}
         if plan["rollback"]:
             _start_rollback(backend, deployment, "Automatic rollback triggered by DEPLOYMENT_FAILURE: the original task set serves production traffic again.")

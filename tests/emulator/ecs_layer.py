@@ -65,6 +65,8 @@ RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP,
 TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT,
 POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME (three steps long), CLEAN_UP —
 one step each ``rollout_seconds / 12``, then SUCCESSFUL. A crashing revision
+leaves three stopped tasks of its own (failed to start, or exited with its
+code after writing its ``FDEMU_LOG`` lines) and
 fails in SCALE_UP when the service's circuit breaker rolls back:
 ROLLBACK_IN_PROGRESS (with ``rollback.reason``), then ROLLBACK_SUCCESSFUL;
 without one it stays at SCALE_UP, IN_PROGRESS, as ECS keeps trying.
@@ -311,6 +313,14 @@ def _advance_native(backend, svc, dep, entry):
         if stage != entry["lifecycleStage"]:
             entry["lifecycleStage"] = stage
             failure = _failure(backend, dep["taskDefinition"])
+            if stage == "POST_SCALE_UP" and failure and not entry.get("tasks_stopped"):
+                # The green tasks that failed, as DescribeTasks shows them.
+                entry["tasks_stopped"] = True
+                for _ in range(3):
+                    if failure[0] == "launch":
+                        _stopped_task(backend, svc, dep, None, launch_failure=failure[1])
+                    else:
+                        _stopped_task(backend, svc, dep, failure[1])
             if stage == "POST_SCALE_UP" and failure:
                 enable, rollback = _breaker(svc)
                 # Only launch failures count for the breaker (see _advance).
