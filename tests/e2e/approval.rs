@@ -8,17 +8,9 @@
 use crate::common;
 use crate::common::assert_contains;
 
+use crate::native::run as step;
 use common::{Emulator, Finished};
 use serde_json::{Value, json};
-
-fn step(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
-    let image: &[(&str, &str)] = if mode == "deploy" {
-        &[("image", "web:v2")]
-    } else {
-        &[]
-    };
-    common::prod_step(emu, mode, service, &[image, extra].concat()).run()
-}
 
 /// Deploys `gated` until it pauses; the `paused` output of the service.
 fn deploy_until_paused(emu: &Emulator) -> (Finished, Value) {

@@ -7,7 +7,8 @@ use crate::common::assert_contains;
 use common::{Emulator, Finished};
 use serde_json::json;
 
-fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
+/// A step of `mode` for `service` in the prod cluster (deploy: image web:v2).
+pub(crate) fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> Finished {
     let image: &[(&str, &str)] = if mode == "deploy" {
         &[("image", "web:v2")]
     } else {
