@@ -165,3 +165,15 @@ fn the_image_has_one_name_derived_from_the_repository() {
         }
     }
 }
+
+/// The released amd64 binary is linked as the tested one: relative
+/// relocations packed, in tests/image/build and in the release workflow.
+#[test]
+fn the_release_links_the_binary_as_the_tests_do() {
+    let flag = "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS";
+    let value = "-C link-arg=-Wl,-z,pack-relative-relocs";
+    let build = std::fs::read_to_string(root().join("tests/image/build")).unwrap();
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(build.contains(&format!("{flag}=\"{value}\"")), "tests/image/build");
+    assert!(release.contains(&format!("{flag}: {value}")), "release.yml");
+}
