@@ -174,6 +174,9 @@ fn the_release_links_the_binary_as_the_tests_do() {
     let value = "-C link-arg=-Wl,-z,pack-relative-relocs";
     let build = std::fs::read_to_string(root().join("tests/image/build")).unwrap();
     let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
-    assert!(build.contains(&format!("{flag}=\"{value}\"")), "tests/image/build");
+    assert!(
+        build.contains(&format!("{flag}=\"{value}\"")),
+        "tests/image/build"
+    );
     assert!(release.contains(&format!("{flag}: {value}")), "release.yml");
 }

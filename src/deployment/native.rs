@@ -293,6 +293,33 @@ impl Deployment for ServiceDeployment<'_> {
     }
 }
 
+/// What ECS's own monitors said when they failed the deployment: the
+/// CloudWatch alarms of `deploymentConfiguration.alarms` that went into
+/// ALARM, or the circuit breaker's count ("" when neither tripped).
+fn what_tripped(d: &ServiceDeploymentShape) -> String {
+    use aws_sdk_ecs::types::ServiceDeploymentRollbackMonitorsStatus as Monitor;
+    let mut said = String::new();
+    if let Some(alarms) = d.alarms()
+        && alarms.status() == Some(&Monitor::Triggered)
+    {
+        let names = match alarms.triggered_alarm_names() {
+            [] => alarms.alarm_names().join(", "),
+            names => names.join(", "),
+        };
+        said.push_str(&format!("; CloudWatch alarm {names} went into ALARM"));
+    }
+    if let Some(cb) = d.deployment_circuit_breaker()
+        && cb.status() == Some(&Monitor::Triggered)
+    {
+        said.push_str(&format!(
+            "; circuit breaker: {} of {} tasks failed",
+            cb.failure_count(),
+            cb.threshold()
+        ));
+    }
+    said
+}
+
 fn failed(reason: String) -> Verdict {
     Verdict::Failed {
         reason,
@@ -343,11 +370,13 @@ impl ServiceDeployment<'_> {
     /// The verdict once the status is final (or, following a rollback, once it ended).
     fn verdict(&self, d: &ServiceDeploymentShape) -> Option<Verdict> {
         let id = last_segment(&self.arn);
-        let reason = d
+        let said = d
             .rollback()
             .and_then(|r| r.reason())
             .or(d.status_reason())
             .unwrap_or("no reason given");
+        let reason = format!("{said}{}", what_tripped(d));
+        let reason = reason.as_str();
         let status = d.status()?;
         let rolled_back = |reason: String| Verdict::Failed {
             reason,

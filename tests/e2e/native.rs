@@ -181,3 +181,22 @@ fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["result"], "failure");
 }
+
+/// A deployment alarm (`deploymentConfiguration.alarms`) that goes into
+/// ALARM during the bake time rolls the deployment back; the failure names
+/// the alarm, from the service deployment's `alarms.triggeredAlarmNames`.
+#[test]
+fn an_alarm_rollback_names_the_alarm() {
+    let emu = emulator!();
+    emu.configure(json!({"rollout_seconds": 6}));
+    let done = run(
+        &emu,
+        "deploy",
+        "native",
+        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
+    );
+    done.assert_code(1);
+    done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
+}

@@ -64,7 +64,11 @@ the service deployment walks the documented ``lifecycleStage`` values —
 RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP,
 TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT,
 POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME (three steps long), CLEAN_UP —
-one step each ``rollout_seconds / 12``, then SUCCESSFUL. A crashing revision
+one step each ``rollout_seconds / 12``, then SUCCESSFUL. A revision whose
+first container sets ``FDEMU_ALARM`` to one of the service's
+``deploymentConfiguration.alarms`` (enabled, with rollback) sets it off in
+BAKE_TIME: the deployment rolls back with ``alarms`` TRIGGERED naming it
+(the ``rollback.reason`` wording is the layer's). A crashing revision
 leaves three stopped tasks of its own (failed to start, or exited with its
 code after writing its ``FDEMU_LOG`` lines) and
 fails in SCALE_UP when the service's circuit breaker rolls back:
@@ -142,6 +146,18 @@ def _failure(backend, td_arn):
         return "launch", reason
     code = _exit_code(backend, td_arn)
     return ("exit", code) if code else None
+
+
+def _alarm(backend, svc, td_arn):
+    """The deployment alarm a revision sets off (its first container's
+    ``FDEMU_ALARM``), when the service watches it with rollback on."""
+    td = backend.describe_task_definition(td_arn)
+    env = {e["name"]: e["value"] for e in (td.container_definitions[0].get("environment") or [])}
+    alarms = (getattr(svc, "deployment_configuration", None) or {}).get("alarms") or {}
+    name = env.get("FDEMU_ALARM")
+    if name and alarms.get("enable") and alarms.get("rollback") and name in (alarms.get("alarmNames") or []):
+        return name
+    return None
 
 
 def _breaker(svc):
@@ -327,12 +343,21 @@ def _advance_native(backend, svc, dep, entry):
                 if enable and rollback and failure[0] == "launch":
                     _start_rollback(svc, entry, "Service deployment rolled back because the circuit breaker threshold was exceeded.")
                     dep["failedTasks"] = 3
+                    entry["breaker"] = {"failureCount": 3, "status": "TRIGGERED", "threshold": 3}
                     return
                 # No circuit breaker (and no alarm): ECS keeps trying to
                 # scale the green revision up; the deployment stays at SCALE_UP.
                 entry["step"] -= 1
                 entry["lifecycleStage"] = "SCALE_UP"
                 entry["t0"] = now_m - entry["step"] * tick
+                return
+            alarm = _alarm(backend, svc, dep["taskDefinition"])
+            if stage == "BAKE_TIME" and alarm:
+                # A deployment alarm went into ALARM during the bake time: ECS
+                # rolls back (deploymentConfiguration.alarms.rollback).
+                _start_rollback(svc, entry, f"Service deployment rolled back because alarm {alarm} went into ALARM.")
+                names = ((getattr(svc, "deployment_configuration", None) or {}).get("alarms") or {}).get("alarmNames") or []
+                entry["alarms"] = {"alarmNames": names, "status": "TRIGGERED", "triggeredAlarmNames": [alarm]}
                 return
             if _pause(svc, entry, stage):
                 return
@@ -608,6 +633,8 @@ def handle(operation, request, backend):
                 "lifecycleStage": e.get("lifecycleStage"),
                 "rollback": {k: (_stamp(v) if isinstance(v, datetime) else v) for k, v in e["rollback"].items()} if e.get("rollback") else None,
                 "lifecycleHookDetails": [{k: (_stamp(v) if isinstance(v, datetime) else v) for k, v in e["pause"].items()}] if e.get("pause") else [],
+                "alarms": e.get("alarms"),
+                "deploymentCircuitBreaker": e.get("breaker"),
                 "deploymentConfiguration": getattr(svc, "deployment_configuration", None),
             } for svc, e in found], "failures": []}
         if operation in ("StopServiceDeployment", "ContinueServiceDeployment"):

@@ -12,7 +12,7 @@ Scenario "default" (region eu-west-1, account 123456789012):
     ``worker`` (one container from the same repository);
   * services ``web`` (awsvpc, behind a target group on web:8080, deployment
     circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
-    ``worker`` definition, no circuit breaker) and ``native`` (ECS-native BLUE_GREEN, 5 minutes bake time), ``gated`` (BLUE_GREEN
+    ``worker`` definition, no circuit breaker) and ``native`` (ECS-native BLUE_GREEN, 5 minutes bake time, deployment alarm ``web-5xx`` with rollback), ``gated`` (BLUE_GREEN
     with a PAUSE hook after test traffic), ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller, with the CodeDeploy application
     ``AppECS-prod-bluegreen`` and deployment group ``DgpECS-prod-bluegreen``,
     automatic rollback on failure),
@@ -118,7 +118,8 @@ def default(endpoint):
                        launchType="FARGATE", networkConfiguration=network, deploymentController={"type": "CODE_DEPLOY"},
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
     native = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5, "maximumPercent": 200, "minimumHealthyPercent": 100,
-              "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+              "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+              "alarms": {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}}
     ecs.create_service(cluster="prod", serviceName="native", taskDefinition=web_td["taskDefinitionArn"], desiredCount=2,
                        launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=native,
                        loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])

@@ -276,3 +276,45 @@ async fn a_refused_continue_names_the_deployment_and_the_reason() {
     );
     assert_eq!(refused.num_calls(), 1);
 }
+
+/// What tripped the rollback is named from the service deployment's own
+/// monitors: the alarms that went into ALARM, the circuit breaker's count.
+#[tokio::test(start_paused = true)]
+async fn an_alarm_or_circuit_breaker_rollback_names_what_tripped() {
+    use aws_sdk_ecs::types::{
+        ServiceDeploymentAlarms, ServiceDeploymentCircuitBreaker,
+        ServiceDeploymentRollbackMonitorsStatus as Monitor,
+    };
+    let rolled = || {
+        let alarms = ServiceDeploymentAlarms::builder()
+            .status(Monitor::Triggered)
+            .alarm_names("web-5xx")
+            .alarm_names("web-latency")
+            .triggered_alarm_names("web-5xx")
+            .build();
+        let breaker = ServiceDeploymentCircuitBreaker::builder()
+            .status(Monitor::Monitoring)
+            .failure_count(0)
+            .threshold(3)
+            .build();
+        DescribeServiceDeploymentsOutput::builder()
+            .service_deployments(
+                ServiceDeployment::builder()
+                    .service_deployment_arn(ARN)
+                    .status(S::RollbackInProgress)
+                    .lifecycle_stage(Stage::BakeTime)
+                    .alarms(alarms)
+                    .deployment_circuit_breaker(breaker)
+                    .build(),
+            )
+            .build()
+    };
+    let rule = mock!(Client::describe_service_deployments).then_output(rolled);
+    let (res, _) = follow_mocked(&[&rule], 600, false, false).await;
+    let (reason, rolled_back) = res.verdict.failure().unwrap();
+    assert!(rolled_back);
+    assert_eq!(
+        reason,
+        "service deployment 1 is ROLLBACK_IN_PROGRESS: no reason given; CloudWatch alarm web-5xx went into ALARM"
+    );
+}
