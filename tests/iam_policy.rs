@@ -73,7 +73,16 @@ fn every_policy_is_a_valid_least_privilege_document() {
             assert!(!a.contains('*'), "{mode}: no wildcard actions ({a})");
             let service = a.split(':').next().unwrap();
             assert!(
-                ["ecs", "ecr", "logs", "codedeploy", "iam"].contains(&service),
+                [
+                    "ecs",
+                    "ecr",
+                    "logs",
+                    "codedeploy",
+                    "iam",
+                    "ssm",
+                    "secretsmanager"
+                ]
+                .contains(&service),
                 "{mode}: {a}"
             );
         }
@@ -156,6 +165,8 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:ListTasks"
         | "logs:DescribeLogGroups"
         | "logs:GetLogEvents"
+        | "secretsmanager:DescribeSecret"
+        | "ssm:GetParameters"
         | "codedeploy:BatchGetDeploymentTargets"
         | "codedeploy:GetDeployment"
         | "codedeploy:GetDeploymentConfig"

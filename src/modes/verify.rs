@@ -37,17 +37,36 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
 }
 
 /// What the definitions refer to in AWS, read at once: the awslogs
-/// groups their containers log to.
+/// groups their containers log to, the secrets and parameters they read.
 async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
-    let refs: Vec<reads::LogGroupRef> = targets
+    let region = &aws.region;
+    let groups: Vec<reads::LogGroupRef> = targets
         .iter()
-        .flat_map(|t| reads::awslogs_groups(&t.name, &t.rendered.definition, &aws.region))
+        .flat_map(|t| reads::awslogs_groups(&t.name, &t.rendered.definition, region))
         .collect();
-    if refs.is_empty() {
-        return Checked::default();
-    }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
-    reads::log_groups(&logs, &refs).await
+    let secrets: Vec<reads::SecretRef> = targets
+        .iter()
+        .flat_map(|t| reads::secret_refs(&t.name, &t.rendered.definition, region))
+        .collect();
+    let groups_checked = async {
+        if groups.is_empty() {
+            return Checked::default();
+        }
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.config);
+        reads::log_groups(&logs, &groups).await
+    };
+    let secrets_checked = async {
+        if secrets.is_empty() {
+            return Checked::default();
+        }
+        let ssm = aws_sdk_ssm::Client::new(&aws.config);
+        let sm = aws_sdk_secretsmanager::Client::new(&aws.config);
+        reads::secrets(&ssm, &sm, &secrets).await
+    };
+    let (mut checked, more) = tokio::join!(groups_checked, secrets_checked);
+    checked.findings.extend(more.findings);
+    checked.warnings.extend(more.warnings);
+    checked
 }
 
 /// The pure checks, then (with `aws`) what the definitions refer to.
@@ -82,7 +101,7 @@ fn judge(
     runner: &Runner,
 ) -> Result<(Vec<Finding>, String), Failure> {
     let checked = format!(
-        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers and the log groups"
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups and the secrets"
     );
     let Some(first) = found.first() else {
         return Ok((found, format!("{checked}: nothing to fix")));

@@ -110,10 +110,236 @@ fn missing_group(r: &LogGroupRef) -> Finding {
     }
 }
 
+/// Where a secret's `valueFrom` points, in this region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An SSM parameter, by name or ARN (GetParameters takes both).
+    Parameter(String),
+    /// A Secrets Manager secret: its ARN without the JSON key, version
+    /// stage and version id that may follow it.
+    Secret(String),
+}
+
+/// One secret a container of a target refers to (`secrets`, or its
+/// `repositoryCredentials`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub target: String,
+    pub container: String,
+    /// The variable it fills, or `repositoryCredentials`.
+    pub name: String,
+    pub source: Source,
+}
+
+/// Where `value_from` points; `None` for another region's (not read here).
+pub fn source_of(value_from: &str, region: &str) -> Option<Source> {
+    let parts: Vec<&str> = value_from.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "secretsmanager", r, _, "secret", _, ..] => {
+            (*r == region).then(|| Source::Secret(parts[..7].join(":")))
+        }
+        ["arn", _, "ssm", r, ..] => {
+            (*r == region).then(|| Source::Parameter(value_from.to_string()))
+        }
+        ["arn", ..] => None,
+        _ => Some(Source::Parameter(value_from.to_string())),
+    }
+}
+
+/// The secrets and registry credentials the containers of `definition`
+/// refer to in this region.
+pub fn secret_refs(target: &str, definition: &Value, region: &str) -> Vec<SecretRef> {
+    let containers = definition["containerDefinitions"].as_array();
+    let mut refs = Vec::new();
+    for c in containers.into_iter().flatten() {
+        let container = c["name"].as_str().unwrap_or("?");
+        let secrets = c["secrets"].as_array().into_iter().flatten();
+        let named = secrets.filter_map(|s| Some((s["name"].as_str()?, s["valueFrom"].as_str()?)));
+        let credentials = c["repositoryCredentials"]["credentialsParameter"]
+            .as_str()
+            .map(|v| ("repositoryCredentials", v));
+        for (name, value_from) in named.chain(credentials) {
+            if let Some(source) = source_of(value_from, region) {
+                refs.push(SecretRef {
+                    target: target.to_string(),
+                    container: container.to_string(),
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    refs
+}
+
+/// Whether each referenced parameter and secret exists: GetParameters by
+/// tens, DescribeSecret per secret, all at once.
+pub async fn secrets(
+    ssm: &aws_sdk_ssm::Client,
+    secretsmanager: &aws_sdk_secretsmanager::Client,
+    refs: &[SecretRef],
+) -> Checked {
+    let mut parameters: Vec<&str> = Vec::new();
+    let mut secrets: Vec<&str> = Vec::new();
+    for r in refs {
+        let (list, id) = match &r.source {
+            Source::Parameter(p) => (&mut parameters, p.as_str()),
+            Source::Secret(s) => (&mut secrets, s.as_str()),
+        };
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    }
+    let (missing_parameters, missing_secrets) = tokio::join!(
+        missing_parameters(ssm, &parameters),
+        missing_secrets(secretsmanager, &secrets)
+    );
+    let mut checked = Checked::default();
+    for missing in [missing_parameters, missing_secrets] {
+        match missing {
+            Ok(gone) => checked.findings.extend(
+                refs.iter()
+                    .filter(|r| gone.contains(&r.source))
+                    .map(missing_secret),
+            ),
+            Err(warning) => checked.warnings.push(warning),
+        }
+    }
+    checked
+}
+
+/// The parameters of `names` that do not exist; `Err`, a warning, when
+/// they cannot be read.
+async fn missing_parameters(
+    ssm: &aws_sdk_ssm::Client,
+    names: &[&str],
+) -> Result<Vec<Source>, String> {
+    let reads = names.chunks(10).map(|chunk| {
+        ssm.get_parameters()
+            .set_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
+            .send()
+    });
+    let mut missing = Vec::new();
+    for answer in futures_util::future::join_all(reads).await {
+        match answer {
+            Ok(out) => missing.extend(
+                out.invalid_parameters()
+                    .iter()
+                    .map(|p| Source::Parameter(p.clone())),
+            ),
+            Err(e) => return Err(cannot_check("the SSM parameters", "ssm:GetParameters", &e)),
+        }
+    }
+    Ok(missing)
+}
+
+/// The secrets of `ids` that do not exist.
+async fn missing_secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    ids: &[&str],
+) -> Result<Vec<Source>, String> {
+    let reads = ids
+        .iter()
+        .map(|id| async move { (id, sm.describe_secret().secret_id(*id).send().await) });
+    let mut missing = Vec::new();
+    for (id, answer) in futures_util::future::join_all(reads).await {
+        match answer {
+            Ok(_) => {}
+            Err(e) if aws_code(&e) == Some("ResourceNotFoundException") => {
+                missing.push(Source::Secret(id.to_string()))
+            }
+            Err(e) => {
+                return Err(cannot_check(
+                    "the Secrets Manager secrets",
+                    "secretsmanager:DescribeSecret",
+                    &e,
+                ));
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// The warning for a check that could not be made, naming the IAM action
+/// when the role may not call it.
+fn cannot_check<E>(
+    what: &str,
+    action: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let hint = match aws_code(e) {
+        Some("AccessDeniedException") => {
+            format!("; add {action} to the role's policy to have them checked")
+        }
+        _ => String::new(),
+    };
+    format!(
+        "could not check that {what} the task definitions refer to exist ({}){hint}",
+        aws_message(e)
+    )
+}
+
+fn missing_secret(r: &SecretRef) -> Finding {
+    let what = match &r.source {
+        Source::Parameter(p) => format!("the SSM parameter {p}"),
+        Source::Secret(s) => format!("the Secrets Manager secret {s}"),
+    };
+    let refers = match r.name.as_str() {
+        "repositoryCredentials" => "repositoryCredentials refer".to_string(),
+        name => format!("secret {name} refers"),
+    };
+    Finding {
+        input: "secrets",
+        message: format!(
+            "{}: container {}'s {refers} to {what}, which does not exist: its tasks would stop with ResourceInitializationError; create it, or fix the valueFrom",
+            r.target, r.container
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn value_from_is_read_as_ecs_reads_it() {
+        let r = "eu-west-1";
+        let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+        for (value_from, source) in [
+            (secret, Some(Source::Secret(secret.into()))),
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf:password:AWSCURRENT:",
+                Some(Source::Secret(secret.into())),
+            ),
+            (
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/token",
+                Some(Source::Parameter(
+                    "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/token".into(),
+                )),
+            ),
+            ("/prod/token", Some(Source::Parameter("/prod/token".into()))),
+            ("token", Some(Source::Parameter("token".into()))),
+            (
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:far-AbCdEf",
+                None,
+            ),
+            ("arn:aws:ssm:us-east-1:123456789012:parameter/far", None),
+        ] {
+            assert_eq!(source_of(value_from, r), source, "{value_from}");
+        }
+        let td = json!({"containerDefinitions": [{"name": "web",
+            "secrets": [{"name": "DB", "valueFrom": secret}],
+            "repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hub-XyZ123"}}]});
+        let names: Vec<String> = secret_refs("web", &td, r)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["DB", "repositoryCredentials"]);
+    }
 
     #[test]
     fn only_groups_that_must_exist_here_are_checked() {

@@ -339,7 +339,13 @@ fn file_template_with_patches_and_no_pin() {
         td["containerDefinitions"][0]["secrets"],
         json!([{"name": "TOKEN", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/token"}])
     );
-    assert_eq!(emu.calls(), ["ecr:DescribeImages"]);
+    // The verify stage looked the parameter up: it does not exist, which
+    // render reports (migrate and deploy would refuse it).
+    assert_eq!(emu.calls(), ["ecr:DescribeImages", "ssm:GetParameters"]);
+    assert_contains(
+        &done.stdout,
+        "::warning title=secrets::migrate: container app's secret TOKEN refers to the SSM parameter arn:aws:ssm:eu-west-1:123456789012:parameter/token, which does not exist",
+    );
 }
 
 #[test]

@@ -170,3 +170,53 @@ fn a_check_the_role_may_not_make_is_a_warning_naming_the_action() {
         "::warning title=verify::could not check that log group /ecs/web exists (AccessDeniedException: User is not authorized to perform: logs:DescribeLogGroups); add logs:DescribeLogGroups to the role's policy to have it checked",
     );
 }
+
+/// The secrets and parameters a definition reads must exist: otherwise its
+/// tasks stop with ResourceInitializationError after the service changed.
+/// JSON keys and versions after a secret's ARN are understood.
+#[test]
+fn a_secret_or_parameter_that_does_not_exist_is_refused_before_any_change() {
+    let emu = emulator!();
+    let secret = emu.seed_str("db_secret");
+    let secrets = |lines: &str| {
+        common::prod_step(
+            &emu,
+            "deploy",
+            "web",
+            &[("image", "web:v2"), ("secrets", lines)],
+        )
+        .run()
+    };
+    let done = secrets("TOKEN=/prod/nope");
+    done.assert_code(2);
+    done.assert_error_starts_with(
+        "::error title=secrets::web: container web's secret TOKEN refers to the SSM parameter /prod/nope, which does not exist: its tasks would stop with ResourceInitializationError",
+    );
+    emu.assert_unchanged();
+    let gone = secret.replace("prod/db", "prod/gone");
+    let done = secrets(&format!("OLD={gone}"));
+    done.assert_code(2);
+    done.assert_error_contains(&format!(
+        "container web's secret OLD refers to the Secrets Manager secret {gone}, which does not exist"
+    ));
+    emu.assert_unchanged();
+    // What exists passes: a parameter by name, a secret's JSON key and version.
+    let done = secrets(&format!(
+        "TOKEN=/prod/token\nPASSWORD={secret}:password:AWSCURRENT:"
+    ));
+    done.assert_code(0);
+    assert!(emu.saw("ssm:GetParameters") && emu.saw("secretsmanager:DescribeSecret"));
+}
+
+/// A role that may not read secrets gets a warning naming the action.
+#[test]
+fn a_role_that_may_not_read_the_secrets_is_warned_not_refused() {
+    let emu = emulator!();
+    emu.configure(serde_json::json!({"deny": ["secretsmanager:DescribeSecret"]}));
+    let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:v2")]).run();
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=verify::could not check that the Secrets Manager secrets the task definitions refer to exist (AccessDeniedException: User is not authorized to perform: secretsmanager:DescribeSecret); add secretsmanager:DescribeSecret to the role's policy to have them checked",
+    );
+}

@@ -16,7 +16,8 @@ error answer's ``__type`` must be one of the operation's documented errors
 or an error every AWS JSON service may answer (throttling, access denied,
 validation, server errors).
 
-Protocols: the JSON ones (ECS, ECR, CloudWatch Logs, CodeDeploy) are read
+Protocols: the JSON ones (ECS, ECR, CloudWatch Logs, CodeDeploy, SSM,
+Secrets Manager) are read
 as they are; STS's query protocol requests are read from their form
 parameters; query (XML) answers are counted but not checked (moto's own,
 no layer writes one).
@@ -39,7 +40,8 @@ COMMON_ERRORS = {
 }
 
 # Signing names that are not botocore's service names.
-SERVICE_NAMES = {"logs": "logs", "ecs": "ecs", "ecr": "ecr", "codedeploy": "codedeploy", "sts": "sts"}
+SERVICE_NAMES = {"logs": "logs", "ecs": "ecs", "ecr": "ecr", "codedeploy": "codedeploy", "sts": "sts",
+                 "ssm": "ssm", "secretsmanager": "secretsmanager"}
 
 
 class Conformance:

@@ -76,6 +76,21 @@ SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment", "StopServiceDeployment",
                "ContinueServiceDeployment"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
+
+
+def _drop_empty(member):
+    def fix(doc):
+        if doc.get(member) == []:
+            del doc[member]
+        return doc
+    return fix
+
+
+# Where moto's answer breaks the operation's model, corrected as AWS answers.
+# GetParameters: moto sends "InvalidParameters": [] when every name exists;
+# the model's ParameterNameList has min 1, so AWS leaves the member out
+# (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html).
+MOTO_FIXES = {"ssm:GetParameters": _drop_empty("InvalidParameters")}
 GITHUB_TOKEN = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d"
 
 
@@ -195,7 +210,8 @@ class Layer:
         return [data]
 
     def _moto(self, environ, start_response, call):
-        """moto's own answer, checked against the operation's model as it passes."""
+        """moto's own answer, with the few corrections MOTO_FIXES makes, checked
+        against the operation's model as it passes."""
         if not self.recording:
             return self.app(environ, start_response)
         held = {}
@@ -206,6 +222,10 @@ class Layer:
         data = b"".join(self.app(environ, hold))
         ctype = next((v for k, v in held["headers"] if k.lower() == "content-type"), "")
         status = int(held["status"].split()[0])
+        fix = MOTO_FIXES.get(f"{call['service']}:{call['operation']}")
+        if fix and status == 200:
+            data = json.dumps(fix(json.loads(data))).encode()
+            held["headers"] = [(k, str(len(data)) if k.lower() == "content-length" else v) for k, v in held["headers"]]
         self.conformance.answer(call["service"], call["operation"], "moto", status, ctype, data)
         start_response(held["status"], held["headers"])
         return [data]

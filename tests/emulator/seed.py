@@ -5,7 +5,8 @@ Scenario "default" (region eu-west-1, account 123456789012):
     subnets and a security group;
   * ECR repository ``web`` with tags ``v1`` and ``v2``, each a distinct Docker
     v2 manifest with its own layers, so each has its own digest;
-  * log group ``/ecs/web``;
+  * log group ``/ecs/web``; Secrets Manager secret ``prod/db`` (the web
+    container's ``DATABASE_URL``) and SSM parameter ``/prod/token``;
   * cluster ``prod``;
   * task definition ``web`` (containers ``web`` from ECR with environment,
     secrets, awslogs and port 8080, and a ``log-router`` sidecar; tags) and
@@ -47,7 +48,7 @@ def manifest(tag):
     })
 
 
-def web_containers(image):
+def web_containers(image, db_secret):
     return [
         {
             "name": "web",
@@ -56,8 +57,7 @@ def web_containers(image):
             "essential": True,
             "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
             "environment": [{"name": "RAILS_ENV", "value": "production"}, {"name": "APP_NAME", "value": "web"}],
-            "secrets": [{"name": "DATABASE_URL",
-                         "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-AbCdEf"}],
+            "secrets": [{"name": "DATABASE_URL", "valueFrom": db_secret}],
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": "ecs"}},
         },
@@ -88,6 +88,9 @@ def default(endpoint):
         digests[tag] = image["image"]["imageId"]["imageDigest"]
 
     client(endpoint, "logs").create_log_group(logGroupName="/ecs/web")
+    # What the definitions' secrets refer to (the verify stage looks them up).
+    db_secret = client(endpoint, "secretsmanager").create_secret(Name="prod/db", SecretString="postgres://db")["ARN"]
+    client(endpoint, "ssm").put_parameter(Name="/prod/token", Value="t0k", Type="SecureString")
 
     ecs = client(endpoint, "ecs")
     ecs.create_cluster(clusterName="prod")
@@ -95,7 +98,7 @@ def default(endpoint):
                   executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ecs-execution",
                   taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/web-task")
     v1 = f"{REGISTRY}/web@{digests['v1']}"
-    web_td = ecs.register_task_definition(family="web", containerDefinitions=web_containers(v1),
+    web_td = ecs.register_task_definition(family="web", containerDefinitions=web_containers(v1, db_secret),
                                           tags=[{"key": "app", "value": "web"}], **common)["taskDefinition"]
     worker_td = ecs.register_task_definition(family="worker", containerDefinitions=[
         {"name": "worker", "image": v1, "memory": 512, "command": ["bin/jobs"],
@@ -153,6 +156,7 @@ def default(endpoint):
         "security_group": sg,
         "digests": digests,
         "task_definitions": {"web": web_td["taskDefinitionArn"], "worker": worker_td["taskDefinitionArn"]},
+        "db_secret": db_secret,
     }
 
 
