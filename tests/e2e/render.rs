@@ -134,7 +134,12 @@ fn renders_from_the_service_and_changes_nothing() {
             "ecs:DescribeServices",
             // The template, then the family's latest revision (reuse or new, for the plan).
             "ecs:DescribeTaskDefinition",
-            "ecs:DescribeTaskDefinition"
+            "ecs:DescribeTaskDefinition",
+            // Verify: the execution and task roles, the log group, the secret.
+            "iam:GetRole",
+            "iam:GetRole",
+            "logs:DescribeLogGroups",
+            "secretsmanager:DescribeSecret"
         ]
     );
 }

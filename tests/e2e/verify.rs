@@ -187,6 +187,16 @@ fn a_secret_or_parameter_that_does_not_exist_is_refused_before_any_change() {
         )
         .run()
     };
+    // The migration task reads the same secrets: refused there too.
+    let migrate = common::prod_step(
+        &emu,
+        "migrate",
+        "web",
+        &[("image", "web:v2"), ("secrets", "TOKEN=/prod/nope")],
+    )
+    .run();
+    migrate.assert_code(2);
+    migrate.assert_error_contains("the SSM parameter /prod/nope, which does not exist");
     let done = secrets("TOKEN=/prod/nope");
     done.assert_code(2);
     done.assert_error_starts_with(
