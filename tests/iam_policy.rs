@@ -164,7 +164,6 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:ListTaskDefinitions"
         | "ecs:ListTasks"
         | "logs:DescribeLogGroups"
-        | "iam:GetRole"
         | "logs:GetLogEvents"
         | "secretsmanager:DescribeSecret"
         | "ssm:GetParameters"

@@ -37,8 +37,7 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
 }
 
 /// What the definitions refer to in AWS, read at once: the awslogs
-/// groups their containers log to, the secrets and parameters they read,
-/// the roles ECS assumes for them.
+/// groups their containers log to, the secrets and parameters they read.
 async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
     let region = &aws.region;
     let groups: Vec<reads::LogGroupRef> = targets
@@ -64,22 +63,9 @@ async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
         let sm = aws_sdk_secretsmanager::Client::new(&aws.config);
         reads::secrets(&ssm, &sm, &secrets).await
     };
-    let roles: Vec<reads::RoleRef> = targets
-        .iter()
-        .flat_map(|t| reads::role_refs(&t.name, &t.rendered.definition))
-        .collect();
-    let roles_checked = async {
-        if roles.is_empty() {
-            return Checked::default();
-        }
-        reads::roles(&aws_sdk_iam::Client::new(&aws.config), &roles).await
-    };
-    let (mut checked, secrets, roles) =
-        tokio::join!(groups_checked, secrets_checked, roles_checked);
-    for more in [secrets, roles] {
-        checked.findings.extend(more.findings);
-        checked.warnings.extend(more.warnings);
-    }
+    let (mut checked, more) = tokio::join!(groups_checked, secrets_checked);
+    checked.findings.extend(more.findings);
+    checked.warnings.extend(more.warnings);
     checked
 }
 
@@ -115,7 +101,7 @@ fn judge(
     runner: &Runner,
 ) -> Result<(Vec<Finding>, String), Failure> {
     let checked = format!(
-        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups, the secrets and the roles"
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups and the secrets"
     );
     let Some(first) = found.first() else {
         return Ok((found, format!("{checked}: nothing to fix")));

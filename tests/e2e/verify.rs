@@ -230,26 +230,3 @@ fn a_role_that_may_not_read_the_secrets_is_warned_not_refused() {
         "::warning title=verify::could not check that the Secrets Manager secrets the task definitions refer to exist (AccessDeniedException: User is not authorized to perform: secretsmanager:DescribeSecret); add secretsmanager:DescribeSecret to the role's policy to have them checked",
     );
 }
-
-/// The roles ECS assumes for the tasks must exist and trust
-/// ecs-tasks.amazonaws.com, or no task starts.
-#[test]
-fn a_role_that_does_not_exist_or_does_not_trust_ecs_tasks_is_refused() {
-    let emu = emulator!();
-    let role = |arn: &str| {
-        let set = format!("$.taskRoleArn = \"{arn}\"");
-        common::prod_step(&emu, "deploy", "web", &[("image", "web:v2"), ("set", &set)]).run()
-    };
-    let done = role("arn:aws:iam::123456789012:role/nope");
-    done.assert_code(2);
-    done.assert_error_starts_with(
-        "::error title=task-definition::web: the taskRoleArn arn:aws:iam::123456789012:role/nope does not exist: ECS cannot start the tasks",
-    );
-    let done = role("arn:aws:iam::123456789012:role/lambda-only");
-    done.assert_code(2);
-    done.assert_error_contains(
-        "the taskRoleArn arn:aws:iam::123456789012:role/lambda-only does not trust ecs-tasks.amazonaws.com",
-    );
-    emu.assert_unchanged();
-    assert!(emu.saw("iam:GetRole"));
-}

@@ -6,9 +6,7 @@ Scenario "default" (region eu-west-1, account 123456789012):
   * ECR repository ``web`` with tags ``v1`` and ``v2``, each a distinct Docker
     v2 manifest with its own layers, so each has its own digest;
   * log group ``/ecs/web``; Secrets Manager secret ``prod/db`` (the web
-    container's ``DATABASE_URL``) and SSM parameter ``/prod/token``; IAM
-    roles ``ecs-execution`` and ``web-task`` (trusting ECS tasks) and
-    ``lambda-only`` (trusting Lambda);
+    container's ``DATABASE_URL``) and SSM parameter ``/prod/token``;
   * cluster ``prod``;
   * task definition ``web`` (containers ``web`` from ECR with environment,
     secrets, awslogs and port 8080, and a ``log-router`` sidecar; tags) and
@@ -93,11 +91,6 @@ def default(endpoint):
     # What the definitions' secrets refer to (the verify stage looks them up).
     db_secret = client(endpoint, "secretsmanager").create_secret(Name="prod/db", SecretString="postgres://db")["ARN"]
     client(endpoint, "ssm").put_parameter(Name="/prod/token", Value="t0k", Type="SecureString")
-    iam = client(endpoint, "iam")
-    for role, service in (("ecs-execution", "ecs-tasks"), ("web-task", "ecs-tasks"), ("lambda-only", "lambda")):
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                         "Principal": {"Service": f"{service}.amazonaws.com"}}]}
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
 
     ecs = client(endpoint, "ecs")
     ecs.create_cluster(clusterName="prod")
