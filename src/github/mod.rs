@@ -223,8 +223,8 @@ impl Client {
             // octocrab sends `X-GitHub-Api-Version: 2022-11-28`, the version of
             // the description the tests check requests against.
             .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
-            // Retries are ours (below): with backoff, and bounded in time.
-            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            // Retries are ours (below): with backoff, and bounded in time;
+            // octocrab is built without its retry layer.
             .set_connect_timeout(Some(Duration::from_secs(5)))
             .set_read_timeout(Some(Duration::from_secs(10)))
             .build()

@@ -135,9 +135,7 @@ fn renders_from_the_service_and_changes_nothing() {
             // The template, then the family's latest revision (reuse or new, for the plan).
             "ecs:DescribeTaskDefinition",
             "ecs:DescribeTaskDefinition",
-            // Verify: the execution and task roles, the log group, the secret.
-            "iam:GetRole",
-            "iam:GetRole",
+            // Verify: the log group, the secret.
             "logs:DescribeLogGroups",
             "secretsmanager:DescribeSecret"
         ]
