@@ -12,6 +12,7 @@ pub mod history;
 pub mod hopeless;
 pub mod native;
 pub mod previous;
+pub mod stopped;
 pub mod wait;
 
 use aws_sdk_ecs::types::Service;
