@@ -393,7 +393,7 @@ impl DeployPlan {
 }
 
 mod actions;
-pub use actions::{ContinueAction, PausedHook, RollbackAction, RollbackTo};
+pub use actions::{ContinueAction, PausedAt, RollbackAction, RollbackTo};
 
 #[cfg(test)]
 #[path = "plan/tests.rs"]

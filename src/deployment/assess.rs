@@ -30,15 +30,7 @@ pub enum Verdict {
     Paused(PausedAt),
 }
 
-/// Where an ECS-native deployment is paused, and until when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PausedAt {
-    pub stage: String,
-    pub hook_id: String,
-    /// When the hook times out (RFC 3339), and what ECS does then.
-    pub expires_at: Option<String>,
-    pub timeout_action: Option<String>,
-}
+pub use crate::plan::PausedAt;
 
 impl Verdict {
     /// A failure's reason and whether the deployment was rolled back.

@@ -74,6 +74,21 @@ pub async fn describe(
     Ok(out.service_deployments().first().cloned())
 }
 
+/// The service deployment of `service` in progress — its ARN, and the
+/// deployment as DescribeServiceDeployments shows it — if there is one:
+/// what mode rollback and mode continue decide on.
+pub async fn in_progress_described(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> anyhow::Result<Option<(String, Option<ServiceDeploymentShape>)>> {
+    let Some(arn) = in_progress(ecs, cluster, service).await? else {
+        return Ok(None);
+    };
+    let described = describe(ecs, &arn).await?;
+    Ok(Some((arn, described)))
+}
+
 /// ContinueServiceDeployment of the paused hook `hook_id`: on to the next
 /// stage, or (`rollback`) back to the previous revision.
 pub async fn continue_paused(

@@ -17,7 +17,7 @@ use crate::deployment::apply::{apply_all, continue_change};
 use crate::deployment::native;
 use crate::error::{Failure, bad_input};
 use crate::inputs::ContinueSettings;
-use crate::plan::{CodeDeployNames, ContinueAction, PausedHook, Strategy};
+use crate::plan::{CodeDeployNames, ContinueAction, Strategy};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
@@ -31,7 +31,7 @@ pub async fn run(
         crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;
     let mut stages = Stages::new(runner, 5);
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions) = stages
+    let (services, actions, lines) = stages
         .run("find paused deployment", async {
             let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
                 .await
@@ -43,10 +43,11 @@ pub async fn run(
                 .await
                 .map_err(|e| Failure::from_error("continue", e))?;
             let lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
-            Ok(((services, actions), lines.join("; ")))
+            let headline = lines.join("; ");
+            Ok(((services, actions, lines), headline))
         })
         .await?;
-    report.plan = actions.iter().map(ContinueAction::describe).collect();
+    report.plan = lines;
     report.rows = actions.iter().map(row).collect();
     if let Some(github) = github {
         let names: Vec<&str> = actions.iter().map(|a| a.service.as_str()).collect();
@@ -139,10 +140,10 @@ async fn find_paused(
             "it does not deploy ECS-natively (blue/green, linear or canary)".into(),
         ));
     }
-    let Some(arn) = native::in_progress(&aws.ecs, cluster, &name).await? else {
+    let Some((arn, deployment)) = native::in_progress_described(&aws.ecs, cluster, &name).await?
+    else {
         return Err(nothing("no deployment of it is in progress".into()));
     };
-    let deployment = native::describe(&aws.ecs, &arn).await?;
     let paused = deployment.as_ref().and_then(|d| native::paused_at(d, None));
     let Some(paused) = paused else {
         let stage = deployment
@@ -159,9 +160,6 @@ async fn find_paused(
         service: name,
         arn,
         task_definition: svc.task_definition().unwrap_or_default().to_string(),
-        hook: PausedHook {
-            hook_id: paused.hook_id,
-            stage: paused.stage,
-        },
+        hook: paused,
     })
 }

@@ -16,7 +16,7 @@ use crate::deployment::native;
 use crate::deployment::previous::previous_good;
 use crate::error::{Failure, bad_input};
 use crate::inputs::RollbackSettings;
-use crate::plan::{CodeDeployNames, DeploymentKind, PausedHook, RollbackAction, Strategy};
+use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
@@ -180,16 +180,11 @@ async fn plan(
     }
     let kind = strategy.kind();
     if kind == DeploymentKind::Native
-        && let Some(arn) = native::in_progress(&aws.ecs, cluster, &service).await?
+        && let Some((arn, described)) =
+            native::in_progress_described(&aws.ecs, cluster, &service).await?
     {
         let current = svc.task_definition().unwrap_or_default().to_string();
-        let paused = native::describe(&aws.ecs, &arn)
-            .await?
-            .and_then(|d| native::paused_at(&d, None))
-            .map(|p| PausedHook {
-                hook_id: p.hook_id,
-                stage: p.stage,
-            });
+        let paused = described.and_then(|d| native::paused_at(&d, None));
         return Ok(RollbackAction::StopNative {
             service,
             arn,

@@ -30,7 +30,7 @@ pub enum RollbackAction {
         service: String,
         arn: String,
         current: String,
-        paused: Option<PausedHook>,
+        paused: Option<PausedAt>,
     },
     /// CodeDeploy: stop the deployment in progress with automatic rollback,
     /// then follow the rollback deployment CodeDeploy starts.
@@ -88,11 +88,15 @@ impl RollbackAction {
     }
 }
 
-/// A PAUSE lifecycle hook that awaits ContinueServiceDeployment.
+/// Where an ECS-native deployment is paused: the stage and the PAUSE hook
+/// that awaits ContinueServiceDeployment, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PausedHook {
-    pub hook_id: String,
+pub struct PausedAt {
     pub stage: String,
+    pub hook_id: String,
+    /// When the hook times out (RFC 3339), and what ECS does then.
+    pub expires_at: Option<String>,
+    pub timeout_action: Option<String>,
 }
 
 /// What `mode: continue` does for one service: ContinueServiceDeployment
@@ -104,7 +108,7 @@ pub struct ContinueAction {
     pub arn: String,
     /// The task definition it deploys.
     pub task_definition: String,
-    pub hook: PausedHook,
+    pub hook: PausedAt,
 }
 
 impl ContinueAction {
