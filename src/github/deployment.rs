@@ -60,10 +60,13 @@ pub enum Final {
 
 impl Final {
     /// How a deploy ended, as its GitHub Deployment's final status says it:
-    /// `revisions` registered (each once), `cancelled` by which signal.
+    /// `revisions` registered (each once), `paused` at a PAUSE hook (what
+    /// the run found, not what it asked for: a continue whose deployment has
+    /// no further pause completes), `cancelled` by which signal.
     pub fn of(
         outcome: &Result<(), Failure>,
         wait_until: WaitUntil,
+        paused: bool,
         cluster: &str,
         revisions: &[&str],
         cancelled: Option<&str>,
@@ -77,17 +80,19 @@ impl Final {
         let cluster = crate::arn::last_segment(cluster);
         let revisions = unique.join(", ");
         match (outcome, cancelled) {
+            // The deployment goes on in AWS once approved: the GitHub
+            // Deployment stays in progress and says where it waits.
+            (Ok(()), _) if paused => Final::InProgress(format!(
+                "paused for approval: {revisions} in {cluster}; mode continue resumes it"
+            )),
             (Ok(()), _) => match wait_until {
                 WaitUntil::None => Final::InProgress(String::new()),
                 WaitUntil::TrafficShifted => {
                     Final::Success(format!("traffic shifted to {revisions} in {cluster}"))
                 }
-                WaitUntil::Complete => Final::Success(format!("{revisions} running in {cluster}")),
-                // The deployment goes on in AWS once approved: the GitHub
-                // Deployment stays in progress and says where it waits.
-                WaitUntil::Paused => Final::InProgress(format!(
-                    "paused for approval: {revisions} in {cluster}; mode continue resumes it"
-                )),
+                WaitUntil::Complete | WaitUntil::Paused => {
+                    Final::Success(format!("{revisions} running in {cluster}"))
+                }
             },
             (Err(f), Some(signal)) => Final::Error(format!("cancelled ({signal}): {}", f.headline)),
             (Err(f), None) => Final::Failure(f.headline.clone()),
@@ -255,12 +260,14 @@ impl Started {
         runner: &Runner,
         outcome: &Result<(), Failure>,
         revisions: &[&str],
+        paused: bool,
         cancelled: Option<&str>,
         log_url: Option<&str>,
     ) -> String {
         let end = Final::of(
             outcome,
             self.prepared.wait_until,
+            paused,
             &self.prepared.cluster,
             revisions,
             cancelled,
@@ -329,25 +336,55 @@ mod tests {
         let cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod";
         let revs = ["web:2", "worker:2", "worker:2"];
         assert_eq!(
-            Final::of(&ok, WaitUntil::Complete, cluster, &revs, None),
+            Final::of(&ok, WaitUntil::Complete, false, cluster, &revs, None),
             Final::Success("web:2, worker:2 running in prod".into())
         );
         assert_eq!(
-            Final::of(&ok, WaitUntil::TrafficShifted, "prod", &revs[..1], None),
+            Final::of(
+                &ok,
+                WaitUntil::TrafficShifted,
+                false,
+                "prod",
+                &revs[..1],
+                None
+            ),
             Final::Success("traffic shifted to web:2 in prod".into())
         );
         assert_eq!(
-            Final::of(&ok, WaitUntil::None, "prod", &revs, None),
+            Final::of(&ok, WaitUntil::None, false, "prod", &revs, None),
             Final::InProgress(String::new())
         );
         let failed = Err(Failure::failed("deploy", "deployment of web failed: x"));
         assert_eq!(
-            Final::of(&failed, WaitUntil::Complete, "prod", &revs, None),
+            Final::of(&failed, WaitUntil::Complete, false, "prod", &revs, None),
             Final::Failure("deployment of web failed: x".into())
         );
         assert_eq!(
-            Final::of(&failed, WaitUntil::Complete, "prod", &revs, Some("SIGTERM")),
+            Final::of(
+                &failed,
+                WaitUntil::Complete,
+                false,
+                "prod",
+                &revs,
+                Some("SIGTERM")
+            ),
             Final::Error("cancelled (SIGTERM): deployment of web failed: x".into())
+        );
+        // wait-until: paused says "paused" only where the run ended paused:
+        // a continue whose deployment has no further pause completed.
+        assert_eq!(
+            Final::of(&ok, WaitUntil::Paused, true, "prod", &revs[..1], None),
+            Final::InProgress(
+                "paused for approval: web:2 in prod; mode continue resumes it".into()
+            )
+        );
+        assert_eq!(
+            Final::of(&ok, WaitUntil::Paused, false, "prod", &revs[..1], None),
+            Final::Success("web:2 running in prod".into())
+        );
+        assert_eq!(
+            Final::of(&failed, WaitUntil::Paused, true, "prod", &revs, None),
+            Final::Failure("deployment of web failed: x".into())
         );
     }
 
@@ -387,7 +424,7 @@ mod tests {
         ));
         let t0 = tokio::time::Instant::now();
         let line = started
-            .conclude(&runner, &outcome, &["web:2"], Some("SIGTERM"), None)
+            .conclude(&runner, &outcome, &["web:2"], false, Some("SIGTERM"), None)
             .await;
         assert_eq!(t0.elapsed(), Duration::from_secs(4));
         assert!(line.contains("the final status was not posted"), "{line}");

@@ -58,6 +58,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
                 runner,
                 &outcome,
                 &revisions,
+                report.rows.iter().any(|r| r.paused.is_some()),
                 cancel.fired(),
                 report.run_url.as_deref(),
             )
