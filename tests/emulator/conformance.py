@@ -190,24 +190,25 @@ def check(shape, value, path, output=False):
     return []
 
 
-def sized(shape, n, where, unit):
+def bounded(shape, n, where, said):
+    """`n` (a count, or a number) against the shape's `min` and `max`;
+    `said` words it: (what n is, "fewer than"/"below", "more than"/"above")."""
     meta = shape.metadata
+    what, low, high = said
     problems = []
     if "min" in meta and n < meta["min"]:
-        problems.append(f"{where}: {n} {unit}, fewer than the model's minimum {meta['min']}")
+        problems.append(f"{where}: {what} {low} the model's minimum {meta['min']}")
     if "max" in meta and n > meta["max"]:
-        problems.append(f"{where}: {n} {unit}, more than the model's maximum {meta['max']}")
+        problems.append(f"{where}: {what} {high} the model's maximum {meta['max']}")
     return problems
+
+
+def sized(shape, n, where, unit):
+    return bounded(shape, n, where, (f"{n} {unit},", "fewer than", "more than"))
 
 
 def ranged(shape, v, where):
-    meta = shape.metadata
-    problems = []
-    if "min" in meta and v < meta["min"]:
-        problems.append(f"{where}: {v} is below the model's minimum {meta['min']}")
-    if "max" in meta and v > meta["max"]:
-        problems.append(f"{where}: {v} is above the model's maximum {meta['max']}")
-    return problems
+    return bounded(shape, v, where, (f"{v} is", "below", "above"))
 
 
 def check_query(shape, params):
@@ -255,6 +256,7 @@ def self_test():
              json_bytes({"serviceDeployments": [{"status": "DONE", "lifecycleStage": "SCALE_UP", "invented": True}]}))
     c.answer("ecs", "ContinueServiceDeployment", "layer", 400, ecs, json_bytes({"__type": "ConflictException"}))
     c.answer("logs", "GetLogEvents", "moto", 200, ecs, json_bytes({"events": [{"timestamp": "yesterday"}]}))
+    c.answer("ssm", "GetParameters", "moto", 200, ecs, json_bytes({"Parameters": [], "InvalidParameters": []}))
     c.request("sts", "AssumeRoleWithWebIdentity", "application/x-www-form-urlencoded",
               b"Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&DurationSeconds=60")
     found = "\n".join(c.state()["violations"])
@@ -267,6 +269,7 @@ def self_test():
         "ecs:DescribeServiceDeployments layer answer: serviceDeployments[0]: member 'invented'",
         "ecs:ContinueServiceDeployment layer answer: error 'ConflictException' is not one the operation documents",
         "logs:GetLogEvents moto answer: events[0].timestamp: 'yesterday' where the model has a long",
+        "ssm:GetParameters moto answer: InvalidParameters: 0 items, fewer than the model's minimum 1",
         "sts:AssumeRoleWithWebIdentity request: required member 'WebIdentityToken' is missing",
         "sts:AssumeRoleWithWebIdentity request: DurationSeconds: 60 is below the model's minimum 900",
     ]:
