@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod deployment;
 pub mod error;
 pub mod github;
+pub mod http;
 pub mod image;
 pub mod inputs;
 pub mod markdown;

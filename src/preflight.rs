@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::taskdef::model;
 
+pub mod platform;
 pub mod reads;
 
 /// One thing to fix before the run may change anything.

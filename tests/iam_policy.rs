@@ -155,6 +155,8 @@ fn grant(action: &str) -> Option<Grant> {
         "iam:PassRole" => Scoped(&[("iam", "role/")], Some("iam:PassedToService")),
         "ecs:RegisterTaskDefinition" => NoResourceType,
         "ecr:DescribeImages"
+        | "ecr:BatchGetImage"
+        | "ecr:GetDownloadUrlForLayer"
         | "ecs:DescribeServiceDeployments"
         | "ecs:DescribeServiceRevisions"
         | "ecs:DescribeServices"
@@ -164,6 +166,7 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:ListTaskDefinitions"
         | "ecs:ListTasks"
         | "logs:DescribeLogGroups"
+        | "iam:GetRole"
         | "logs:GetLogEvents"
         | "secretsmanager:DescribeSecret"
         | "ssm:GetParameters"

@@ -77,7 +77,7 @@ pub async fn fetch_token(
     let uri: hyper::Uri = url
         .parse()
         .map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
-    let connector = https_connector();
+    let connector = crate::http::connector();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
@@ -141,23 +141,6 @@ pub async fn fetch_token(
 
 fn strip_query(url: &str) -> String {
     url.split('?').next().unwrap_or("").to_string()
-}
-
-type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
-
-fn https_connector() -> Https {
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = match builder.with_native_roots() {
-        Ok(b) => b,
-        // No CA bundle on this machine: plain-HTTP endpoints (tests, proxies) still work,
-        // and HTTPS fails with a certificate error that says so.
-        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-            rustls::ClientConfig::builder()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-        ),
-    };
-    builder.https_or_http().enable_http1().build()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::aws::Aws;
 use crate::error::Failure;
 use crate::image::{self, ResolvedImage};
 use crate::inputs::{Rendering, Settings, TemplateSource};
+use crate::preflight::platform::Reading;
 use crate::runner::Runner;
 use crate::service::describe_services;
 use crate::stages::Stages;
@@ -42,6 +43,8 @@ pub async fn front_stages(
     let services = prefetch_services(Some(&aws), settings);
     let image = resolve_stage(stages, rendering, Some(&aws), runner).await?;
     report.image = Some(image.clone());
+    // The image's architectures are read while the definitions render.
+    let architectures = Reading::start(&aws.config, &image);
     let targets =
         templates::render_stage(stages, settings, rendering, Some(&aws), services, &image).await?;
     let port = rendering.container_port;
@@ -49,7 +52,7 @@ pub async fn front_stages(
         stages,
         runner,
         Some(&aws),
-        &targets,
+        (&targets, architectures),
         port,
         OnFinding::Refuse,
     )

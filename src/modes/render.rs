@@ -9,6 +9,7 @@ use super::verify::OnFinding;
 use crate::context::RunContext;
 use crate::error::{Failure, FailureKind};
 use crate::inputs::RenderSettings;
+use crate::preflight::platform::Reading;
 use crate::stages::Stages;
 
 pub async fn run(
@@ -29,6 +30,8 @@ pub async fn run(
     let services = prepare::prefetch_services(aws.as_ref(), settings);
     let image = prepare::resolve_stage(&mut stages, &r.rendering, aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
+    // The image's architectures are read while the definitions render.
+    let architectures = aws.as_ref().and_then(|a| Reading::start(&a.config, &image));
     let rendering = &r.rendering;
     let mut targets = super::templates::render_stage(
         &mut stages,
@@ -41,7 +44,8 @@ pub async fn run(
     .await?;
     let port = rendering.container_port;
     let checks = aws.as_ref();
-    super::verify::verify_stage(&mut stages, runner, checks, &targets, port, OnFinding::Warn)
+    let subjects = (targets.as_slice(), architectures);
+    super::verify::verify_stage(&mut stages, runner, checks, subjects, port, OnFinding::Warn)
         .await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
         report.plan = plan_stage(&mut stages, settings, aws, runner, &targets).await?;

@@ -6,6 +6,7 @@
 use super::templates::Target;
 use crate::aws::Aws;
 use crate::error::Failure;
+use crate::preflight::platform;
 use crate::preflight::reads::{self, Checked};
 use crate::preflight::{self, Finding, Subject};
 use crate::runner::Runner;
@@ -37,8 +38,9 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
 }
 
 /// What the definitions refer to in AWS, read at once: the awslogs
-/// groups their containers log to, the secrets and parameters they read.
-async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
+/// groups their containers log to, the secrets and parameters they read,
+/// the roles ECS assumes for them.
+async fn read_checks(aws: &Aws, targets: &[Target], image: Option<platform::Reading>) -> Checked {
     let region = &aws.region;
     let groups: Vec<reads::LogGroupRef> = targets
         .iter()
@@ -63,10 +65,53 @@ async fn read_checks(aws: &Aws, targets: &[Target]) -> Checked {
         let sm = aws_sdk_secretsmanager::Client::new(&aws.config);
         reads::secrets(&ssm, &sm, &secrets).await
     };
-    let (mut checked, more) = tokio::join!(groups_checked, secrets_checked);
-    checked.findings.extend(more.findings);
-    checked.warnings.extend(more.warnings);
+    let roles: Vec<reads::RoleRef> = targets
+        .iter()
+        .flat_map(|t| reads::role_refs(&t.name, &t.rendered.definition))
+        .collect();
+    let roles_checked = async {
+        if roles.is_empty() {
+            return Checked::default();
+        }
+        let home = home_account(targets);
+        reads::roles(&aws_sdk_iam::Client::new(&aws.config), &roles, home).await
+    };
+    let (mut checked, secrets, roles, platform) =
+        tokio::join!(groups_checked, secrets_checked, roles_checked, async {
+            match image {
+                Some(reading) => reading.check(&platform_needs(targets)).await,
+                None => Checked::default(),
+            }
+        });
+    for more in [secrets, roles, platform] {
+        checked.findings.extend(more.findings);
+        checked.warnings.extend(more.warnings);
+    }
     checked
+}
+
+/// What the Linux targets whose containers receive the image need of it.
+fn platform_needs(targets: &[Target]) -> Vec<platform::Need> {
+    targets
+        .iter()
+        .filter_map(|t| {
+            let receives = !t.rendered.image_containers.is_empty();
+            platform::need(&t.name, &t.rendered.definition, receives)
+        })
+        .collect()
+}
+
+/// The account the targets live in, from the first ARN read with them:
+/// a service's, else the family's latest revision's.
+fn home_account(targets: &[Target]) -> Option<&str> {
+    targets.iter().find_map(|t| {
+        let service = t.service.as_ref().and_then(|s| s.service_arn());
+        let latest = match &t.latest {
+            super::templates::Latest::Revision(td) => td["taskDefinitionArn"].as_str(),
+            _ => None,
+        };
+        service.or(latest).and_then(crate::arn::account)
+    })
 }
 
 /// The pure checks, then (with `aws`) what the definitions refer to.
@@ -74,7 +119,7 @@ pub async fn verify_stage(
     stages: &mut Stages<'_>,
     runner: &Runner,
     aws: Option<&Aws>,
-    targets: &[Target],
+    (targets, image): (&[Target], Option<platform::Reading>),
     container_port: Option<i32>,
     on_finding: OnFinding,
 ) -> Result<Vec<Finding>, Failure> {
@@ -82,7 +127,7 @@ pub async fn verify_stage(
         .run("verify", async {
             let mut found = findings(targets, container_port);
             if let Some(aws) = aws {
-                let checked = read_checks(aws, targets).await;
+                let checked = read_checks(aws, targets, image).await;
                 for w in &checked.warnings {
                     runner.warning("verify", w);
                 }
@@ -101,7 +146,7 @@ fn judge(
     runner: &Runner,
 ) -> Result<(Vec<Finding>, String), Failure> {
     let checked = format!(
-        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups and the secrets"
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups, the secrets and the roles"
     );
     let Some(first) = found.first() else {
         return Ok((found, format!("{checked}: nothing to fix")));

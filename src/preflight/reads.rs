@@ -300,6 +300,115 @@ fn missing_secret(r: &SecretRef) -> Finding {
     }
 }
 
+/// A role a target's definition names: its execution role or task role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRef {
+    pub target: String,
+    /// `executionRoleArn` or `taskRoleArn`.
+    pub field: &'static str,
+    pub arn: String,
+}
+
+/// The roles `definition` names.
+pub fn role_refs(target: &str, definition: &Value) -> Vec<RoleRef> {
+    ["executionRoleArn", "taskRoleArn"]
+        .into_iter()
+        .filter_map(|field| {
+            Some(RoleRef {
+                target: target.to_string(),
+                field,
+                arn: definition[field].as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The service that assumes task roles and execution roles.
+const ECS_TASKS: &str = "ecs-tasks.amazonaws.com";
+
+/// Whether a trust policy (as GetRole returns it: URL-encoded JSON, or
+/// JSON) lets `ecs-tasks.amazonaws.com` call sts:AssumeRole.
+pub fn trusts_ecs_tasks(document: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+    let Ok(policy) = serde_json::from_str::<Value>(&decoded) else {
+        return false;
+    };
+    let as_list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements = match &policy["Statement"] {
+        Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    statements.iter().any(|st| {
+        st["Effect"] == "Allow"
+            && as_list(&st["Action"])
+                .iter()
+                .any(|a| matches!(a.as_str(), "sts:AssumeRole" | "sts:*" | "*"))
+            && as_list(&st["Principal"]["Service"])
+                .iter()
+                .any(|p| p == ECS_TASKS)
+    })
+}
+
+/// Whether each named role exists and trusts ECS tasks: one GetRole per
+/// distinct role, all at once. `home` is the account the services (or the
+/// family) live in, when an ARN read says so: GetRole sees only that
+/// account's roles, so a role of another account is not read, and without
+/// `home` a role GetRole does not find is a warning, not a finding.
+pub async fn roles(iam: &aws_sdk_iam::Client, refs: &[RoleRef], home: Option<&str>) -> Checked {
+    let foreign =
+        |arn: &str| matches!((home, crate::arn::account(arn)), (Some(h), Some(a)) if a != h);
+    let mut arns: Vec<&str> = refs
+        .iter()
+        .map(|r| r.arn.as_str())
+        .filter(|arn| !foreign(arn))
+        .collect();
+    arns.sort();
+    arns.dedup();
+    let reads = arns.iter().map(|arn| async move {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        (*arn, iam.get_role().role_name(name).send().await)
+    });
+    let mut checked = Checked::default();
+    for (arn, answer) in futures_util::future::join_all(reads).await {
+        let users = refs.iter().filter(|r| r.arn == arn);
+        let problem = match &answer {
+            Ok(out) => match out.role().and_then(|r| r.assume_role_policy_document()) {
+                Some(doc) if !trusts_ecs_tasks(doc) => {
+                    "does not trust ecs-tasks.amazonaws.com: ECS cannot assume it; add a statement allowing sts:AssumeRole by the service principal ecs-tasks.amazonaws.com to its trust policy"
+                }
+                _ => continue,
+            },
+            Err(e) if aws_code(e) == Some("NoSuchEntity") && home.is_none() => {
+                checked.warnings.push(format!("the role {arn} was not found in the account of these credentials; if it is this account's, ECS cannot start the tasks"));
+                continue;
+            }
+            Err(e) if aws_code(e) == Some("NoSuchEntity") => {
+                "does not exist: ECS cannot start the tasks; create it, or fix the ARN"
+            }
+            Err(e) => {
+                checked
+                    .warnings
+                    .push(cannot_check("the roles", "iam:GetRole", e));
+                continue;
+            }
+        };
+        checked.findings.extend(users.map(|r| Finding {
+            input: "task-definition",
+            message: format!("{}: the {} {} {problem}", r.target, r.field, r.arn),
+        }));
+    }
+    checked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +448,23 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(names, ["DB", "repositoryCredentials"]);
+    }
+
+    #[test]
+    fn a_trust_policy_must_let_ecs_tasks_assume_the_role() {
+        let ecs = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ecs-tasks.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
+        assert!(trusts_ecs_tasks(ecs));
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(ecs, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        assert!(trusts_ecs_tasks(&encoded), "GetRole answers it URL-encoded");
+        let lambda = ecs.replace("ecs-tasks", "lambda");
+        assert!(!trusts_ecs_tasks(&lambda));
+        let denied = ecs.replace("Allow", "Deny");
+        assert!(!trusts_ecs_tasks(&denied));
+        let single = r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#;
+        assert!(trusts_ecs_tasks(single));
+        assert!(!trusts_ecs_tasks("not json"));
     }
 
     #[test]

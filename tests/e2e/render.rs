@@ -130,12 +130,17 @@ fn renders_from_the_service_and_changes_nothing() {
     assert_eq!(
         calls,
         [
+            // Verify: the image's manifest and config blob (its architecture).
+            "ecr:BatchGetImage",
             "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer",
             "ecs:DescribeServices",
             // The template, then the family's latest revision (reuse or new, for the plan).
             "ecs:DescribeTaskDefinition",
             "ecs:DescribeTaskDefinition",
-            // Verify: the log group, the secret.
+            // Verify: the execution and task roles, the log group, the secret.
+            "iam:GetRole",
+            "iam:GetRole",
             "logs:DescribeLogGroups",
             "secretsmanager:DescribeSecret"
         ]
@@ -344,7 +349,18 @@ fn file_template_with_patches_and_no_pin() {
     );
     // The verify stage looked the parameter up: it does not exist, which
     // render reports (migrate and deploy would refuse it).
-    assert_eq!(emu.calls(), ["ecr:DescribeImages", "ssm:GetParameters"]);
+    // So did it the image's architecture (its manifest, its config blob).
+    let mut calls = emu.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "ecr:BatchGetImage",
+            "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer",
+            "ssm:GetParameters"
+        ]
+    );
     assert_contains(
         &done.stdout,
         "::warning title=secrets::migrate: container app's secret TOKEN refers to the SSM parameter arn:aws:ssm:eu-west-1:123456789012:parameter/token, which does not exist",

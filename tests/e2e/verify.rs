@@ -162,9 +162,13 @@ fn a_log_group_that_does_not_exist_is_refused_before_any_change() {
 #[test]
 fn a_check_the_role_may_not_make_is_a_warning_naming_the_action() {
     let emu = emulator!();
-    emu.configure(serde_json::json!({"deny": ["logs:DescribeLogGroups"]}));
+    emu.configure(serde_json::json!({"deny": ["logs:DescribeLogGroups", "ecr:BatchGetImage"]}));
     let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:v2")]).run();
     done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "::warning title=verify::could not check which CPU architectures the image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2 is built for (AccessDeniedException: User is not authorized to perform: ecr:BatchGetImage; add ecr:BatchGetImage to the role's policy to have it checked)",
+    );
     assert_contains(
         &done.stdout,
         "::warning title=verify::could not check that log group /ecs/web exists (AccessDeniedException: User is not authorized to perform: logs:DescribeLogGroups); add logs:DescribeLogGroups to the role's policy to have it checked",
@@ -228,5 +232,96 @@ fn a_role_that_may_not_read_the_secrets_is_warned_not_refused() {
     assert_contains(
         &done.stdout,
         "::warning title=verify::could not check that the Secrets Manager secrets the task definitions refer to exist (AccessDeniedException: User is not authorized to perform: secretsmanager:DescribeSecret); add secretsmanager:DescribeSecret to the role's policy to have them checked",
+    );
+}
+
+/// The roles ECS assumes for the tasks must exist and trust
+/// ecs-tasks.amazonaws.com, or no task starts.
+#[test]
+fn a_role_that_does_not_exist_or_does_not_trust_ecs_tasks_is_refused() {
+    let emu = emulator!();
+    let role = |arn: &str| {
+        let set = format!("$.taskRoleArn = \"{arn}\"");
+        common::prod_step(&emu, "deploy", "web", &[("image", "web:v2"), ("set", &set)]).run()
+    };
+    let done = role("arn:aws:iam::123456789012:role/nope");
+    done.assert_code(2);
+    done.assert_error_starts_with(
+        "::error title=task-definition::web: the taskRoleArn arn:aws:iam::123456789012:role/nope does not exist: ECS cannot start the tasks",
+    );
+    let done = role("arn:aws:iam::123456789012:role/lambda-only");
+    done.assert_code(2);
+    done.assert_error_contains(
+        "the taskRoleArn arn:aws:iam::123456789012:role/lambda-only does not trust ecs-tasks.amazonaws.com",
+    );
+    emu.assert_unchanged();
+    assert!(emu.saw("iam:GetRole"));
+}
+
+/// The image must hold the task's CPU architecture: an image built on an
+/// arm64 laptop for an X86_64 task (ECS's default) would stop every
+/// container with `exec format error` once the service changed. A single
+/// image says it in its config blob, an index in its list of platforms.
+#[test]
+fn an_image_built_for_another_architecture_is_refused_before_any_change() {
+    let emu = emulator!();
+    let registry = emu.seed_str("registry");
+    let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:arm")]).run();
+    done.assert_code(2);
+    done.assert_error_starts_with(&format!(
+        "::error title=image::web: the image {registry}/web:arm is built for arm64 only, and the task definition runs on X86_64 (runtimePlatform.cpuArchitecture): its containers would stop with `exec format error`; build it for linux/amd64"
+    ));
+    assert!(
+        emu.saw("ecr:GetDownloadUrlForLayer"),
+        "the config blob was read"
+    );
+    emu.assert_unchanged();
+    let migrate = common::prod_step(
+        &emu,
+        "migrate",
+        "worker",
+        &[("image", "web:arm-index"), ("command", "bin/migrate")],
+    );
+    let done = migrate.run();
+    done.assert_code(2);
+    done.assert_error_starts_with(&format!(
+        "::error title=image::worker: the image {registry}/web:arm-index is built for arm64 only"
+    ));
+    emu.assert_unchanged();
+}
+
+/// An index that holds the task's architecture, or a single image of it,
+/// passes (worker's definition names LINUX/X86_64); so does an arm64 image
+/// on an ARM64 task, and an amd64 one there is reported.
+#[test]
+fn an_image_of_the_task_architecture_passes() {
+    let emu = emulator!();
+    let render = |image: &str, set: Option<&str>| {
+        let mut run = common::prod_step(&emu, "render", "worker", &[("image", image)]);
+        if let Some(set) = set {
+            run = run.input("set", set);
+        }
+        run.run()
+    };
+    let arm64 = "$.runtimePlatform.cpuArchitecture = \"ARM64\"";
+    for (image, set) in [
+        ("web:multi", None),
+        ("web:v2", None),
+        ("web:arm", Some(arm64)),
+        ("web:multi", Some(arm64)),
+    ] {
+        let done = render(image, set);
+        done.assert_code(0);
+        assert!(
+            !done.stdout.contains("::warning title=image::"),
+            "{image} {set:?}: {}",
+            done.stdout
+        );
+    }
+    let refused = render("web:v2", Some(arm64));
+    refused.assert_code(0);
+    assert_contains(
+        &refused.stdout,
+        "web:v2 is built for amd64 only, and the task definition runs on ARM64",
     );
 }

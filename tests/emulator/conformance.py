@@ -19,8 +19,8 @@ validation, server errors).
 Protocols: the JSON ones (ECS, ECR, CloudWatch Logs, CodeDeploy, SSM,
 Secrets Manager) are read
 as they are; STS's query protocol requests are read from their form
-parameters; query (XML) answers are counted but not checked (moto's own,
-no layer writes one).
+parameters (and IAM's); query (XML) answers are counted but not checked
+(moto's own, no layer writes one).
 """
 
 import threading
@@ -41,7 +41,7 @@ COMMON_ERRORS = {
 
 # Signing names that are not botocore's service names.
 SERVICE_NAMES = {"logs": "logs", "ecs": "ecs", "ecr": "ecr", "codedeploy": "codedeploy", "sts": "sts",
-                 "ssm": "ssm", "secretsmanager": "secretsmanager"}
+                 "ssm": "ssm", "secretsmanager": "secretsmanager", "iam": "iam"}
 
 
 class Conformance:

@@ -45,6 +45,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ECS one-off tasks (task_layer.py, documented there): the task lifecycle
   over wall-clock time, exit codes, failed starts and CloudWatch Logs lines
   from a test convention, StopTask.
+* ECR blobs (``ecr_layer.py``, documented there): GetDownloadUrlForLayer
+  and the download behind it (an image's config blob names its
+  architecture).
 * CodeDeploy blue/green deployments of ECS services (``codedeploy_layer.py``,
   documented there): status and ECS lifecycle events over wall-clock time,
   failures with error and rollback information, deployment targets,
@@ -185,6 +188,14 @@ class Layer:
             return self._json(start_response, "200 OK", self.github.control(update))
         if path.startswith("/api/v3/"):
             return self.github(environ, start_response)
+        if path.startswith("/_fd/blobs/"):
+            import ecr_layer  # noqa: E402
+
+            data = ecr_layer.blob(path)
+            if data is None:
+                return self._json(start_response, "404 Not Found", {"message": "NoSuchKey"})
+            start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(data)))])
+            return [data]
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -280,6 +291,13 @@ class Layer:
             from moto.codedeploy.models import codedeploy_backends
 
             status, doc = codedeploy_layer.handle(call["operation"], json.loads(body or b"{}"), codedeploy_backends[seed_account()][call["region"]])
+            return self._layer_answer(start_response, call, status, doc)
+        if call["service"] == "ecr" and call["operation"] == "GetDownloadUrlForLayer":
+            import ecr_layer  # noqa: E402
+            from moto.ecr.models import ecr_backends
+
+            backend = ecr_backends[seed_account()][call["region"]]
+            status, doc = ecr_layer.handle(call["operation"], json.loads(body or b"{}"), backend, environ.get("HTTP_HOST", ""))
             return self._layer_answer(start_response, call, status, doc)
         if call["service"] == "ecs" and call["operation"] == "CreateService":
             return self._create_service(environ, start_response, body, call["region"])

@@ -4,13 +4,19 @@ Scenario "default" (region eu-west-1, account 123456789012):
   * VPC with DNS hostnames (RunTask on awsvpc needs it in moto), two private
     subnets and a security group;
   * ECR repository ``web`` with tags ``v1`` and ``v2``, each a distinct Docker
-    v2 manifest with its own layers, so each has its own digest;
+    v2 manifest with its own layers, so each has its own digest (linux/amd64,
+    as their config blobs say); ``arm`` (one linux/arm64 image), ``multi``
+    (an OCI index of amd64 and arm64 images and an attestation) and
+    ``arm-index`` (an index of arm64 only);
   * log group ``/ecs/web``; Secrets Manager secret ``prod/db`` (the web
-    container's ``DATABASE_URL``) and SSM parameter ``/prod/token``;
+    container's ``DATABASE_URL``) and SSM parameter ``/prod/token``; IAM
+    roles ``ecs-execution`` and ``web-task`` (trusting ECS tasks) and
+    ``lambda-only`` (trusting Lambda);
   * cluster ``prod``;
   * task definition ``web`` (containers ``web`` from ECR with environment,
     secrets, awslogs and port 8080, and a ``log-router`` sidecar; tags) and
-    ``worker`` (one container from the same repository);
+    ``worker`` (one container from the same repository, its runtime platform
+    LINUX/X86_64 written out);
   * services ``web`` (awsvpc, behind a target group on web:8080, deployment
     circuit breaker with rollback), ``worker`` and ``scheduler`` (both on the
     ``worker`` definition, no circuit breaker) and ``native`` (ECS-native BLUE_GREEN, 5 minutes bake time, deployment alarm ``web-5xx`` with rollback), ``gated`` (BLUE_GREEN
@@ -25,6 +31,8 @@ import json
 
 import boto3
 
+import ecr_layer  # beside this file
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -35,17 +43,40 @@ def client(endpoint, name):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def manifest(tag):
+def manifest(tag, arch="amd64"):
+    """A single-image manifest whose config blob (stored, as a registry
+    does) names its platform."""
     layer = hashlib.sha256(f"layer-of-{tag}".encode()).hexdigest()
-    config = hashlib.sha256(f"config-of-{tag}".encode()).hexdigest()
+    config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": ["bin/web"]},
+                         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{layer}"]}}).encode()
     return json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1000,
-                   "digest": f"sha256:{config}"},
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
+                   "digest": ecr_layer.put_blob("web", config)},
         "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 2000,
                     "digest": f"sha256:{layer}"}],
     })
+
+
+def push_index(ecr, tag, archs):
+    """An OCI image index of one image per architecture (pushed by digest,
+    as buildx does) plus a build attestation (platform unknown/unknown);
+    digests are the sha256 of the manifests, as ECR computes them."""
+    entries = []
+    for arch in archs + ["unknown"]:
+        body = manifest(f"{tag}-{arch}", arch)
+        digest = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+        ecr.put_image(repositoryName="web", imageManifest=body, imageDigest=digest,
+                      imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
+        entries.append({"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": digest,
+                        "size": len(body), "platform": {"os": arch == "unknown" and "unknown" or "linux",
+                                                        "architecture": arch}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries})
+    digest = "sha256:" + hashlib.sha256(index.encode()).hexdigest()
+    ecr.put_image(repositoryName="web", imageTag=tag, imageManifest=index, imageDigest=digest,
+                  imageManifestMediaType="application/vnd.oci.image.index.v1+json")
 
 
 def web_containers(image, db_secret):
@@ -87,10 +118,22 @@ def default(endpoint):
                               imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
         digests[tag] = image["image"]["imageId"]["imageDigest"]
 
+    # Images for the architecture check: built on an arm64 laptop (a single
+    # arm64 image), for both architectures, and for arm64 only (indexes).
+    ecr.put_image(repositoryName="web", imageTag="arm", imageManifest=manifest("arm", "arm64"),
+                  imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
+    push_index(ecr, "multi", ["amd64", "arm64"])
+    push_index(ecr, "arm-index", ["arm64"])
+
     client(endpoint, "logs").create_log_group(logGroupName="/ecs/web")
     # What the definitions' secrets refer to (the verify stage looks them up).
     db_secret = client(endpoint, "secretsmanager").create_secret(Name="prod/db", SecretString="postgres://db")["ARN"]
     client(endpoint, "ssm").put_parameter(Name="/prod/token", Value="t0k", Type="SecureString")
+    iam = client(endpoint, "iam")
+    for role, service in (("ecs-execution", "ecs-tasks"), ("web-task", "ecs-tasks"), ("lambda-only", "lambda")):
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": f"{service}.amazonaws.com"}}]}
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
 
     ecs = client(endpoint, "ecs")
     ecs.create_cluster(clusterName="prod")
@@ -104,6 +147,7 @@ def default(endpoint):
         {"name": "worker", "image": v1, "memory": 512, "command": ["bin/jobs"],
          "logConfiguration": {"logDriver": "awslogs", "options": {
              "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": "worker"}}}],
+        runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
         **common)["taskDefinition"]
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg], "assignPublicIp": "DISABLED"}}
     tg = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/0123456789abcdef"
