@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod ecs;
 pub mod image;
+pub mod recorded;
 pub mod runner_parser;
 
 use std::collections::BTreeMap;

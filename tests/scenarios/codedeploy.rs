@@ -262,3 +262,39 @@ async fn a_deployment_that_already_completed_cannot_be_stopped() {
         "{f}"
     );
 }
+
+/// GetDeployment as AWS answers it (tests/fixtures/aws): a failed
+/// deployment rolled back, and one stopped by an alarm, each told in
+/// CodeDeploy's words with the rollback deployment.
+#[tokio::test(start_paused = true)]
+async fn aws_answers_of_a_failure_and_an_alarm_stop_are_told_as_rollbacks() {
+    for (fixture, said) in [
+        (
+            "codedeploy-get-deployment-failed-rolled-back.json",
+            "failed: ECS_UPDATE_ERROR: The ECS service cannot be updated",
+        ),
+        (
+            "codedeploy-get-deployment-alarm-stopped.json",
+            "was stopped: ALARM_ACTIVE: One or more alarms have been activated",
+        ),
+    ] {
+        let get = mock!(Client::get_deployment)
+            .sequence()
+            .http_status(200, Some(common::recorded::body(fixture)))
+            .repeatedly()
+            .build();
+        let batch = mock!(Client::batch_get_deployment_targets).then_output(|| targets(&[]));
+        let list = list_targets();
+        let (res, _) = follow_mocked(&[&get, &batch, &list], 600, false).await;
+        let (reason, rolled_back) = failure(&res.verdict);
+        assert!(rolled_back, "{fixture}");
+        assert!(
+            reason.starts_with(&format!("CodeDeploy deployment d-1 {said}")),
+            "{fixture}: {reason}"
+        );
+        assert!(
+            reason.contains("rolled back by deployment d-9QW2FGHIJ"),
+            "{fixture}: {reason}"
+        );
+    }
+}

@@ -10,4 +10,5 @@ mod deploy;
 mod fail_fast;
 mod migrate;
 mod native;
+mod recorded;
 mod service;

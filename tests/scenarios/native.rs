@@ -318,3 +318,58 @@ async fn an_alarm_or_circuit_breaker_rollback_names_what_tripped() {
         "service deployment 1 is ROLLBACK_IN_PROGRESS: no reason given; CloudWatch alarm web-5xx went into ALARM"
     );
 }
+
+/// DescribeServiceDeployments as AWS answers it (tests/fixtures/aws), stage
+/// by stage to the end: every stage told once, then success.
+#[tokio::test(start_paused = true)]
+async fn aws_answers_at_each_stage_are_followed_to_success() {
+    let stage = |name: &str| {
+        common::recorded::body(&format!("ecs-describe-service-deployments-{name}.json"))
+    };
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .http_status(200, Some(stage("scale-up")))
+        .http_status(200, Some(stage("test-traffic-shift")))
+        .http_status(200, Some(stage("production-traffic-shift")))
+        .http_status(200, Some(stage("bake-time")))
+        .http_status(200, Some(stage("successful")))
+        .repeatedly()
+        .build();
+    let (res, log) = follow_mocked(&[&rule], 3600, false, false).await;
+    assert_eq!(res.verdict, Verdict::Succeeded);
+    let text = log.text();
+    for stage in [
+        "SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+    ] {
+        assert_eq!(
+            text.matches(&format!("[web] IN_PROGRESS · {stage}\n"))
+                .count(),
+            1,
+            "{text}"
+        );
+    }
+}
+
+/// An alarm rollback as AWS answers it: a failure that rolled back, naming
+/// the alarm that fired.
+#[tokio::test(start_paused = true)]
+async fn an_aws_alarm_rollback_names_the_alarm() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .http_status(
+            200,
+            Some(common::recorded::body(
+                "ecs-describe-service-deployments-alarm-rollback.json",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let (res, _) = follow_mocked(&[&rule], 600, false, false).await;
+    let (reason, rolled_back) = common::ecs::failure(&res.verdict);
+    assert!(rolled_back);
+    assert!(reason.contains("ROLLBACK_SUCCESSFUL"), "{reason}");
+    assert!(reason.contains("web-5xx"), "{reason}");
+}
