@@ -108,8 +108,19 @@ pub async fn stop_with_rollback_to(
 ) -> anyhow::Result<String> {
     let short = crate::arn::last_segment(back_to);
     if let Ok(Some(arn)) = native::in_progress(ecs, cluster, service).await {
-        native::stop_with_rollback(ecs, &arn).await?;
         let id = crate::arn::last_segment(&arn);
+        // Paused at a lifecycle hook, it awaits ContinueServiceDeployment:
+        // ROLLBACK there is how ECS rolls a paused deployment back. (Not
+        // read, it is taken as not paused: StopServiceDeployment.)
+        let described = native::describe(ecs, &arn).await.ok().flatten();
+        if let Some(hook) = described.as_ref().and_then(|d| native::paused_at(d, None)) {
+            native::continue_paused(ecs, &arn, &hook.hook_id, true).await?;
+            return Ok(format!(
+                "ContinueServiceDeployment (ROLLBACK) of service deployment {id}, paused at {}, back to {short}",
+                hook.stage
+            ));
+        }
+        native::stop_with_rollback(ecs, &arn).await?;
         return Ok(format!(
             "StopServiceDeployment (ROLLBACK) of service deployment {id}, back to {short}"
         ));
@@ -127,49 +138,6 @@ pub async fn stop_with_rollback_to(
             )
         })?;
     Ok(format!("UpdateService back to {short}"))
-}
-
-/// A cancelled run's rollback (`on-cancel: rollback`): every deployment it
-/// started, stopped with rollback at once — CodeDeploy ones with
-/// StopDeployment (automatic rollback), the others back to the revision the
-/// plan names — within `within` (the runner kills the step seconds after
-/// its signal). One line per service: what was done, or why not.
-pub async fn roll_back_on_cancel(
-    ecs: &aws_sdk_ecs::Client,
-    cd: &aws_sdk_codedeploy::Client,
-    cluster: &str,
-    updated: &[Updated],
-    back_to: &std::collections::HashMap<String, String>,
-    within: std::time::Duration,
-) -> Vec<String> {
-    let stops = updated.iter().map(|u| async move {
-        let service = &u.followed.service;
-        let done = match (u.kind, back_to.get(service)) {
-            (DeploymentKind::CodeDeploy, _) => {
-                codedeploy::stop_with_rollback(cd, &u.followed.deployment_id)
-                    .await
-                    .map(|id| {
-                        format!("StopDeployment with automatic rollback (rollback deployment {id})")
-                    })
-            }
-            (_, Some(to)) => stop_with_rollback_to(ecs, cluster, service, to).await,
-            (_, None) => return format!("{service}: left going (no revision to return to)"),
-        };
-        match done {
-            Ok(how) => format!("{service}: stopped with rollback: {how}"),
-            Err(e) => {
-                format!("{service}: not rolled back ({e:#}); roll it back with mode rollback")
-            }
-        }
-    });
-    let all = futures_util::future::join_all(stops);
-    match tokio::time::timeout(within, all).await {
-        Ok(lines) => lines,
-        Err(_) => vec![format!(
-            "the rollbacks did not answer within {} s; check the services and roll back with mode rollback",
-            within.as_secs()
-        )],
-    }
 }
 
 /// One service's rollback, as the plan says: UpdateService back, or

@@ -12,10 +12,10 @@ use super::report::Report;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
-use crate::deployment::apply::roll_back_on_cancel;
 use crate::deployment::assess::Verdict;
 use crate::deployment::codedeploy;
 use crate::deployment::native;
+use crate::deployment::on_cancel::{Grace, roll_back_on_cancel};
 use crate::deployment::wait::{WaitResult, Watch, explain_failure, wait_all};
 use crate::error::Failure;
 use crate::inputs::{Following, WaitUntil};
@@ -117,10 +117,6 @@ pub async fn wait_stage(
         .await
 }
 
-/// How long a cancelled run's rollbacks may take: the runner sends SIGTERM
-/// 7.5 s after SIGINT and kills the step 2.5 s later.
-const CANCEL_ROLLBACK_WITHIN: Duration = Duration::from_secs(4);
-
 /// The failure of a run cancelled while it waited: the deployments it
 /// started go on in AWS, or are stopped with rollback (`on-cancel`).
 async fn cancelled(
@@ -154,7 +150,7 @@ async fn cancelled(
         cluster,
         updated,
         on_cancel,
-        CANCEL_ROLLBACK_WITHIN,
+        Grace::after(signal),
     )
     .await;
     for r in &mut report.rows {

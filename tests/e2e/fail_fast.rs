@@ -169,6 +169,12 @@ fn a_cancelled_run_with_on_cancel_rollback_stops_its_deployments_with_rollback()
         &stdout,
         "bluegreen: stopped with rollback: StopDeployment with automatic rollback (rollback deployment d-",
     );
+    // Followed for what is left of the grace period (2.5 s after SIGTERM):
+    // the rollback of a 60 s rollout is still under way, and says so.
+    assert_contains(
+        &stdout,
+        "; its rollback was under way when the run had to end: IN_PROGRESS",
+    );
     assert!(emu.saw("ecs:StopServiceDeployment") && emu.saw("codedeploy:StopDeployment"));
     assert_contains(&summary, "cancelled; rolled back");
 }

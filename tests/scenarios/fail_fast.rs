@@ -10,12 +10,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
-use aws_sdk_ecs::types::{Container, ServiceDeploymentBrief, Task, TaskStopCode};
+use aws_sdk_ecs::types::{
+    Container, ServiceDeployment, ServiceDeploymentBrief, Task, TaskStopCode,
+};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
@@ -91,7 +94,17 @@ async fn a_deployment_whose_image_cannot_be_pulled_is_stopped_with_rollback_at_o
                 && r.stop_type().map(|t| t.as_str()) == Some("ROLLBACK")
         })
         .then_output(|| StopServiceDeploymentOutput::builder().build());
-    let rules = [&describe, &list, &tasks, &in_progress, &stop];
+    // Not paused at a lifecycle hook: StopServiceDeployment is the way.
+    let described = mock!(Client::describe_service_deployments).then_output(|| {
+        DescribeServiceDeploymentsOutput::builder()
+            .service_deployments(
+                ServiceDeployment::builder()
+                    .service_deployment_arn(SD_ARN)
+                    .build(),
+            )
+            .build()
+    });
+    let rules = [&describe, &list, &tasks, &in_progress, &stop, &described];
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules);
     let (r, log) = runner();
     let started = tokio::time::Instant::now();

@@ -10,5 +10,6 @@ mod deploy;
 mod fail_fast;
 mod migrate;
 mod native;
+mod on_cancel;
 mod recorded;
 mod service;
