@@ -337,10 +337,11 @@ impl DeployPlan {
         self.back_to(|_| self.rollback_on_cancel)
     }
 
-    /// Each waited-for rolling service and the revision a hopeless
-    /// deployment of it is rolled back to (fail-fast), decided here.
+    /// Each waited-for rolling or ECS-native service and the revision a
+    /// hopeless deployment of it is rolled back to (fail-fast), decided
+    /// here. (CodeDeploy rolls back by its own deployment group's rules.)
     pub fn fail_fast_targets(&self) -> HashMap<String, String> {
-        self.back_to(|s| self.fail_fast && s.strategy.kind() == DeploymentKind::Rolling)
+        self.back_to(|s| self.fail_fast && s.strategy.kind() != DeploymentKind::CodeDeploy)
     }
 
     fn on_cancel_line(&self) -> Option<String> {
@@ -352,7 +353,7 @@ impl DeployPlan {
 
     fn fail_fast_line(&self) -> Option<String> {
         back_to_line(
-            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback",
+            "fail-fast: once 3 tasks of a rolling or ECS-native deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback",
             self.fail_fast_targets(),
         )
     }

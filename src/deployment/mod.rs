@@ -11,6 +11,7 @@ pub mod follow;
 pub mod history;
 pub mod hopeless;
 pub mod native;
+pub mod native_fail_fast;
 pub mod on_cancel;
 pub mod previous;
 pub mod stopped;

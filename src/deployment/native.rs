@@ -15,6 +15,7 @@ use aws_smithy_types::date_time::Format;
 
 use super::assess::{Followed, PausedAt, Verdict};
 use super::follow::{Deployment, Read};
+use super::native_fail_fast;
 use super::wait::WaitResult;
 use anyhow::anyhow;
 
@@ -195,6 +196,9 @@ pub struct Until {
     pub expect_rollback: bool,
     /// A PAUSE hook this run already continued (mode continue): not a pause.
     pub continued: Option<String>,
+    /// `fail-fast`: a deployment whose new revision's tasks fail in a way
+    /// that will not fix itself is stopped with rollback.
+    pub fail_fast: bool,
 }
 
 impl Until {
@@ -203,6 +207,7 @@ impl Until {
             wait,
             expect_rollback: false,
             continued: None,
+            fail_fast: false,
         }
     }
 }
@@ -216,11 +221,15 @@ pub async fn follow(
     until: Until,
     schedule: PollSchedule,
 ) -> WaitResult {
+    let fail_fast = until
+        .fail_fast
+        .then(|| native_fail_fast::Watch::new(&followed.task_definition));
     let deployment = ServiceDeployment {
         ecs,
         name: followed.service.clone(),
         arn: followed.deployment_id.clone(),
         until,
+        fail_fast,
         stage: String::new(),
         status: String::new(),
         told: HashSet::new(),
@@ -239,6 +248,7 @@ struct ServiceDeployment<'a> {
     status: String,
     /// The lifecycle hooks already said to await action.
     told: HashSet<String>,
+    fail_fast: Option<native_fail_fast::Watch>,
 }
 
 impl Deployment for ServiceDeployment<'_> {
@@ -288,6 +298,13 @@ impl Deployment for ServiceDeployment<'_> {
             return Read::Ended(Verdict::Paused(paused));
         }
         self.hooks(d, runner, events);
+        if let Some(watch) = &mut self.fail_fast
+            && let Some((found, _)) = watch.check(self.ecs, &self.name, d).await
+        {
+            let stopped = stop_with_rollback(self.ecs, &self.arn).await;
+            let verdict = native_fail_fast::verdict(&found, last_segment(&self.arn), stopped);
+            return Read::Ended(verdict);
+        }
         match self.verdict(d) {
             Some(verdict) => Read::Ended(verdict),
             None if self.traffic_shifted(d) => {

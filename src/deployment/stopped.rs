@@ -26,7 +26,7 @@ pub async fn stopped_tasks(
 }
 
 /// The stopped tasks of `service` that `keep` keeps.
-async fn stopped_tasks_where(
+pub(crate) async fn stopped_tasks_where(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,

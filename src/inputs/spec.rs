@@ -215,7 +215,7 @@ pub const INPUTS: &[InputSpec] = &[
         "fail-fast",
         Some("true"),
         DEPLOY,
-        "Stop a rolling deployment with rollback, and fail, once 3 of its tasks failed the same way for a reason that will not fix itself (image pull, resource set-up, exec format, a crash loop) while none runs.",
+        "Stop a rolling or ECS-native deployment with rollback, and fail, once 3 of its tasks failed the same way for a reason that will not fix itself (image pull, resource set-up, exec format, a crash loop) while none runs.",
     ),
     input(
         "on-cancel",

@@ -61,7 +61,7 @@ pub async fn wait_stage(
             let mut native_follows = Vec::new();
             for u in updated {
                 if u.kind == DeploymentKind::Native {
-                    let until = native::Until { wait: settings.wait_until, expect_rollback: u.expect_rollback, continued: wait.continued.get(&u.followed.service).cloned() };
+                    let until = native::Until { wait: settings.wait_until, expect_rollback: u.expect_rollback, continued: wait.continued.get(&u.followed.service).cloned(), fail_fast: wait.fail_fast.contains_key(&u.followed.service) };
                     native_follows.push(native::follow(&aws.ecs, runner, u.followed.clone(), settings.timeout, until, PollSchedule::default()));
                 } else if u.kind == DeploymentKind::CodeDeploy {
                     let until_traffic = settings.wait_until == WaitUntil::TrafficShifted;

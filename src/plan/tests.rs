@@ -182,7 +182,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
             "cron: the new revision registered for web; rolling update (UpdateService) from web:4",
             "api: reuse api:8 (identical); ECS-native LINEAR deployment (UpdateService) from api:7",
             "then wait until every deployment completes (at most 30 min)",
-            "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (cron to web:4, web to web:4)",
+            "fail-fast: once 3 tasks of a rolling or ECS-native deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (api to api:7, cron to web:4, web to web:4)",
         ]
     );
     check_what_a_failure_or_a_cancel_returns_to(&plan);

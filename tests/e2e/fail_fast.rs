@@ -33,7 +33,7 @@ fn an_image_that_cannot_be_pulled_is_stopped_with_rollback_after_three_tasks() {
     done.assert_code(1);
     assert_contains(
         &done.stdout,
-        "fail-fast: once 3 tasks of a rolling deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (worker to worker:1)",
+        "fail-fast: once 3 tasks of a rolling or ECS-native deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (worker to worker:1)",
     );
     let error = done.assert_error_starts_with(
         "::error title=deploy::deployment of worker failed: fail-fast: CannotPullContainerError: 3 tasks of deployment ecs-svc/",

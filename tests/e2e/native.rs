@@ -200,3 +200,34 @@ fn an_alarm_rollback_names_the_alarm() {
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
 }
+
+/// fail-fast: a revision whose containers start and exit again and again
+/// (a crash loop the circuit breaker does not count: ECS would keep the
+/// deployment in SCALE_UP until the timeout) is stopped with
+/// StopServiceDeployment ROLLBACK once three of its tasks did, and the
+/// failure shows the crashed container's last log lines.
+#[test]
+fn fail_fast_stops_a_crash_looping_native_deployment_with_rollback() {
+    let emu = emulator!();
+    let done = run(
+        &emu,
+        "deploy",
+        "native",
+        &[(
+            "environment-variables",
+            "FDEMU_EXIT_CODE=3\nFDEMU_LOG=booting|panic: DATABASE_URL is not set",
+        )],
+    );
+    done.assert_code(1);
+    let error = done.first_error();
+    assert!(
+        error.starts_with("::error title=deploy::deployment of native failed: fail-fast: crash loop: 3 tasks of deployment ")
+            && error.contains("exited with code 3 (web)")
+            && error.contains("stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment "),
+        "{error}"
+    );
+    assert_contains(&done.stdout, "panic: DATABASE_URL is not set");
+    assert!(emu.saw("ecs:StopServiceDeployment"));
+    let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
+}

@@ -373,3 +373,141 @@ async fn an_aws_alarm_rollback_names_the_alarm() {
     assert!(reason.contains("ROLLBACK_SUCCESSFUL"), "{reason}");
     assert!(reason.contains("web-5xx"), "{reason}");
 }
+
+/// Scaling up, none of the new revision's tasks running, its tasks
+/// stopped as `reason` says (since the deployment started).
+fn scaling_up_with_failed_tasks(reason: &'static str) -> [aws_smithy_mocks::Rule; 3] {
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::types::{ServiceRevisionSummary, Task, TaskStopCode};
+    use aws_smithy_types::DateTime;
+    let described = mock!(Client::describe_service_deployments).then_output(|| {
+        DescribeServiceDeploymentsOutput::builder()
+            .service_deployments(
+                ServiceDeployment::builder()
+                    .service_deployment_arn(ARN)
+                    .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/prod")
+                    .status(S::InProgress)
+                    .lifecycle_stage(Stage::ScaleUp)
+                    .started_at(DateTime::from_secs(1_000))
+                    .target_service_revision(
+                        ServiceRevisionSummary::builder()
+                            .running_task_count(0)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let list = mock!(Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .task_arns("t1")
+            .task_arns("t2")
+            .task_arns("t3")
+            .task_arns("t0")
+            .build()
+    });
+    let tasks = mock!(Client::describe_tasks).then_output(move || {
+        let t = |id: &str, td: &str, at: i64| {
+            Task::builder()
+                .task_arn(format!("arn:aws:ecs:eu-west-1:123456789012:task/prod/{id}"))
+                .task_definition_arn(td)
+                .started_by("ecs-svc/9")
+                .created_at(DateTime::from_secs(at))
+                .stop_code(TaskStopCode::TaskFailedToStart)
+                .stopped_reason(reason)
+                .build()
+        };
+        let new = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
+        DescribeTasksOutput::builder()
+            .tasks(t("t1", new, 1_010))
+            .tasks(t("t2", new, 1_020))
+            .tasks(t("t3", new, 1_030))
+            // An earlier deployment's task of the same revision: not ours.
+            .tasks(t("t0", new, 900))
+            .build()
+    });
+    [described, list, tasks]
+}
+
+/// fail-fast: a native deployment whose new revision's tasks cannot pull
+/// their image is stopped with rollback at once, not left to the circuit
+/// breaker's threshold (or, without one, to the timeout).
+#[tokio::test(start_paused = true)]
+async fn fail_fast_stops_a_hopeless_native_deployment_with_rollback() {
+    use aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput;
+    let [described, list, tasks] = scaling_up_with_failed_tasks(
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
+    );
+    let stop = mock!(Client::stop_service_deployment)
+        .match_requests(|r| {
+            r.service_deployment_arn() == Some(ARN)
+                && r.stop_type().map(|t| t.as_str()) == Some("ROLLBACK")
+        })
+        .then_output(|| StopServiceDeploymentOutput::builder().build());
+    let until = Until {
+        fail_fast: true,
+        ..Until::wait(WaitUntil::Complete)
+    };
+    let (res, _) = follow_until(&[&described, &list, &tasks, &stop], 1800, until).await;
+    let (reason, rolled_back) = common::ecs::failure(&res.verdict);
+    assert!(rolled_back);
+    assert!(
+        reason.starts_with("fail-fast: CannotPullContainerError: 3 tasks of deployment 1 could not pull their image"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(
+            "stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment 1"
+        ),
+        "{reason}"
+    );
+    assert_eq!(stop.num_calls(), 1);
+    assert!(
+        res.took < Duration::from_secs(5),
+        "at the first look: {:?}",
+        res.took
+    );
+}
+
+/// Without fail-fast, the same deployment is left to ECS (here until the
+/// timeout), and its stopped tasks are not read at all.
+#[tokio::test(start_paused = true)]
+async fn without_fail_fast_a_native_deployment_is_left_to_ecs() {
+    let [described, list, tasks] = scaling_up_with_failed_tasks(
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
+    );
+    let (res, _) = follow_until(
+        &[&described, &list, &tasks],
+        120,
+        Until::wait(WaitUntil::Complete),
+    )
+    .await;
+    let (reason, rolled_back) = common::ecs::failure(&res.verdict);
+    assert!(!rolled_back);
+    assert!(reason.starts_with("timed out"), "{reason}");
+    assert_eq!(list.num_calls(), 0);
+}
+
+/// Tasks that fail for a reason that may pass are not hopeless: the
+/// stopped tasks are read at most every 10 s, and the deployment followed on.
+#[tokio::test(start_paused = true)]
+async fn fail_fast_reads_stopped_tasks_at_most_every_ten_seconds() {
+    let [described, list, tasks] =
+        scaling_up_with_failed_tasks("Task failed ELB health checks in (target-group web)");
+    let until = Until {
+        fail_fast: true,
+        ..Until::wait(WaitUntil::Complete)
+    };
+    let (res, _) = follow_until(&[&described, &list, &tasks], 120, until).await;
+    assert!(
+        common::ecs::failure(&res.verdict)
+            .0
+            .starts_with("timed out")
+    );
+    assert!(
+        (11..=13).contains(&list.num_calls()),
+        "{} ListTasks in 120 s",
+        list.num_calls()
+    );
+}
