@@ -200,13 +200,15 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
     assert!(shown.lines()[2].starts_with("api: reuse api:8"));
 }
 
-/// Fail-fast's rolling services and on-cancel's every service, each with
-/// the revision it returns to, decided in the plan.
+/// Fail-fast's rolling and ECS-native services and on-cancel's every
+/// service, each with the revision it returns to, decided in the plan.
 fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
-    // The rolling services and where a hopeless deployment of each returns.
+    // The rolling and native services and where a hopeless deployment of
+    // each returns (not CodeDeploy ones: their deployment group decides).
     let targets = plan.fail_fast_targets();
-    assert_eq!(targets.len(), 2);
+    assert_eq!(targets.len(), 3);
     assert_eq!(targets["cron"], "web:4");
+    assert_eq!(targets["api"], "api:7");
     let off = DeployPlan {
         fail_fast: false,
         ..plan.clone()
