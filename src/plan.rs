@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::arn::last_segment;
 
 use crate::error::bad_input;
-use crate::inputs::{Following, WaitUntil};
+use crate::inputs::{Following, Retention, WaitUntil};
 use crate::taskdef::normalize::equivalent;
 
 /// An ECS-native deployment strategy (`deploymentConfiguration.strategy`).
@@ -260,6 +260,9 @@ pub struct DeployPlan {
     /// `on-cancel: rollback`: a cancelled run stops every deployment it
     /// started with rollback.
     pub rollback_on_cancel: bool,
+    /// `keep-revisions`: old revisions of the deployed families retired
+    /// once every deployment succeeded.
+    pub retention: Option<Retention>,
 }
 
 /// `what (web to web:1, worker to worker:1)`, services in name order; none
@@ -317,7 +320,46 @@ impl DeployPlan {
         lines.extend(self.wait_line());
         lines.extend(self.fail_fast_line());
         lines.extend(self.on_cancel_line());
+        lines.extend(self.retention_line());
         lines
+    }
+
+    /// The families whose old revisions retention retires, in plan order.
+    pub fn families(&self) -> Vec<String> {
+        let mut families: Vec<String> = Vec::new();
+        for s in &self.services {
+            if !families.contains(&s.family) {
+                families.push(s.family.clone());
+            }
+        }
+        families
+    }
+
+    /// The revisions retention never retires, beside what the cluster
+    /// uses: each service's previous one (where a rollback returns), with why.
+    pub fn protected(&self) -> Vec<(String, String)> {
+        self.services
+            .iter()
+            .map(|s| {
+                (
+                    s.from.clone(),
+                    format!("the rollback of service {}", s.service),
+                )
+            })
+            .collect()
+    }
+
+    fn retention_line(&self) -> Option<String> {
+        let r = self.retention?;
+        let delete = match r.delete {
+            true => ", and delete their INACTIVE revisions not in use",
+            false => "",
+        };
+        Some(format!(
+            "then, once every deployment succeeded: keep the newest {} ACTIVE revisions of {} (and any a service, a running task or a rollback uses), deregister the older ones{delete}",
+            r.keep,
+            self.families().join(", ")
+        ))
     }
 
     /// The waited-for services `keep` selects, each with the revision it

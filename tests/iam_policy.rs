@@ -153,7 +153,9 @@ fn grant(action: &str) -> Option<Grant> {
         }
         "codedeploy:RegisterApplicationRevision" => Scoped(&[("codedeploy", "application:")], None),
         "iam:PassRole" => Scoped(&[("iam", "role/")], Some("iam:PassedToService")),
-        "ecs:RegisterTaskDefinition" => NoResourceType,
+        "ecs:RegisterTaskDefinition"
+        | "ecs:DeregisterTaskDefinition"
+        | "ecs:DeleteTaskDefinitions" => NoResourceType,
         "ecr:DescribeImages"
         | "ecr:BatchGetImage"
         | "ecr:GetDownloadUrlForLayer"
@@ -164,6 +166,7 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:DescribeTasks"
         | "ecs:ListServiceDeployments"
         | "ecs:ListTaskDefinitions"
+        | "ecs:ListServices"
         | "ecs:ListTasks"
         | "logs:DescribeLogGroups"
         | "iam:GetRole"

@@ -14,6 +14,7 @@ pub mod native;
 pub mod native_fail_fast;
 pub mod on_cancel;
 pub mod previous;
+pub mod retention;
 pub mod stopped;
 pub mod wait;
 

@@ -131,6 +131,15 @@ pub enum TemplateSource {
     Registered(String),
 }
 
+/// `keep-revisions` / `delete-revisions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// The newest ACTIVE revisions of each deployed family to keep.
+    pub keep: u32,
+    /// Also delete the families' INACTIVE revisions not in use.
+    pub delete: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct SetPatch {
     pub path: String,

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse::*;
-use super::{Mode, OnCancel, RawInputs, SetPatch, TemplateSource, WaitUntil, check_applies};
+use super::{
+    Mode, OnCancel, RawInputs, Retention, SetPatch, TemplateSource, WaitUntil, check_applies,
+};
 use crate::error::Failure;
 use crate::image::ImageRef;
 
@@ -94,6 +96,8 @@ pub struct DeploySettings {
     /// `fail-fast`: a hopeless rolling deployment is stopped with rollback.
     pub fail_fast: bool,
     pub on_cancel: OnCancel,
+    /// `keep-revisions` / `delete-revisions`: old revisions retired after success.
+    pub retention: Option<Retention>,
     pub codedeploy_deployment_config: Option<String>,
     pub follow: Following,
     /// `github-deployment: true`, with its environment.
@@ -185,6 +189,7 @@ impl Settings {
                 desired_count: parse_int("desired-count", raw, 0, 5_000)?.map(|v| v as i32),
                 fail_fast: parse_bool("fail-fast", raw)?,
                 on_cancel: parse_on_cancel(raw.get("on-cancel").expect("has a default"))?,
+                retention: parse_retention(raw)?,
                 codedeploy_deployment_config: opt(raw, "codedeploy-deployment-config"),
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,
@@ -302,6 +307,34 @@ fn parse_rendering(raw: &RawInputs, mode: Mode, services: &[String]) -> Result<R
         container_port: parse_int("container-port", raw, 1, 65_535)?.map(|v| v as i32),
         codedeploy_hooks: parse_hooks(raw.get("codedeploy-hooks"))?,
     })
+}
+
+/// `keep-revisions` (at least 1) and `delete-revisions` (only with it). It
+/// runs after the deployments succeeded, so only where the wait sees that.
+fn parse_retention(raw: &RawInputs) -> Result<Option<Retention>, Failure> {
+    let delete = parse_bool("delete-revisions", raw)?;
+    let Some(keep) = parse_int("keep-revisions", raw, 1, 10_000)? else {
+        if delete {
+            return Err(Failure::input(
+                "delete-revisions",
+                "input `delete-revisions` needs `keep-revisions`: set how many revisions of each family to keep",
+            ));
+        }
+        return Ok(None);
+    };
+    let wait = raw.get("wait-until").unwrap_or("complete");
+    if matches!(wait, "none" | "paused") {
+        return Err(Failure::input(
+            "keep-revisions",
+            format!(
+                "input `keep-revisions` retires old revisions once the deployments succeeded, which `wait-until: {wait}` never sees: wait until complete or traffic-shifted, or retire them in a later step"
+            ),
+        ));
+    }
+    Ok(Some(Retention {
+        keep: keep as u32,
+        delete,
+    }))
 }
 
 fn parse_task(raw: &RawInputs) -> Result<TaskSettings, Failure> {

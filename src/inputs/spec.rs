@@ -224,6 +224,18 @@ pub const INPUTS: &[InputSpec] = &[
         "What a cancelled deploy does with the deployments it started: leave them going in AWS, or rollback (stop each with rollback to the revision it replaced).",
     ),
     input(
+        "keep-revisions",
+        None,
+        DEPLOY,
+        "After every deployment succeeded, keep the newest N ACTIVE revisions of each deployed family and deregister the older ones — never one a service, a running task or a rollback still uses. Off when not set.",
+    ),
+    input(
+        "delete-revisions",
+        Some("false"),
+        DEPLOY,
+        "With keep-revisions: also delete the families' INACTIVE revisions not in use (DeleteTaskDefinitions, batches of 10).",
+    ),
+    input(
         "wait-until",
         Some("complete"),
         FOLLOWING,
@@ -347,6 +359,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
             "desired-count",
             "fail-fast",
             "on-cancel",
+            "keep-revisions",
+            "delete-revisions",
             "codedeploy-deployment-config",
         ],
     ),

@@ -17,7 +17,7 @@ use crate::context::RunContext;
 use crate::deployment::Updated;
 use crate::deployment::apply::{self, Change, apply_all};
 use crate::deployment::assess::Followed;
-use crate::deployment::codedeploy;
+use crate::deployment::{codedeploy, retention};
 use crate::error::Failure;
 use crate::inputs::{DeploySettings, Settings};
 use crate::plan::{DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
@@ -33,7 +33,7 @@ pub async fn run(
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github =
         crate::github::deployment::prepare(settings, d.github.as_ref(), d.follow.wait_until, env)?;
-    let mut stages = Stages::new(runner, 9);
+    let mut stages = Stages::new(runner, 9 + usize::from(d.retention.is_some()));
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
     // Everything the run will do is decided here, from what it read.
@@ -79,6 +79,14 @@ pub async fn run(
         on_cancel: plan.on_cancel_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    if let Some(retention) = plan.retention {
+        let deployed: Vec<(String, String)> = registrations
+            .iter()
+            .zip(&plan.services)
+            .map(|(r, p)| (r.arn.clone(), format!("service {}", p.service)))
+            .collect();
+        report.retired = retire_stage(&mut stages, runner, &aws, &plan, deployed, retention).await;
+    }
     let lines: Vec<String> = report
         .rows
         .iter()
@@ -94,6 +102,38 @@ pub async fn run(
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
         .await
+}
+
+/// Retires the deployed families' old revisions, as the plan says. The
+/// release already succeeded: a failure here is a warning, not the run's.
+async fn retire_stage(
+    stages: &mut Stages<'_>,
+    runner: &Runner,
+    aws: &Aws,
+    plan: &DeployPlan,
+    deployed: Vec<(String, String)>,
+    retention: crate::inputs::Retention,
+) -> Vec<String> {
+    let mut named = deployed;
+    named.extend(plan.protected());
+    let families = plan.families();
+    let retired = stages
+        .run("retire revisions", async {
+            let done =
+                retention::retire(&aws.ecs, &plan.cluster, &families, &named, retention).await;
+            let lines = match done {
+                Ok(decisions) => decisions.iter().map(|d| d.line()).collect::<Vec<_>>(),
+                Err(e) => {
+                    let why =
+                        format!("retiring old revisions failed (the deployments succeeded): {e:#}");
+                    runner.warning("keep-revisions", &why);
+                    vec![why]
+                }
+            };
+            Ok::<_, Failure>((lines.clone(), lines.join("; ")))
+        })
+        .await;
+    retired.unwrap_or_default()
 }
 
 /// Starts the GitHub Deployment of this run (in the background; it never fails the run).

@@ -92,5 +92,6 @@ pub async fn plan(
         wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
         fail_fast: deploy.is_some_and(|d| d.fail_fast),
         rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
+        retention: deploy.and_then(|d| d.retention),
     })
 }

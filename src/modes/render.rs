@@ -159,6 +159,7 @@ mod tests {
             wait: None,
             fail_fast: false,
             rollback_on_cancel: false,
+            retention: None,
         };
         assert_eq!(
             shown(Ok(plan)).unwrap(),

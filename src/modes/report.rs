@@ -76,6 +76,8 @@ pub struct Report {
     pub github: Vec<String>,
     /// The plan the run printed before it changed anything (deploy).
     pub plan: Vec<String>,
+    /// What retention did, a line per family (`keep-revisions`).
+    pub retired: Vec<String>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -94,6 +96,7 @@ impl Report {
             github_deployment: None,
             github: Vec::new(),
             plan: Vec::new(),
+            retired: Vec::new(),
         }
     }
 

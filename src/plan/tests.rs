@@ -174,6 +174,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         wait: Some((WaitUntil::Complete, Duration::from_secs(1800))),
         fail_fast: true,
         rollback_on_cancel: false,
+        retention: None,
     };
     assert_eq!(
         plan.lines(),
@@ -217,6 +218,7 @@ fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
     assert_eq!(off.lines().len(), 4);
     let on_cancel = DeployPlan {
         rollback_on_cancel: true,
+        retention: None,
         ..off.clone()
     };
     assert_eq!(

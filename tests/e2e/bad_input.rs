@@ -286,6 +286,34 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "input `on-cancel` must be leave or rollback, not `panic`",
         ),
         case(
+            "deploy: keep-revisions below 1",
+            &[("mode", "deploy"), ("keep-revisions", "0")],
+            "keep-revisions",
+            "input `keep-revisions` must be a whole number from 1 to 10000, not `0`",
+        ),
+        case(
+            "deploy: delete-revisions without keep-revisions",
+            &[("mode", "deploy"), ("delete-revisions", "true")],
+            "delete-revisions",
+            "input `delete-revisions` needs `keep-revisions`",
+        ),
+        case(
+            "deploy: keep-revisions where the wait never sees success",
+            &[
+                ("mode", "deploy"),
+                ("keep-revisions", "3"),
+                ("wait-until", "none"),
+            ],
+            "keep-revisions",
+            "which `wait-until: none` never sees",
+        ),
+        case(
+            "migrate: keep-revisions does not apply",
+            &[("mode", "migrate"), ("keep-revisions", "3")],
+            "keep-revisions",
+            "does not apply to mode migrate",
+        ),
+        case(
             "migrate: fail-fast does not apply",
             &[("mode", "migrate"), ("fail-fast", "false")],
             "fail-fast",

@@ -29,6 +29,7 @@ mod migrate;
 mod native;
 mod never_false;
 mod render;
+mod retention;
 mod rollback;
 mod security;
 mod verify;

@@ -8,7 +8,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
   ``X-Amz-Target`` header or the ``Action`` parameter) and the access key
   that signed it, so tests can prove that
   nothing mutating was called; RunTask, StopTask, UpdateService,
-  CreateDeployment and StopDeployment keep their parameters too. Requests made while seeding are not listed.
+  CreateDeployment, StopDeployment, DeregisterTaskDefinition and
+  DeleteTaskDefinitions keep their parameters too. Requests made while seeding are not listed.
 * ``GET /_fd/oidc`` — the GitHub Actions OIDC token service
   (``$ACTIONS_ID_TOKEN_REQUEST_URL``): requires ``Authorization: Bearer
   <request token>`` and answers ``{"value": "<JWT>"}`` whose ``aud`` is the
@@ -77,7 +78,7 @@ from werkzeug.serving import make_server
 SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 # Requests whose parameters the log keeps, for tests that check what was asked.
 KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment", "StopServiceDeployment",
-               "ContinueServiceDeployment"}
+               "ContinueServiceDeployment", "DeregisterTaskDefinition", "DeleteTaskDefinitions"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 

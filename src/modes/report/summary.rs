@@ -29,6 +29,12 @@ impl Report {
                 fenced("text", &self.plan)
             ));
         }
+        if !self.retired.is_empty() {
+            md.push_str(&format!(
+                "<details><summary>Revisions retired</summary>\n\n{}\n</details>\n\n",
+                fenced("text", &self.retired)
+            ));
+        }
         if self.mode == Mode::Migrate && !self.rows.is_empty() {
             md.push_str(&self.migration());
         }
