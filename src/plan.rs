@@ -203,6 +203,8 @@ pub enum Revision {
     Reuse { arn: String },
     /// A new revision of the family; `latest` is the one it differs from.
     New { latest: Option<String> },
+    /// Promotion: this revision, as it is (nothing rendered or registered).
+    Promote { arn: String },
 }
 
 impl Revision {
@@ -221,6 +223,10 @@ impl Revision {
     fn describe(&self, family: &str) -> String {
         match self {
             Self::Reuse { arn } => format!("reuse {} (identical)", last_segment(arn)),
+            Self::Promote { arn } => format!(
+                "promote {} as it is (nothing rendered, nothing registered)",
+                last_segment(arn)
+            ),
             Self::New { latest: Some(l) } => {
                 format!(
                     "register a new revision of {family} (differs from {})",
@@ -428,7 +434,10 @@ impl DeployPlan {
             last_segment(&self.cluster),
             self.services
                 .iter()
-                .filter(|s| matches!(s.revision, Revision::Reuse { .. }))
+                .filter(|s| matches!(
+                    s.revision,
+                    Revision::Reuse { .. } | Revision::Promote { .. }
+                ))
                 .count(),
             kinds.join(", ")
         )

@@ -49,7 +49,9 @@ pub enum ModeSettings {
 /// The image and the task-definition template (render, migrate, deploy).
 #[derive(Debug, Clone)]
 pub struct Rendering {
-    pub image: ImageRef,
+    /// `None`: promotion — `task-definition` names a revision deployed (or
+    /// run) as it is.
+    pub image: Option<ImageRef>,
     pub pin_digest: bool,
     pub template: TemplateSource,
     pub container_names: Vec<String>,
@@ -274,16 +276,16 @@ fn parse_access(raw: &RawInputs) -> Result<Access, Failure> {
 
 fn parse_rendering(raw: &RawInputs, mode: Mode, services: &[String]) -> Result<Rendering, Failure> {
     let name = mode.name();
-    let Some(image) = raw.get("image") else {
-        return Err(Failure::input(
-            "image",
-            format!(
-                "input `image` is required for mode {name}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}}"
-            ),
-        ));
-    };
-    let image = ImageRef::parse(image).map_err(|e| Failure::input("image", e.to_string()))?;
     let template = parse_template_source(raw.get("task-definition"))?;
+    let image = match raw.get("image") {
+        Some(image) => {
+            Some(ImageRef::parse(image).map_err(|e| Failure::input("image", e.to_string()))?)
+        }
+        None => {
+            check_promotion(raw, mode, &template)?;
+            None
+        }
+    };
     if services.is_empty() && template == TemplateSource::Service {
         return Err(Failure::input(
             "service",
@@ -307,6 +309,45 @@ fn parse_rendering(raw: &RawInputs, mode: Mode, services: &[String]) -> Result<R
         container_port: parse_int("container-port", raw, 1, 65_535)?.map(|v| v as i32),
         codedeploy_hooks: parse_hooks(raw.get("codedeploy-hooks"))?,
     })
+}
+
+/// Without `image`, deploy and migrate promote the revision `task-definition`
+/// names (`family:revision` or its ARN) as it is: nothing may change it.
+fn check_promotion(raw: &RawInputs, mode: Mode, template: &TemplateSource) -> Result<(), Failure> {
+    let name = mode.name();
+    let revision = match template {
+        TemplateSource::Registered(id) if crate::arn::last_segment(id).contains(':') => id,
+        _ => {
+            let promote = match mode {
+                Mode::Deploy | Mode::Migrate => {
+                    "; or, to promote a registered revision as it is, give `task-definition: family:revision` (or its ARN) without `image`"
+                }
+                _ => "",
+            };
+            return Err(Failure::input(
+                "image",
+                format!(
+                    "input `image` is required for mode {name}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}}{promote}"
+                ),
+            ));
+        }
+    };
+    if !matches!(mode, Mode::Deploy | Mode::Migrate) {
+        return Err(Failure::input(
+            "image",
+            format!("input `image` is required for mode {name}"),
+        ));
+    }
+    let changes = ["container-name", "environment-variables", "secrets", "set"];
+    if let Some(input) = changes.into_iter().find(|i| raw.get(i).is_some()) {
+        return Err(Failure::input(
+            input,
+            format!(
+                "input `{input}` changes the definition, which a promotion (task-definition {revision} without image) deploys as it is: remove it, or give `image` to render a new revision"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `keep-revisions` (at least 1) and `delete-revisions` (only with it). It

@@ -101,7 +101,7 @@ pub const INPUTS: &[InputSpec] = &[
         "image",
         None,
         RENDERING,
-        "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference.",
+        "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference. Without it, deploy and migrate promote the revision task-definition names (family:revision or ARN) as it is.",
     ),
     input(
         "pin-digest",
@@ -113,7 +113,7 @@ pub const INPUTS: &[InputSpec] = &[
         "task-definition",
         None,
         RENDERING,
-        "Template: a JSON or YAML file, a family, family:revision or ARN; defaults to the service's current task definition.",
+        "Template: a JSON or YAML file, a family, family:revision or ARN; defaults to the service's current task definition. A family:revision or ARN without image is promoted: deployed as it is, nothing rendered or registered.",
     ),
     input(
         "container-name",

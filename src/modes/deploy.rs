@@ -147,8 +147,12 @@ fn start_github(
 ) -> crate::github::deployment::Started {
     let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let cluster = crate::arn::last_segment(&ctx.settings.cluster);
-    // The image as given, as the resolve stage names it.
-    let given = &d.rendering.image;
+    // The image as given, as the resolve stage names it (promoted: its own).
+    let given = d
+        .rendering
+        .image
+        .as_ref()
+        .map_or(image.uri.clone(), ToString::to_string);
     github.start(
         ctx.runner.clone(),
         format!("{given} to {cluster}: {}", services.join(", ")),

@@ -65,7 +65,7 @@ pub async fn plan(
             .iter()
             .position(|k| *k == keys[i])
             .map(|j| targets[j].name.clone()),
-        Revision::Reuse { .. } => None,
+        Revision::Reuse { .. } | Revision::Promote { .. } => None,
     };
     let services = targets
         .iter()

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod deploy_plan;
 pub mod migrate;
 pub mod prepare;
+pub mod promote;
 pub mod register;
 pub mod render;
 pub mod report;

@@ -14,7 +14,7 @@ use super::verify::OnFinding;
 use crate::artifacts::{self, AppSpecInputs, TASK_DEFINITION_PLACEHOLDER};
 use crate::aws::Aws;
 use crate::error::Failure;
-use crate::image::{self, ResolvedImage};
+use crate::image::{self, ImageRef, ResolvedImage};
 use crate::inputs::{Rendering, Settings, TemplateSource};
 use crate::preflight::platform::Reading;
 use crate::runner::Runner;
@@ -23,7 +23,10 @@ use crate::stages::Stages;
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
 pub fn needs_aws(settings: &Settings, rendering: &Rendering) -> bool {
-    image::resolve::needs_aws(&rendering.image)
+    rendering
+        .image
+        .as_ref()
+        .is_none_or(image::resolve::needs_aws)
         || !matches!(rendering.template, TemplateSource::File(_))
         || !settings.services.is_empty()
 }
@@ -41,7 +44,24 @@ pub async fn front_stages(
 ) -> Result<(Aws, ResolvedImage, Vec<Target>), Failure> {
     let aws = credentials_stage(stages, settings, runner, env).await?;
     let services = prefetch_services(Some(&aws), settings);
-    let image = resolve_stage(stages, rendering, Some(&aws), runner).await?;
+    let Some(given) = &rendering.image else {
+        let (image, targets) = promoted_stages(stages, rendering, &aws, services).await?;
+        report.image = Some(image.clone());
+        let architectures = Reading::start(&aws.config, &image);
+        let subjects = (targets.as_slice(), architectures);
+        let port = rendering.container_port;
+        super::verify::verify_stage(
+            stages,
+            runner,
+            Some(&aws),
+            subjects,
+            port,
+            OnFinding::Refuse,
+        )
+        .await?;
+        return Ok((aws, image, targets));
+    };
+    let image = resolve_stage(stages, (given, rendering), Some(&aws), runner).await?;
     report.image = Some(image.clone());
     // The image's architectures are read while the definitions render.
     let architectures = Reading::start(&aws.config, &image);
@@ -58,6 +78,47 @@ pub async fn front_stages(
     )
     .await?;
     Ok((aws, image, targets))
+}
+
+/// Promotion's "resolve image" and "render" stages: the revision read (its
+/// image is what its containers run), then one target per service, as it is.
+async fn promoted_stages(
+    stages: &mut Stages<'_>,
+    rendering: &Rendering,
+    aws: &Aws,
+    services: Option<JoinHandle<Result<Vec<Service>, Failure>>>,
+) -> Result<(ResolvedImage, Vec<Target>), Failure> {
+    let TemplateSource::Registered(id) = &rendering.template else {
+        unreachable!("inputs: promotion names a registered revision");
+    };
+    let promoted = stages
+        .run("resolve image", async {
+            let promoted = super::promote::read(aws, id).await?;
+            let line = format!(
+                "promoting {} as it is: its image {} is used as it is",
+                crate::arn::last_segment(&promoted.arn),
+                promoted.image.uri
+            );
+            Ok((promoted, line))
+        })
+        .await?;
+    let targets = stages
+        .run("render task definition", async {
+            let services = match services {
+                Some(handle) => handle.await.map_err(|e| {
+                    Failure::failed("service", format!("DescribeServices task failed: {e}"))
+                })??,
+                None => Vec::new(),
+            };
+            let targets = super::promote::targets(&promoted, services);
+            let line = format!(
+                "nothing rendered: {} deployed as it is",
+                crate::arn::last_segment(&promoted.arn)
+            );
+            Ok((targets, line))
+        })
+        .await?;
+    Ok((promoted.image, targets))
 }
 
 pub async fn credentials_stage(
@@ -97,11 +158,10 @@ pub fn prefetch_services(
 
 pub async fn resolve_stage(
     stages: &mut Stages<'_>,
-    rendering: &Rendering,
+    (image, rendering): (&ImageRef, &Rendering),
     aws: Option<&Aws>,
     runner: &Runner,
 ) -> Result<ResolvedImage, Failure> {
-    let image = &rendering.image;
     stages
         .run("resolve image", async {
             match aws.filter(|_| image::resolve::needs_aws(image)) {

@@ -50,6 +50,9 @@ pub async fn decide(aws: &Aws, targets: &[Target]) -> Result<Vec<Revision>, Fail
     Ok(targets
         .iter()
         .map(|t| {
+            if let Some(arn) = &t.promoted {
+                return Revision::Promote { arn: arn.clone() };
+            }
             let latest = match &t.latest {
                 Latest::Revision(latest) => Some(latest),
                 Latest::NoRevision => None,
@@ -78,7 +81,7 @@ pub async fn register_stage(
             let mut done: HashMap<String, Registration> = HashMap::new();
             for ((t, key), decision) in targets.iter().zip(&keys).zip(decisions) {
                 match decision {
-                    Revision::Reuse { arn } => {
+                    Revision::Reuse { arn } | Revision::Promote { arn } => {
                         let reused = Registration {
                             arn: arn.clone(),
                             reused: true,
@@ -125,7 +128,7 @@ fn summary(regs: &[Registration]) -> String {
     let mut lines: Vec<String> = Vec::new();
     for r in regs {
         let what = match r.reused {
-            true => "reused: identical to the latest revision",
+            true => "used as it is: identical, or promoted",
             false => "new revision",
         };
         let line = format!("{} ({what})", r.short());

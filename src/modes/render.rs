@@ -28,7 +28,13 @@ pub async fn run(
         false => None,
     };
     let services = prepare::prefetch_services(aws.as_ref(), settings);
-    let image = prepare::resolve_stage(&mut stages, &r.rendering, aws.as_ref(), runner).await?;
+    let given = r
+        .rendering
+        .image
+        .as_ref()
+        .expect("inputs: render always has an image");
+    let image =
+        prepare::resolve_stage(&mut stages, (given, &r.rendering), aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
     // The image's architectures are read while the definitions render.
     let architectures = aws.as_ref().and_then(|a| Reading::start(&a.config, &image));

@@ -33,6 +33,8 @@ pub struct Target {
     pub latest: Latest,
     /// What the service runs now (mode render), to show what would change.
     pub running: Option<Value>,
+    /// Promotion: the revision deployed as it is (its ARN).
+    pub promoted: Option<String>,
 }
 
 /// The latest ACTIVE revision of a rendered family, which registration
@@ -121,6 +123,7 @@ pub async fn render_stage(
                     artifacts: None,
                     latest,
                     running,
+                    promoted: None,
                 });
             }
             Ok((targets, lines.join("; ")))

@@ -28,6 +28,7 @@ mod image;
 mod migrate;
 mod native;
 mod never_false;
+mod promote;
 mod render;
 mod retention;
 mod rollback;

@@ -173,10 +173,33 @@ def _ticker():
             print(f"task_layer tick failed: {exc!r}", flush=True)
 
 
+def _fargate_requirements(orig):
+    """moto adds up each container's ``memory`` (or ``memoryReservation``)
+    and fails with a TypeError when a container has neither. On Fargate the
+    task-level ``memory`` is what counts and a container's is optional
+    ("If using the Fargate launch type, this parameter is optional",
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html):
+    such a container counts 0 here, and the definition itself is untouched."""
+
+    def requirements(task_definition):
+        containers = task_definition.container_definitions
+        counted = [c if any(k in c for k in ("memory", "memoryReservation", "Memory", "MemoryReservation"))
+                   else {**c, "memory": 0} for c in containers]
+        task_definition.container_definitions = counted
+        try:
+            return orig(task_definition)
+        finally:
+            task_definition.container_definitions = containers
+
+    return staticmethod(requirements)
+
+
 def install():
     # moto must not advance tasks on its own: this layer owns their status.
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
     backend_cls = models.EC2ContainerServiceBackend
+    backend_cls._calculate_task_resource_requirements = _fargate_requirements(
+        backend_cls._calculate_task_resource_requirements)
     orig_run = backend_cls.run_task
     orig_stop = backend_cls.stop_task
 
