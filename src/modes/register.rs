@@ -119,7 +119,17 @@ pub async fn register_stage(
                 );
             }
             let regs: Vec<Registration> = keys.iter().map(|k| done[k].clone()).collect();
-            Ok((regs.clone(), summary(&regs)))
+            let promoted = decisions
+                .iter()
+                .all(|d| matches!(d, Revision::Promote { .. }));
+            let line = match (promoted, regs.first()) {
+                (true, Some(r)) => format!(
+                    "{} (promoted: used as it is, nothing registered)",
+                    r.short()
+                ),
+                _ => summary(&regs),
+            };
+            Ok((regs.clone(), line))
         })
         .await
 }
@@ -128,7 +138,7 @@ fn summary(regs: &[Registration]) -> String {
     let mut lines: Vec<String> = Vec::new();
     for r in regs {
         let what = match r.reused {
-            true => "used as it is: identical, or promoted",
+            true => "reused: identical to the latest revision",
             false => "new revision",
         };
         let line = format!("{} ({what})", r.short());
