@@ -104,12 +104,7 @@ async fn promoted_stages(
         .await?;
     let targets = stages
         .run("render task definition", async {
-            let services = match services {
-                Some(handle) => handle.await.map_err(|e| {
-                    Failure::failed("service", format!("DescribeServices task failed: {e}"))
-                })??,
-                None => Vec::new(),
-            };
+            let services = prefetched(services).await?;
             let targets = super::promote::targets(&promoted, services);
             let line = format!(
                 "nothing rendered: {} deployed as it is",
@@ -154,6 +149,18 @@ pub fn prefetch_services(
             .await
             .map_err(|e| Failure::from_error("service", e))
     }))
+}
+
+/// The services [`prefetch_services`] read (none without a handle).
+pub async fn prefetched(
+    services: Option<JoinHandle<Result<Vec<Service>, Failure>>>,
+) -> Result<Vec<Service>, Failure> {
+    match services {
+        Some(handle) => handle.await.map_err(|e| {
+            Failure::failed("service", format!("DescribeServices task failed: {e}"))
+        })?,
+        None => Ok(Vec::new()),
+    }
 }
 
 pub async fn resolve_stage(

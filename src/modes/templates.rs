@@ -68,12 +68,7 @@ pub async fn render_stage(
 ) -> Result<Vec<Target>, Failure> {
     stages
         .run("render task definition", async {
-            let services = match services {
-                Some(handle) => handle.await.map_err(|e| {
-                    Failure::failed("service", format!("DescribeServices task failed: {e}"))
-                })??,
-                None => Vec::new(),
-            };
+            let services = super::prepare::prefetched(services).await?;
             let (templates, latest) = load_templates(settings, rendering, aws, &services).await?;
             let running = match (settings.mode(), aws) {
                 (crate::inputs::Mode::Render, Some(aws)) => {

@@ -67,6 +67,21 @@ pub fn ours(service: &str) -> Followed {
     }
 }
 
+/// ListServiceDeployments: the service deployment `arn` is in progress.
+pub fn in_progress(arn: &'static str) -> aws_smithy_mocks::Rule {
+    use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
+    use aws_sdk_ecs::types::ServiceDeploymentBrief;
+    mock!(Client::list_service_deployments).then_output(move || {
+        ListServiceDeploymentsOutput::builder()
+            .service_deployments(
+                ServiceDeploymentBrief::builder()
+                    .service_deployment_arn(arn)
+                    .build(),
+            )
+            .build()
+    })
+}
+
 pub fn no_stopped_tasks() -> aws_smithy_mocks::Rule {
     mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
 }

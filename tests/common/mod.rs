@@ -295,6 +295,23 @@ impl Emulator {
         self.http("POST", "/_fd/config", &config.to_string());
     }
 
+    /// Every AWS call the emulator saw, in name order (concurrent reads
+    /// come in any order).
+    pub fn calls_sorted(&self) -> Vec<String> {
+        let mut calls = self.calls();
+        calls.sort();
+        calls
+    }
+
+    /// Registers the task definition `td` through boto3, as an earlier
+    /// deploy would have; its ARN.
+    pub fn register_definition(&self, td: &Value) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("taskdef.json");
+        std::fs::write(&file, td.to_string()).unwrap();
+        self.register_with_boto3(&file).unwrap()
+    }
+
     /// Registers a task-definition file through boto3 (which validates it
     /// against the ECS API model); returns the ARN or boto3's error.
     pub fn register_with_boto3(&self, file: &Path) -> Result<String, String> {

@@ -8,9 +8,7 @@ use common::Emulator;
 
 /// Registers web:2 (as a staging deploy would have) from a file; its ARN.
 fn staged_revision(emu: &Emulator) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("web.json");
-    let td = serde_json::json!({
+    emu.register_definition(&serde_json::json!({
         "family": "web",
         "networkMode": "awsvpc",
         "requiresCompatibilities": ["FARGATE"],
@@ -23,9 +21,7 @@ fn staged_revision(emu: &Emulator) -> String {
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"}}
         }]
-    });
-    std::fs::write(&file, td.to_string()).unwrap();
-    emu.register_with_boto3(&file).unwrap()
+    }))
 }
 
 #[test]

@@ -125,10 +125,8 @@ fn renders_from_the_service_and_changes_nothing() {
 
     // Read-only: exactly the reads, nothing else.
     emu.assert_unchanged();
-    let mut calls = emu.calls();
-    calls.sort();
     assert_eq!(
-        calls,
+        emu.calls_sorted(),
         [
             // Verify: the image's manifest and config blob (its architecture).
             "ecr:BatchGetImage",
@@ -350,10 +348,8 @@ fn file_template_with_patches_and_no_pin() {
     // The verify stage looked the parameter up: it does not exist, which
     // render reports (migrate and deploy would refuse it).
     // So did it the image's architecture (its manifest, its config blob).
-    let mut calls = emu.calls();
-    calls.sort();
     assert_eq!(
-        calls,
+        emu.calls_sorted(),
         [
             "ecr:BatchGetImage",
             "ecr:DescribeImages",

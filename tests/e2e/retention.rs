@@ -9,8 +9,6 @@ use common::Emulator;
 /// Registers `n` more revisions of family web (web:2 …), as earlier
 /// deploys would have left them.
 fn older_revisions(emu: &Emulator, n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("web.json");
     let td = serde_json::json!({
         "family": "web",
         "networkMode": "awsvpc",
@@ -19,9 +17,8 @@ fn older_revisions(emu: &Emulator, n: usize) {
         "memory": "512",
         "containerDefinitions": [{"name": "web", "image": emu.pinned("v1"), "essential": true}]
     });
-    std::fs::write(&file, td.to_string()).unwrap();
     for _ in 0..n {
-        emu.register_with_boto3(&file).unwrap();
+        emu.register_definition(&td);
     }
 }
 

@@ -12,13 +12,10 @@ use std::time::Duration;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
-use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
-use aws_sdk_ecs::types::{
-    Container, ServiceDeployment, ServiceDeploymentBrief, Task, TaskStopCode,
-};
+use aws_sdk_ecs::types::{Container, ServiceDeployment, Task, TaskStopCode};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
@@ -79,15 +76,7 @@ fn watch(fail_fast: bool) -> Watch<'static> {
 async fn a_deployment_whose_image_cannot_be_pulled_is_stopped_with_rollback_at_once() {
     let describe = describe(3);
     let [list, tasks] = stopped();
-    let in_progress = mock!(Client::list_service_deployments).then_output(|| {
-        ListServiceDeploymentsOutput::builder()
-            .service_deployments(
-                ServiceDeploymentBrief::builder()
-                    .service_deployment_arn(SD_ARN)
-                    .build(),
-            )
-            .build()
-    });
+    let in_progress = common::ecs::in_progress(SD_ARN);
     let stop = mock!(Client::stop_service_deployment)
         .match_requests(|r| {
             r.service_deployment_arn() == Some(SD_ARN)

@@ -9,11 +9,10 @@ use std::time::Duration;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::continue_service_deployment::ContinueServiceDeploymentOutput;
 use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
-use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
 use aws_sdk_ecs::types::{
     DeploymentLifecycleHookDetail as Hook, DeploymentLifecycleHookStatus as HookStatus,
     DeploymentLifecycleHookTargetType, DeploymentRolloutState as R, ServiceDeployment,
-    ServiceDeploymentBrief, ServiceDeploymentLifecycleStage as Stage,
+    ServiceDeploymentLifecycleStage as Stage,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::ecs::{NEW, OLD, answer, dep, service};
@@ -39,15 +38,7 @@ fn updated(kind: DeploymentKind) -> Updated {
 }
 
 fn in_progress() -> aws_smithy_mocks::Rule {
-    mock!(Client::list_service_deployments).then_output(|| {
-        ListServiceDeploymentsOutput::builder()
-            .service_deployments(
-                ServiceDeploymentBrief::builder()
-                    .service_deployment_arn(SD_ARN)
-                    .build(),
-            )
-            .build()
-    })
+    common::ecs::in_progress(SD_ARN)
 }
 
 /// The service's PRIMARY deployment: back on web:1 and COMPLETED after
@@ -97,6 +88,17 @@ async fn cancel(
     (lines, started.elapsed())
 }
 
+/// Its service deployment is not paused; StopServiceDeployment answers.
+fn not_paused_stop() -> [aws_smithy_mocks::Rule; 2] {
+    let described = mock!(Client::describe_service_deployments)
+        .then_output(|| DescribeServiceDeploymentsOutput::builder().build());
+    let stop = mock!(Client::stop_service_deployment).then_output(|| {
+        aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput::builder()
+            .build()
+    });
+    [described, stop]
+}
+
 /// A native deployment paused at a lifecycle hook is rolled back the way
 /// ECS documents for a paused one: ContinueServiceDeployment ROLLBACK.
 #[tokio::test(start_paused = true)]
@@ -143,12 +145,7 @@ async fn a_deployment_paused_at_a_hook_is_continued_with_rollback() {
 #[tokio::test(start_paused = true)]
 async fn after_sigint_the_rollback_is_followed_until_it_is_back() {
     let (list, back) = (in_progress(), rolling_back(3));
-    let described = mock!(Client::describe_service_deployments)
-        .then_output(|| DescribeServiceDeploymentsOutput::builder().build());
-    let stop = mock!(Client::stop_service_deployment).then_output(|| {
-        aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput::builder()
-            .build()
-    });
+    let [described, stop] = not_paused_stop();
     let (lines, took) = cancel(
         &[&list, &described, &stop, &back],
         DeploymentKind::Rolling,
@@ -170,12 +167,7 @@ async fn after_sigint_the_rollback_is_followed_until_it_is_back() {
 #[tokio::test(start_paused = true)]
 async fn after_sigterm_it_ends_in_time_and_says_where_the_rollback_stands() {
     let (list, back) = (in_progress(), rolling_back(30));
-    let described = mock!(Client::describe_service_deployments)
-        .then_output(|| DescribeServiceDeploymentsOutput::builder().build());
-    let stop = mock!(Client::stop_service_deployment).then_output(|| {
-        aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput::builder()
-            .build()
-    });
+    let [described, stop] = not_paused_stop();
     let (lines, took) = cancel(
         &[&list, &described, &stop, &back],
         DeploymentKind::Rolling,
