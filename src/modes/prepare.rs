@@ -44,29 +44,24 @@ pub async fn front_stages(
 ) -> Result<(Aws, ResolvedImage, Vec<Target>), Failure> {
     let aws = credentials_stage(stages, settings, runner, env).await?;
     let services = prefetch_services(Some(&aws), settings);
-    let Some(given) = &rendering.image else {
-        let (image, targets) = promoted_stages(stages, rendering, &aws, services).await?;
-        report.image = Some(image.clone());
-        let architectures = Reading::start(&aws.config, &image);
-        let subjects = (targets.as_slice(), architectures);
-        let port = rendering.container_port;
-        super::verify::verify_stage(
-            stages,
-            runner,
-            Some(&aws),
-            subjects,
-            port,
-            OnFinding::Refuse,
-        )
-        .await?;
-        return Ok((aws, image, targets));
+    let (image, targets, architectures) = match &rendering.image {
+        None => {
+            let (image, targets) = promoted_stages(stages, rendering, &aws, services).await?;
+            report.image = Some(image.clone());
+            let architectures = Reading::start(&aws.config, &image);
+            (image, targets, architectures)
+        }
+        Some(given) => {
+            let image = resolve_stage(stages, (given, rendering), Some(&aws), runner).await?;
+            report.image = Some(image.clone());
+            // The image's architectures are read while the definitions render.
+            let architectures = Reading::start(&aws.config, &image);
+            let targets =
+                templates::render_stage(stages, settings, rendering, Some(&aws), services, &image)
+                    .await?;
+            (image, targets, architectures)
+        }
     };
-    let image = resolve_stage(stages, (given, rendering), Some(&aws), runner).await?;
-    report.image = Some(image.clone());
-    // The image's architectures are read while the definitions render.
-    let architectures = Reading::start(&aws.config, &image);
-    let targets =
-        templates::render_stage(stages, settings, rendering, Some(&aws), services, &image).await?;
     let port = rendering.container_port;
     super::verify::verify_stage(
         stages,
@@ -107,7 +102,7 @@ async fn promoted_stages(
             let services = prefetched(services).await?;
             let targets = super::promote::targets(&promoted, services);
             let line = format!(
-                "nothing rendered: {} deployed as it is",
+                "nothing rendered: {} used as it is",
                 crate::arn::last_segment(&promoted.arn)
             );
             Ok((targets, line))

@@ -146,7 +146,7 @@ fn judge(
     runner: &Runner,
 ) -> Result<(Vec<Finding>, String), Failure> {
     let checked = format!(
-        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups, the secrets and the roles"
+        "{targets} task definition(s) checked against ECS's API model, the Fargate task sizes, the load balancers, the log groups, the secrets, the roles and the image's CPU architecture"
     );
     let Some(first) = found.first() else {
         return Ok((found, format!("{checked}: nothing to fix")));
