@@ -52,10 +52,12 @@ pub async fn front_stages(
             (image, targets, architectures)
         }
         Some(given) => {
+            // The image's architectures are read while it is resolved and
+            // the definitions render: the verify stage does not wait for them.
+            let reading = Reading::start_given(&aws.config, given, &aws.region);
             let image = resolve_stage(stages, (given, rendering), Some(&aws), runner).await?;
             report.image = Some(image.clone());
-            // The image's architectures are read while the definitions render.
-            let architectures = Reading::start(&aws.config, &image);
+            let architectures = reading.map(|r| r.named(&image.reference.to_string()));
             let targets =
                 templates::render_stage(stages, settings, rendering, Some(&aws), services, &image)
                     .await?;

@@ -33,11 +33,15 @@ pub async fn run(
         .image
         .as_ref()
         .expect("inputs: render always has an image");
+    // The image's architectures are read while it is resolved and the
+    // definitions render.
+    let reading = aws
+        .as_ref()
+        .and_then(|a| Reading::start_given(&a.config, given, &a.region));
     let image =
         prepare::resolve_stage(&mut stages, (given, &r.rendering), aws.as_ref(), runner).await?;
     report.image = Some(image.clone());
-    // The image's architectures are read while the definitions render.
-    let architectures = aws.as_ref().and_then(|a| Reading::start(&a.config, &image));
+    let architectures = reading.map(|r| r.named(&image.reference.to_string()));
     let rendering = &r.rendering;
     let mut targets = super::templates::render_stage(
         &mut stages,

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::Finding;
 use super::reads::Checked;
 use crate::error::{aws_code, aws_message};
-use crate::image::ResolvedImage;
+use crate::image::{ImageRef, ResolvedImage};
 
 /// The manifest types BatchGetImage may answer with: both single-image
 /// formats and both index formats (asked for all, ECR converts nothing).
@@ -126,21 +126,48 @@ pub struct Reading {
 
 impl Reading {
     /// Starts the reads for an image in ECR with a digest; `None` otherwise.
+    /// Starts the reads for a resolved image (promotion: the one a
+    /// definition names) in ECR; `None` for one outside ECR.
     pub fn start(config: &SdkConfig, image: &ResolvedImage) -> Option<Self> {
-        let registry = image.reference.ecr_registry()?;
-        let digest = image.digest.clone()?;
+        image.reference.ecr_registry()?;
+        Self::start_given(config, &image.reference, "")
+    }
+
+    /// Starts the reads for the image as given (`REPO:TAG` of the caller's
+    /// registry in `default_region`, or an ECR reference), at the same time
+    /// as the lookup that resolves it: BatchGetImage takes a tag as well
+    /// as a digest. `None` for an image outside ECR.
+    pub fn start_given(config: &SdkConfig, image: &ImageRef, default_region: &str) -> Option<Self> {
+        let (registry, region) = match image.ecr_registry() {
+            Some(r) => (Some(r.account), r.region),
+            None if image.is_shorthand() => (None, default_region.to_string()),
+            None => return None,
+        };
+        let id = match (&image.digest, &image.tag) {
+            (Some(d), _) => ImageIdentifier::builder().image_digest(d).build(),
+            (None, Some(t)) => ImageIdentifier::builder().image_tag(t).build(),
+            (None, None) => return None,
+        };
         let config = aws_sdk_ecr::config::Builder::from(config)
-            .region(Region::new(registry.region.clone()))
+            .region(Region::new(region))
             .build();
         let ecr = aws_sdk_ecr::Client::from_conf(config);
-        let repository = image.reference.repository.clone();
-        let read = tokio::spawn(async move {
-            architectures(&ecr, &registry.account, &repository, &digest).await
-        });
+        let repository = image.repository.clone();
+        let read =
+            tokio::spawn(
+                async move { architectures(&ecr, registry.as_deref(), &repository, id).await },
+            );
         Some(Self {
-            image: image.reference.to_string(),
+            image: image.to_string(),
             read,
         })
+    }
+
+    /// The image's name as the failure names it (once it is resolved: with
+    /// its registry).
+    pub fn named(mut self, image: &str) -> Self {
+        self.image = image.to_string();
+        self
     }
 
     /// The image's architectures against the targets' needs.
@@ -169,18 +196,18 @@ impl Reading {
 /// not say; the error names the IAM action a denied read needs.
 async fn architectures(
     ecr: &aws_sdk_ecr::Client,
-    registry: &str,
+    registry: Option<&str>,
     repository: &str,
-    digest: &str,
+    id: ImageIdentifier,
 ) -> Result<Option<Vec<String>>, String> {
     let denied = |action: &str, e: &str| {
         format!("{e}; add {action} to the role's policy to have it checked")
     };
     let out = ecr
         .batch_get_image()
-        .registry_id(registry)
+        .set_registry_id(registry.map(str::to_string))
         .repository_name(repository)
-        .image_ids(ImageIdentifier::builder().image_digest(digest).build())
+        .image_ids(id)
         .set_accepted_media_types(Some(MEDIA_TYPES.map(String::from).to_vec()))
         .send()
         .await
@@ -201,7 +228,7 @@ async fn architectures(
     };
     let url = ecr
         .get_download_url_for_layer()
-        .registry_id(registry)
+        .set_registry_id(registry.map(str::to_string))
         .repository_name(repository)
         .layer_digest(&config)
         .send()
