@@ -358,12 +358,9 @@ pub fn trusts_ecs_tasks(document: &str) -> bool {
     })
 }
 
-/// Whether each named role exists and trusts ECS tasks: one GetRole per
-/// distinct role, all at once. `home` is the account the services (or the
-/// family) live in, when an ARN read says so: GetRole sees only that
-/// account's roles, so a role of another account is not read, and without
-/// `home` a role GetRole does not find is a warning, not a finding.
-pub async fn roles(iam: &aws_sdk_iam::Client, refs: &[RoleRef], home: Option<&str>) -> Checked {
+/// The distinct roles GetRole can see: not those of another account than
+/// `home` (a bare name is this account's).
+fn readable_roles<'a>(refs: &'a [RoleRef], home: Option<&str>) -> Vec<&'a str> {
     let foreign =
         |arn: &str| matches!((home, crate::arn::account(arn)), (Some(h), Some(a)) if a != h);
     let mut arns: Vec<&str> = refs
@@ -373,6 +370,16 @@ pub async fn roles(iam: &aws_sdk_iam::Client, refs: &[RoleRef], home: Option<&st
         .collect();
     arns.sort();
     arns.dedup();
+    arns
+}
+
+/// Whether each named role exists and trusts ECS tasks: one GetRole per
+/// distinct role, all at once. `home` is the account the services (or the
+/// family) live in, when an ARN read says so: GetRole sees only that
+/// account's roles, so a role of another account is not read, and without
+/// `home` a role GetRole does not find is a warning, not a finding.
+pub async fn roles(iam: &aws_sdk_iam::Client, refs: &[RoleRef], home: Option<&str>) -> Checked {
+    let arns = readable_roles(refs, home);
     let reads = arns.iter().map(|arn| async move {
         let name = arn.rsplit('/').next().unwrap_or(arn);
         (*arn, iam.get_role().role_name(name).send().await)
@@ -448,6 +455,29 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(names, ["DB", "repositoryCredentials"]);
+    }
+
+    #[test]
+    fn roles_of_another_account_are_not_read() {
+        let td = json!({
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecs-execution",
+            "taskRoleArn": "arn:aws:iam::210987654321:role/shared/web-task"
+        });
+        let mut refs = role_refs("web", &td);
+        refs.extend(role_refs("worker", &json!({"executionRoleArn": "arn:aws:iam::123456789012:role/ecs-execution", "taskRoleArn": "worker-task"})));
+        assert_eq!(
+            readable_roles(&refs, Some("123456789012")),
+            [
+                "arn:aws:iam::123456789012:role/ecs-execution",
+                "worker-task"
+            ],
+            "once each; the other account's left out; a bare name is ours"
+        );
+        assert_eq!(
+            readable_roles(&refs, None).len(),
+            3,
+            "no known account: all read"
+        );
     }
 
     #[test]
