@@ -10,8 +10,14 @@ use hyper_util::rt::TokioExecutor;
 
 pub type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
-/// HTTPS with the system's roots (HTTP too: tests and proxies).
+/// HTTPS with the system's roots (HTTP too: tests and proxies), built
+/// once per run: loading the roots is the slow part.
 pub fn connector() -> Https {
+    static BUILT: std::sync::OnceLock<Https> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build).clone()
+}
+
+fn build() -> Https {
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = match builder.with_native_roots() {
         Ok(b) => b,
