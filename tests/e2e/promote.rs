@@ -98,3 +98,28 @@ fn what_a_promotion_cannot_do_is_refused_before_any_change() {
     );
     emu.assert_unchanged();
 }
+
+/// ECS updates no service to an INACTIVE revision: promoting one is
+/// refused before any change (here web:2, retired by an earlier deploy's
+/// `keep-revisions`).
+#[test]
+fn an_inactive_revision_is_not_promoted() {
+    let emu = emulator!();
+    staged_revision(&emu);
+    let retired = common::prod_step(
+        &emu,
+        "deploy",
+        "web",
+        &[("image", "web:v2"), ("keep-revisions", "1")],
+    )
+    .run();
+    retired.assert_code(0);
+    assert_contains(&retired.stdout, "deregistered web:2");
+    let before = emu.mutating_calls().len();
+    let done = common::prod_step(&emu, "deploy", "web", &[("task-definition", "web:2")]).run();
+    done.assert_code(2);
+    done.assert_error_starts_with(
+        "::error title=task-definition::task definition web:2 is INACTIVE: ECS deploys no service to it",
+    );
+    assert_eq!(emu.mutating_calls().len(), before, "nothing changed");
+}
