@@ -132,22 +132,17 @@ async fn revisions(
     Ok(found)
 }
 
-/// What uses which revision in the cluster: every service's task definition
-/// and its deployments', every running task's; plus `named` (the plan's).
-async fn users(
+/// `family:revision` of an ARN, for the map of what uses which.
+fn key_of(arn: &str) -> Option<String> {
+    revision_of(arn).map(|(f, r)| format!("{f}:{r}"))
+}
+
+/// What the cluster's services use: each one's task definition and its
+/// deployments'.
+async fn used_by_services(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
-    named: &[(String, String)],
-) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut users: BTreeMap<String, String> = BTreeMap::new();
-    let mut add = |arn: &str, by: String| {
-        if let Some((f, r)) = revision_of(arn) {
-            users.entry(format!("{f}:{r}")).or_insert(by);
-        }
-    };
-    for (arn, by) in named {
-        add(arn, by.clone());
-    }
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut names = Vec::new();
     let mut pages = ecs.list_services().cluster(cluster).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -158,16 +153,23 @@ async fn users(
                 .map(|a| last_segment(a).to_string()),
         );
     }
+    let mut used = Vec::new();
     for svc in crate::service::describe_services(ecs, cluster, &names).await? {
         let name = svc.service_name().unwrap_or("?").to_string();
         let tds = svc
             .task_definition()
             .into_iter()
             .chain(svc.deployments().iter().filter_map(|d| d.task_definition()));
-        for td in tds {
-            add(td, format!("service {name}"));
-        }
+        used.extend(tds.map(|td| (td.to_string(), format!("service {name}"))));
     }
+    Ok(used)
+}
+
+/// What the tasks running in the cluster use.
+async fn used_by_tasks(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut arns = Vec::new();
     let mut pages = ecs
         .list_tasks()
@@ -179,6 +181,7 @@ async fn users(
         let page = page.map_err(|e| anyhow!("ListTasks: {}", aws_message(&e)))?;
         arns.extend(page.task_arns().iter().cloned());
     }
+    let mut used = Vec::new();
     for chunk in arns.chunks(super::stopped::DESCRIBE_TASKS_BATCH) {
         let out = ecs
             .describe_tasks()
@@ -187,15 +190,32 @@ async fn users(
             .send()
             .await
             .map_err(|e| anyhow!("DescribeTasks: {}", aws_message(&e)))?;
-        for t in out.tasks() {
+        used.extend(out.tasks().iter().map(|t| {
             let id = t.task_arn().map(last_segment).unwrap_or("?");
-            add(
-                t.task_definition_arn().unwrap_or(""),
-                format!("running task {id}"),
-            );
-        }
+            let td = t.task_definition_arn().unwrap_or("").to_string();
+            (td, format!("running task {id}"))
+        }));
     }
-    Ok(users)
+    Ok(used)
+}
+
+/// One family's ACTIVE revisions and (with `delete`) its INACTIVE ones.
+async fn family_revisions(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    delete: bool,
+) -> anyhow::Result<(Vec<u32>, Vec<u32>)> {
+    let inactive = async {
+        match delete {
+            true => revisions(ecs, family, TaskDefinitionStatus::Inactive).await,
+            false => Ok(Vec::new()),
+        }
+    };
+    let (active, inactive) = tokio::join!(
+        revisions(ecs, family, TaskDefinitionStatus::Active),
+        inactive
+    );
+    Ok((active?, inactive?))
 }
 
 /// Decides for each family and carries it out: deregistrations a few at a
@@ -208,18 +228,36 @@ pub async fn retire(
     named: &[(String, String)],
     retention: Retention,
 ) -> anyhow::Result<Vec<FamilyDecision>> {
-    let users = users(ecs, cluster, named)
-        .await
-        .context("reading what uses which revision")?;
-    let mut decisions = Vec::new();
-    for family in families {
-        let inactive = match retention.delete {
-            true => revisions(ecs, family, TaskDefinitionStatus::Inactive).await?,
-            false => Vec::new(),
-        };
-        let active = revisions(ecs, family, TaskDefinitionStatus::Active).await?;
-        decisions.push(decide(family, &active, &inactive, &users, retention));
+    // Every read at once: what the services and the tasks use, and each
+    // family's revisions.
+    let listed = futures_util::future::try_join_all(
+        families
+            .iter()
+            .map(|f| family_revisions(ecs, f, retention.delete)),
+    );
+    let (services, tasks, listed) = tokio::join!(
+        used_by_services(ecs, cluster),
+        used_by_tasks(ecs, cluster),
+        listed
+    );
+    let context = "reading what uses which revision";
+    // The plan's own names first: the reason a revision is kept is theirs.
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    let used = named
+        .iter()
+        .cloned()
+        .chain(services.context(context)?)
+        .chain(tasks.context(context)?);
+    for (arn, by) in used {
+        if let Some(key) = key_of(&arn) {
+            users.entry(key).or_insert(by);
+        }
     }
+    let decisions: Vec<FamilyDecision> = families
+        .iter()
+        .zip(listed?)
+        .map(|(family, (active, inactive))| decide(family, &active, &inactive, &users, retention))
+        .collect();
     let all: Vec<String> = decisions
         .iter()
         .flat_map(|d| {
