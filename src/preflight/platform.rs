@@ -192,6 +192,24 @@ impl Reading {
     }
 }
 
+/// Why an ECR read failed; a denied one names the IAM action that allows it.
+fn why<E>(
+    action: &'static str,
+) -> impl Fn(
+    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| match aws_code(&e) {
+        Some("AccessDeniedException") => format!(
+            "{}; add {action} to the role's policy to have it checked",
+            aws_message(&e)
+        ),
+        _ => aws_message(&e),
+    }
+}
+
 /// The Linux architectures of the image, `None` where its manifest does
 /// not say; the error names the IAM action a denied read needs.
 async fn architectures(
@@ -200,9 +218,6 @@ async fn architectures(
     repository: &str,
     id: ImageIdentifier,
 ) -> Result<Option<Vec<String>>, String> {
-    let denied = |action: &str, e: &str| {
-        format!("{e}; add {action} to the role's policy to have it checked")
-    };
     let out = ecr
         .batch_get_image()
         .set_registry_id(registry.map(str::to_string))
@@ -211,10 +226,7 @@ async fn architectures(
         .set_accepted_media_types(Some(MEDIA_TYPES.map(String::from).to_vec()))
         .send()
         .await
-        .map_err(|e| match aws_code(&e) {
-            Some("AccessDeniedException") => denied("ecr:BatchGetImage", &aws_message(&e)),
-            _ => aws_message(&e),
-        })?;
+        .map_err(why("ecr:BatchGetImage"))?;
     let manifest = out
         .images()
         .first()
@@ -233,10 +245,7 @@ async fn architectures(
         .layer_digest(&config)
         .send()
         .await
-        .map_err(|e| match aws_code(&e) {
-            Some("AccessDeniedException") => denied("ecr:GetDownloadUrlForLayer", &aws_message(&e)),
-            _ => aws_message(&e),
-        })?;
+        .map_err(why("ecr:GetDownloadUrlForLayer"))?;
     let url = url
         .download_url()
         .ok_or("ECR answered without a download URL")?;
