@@ -39,6 +39,31 @@ pub struct Hopeless {
 }
 
 impl Hopeless {
+    /// The failure of a deployment fail-fast stopped: what failed, how it
+    /// was stopped with rollback (`stopped`: what was done) or why it could
+    /// not be, what to do.
+    pub fn verdict(
+        &self,
+        deployment: &str,
+        stopped: anyhow::Result<String>,
+    ) -> super::assess::Verdict {
+        let rolled_back = stopped.is_ok();
+        let how = match stopped {
+            Ok(how) => format!("stopped with rollback: {how}"),
+            Err(e) => {
+                format!("stopping it with rollback failed ({e:#}); roll it back with mode rollback")
+            }
+        };
+        super::assess::Verdict::Failed {
+            reason: format!(
+                "fail-fast: {}; {how}; {}",
+                self.summary(deployment),
+                self.what_to_do()
+            ),
+            rolled_back,
+        }
+    }
+
     /// What is happening, for people.
     pub fn describe(&self, deployment: &str) -> String {
         let n = self.tasks;

@@ -301,9 +301,11 @@ impl Deployment for ServiceDeployment<'_> {
         if let Some(watch) = &mut self.fail_fast
             && let Some((found, _)) = watch.check(self.ecs, &self.name, d).await
         {
-            let stopped = stop_with_rollback(self.ecs, &self.arn).await;
-            let verdict = native_fail_fast::verdict(&found, last_segment(&self.arn), stopped);
-            return Read::Ended(verdict);
+            let id = last_segment(&self.arn);
+            let stopped = stop_with_rollback(self.ecs, &self.arn)
+                .await
+                .map(|()| format!("StopServiceDeployment (ROLLBACK) of service deployment {id}"));
+            return Read::Ended(found.verdict(id, stopped));
         }
         match self.verdict(d) {
             Some(verdict) => Read::Ended(verdict),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_ecs::types::{ServiceDeployment, ServiceDeploymentStatus as S, Task};
 use tokio::time::Instant;
 
-use super::assess::{Verdict, same_revision};
+use super::assess::same_revision;
 use super::hopeless::{self, Hopeless};
 use super::stopped::stopped_tasks_where;
 
@@ -82,27 +82,5 @@ impl Watch {
         let started_by = tasks.iter().find_map(|t| t.started_by())?.to_string();
         let found = hopeless::detect(&tasks, &started_by)?;
         Some((found, started_by))
-    }
-}
-
-/// The failure of a deployment fail-fast stopped: what failed, how it was
-/// stopped (or why it could not be), what to do.
-pub fn verdict(found: &Hopeless, id: &str, stopped: anyhow::Result<()>) -> Verdict {
-    let rolled_back = stopped.is_ok();
-    let how = match stopped {
-        Ok(()) => format!(
-            "stopped with rollback: StopServiceDeployment (ROLLBACK) of service deployment {id}"
-        ),
-        Err(e) => {
-            format!("stopping it with rollback failed ({e:#}); roll it back with mode rollback")
-        }
-    };
-    Verdict::Failed {
-        reason: format!(
-            "fail-fast: {}; {how}; {}",
-            found.summary(id),
-            found.what_to_do()
-        ),
-        rolled_back,
     }
 }

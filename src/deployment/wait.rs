@@ -313,22 +313,8 @@ impl Rolling<'_> {
         };
         let stopped =
             super::apply::stop_with_rollback_to(self.ecs, self.cluster, &f.service, &back_to).await;
-        let rolled_back = stopped.is_ok();
         self.judged_on.insert(f.service.clone(), tasks);
-        let how = match stopped {
-            Ok(how) => format!("stopped with rollback: {how}"),
-            Err(e) => {
-                format!("stopping it with rollback failed ({e:#}); roll it back with mode rollback")
-            }
-        };
-        Some(Verdict::Failed {
-            reason: format!(
-                "fail-fast: {}; {how}; {}",
-                found.summary(&f.deployment_id),
-                found.what_to_do()
-            ),
-            rolled_back,
-        })
+        Some(found.verdict(&f.deployment_id, stopped))
     }
 
     fn timed_out(&self, p: &Followed, timeout: Duration) -> Verdict {
