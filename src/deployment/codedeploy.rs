@@ -118,22 +118,8 @@ impl Deployment for CodeDeployDeployment<'_> {
         }
         // The deployment's status and its target's lifecycle events, at the same time.
         let status_call = self.cd.get_deployment().deployment_id(&self.id).send();
-        let targets_call = async {
-            if self.targets.is_empty() {
-                return None;
-            }
-            let call = self
-                .cd
-                .batch_get_deployment_targets()
-                .deployment_id(&self.id);
-            call.set_target_ids(Some(self.targets.clone()))
-                .send()
-                .await
-                .ok()
-        };
-        let (status_answer, targets_answer) = tokio::join!(status_call, targets_call);
-        let traffic_shifted =
-            targets_answer.is_some_and(|out| self.lifecycle(&out, runner, events));
+        let (status_answer, traffic_shifted) =
+            tokio::join!(status_call, self.read_lifecycle(runner, events));
         let out = match status_answer {
             Ok(out) => out,
             Err(e) if is_transient(&e) => {
@@ -162,6 +148,17 @@ impl Deployment for CodeDeployDeployment<'_> {
                 self.name, self.id
             ));
             self.state = now.to_string();
+        }
+        let ended = matches!(
+            status,
+            Some(
+                DeploymentStatus::Succeeded | DeploymentStatus::Failed | DeploymentStatus::Stopped
+            )
+        );
+        if ended {
+            // The events were read beside a status that may be newer: read
+            // them once more so the log ends with how each one ended.
+            self.read_lifecycle(runner, events).await;
         }
         match status {
             Some(DeploymentStatus::Succeeded) => Read::Ended(Verdict::Succeeded),
@@ -192,6 +189,25 @@ impl Deployment for CodeDeployDeployment<'_> {
 }
 
 impl CodeDeployDeployment<'_> {
+    /// Reads the ECS target's lifecycle events (listing the target first
+    /// when it is not known yet) and prints the new ones; returns whether
+    /// AllowTraffic succeeded. A failed read prints nothing: the status
+    /// read beside it decides.
+    async fn read_lifecycle(&mut self, runner: &Runner, events: &mut Vec<String>) -> bool {
+        if self.targets.is_empty() {
+            return false;
+        }
+        let call = self
+            .cd
+            .batch_get_deployment_targets()
+            .deployment_id(&self.id)
+            .set_target_ids(Some(self.targets.clone()));
+        match call.send().await {
+            Ok(out) => self.lifecycle(&out, runner, events),
+            Err(_) => false,
+        }
+    }
+
     /// Prints each lifecycle event of the ECS target once it started;
     /// returns whether AllowTraffic succeeded (production traffic shifted).
     fn lifecycle(

@@ -127,6 +127,29 @@ async fn success_after_the_lifecycle_with_each_event_printed_once() {
     );
 }
 
+/// The events are read beside the status: the read that sees the deployment
+/// Succeeded may carry an event still InProgress (seen in CI). The log must
+/// still end with how that event ended.
+#[tokio::test(start_paused = true)]
+async fn the_events_are_read_once_more_when_the_deployment_ends() {
+    let get = mock!(Client::get_deployment).then_output(|| info(DeploymentStatus::Succeeded));
+    let batch = mock!(Client::batch_get_deployment_targets)
+        .sequence()
+        .output(|| targets(&[("AfterAllowTraffic", LifecycleEventStatus::InProgress)]))
+        .output(|| targets(&[("AfterAllowTraffic", LifecycleEventStatus::Succeeded)]))
+        .build();
+    let list = list_targets();
+    let (res, log) = follow_mocked(&[&get, &batch, &list], 600, false).await;
+    assert_eq!(res.verdict, Verdict::Succeeded);
+    assert_eq!(batch.num_calls(), 2);
+    let text = log.text();
+    assert!(
+        text.contains("[web] AfterAllowTraffic: InProgress")
+            && text.contains("[web] AfterAllowTraffic: Succeeded"),
+        "{text}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn failure_with_automatic_rollback_is_reported_as_a_rollback() {
     let get = mock!(Client::get_deployment).then_output(|| {
