@@ -15,6 +15,8 @@ pub struct Aws {
     pub region: String,
     pub ecs: aws_sdk_ecs::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 impl Aws {
@@ -23,8 +25,18 @@ impl Aws {
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             codedeploy: aws_sdk_codedeploy::Client::new(&config),
+            events: aws_sdk_eventbridge::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
             region,
             config,
+        }
+    }
+
+    /// The clients scheduled tasks are read and moved with.
+    pub fn schedule_clients(&self) -> crate::schedules::read::Clients<'_> {
+        crate::schedules::read::Clients {
+            events: &self.events,
+            scheduler: &self.scheduler,
         }
     }
 

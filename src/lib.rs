@@ -21,6 +21,7 @@ pub mod poll;
 pub mod preflight;
 pub mod runner;
 pub mod runtask;
+pub mod schedules;
 pub mod service;
 pub mod stages;
 pub mod taskdef;

@@ -269,6 +269,9 @@ pub struct DeployPlan {
     /// `keep-revisions`: old revisions of the deployed families retired
     /// once every deployment succeeded.
     pub retention: Option<Retention>,
+    /// `scheduled-tasks`: what happens to each scheduled task found, once
+    /// every deployment succeeded; `None` when not asked.
+    pub schedules: Option<Vec<crate::schedules::Decision>>,
 }
 
 /// `what (web to web:1, worker to worker:1)`, services in name order; none
@@ -326,8 +329,22 @@ impl DeployPlan {
         lines.extend(self.wait_line());
         lines.extend(self.fail_fast_line());
         lines.extend(self.on_cancel_line());
+        lines.extend(self.schedule_lines());
         lines.extend(self.retention_line());
         lines
+    }
+
+    /// What happens to each scheduled task, or that none was found.
+    fn schedule_lines(&self) -> Vec<String> {
+        match &self.schedules {
+            None => Vec::new(),
+            Some(found) if found.is_empty() => vec![format!(
+                "scheduled tasks: none in {} runs {}",
+                last_segment(&self.cluster),
+                self.families().join(", ")
+            )],
+            Some(found) => found.iter().map(crate::schedules::Decision::line).collect(),
+        }
     }
 
     /// The families whose old revisions retention retires, in plan order.
@@ -362,7 +379,7 @@ impl DeployPlan {
             false => "",
         };
         Some(format!(
-            "then, once every deployment succeeded: keep the newest {} ACTIVE revisions of {} (and any a service, a running task or a rollback uses), deregister the older ones{delete}",
+            "then, once every deployment succeeded: keep the newest {} ACTIVE revisions of {} (and any a service, a running task, a scheduled task or a rollback uses), deregister the older ones{delete}",
             r.keep,
             self.families().join(", ")
         ))

@@ -397,3 +397,60 @@ pub fn parse_hooks(v: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
     }
     Ok(pairs)
 }
+
+/// `scheduled-tasks` (`auto`, names, or both) and `scheduled-tasks-exclude`
+/// (which narrows `auto`). The moves follow the deployments' success, so
+/// a run that does not wait for it cannot make them.
+pub fn parse_schedules(raw: &RawInputs) -> Result<Option<crate::schedules::Selection>, Failure> {
+    use crate::schedules::{Place, Selection};
+    let places = |input: &str, entries: Vec<String>| {
+        entries
+            .iter()
+            .map(|e| {
+                Place::parse(e)
+                    .map_err(|why| Failure::input(input, format!("input `{input}`: {why}")))
+            })
+            .collect::<Result<Vec<Place>, Failure>>()
+    };
+    let exclude = places(
+        "scheduled-tasks-exclude",
+        split_list(raw.get("scheduled-tasks-exclude")),
+    )?;
+    let given = split_list(raw.get("scheduled-tasks"));
+    let auto = given.iter().any(|e| e == "auto");
+    if !exclude.is_empty() && !auto {
+        return Err(Failure::input(
+            "scheduled-tasks-exclude",
+            "input `scheduled-tasks-exclude` narrows `scheduled-tasks: auto`: set `scheduled-tasks: auto`, or list only the tasks to move",
+        ));
+    }
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let mut named = places(
+        "scheduled-tasks",
+        given.into_iter().filter(|e| e != "auto").collect(),
+    )?;
+    named.dedup();
+    if let Some(both) = named.iter().find(|p| exclude.contains(p)) {
+        return Err(Failure::input(
+            "scheduled-tasks",
+            format!(
+                "{both} is both in `scheduled-tasks` and in `scheduled-tasks-exclude`: keep it in one"
+            ),
+        ));
+    }
+    if let Some(wait @ ("none" | "paused")) = raw.get("wait-until") {
+        return Err(Failure::input(
+            "scheduled-tasks",
+            format!(
+                "input `scheduled-tasks` moves the scheduled tasks once the deployments succeeded, which `wait-until: {wait}` never sees: wait until complete or traffic-shifted"
+            ),
+        ));
+    }
+    Ok(Some(Selection {
+        auto,
+        named,
+        exclude,
+    }))
+}

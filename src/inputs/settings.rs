@@ -14,6 +14,7 @@ use super::{
 };
 use crate::error::Failure;
 use crate::image::ImageRef;
+use crate::schedules::Selection;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -66,6 +67,8 @@ pub struct Rendering {
 #[derive(Debug, Clone)]
 pub struct RenderSettings {
     pub rendering: Rendering,
+    /// `scheduled-tasks`: what a deploy would move, shown in the plan.
+    pub schedules: Option<Selection>,
     pub comment_plan: bool,
     pub show_environment_values: bool,
 }
@@ -100,6 +103,8 @@ pub struct DeploySettings {
     pub on_cancel: OnCancel,
     /// `keep-revisions` / `delete-revisions`: old revisions retired after success.
     pub retention: Option<Retention>,
+    /// `scheduled-tasks`: moved to the new revisions after success.
+    pub schedules: Option<Selection>,
     pub codedeploy_deployment_config: Option<String>,
     pub follow: Following,
     /// `github-deployment: true`, with its environment.
@@ -118,6 +123,8 @@ pub struct ContinueSettings {
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
     pub follow: Following,
+    /// `scheduled-tasks`: moved back with the services.
+    pub schedules: Option<Selection>,
 }
 
 /// Following deployments to their end (deploy, rollback).
@@ -177,6 +184,7 @@ impl Settings {
         let mode = match mode {
             Mode::Render => ModeSettings::Render(RenderSettings {
                 rendering: parse_rendering(raw, mode, &services)?,
+                schedules: parse_schedules(raw)?,
                 comment_plan: parse_bool("comment-plan", raw)?,
                 show_environment_values: parse_bool("show-environment-values", raw)?,
             }),
@@ -192,6 +200,7 @@ impl Settings {
                 fail_fast: parse_bool("fail-fast", raw)?,
                 on_cancel: parse_on_cancel(raw.get("on-cancel").expect("has a default"))?,
                 retention: parse_retention(raw)?,
+                schedules: parse_schedules(raw)?,
                 codedeploy_deployment_config: opt(raw, "codedeploy-deployment-config"),
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,
@@ -202,6 +211,7 @@ impl Settings {
             }),
             Mode::Rollback => ModeSettings::Rollback(RollbackSettings {
                 follow: parse_following(raw)?,
+                schedules: parse_schedules(raw)?,
             }),
         };
         let settings = Settings {

@@ -38,6 +38,8 @@ const GITHUB_DEPLOYMENT: &[Mode] = &[Mode::Deploy, Mode::Continue];
 const RENDER: &[Mode] = &[Mode::Render];
 const MIGRATE: &[Mode] = &[Mode::Migrate];
 const DEPLOY: &[Mode] = &[Mode::Deploy];
+/// The modes that move scheduled tasks (render shows what deploy would).
+const SCHEDULES: &[Mode] = &[Mode::Render, Mode::Deploy, Mode::Rollback];
 
 const fn input(
     name: &'static str,
@@ -227,13 +229,25 @@ pub const INPUTS: &[InputSpec] = &[
         "keep-revisions",
         None,
         DEPLOY,
-        "After every deployment succeeded, keep the newest N ACTIVE revisions of each deployed family and deregister the older ones — never one a service, a running task or a rollback still uses. Off when not set.",
+        "After every deployment succeeded, keep the newest N ACTIVE revisions of each deployed family and deregister the older ones — never one a service, a running task, a scheduled task or a rollback still uses. Off when not set.",
     ),
     input(
         "delete-revisions",
         Some("false"),
         DEPLOY,
         "With keep-revisions: also delete the families' INACTIVE revisions not in use (DeleteTaskDefinitions, batches of 10).",
+    ),
+    input(
+        "scheduled-tasks",
+        None,
+        SCHEDULES,
+        "Scheduled tasks moved to the deployed revision once every deployment succeeded (and back by rollback): auto (every EventBridge rule target and EventBridge Scheduler schedule that runs a deployed family in the cluster), or names — rule/NAME, rule/BUS/NAME, schedule/NAME, schedule/GROUP/NAME or ARNs. Off when not set.",
+    ),
+    input(
+        "scheduled-tasks-exclude",
+        None,
+        SCHEDULES,
+        "With scheduled-tasks: auto, the rules and schedules left where they are (pinned on purpose), named as in scheduled-tasks.",
     ),
     input(
         "wait-until",
@@ -363,6 +377,10 @@ pub const GROUPS: &[(&str, &[&str])] = &[
             "delete-revisions",
             "codedeploy-deployment-config",
         ],
+    ),
+    (
+        "Scheduled tasks (deploy, rollback; render shows them)",
+        &["scheduled-tasks", "scheduled-tasks-exclude"],
     ),
     (
         "Following",

@@ -22,6 +22,7 @@ use crate::error::Failure;
 use crate::inputs::{DeploySettings, Settings};
 use crate::plan::{DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
 use crate::runner::Runner;
+use crate::schedules::read;
 use crate::stages::Stages;
 use crate::taskdef::register::Registration;
 
@@ -33,7 +34,8 @@ pub async fn run(
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github =
         crate::github::deployment::prepare(settings, d.github.as_ref(), d.follow.wait_until, env)?;
-    let mut stages = Stages::new(runner, 9 + usize::from(d.retention.is_some()));
+    let extra = usize::from(d.retention.is_some()) + usize::from(d.schedules.is_some());
+    let mut stages = Stages::new(runner, 9 + extra);
     let (aws, image, mut targets) =
         prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
     // Everything the run will do is decided here, from what it read.
@@ -79,13 +81,33 @@ pub async fn run(
         on_cancel: plan.on_cancel_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    if let Some(decisions) = &plan.schedules {
+        let deployed: HashMap<String, String> = plan
+            .services
+            .iter()
+            .zip(&registrations)
+            .rev() // the first service of a family wins
+            .map(|(p, r)| (p.family.clone(), r.arn.clone()))
+            .collect();
+        report.schedules =
+            super::schedules::move_stage(&mut stages, &aws, decisions, &deployed).await?;
+    }
     if let Some(retention) = plan.retention {
         let deployed: Vec<(String, String)> = registrations
             .iter()
             .zip(&plan.services)
             .map(|(r, p)| (r.arn.clone(), format!("service {}", p.service)))
             .collect();
-        report.retired = retire_stage(&mut stages, runner, &aws, &plan, deployed, retention).await;
+        let cluster_arn = targets
+            .iter()
+            .find_map(|t| t.service.as_ref().and_then(|s| s.cluster_arn()));
+        let retiring = Retiring {
+            plan: &plan,
+            cluster_arn,
+            deployed,
+            retention,
+        };
+        report.retired = retire_stage(&mut stages, runner, &aws, retiring).await;
     }
     let lines: Vec<String> = report
         .rows
@@ -104,23 +126,43 @@ pub async fn run(
         .await
 }
 
-/// Retires the deployed families' old revisions, as the plan says. The
-/// release already succeeded: a failure here is a warning, not the run's.
+/// What retention is given: the plan, the cluster's ARN (the scheduled
+/// tasks' target), and each deployed revision with why it stays.
+struct Retiring<'a> {
+    plan: &'a DeployPlan,
+    cluster_arn: Option<&'a str>,
+    deployed: Vec<(String, String)>,
+    retention: crate::inputs::Retention,
+}
+
+/// Retires the deployed families' old revisions, as the plan says, never
+/// one a scheduled task runs. The release already succeeded: a failure
+/// here is a warning, not the run's.
 async fn retire_stage(
     stages: &mut Stages<'_>,
     runner: &Runner,
     aws: &Aws,
-    plan: &DeployPlan,
-    deployed: Vec<(String, String)>,
-    retention: crate::inputs::Retention,
+    r: Retiring<'_>,
 ) -> Vec<String> {
-    let mut named = deployed;
-    named.extend(plan.protected());
-    let families = plan.families();
+    let mut named = r.deployed;
+    named.extend(r.plan.protected());
+    let families = r.plan.families();
     let retired = stages
         .run("retire revisions", async {
-            let done =
-                retention::retire(&aws.ecs, &plan.cluster, &families, &named, retention).await;
+            let scheduled = match r.cluster_arn {
+                Some(arn) => read::revisions_in_use(aws.schedule_clients(), arn).await,
+                None => Ok(Vec::new()),
+            };
+            let done = match scheduled {
+                Ok(scheduled) => {
+                    named.extend(scheduled);
+                    let cluster = &r.plan.cluster;
+                    retention::retire(&aws.ecs, cluster, &families, &named, r.retention).await
+                }
+                Err(e) => Err(e.context(
+                    "nothing was retired: which revisions the scheduled tasks run is unknown (allow events:ListRuleNamesByTarget, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule)",
+                )),
+            };
             let lines = match done {
                 Ok(decisions) => decisions.iter().map(|d| d.line()).collect::<Vec<_>>(),
                 Err(e) => {
@@ -198,7 +240,9 @@ async fn plan_stage(
 ) -> Result<DeployPlan, Failure> {
     stages
         .run("plan", async {
-            let plan = super::deploy_plan::plan(settings, Some(d), aws, targets).await?;
+            let plan =
+                super::deploy_plan::plan(settings, Some(d), d.schedules.as_ref(), aws, targets)
+                    .await?;
             for line in plan.lines() {
                 runner.info(&line);
             }

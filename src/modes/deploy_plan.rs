@@ -11,6 +11,7 @@ use crate::deployment::codedeploy;
 use crate::error::Failure;
 use crate::inputs::{DeploySettings, OnCancel, Settings, WaitUntil};
 use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy, check_pausable};
+use crate::schedules::{ScheduledTask, Selection, decide_deploy, read};
 use crate::taskdef::normalize;
 
 /// Reads only, concurrently. With `deploy`'s settings, the plan deploy
@@ -20,6 +21,7 @@ use crate::taskdef::normalize;
 pub async fn plan(
     settings: &Settings,
     deploy: Option<&DeploySettings>,
+    schedules: Option<&Selection>,
     aws: &Aws,
     targets: &[Target],
 ) -> Result<DeployPlan, Failure> {
@@ -46,10 +48,12 @@ pub async fn plan(
         Strategy::CodeDeploy(cd) if for_deploy => Some(codedeploy::check(&aws.codedeploy, cd)),
         _ => None,
     });
-    let (checked, decisions) = tokio::join!(
+    let (checked, decisions, found) = tokio::join!(
         futures_util::future::join_all(checks),
-        super::register::decide(aws, targets)
+        super::register::decide(aws, targets),
+        find_schedules(aws, schedules, targets)
     );
+    let found = found.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
     checked
         .into_iter()
         .collect::<anyhow::Result<Vec<()>>>()
@@ -93,5 +97,32 @@ pub async fn plan(
         fail_fast: deploy.is_some_and(|d| d.fail_fast),
         rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
         retention: deploy.and_then(|d| d.retention),
+        schedules: found.map(|found| decide_deploy(found, &schedules.expect("found").exclude)),
     })
+}
+
+/// The scheduled tasks `selection` names that run a deployed family in
+/// the services' cluster; `None` when not asked.
+async fn find_schedules(
+    aws: &Aws,
+    selection: Option<&Selection>,
+    targets: &[Target],
+) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
+    let Some(selection) = selection else {
+        return Ok(None);
+    };
+    let services = targets.iter().filter_map(|t| t.service.as_ref());
+    let Some(cluster_arn) = services.clone().find_map(|s| s.cluster_arn()) else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut families: Vec<String> = Vec::new();
+    for t in targets {
+        let family = t.rendered.family().to_string();
+        if !families.contains(&family) {
+            families.push(family);
+        }
+    }
+    read::select(aws.schedule_clients(), selection, cluster_arn, &families)
+        .await
+        .map(Some)
 }

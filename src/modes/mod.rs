@@ -2,7 +2,8 @@
 //! rollback), none importing
 //! another; what they share is in its own module: `prepare` (credentials,
 //! image), `templates` (rendering), `deploy_plan` (the plan), `register`
-//! (reuse or new, then RegisterTaskDefinition), `wait` (following
+//! (reuse or new, then RegisterTaskDefinition), `schedules` (moving the
+//! scheduled tasks), `wait` (following
 //! deployments) and `report` (what every run tells at its end).
 
 pub mod deploy;
@@ -15,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod resume;
 pub mod rollback;
+pub mod schedules;
 pub mod templates;
 pub mod verify;
 pub mod wait;

@@ -58,7 +58,8 @@ pub async fn run(
     super::verify::verify_stage(&mut stages, runner, checks, subjects, port, OnFinding::Warn)
         .await?;
     if let (true, Some(aws)) = (shows_plan, &aws) {
-        report.plan = plan_stage(&mut stages, settings, aws, runner, &targets).await?;
+        let schedules = r.schedules.as_ref();
+        report.plan = plan_stage(&mut stages, settings, schedules, aws, runner, &targets).await?;
     }
     prepare::artifacts_stage(
         &mut stages,
@@ -101,13 +102,15 @@ pub async fn run(
 async fn plan_stage(
     stages: &mut Stages<'_>,
     settings: &crate::inputs::Settings,
+    schedules: Option<&crate::schedules::Selection>,
     aws: &crate::aws::Aws,
     runner: &crate::runner::Runner,
     targets: &[super::templates::Target],
 ) -> Result<Vec<String>, Failure> {
     stages
         .run("plan (what deploy would do)", async {
-            let shown = shown(super::deploy_plan::plan(settings, None, aws, targets).await)?;
+            let shown =
+                shown(super::deploy_plan::plan(settings, None, schedules, aws, targets).await)?;
             match &shown {
                 Shown::Plan(lines, _) => lines.iter().for_each(|l| runner.info(l)),
                 Shown::Refused(line) => runner.warning("plan", line),
@@ -170,6 +173,7 @@ mod tests {
             fail_fast: false,
             rollback_on_cancel: false,
             retention: None,
+            schedules: None,
         };
         assert_eq!(
             shown(Ok(plan)).unwrap(),

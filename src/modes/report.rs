@@ -78,6 +78,8 @@ pub struct Report {
     pub plan: Vec<String>,
     /// What retention did, a line per family (`keep-revisions`).
     pub retired: Vec<String>,
+    /// The scheduled tasks moved (deploy, rollback).
+    pub schedules: Vec<String>,
 }
 
 pub fn output_failure(e: RunnerError) -> Failure {
@@ -97,6 +99,7 @@ impl Report {
             github: Vec::new(),
             plan: Vec::new(),
             retired: Vec::new(),
+            schedules: Vec::new(),
         }
     }
 

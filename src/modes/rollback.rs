@@ -17,6 +17,7 @@ use crate::deployment::previous::previous_good;
 use crate::error::{Failure, bad_input};
 use crate::inputs::RollbackSettings;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
+use crate::schedules::{Decision, ScheduledTask, Selection, decide_rollback, read};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
@@ -26,9 +27,9 @@ pub async fn run(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
-    let mut stages = Stages::new(runner, 5);
+    let mut stages = Stages::new(runner, 5 + usize::from(r.schedules.is_some()));
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions, plan) = stages
+    let (services, actions, moves, plan) = stages
         .run("find previous good revision", async {
             let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
                 .await
@@ -37,11 +38,20 @@ pub async fn run(
             let plans = services
                 .iter()
                 .map(|svc| plan(&aws, &settings.cluster, svc, names));
-            let actions = futures_util::future::try_join_all(plans)
-                .await
-                .map_err(|e| Failure::from_error("rollback", e))?;
-            let lines: Vec<String> = actions.iter().map(RollbackAction::describe).collect();
-            Ok(((services, actions, lines.clone()), lines.join("; ")))
+            let (actions, found) = tokio::join!(
+                futures_util::future::try_join_all(plans),
+                find_schedules(&aws, r.schedules.as_ref(), &services)
+            );
+            let actions = actions.map_err(|e| Failure::from_error("rollback", e))?;
+            let found = found.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
+            let moves = schedules_back(found, r.schedules.as_ref(), &actions);
+            let mut lines: Vec<String> = actions.iter().map(RollbackAction::describe).collect();
+            for line in moves.iter().flatten().map(Decision::line) {
+                runner.info(&line);
+                lines.push(line);
+            }
+            let headline = lines[..actions.len()].join("; ");
+            Ok(((services, actions, moves, lines), headline))
         })
         .await?;
     report.plan = plan;
@@ -79,6 +89,10 @@ pub async fn run(
         on_cancel: Default::default(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    if let Some(moves) = &moves {
+        let none = Default::default();
+        report.schedules = super::schedules::move_stage(&mut stages, &aws, moves, &none).await?;
+    }
     let lines: Vec<String> = report
         .rows
         .iter()
@@ -90,6 +104,48 @@ pub async fn run(
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
         .await
+}
+
+/// The scheduled tasks `selection` names in the services' cluster that run
+/// one of their families; `None` when not asked.
+async fn find_schedules(
+    aws: &Aws,
+    selection: Option<&Selection>,
+    services: &[aws_sdk_ecs::types::Service],
+) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
+    let (Some(selection), Some(cluster_arn)) =
+        (selection, services.iter().find_map(|s| s.cluster_arn()))
+    else {
+        return Ok(None);
+    };
+    let mut families: Vec<String> = Vec::new();
+    for svc in services {
+        let family = crate::schedules::family_of(svc.task_definition().unwrap_or_default());
+        if !families.iter().any(|f| f == family) {
+            families.push(family.to_string());
+        }
+    }
+    read::select(aws.schedule_clients(), selection, cluster_arn, &families)
+        .await
+        .map(Some)
+}
+
+/// What happens to each scheduled task: back with its service where it
+/// runs the revision the service leaves.
+fn schedules_back(
+    found: Option<Vec<ScheduledTask>>,
+    selection: Option<&Selection>,
+    actions: &[RollbackAction],
+) -> Option<Vec<Decision>> {
+    let back: Vec<(String, String)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            RollbackAction::Update { to, .. } => Some((to.from.clone(), to.to.clone())),
+            _ => None,
+        })
+        .collect();
+    let exclude = selection.map(|s| s.exclude.as_slice()).unwrap_or_default();
+    found.map(|found| decide_rollback(found, exclude, &back))
 }
 
 /// The report row of one planned rollback.

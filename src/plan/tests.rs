@@ -175,6 +175,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         fail_fast: true,
         rollback_on_cancel: false,
         retention: None,
+        schedules: None,
     };
     assert_eq!(
         plan.lines(),
@@ -219,6 +220,7 @@ fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
     let on_cancel = DeployPlan {
         rollback_on_cancel: true,
         retention: None,
+        schedules: None,
         ..off.clone()
     };
     assert_eq!(

@@ -312,6 +312,23 @@ impl Emulator {
         self.register_with_boto3(&file).unwrap()
     }
 
+    /// One AWS call through boto3 (`service` as boto3 names it, the
+    /// operation in snake case), for a test's set-up or a look afterwards;
+    /// returns the answer.
+    pub fn aws(&self, service: &str, operation: &str, params: &Value) -> Value {
+        let out = Command::new(python())
+            .arg(repo_root().join("tests/emulator/call.py"))
+            .args([&self.url(), service, operation, &params.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{service}.{operation}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Registers a task-definition file through boto3 (which validates it
     /// against the ECS API model); returns the ARN or boto3's error.
     pub fn register_with_boto3(&self, file: &Path) -> Result<String, String> {

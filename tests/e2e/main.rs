@@ -32,5 +32,6 @@ mod promote;
 mod render;
 mod retention;
 mod rollback;
+mod schedules;
 mod security;
 mod verify;

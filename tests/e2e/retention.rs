@@ -43,7 +43,7 @@ fn a_successful_deploy_retires_old_revisions_but_never_one_in_use() {
     done.assert_code(0);
     assert_contains(
         &done.stdout,
-        "then, once every deployment succeeded: keep the newest 2 ACTIVE revisions of web (and any a service, a running task or a rollback uses), deregister the older ones, and delete their INACTIVE revisions not in use",
+        "then, once every deployment succeeded: keep the newest 2 ACTIVE revisions of web (and any a service, a running task, a scheduled task or a rollback uses), deregister the older ones, and delete their INACTIVE revisions not in use",
     );
     let line = "web: kept the newest 2 (web:7, web:6); kept web:1 (in use by the rollback of service web); deregistered web:2, web:3, web:4, web:5; deleted web:2, web:3, web:4, web:5";
     assert_contains(&done.stdout, line);

@@ -17,14 +17,17 @@ or an error every AWS JSON service may answer (throttling, access denied,
 validation, server errors).
 
 Protocols: the JSON ones (ECS, ECR, CloudWatch Logs, CodeDeploy, SSM,
-Secrets Manager) are read
-as they are; STS's query protocol requests are read from their form
+Secrets Manager, EventBridge) are read
+as they are; a REST-JSON request (EventBridge Scheduler) is named by its
+method and path against the operations' ``requestUri`` and read from its
+URI labels, query string and JSON body, each member where the model puts it; STS's query protocol requests are read from their form
 parameters (and IAM's); query (XML) answers are counted but not checked
 (moto's own, no layer writes one).
 """
 
+import re
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import botocore.session
 
@@ -41,12 +44,66 @@ COMMON_ERRORS = {
 
 # Signing names that are not botocore's service names.
 SERVICE_NAMES = {"logs": "logs", "ecs": "ecs", "ecr": "ecr", "codedeploy": "codedeploy", "sts": "sts",
-                 "ssm": "ssm", "secretsmanager": "secretsmanager", "iam": "iam"}
+                 "ssm": "ssm", "secretsmanager": "secretsmanager", "iam": "iam", "events": "events",
+                 "scheduler": "scheduler"}
+
+_SESSION = botocore.session.get_session()
+_ROUTES = {}
+
+
+def _routes(service):
+    """(method, URI pattern, operation) of a REST service's operations."""
+    if service not in _ROUTES:
+        model = _SESSION.get_service_model(SERVICE_NAMES[service])
+        routes = []
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            uri = http["requestUri"].partition("?")[0]
+            pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", uri)
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+            routes.append((http["method"], pattern, name))
+        _ROUTES[service] = routes
+    return _ROUTES[service]
+
+
+def rest_operation(service, method, path):
+    """The operation a REST-JSON request calls, by its method and path, and
+    its URI labels; ("", {}) when none matches."""
+    if service not in SERVICE_NAMES or _SESSION.get_service_model(SERVICE_NAMES[service]).protocol != "rest-json":
+        return "", {}
+    plain = path.partition("?")[0]
+    for verb, pattern, name in _routes(service):
+        m = re.fullmatch(pattern, plain)
+        if verb == method and m:
+            return name, {k: unquote(v) for k, v in m.groupdict().items()}
+    return "", {}
+
+
+def rest_params(op, labels, query, body):
+    """A REST-JSON request's members, each read where the model puts it."""
+    import json
+
+    params = json.loads(body or b"{}")
+    asked = parse_qs(query)
+    for name, member in op.input_shape.members.items():
+        where = member.serialization.get("location")
+        said = member.serialization.get("name", name)
+        if where == "uri" and said in labels:
+            params[name] = labels[said]
+        elif where == "querystring" and said in asked:
+            values = asked[said]
+            if member.type_name == "list":
+                params[name] = values
+            elif member.type_name in ("integer", "long"):
+                params[name] = int(values[0]) if values[0].lstrip("-").isdigit() else values[0]
+            else:
+                params[name] = values[0]
+    return params
 
 
 class Conformance:
     def __init__(self):
-        self.session = botocore.session.get_session()
+        self.session = _SESSION
         self.models = {}
         self.lock = threading.Lock()
         self.operations = {}
@@ -73,8 +130,9 @@ class Conformance:
             for p in problems:
                 self.violations.append(f"{service}:{operation} {where}: {p}")
 
-    def request(self, service, operation, content_type, body):
-        """Checks one request; `body` as sent (JSON, or a query form)."""
+    def request(self, service, operation, content_type, body, method="POST", path="/", query=""):
+        """Checks one request; `body` as sent (JSON, or a query form); a
+        REST-JSON one also by its method, path and query string."""
         op = self._operation(service, operation)
         if op is None:
             return
@@ -86,6 +144,14 @@ class Conformance:
             params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()
                       if k not in ("Action", "Version")}
             problems = check_query(op.input_shape, params)
+        elif self.models[SERVICE_NAMES[service]].protocol == "rest-json":
+            _, labels = rest_operation(service, method, path)
+            try:
+                params = rest_params(op, labels, query, body)
+            except ValueError:
+                self._report("request", service, operation, ["the body is not JSON"])
+                return
+            problems = check(op.input_shape, params, "") if op.input_shape else []
         else:
             import json
 

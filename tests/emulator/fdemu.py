@@ -78,7 +78,8 @@ from werkzeug.serving import make_server
 SUB = "repo:octo-org/octo-app:ref:refs/heads/main"
 # Requests whose parameters the log keeps, for tests that check what was asked.
 KEEP_PARAMS = {"RunTask", "StopTask", "UpdateService", "CreateDeployment", "StopDeployment", "StopServiceDeployment",
-               "ContinueServiceDeployment", "DeregisterTaskDefinition", "DeleteTaskDefinitions"}
+               "ContinueServiceDeployment", "DeregisterTaskDefinition", "DeleteTaskDefinitions", "PutTargets",
+               "UpdateSchedule"}
 REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 
@@ -139,6 +140,11 @@ class Layer:
             if "x-www-form-urlencoded" in ctype:
                 params.update(parse_qs(body.decode("utf-8", "replace")))
             operation = (params.get("Action") or [""])[0]
+        if not operation:
+            import conformance  # noqa: E402  (beside this file: REST services are named by their routes)
+
+            operation, _ = conformance.rest_operation(service, environ.get("REQUEST_METHOD", "POST"),
+                                                      environ.get("PATH_INFO", "/"))
         if service == "?" and operation.startswith("AssumeRoleWith"):
             service = "sts"  # unsigned by design: the web identity token is the credential
         return {"service": service, "operation": operation, "region": region, "key": key}
@@ -205,10 +211,14 @@ class Layer:
         if self.recording:
             entry = {"service": call["service"], "operation": call["operation"], "key": call["key"]}
             if call["operation"] in KEEP_PARAMS and body:
-                entry["params"] = json.loads(body)
+                import conformance  # noqa: E402  (a REST request's URI labels are members too)
+
+                labels = conformance.rest_operation(call["service"], environ.get("REQUEST_METHOD", "POST"), path)[1]
+                entry["params"] = {**json.loads(body), **labels}
             with self.lock:
                 self.requests.append(entry)
-            self.conformance.request(call["service"], call["operation"], environ.get("CONTENT_TYPE", ""), body)
+            self.conformance.request(call["service"], call["operation"], environ.get("CONTENT_TYPE", ""), body,
+                                     environ.get("REQUEST_METHOD", "POST"), path, environ.get("QUERY_STRING", ""))
         answer = self._dispatch(environ, start_response, call, body)
         return answer
 

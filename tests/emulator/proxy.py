@@ -52,6 +52,8 @@ def operation(path, headers, body, method="POST"):
         "HTTP_X_AMZ_TARGET": headers.get("X-Amz-Target", ""),
         "QUERY_STRING": path.partition("?")[2],
         "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path.partition("?")[0],
     }
     call = Layer._describe(environ, body)
     return f"{call['service']}:{call['operation'] or path}"

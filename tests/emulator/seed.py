@@ -23,7 +23,14 @@ Scenario "default" (region eu-west-1, account 123456789012):
     with a PAUSE hook after test traffic), ``idle`` (desired count 0), ``bluegreen`` (CODE_DEPLOY controller, with the CodeDeploy application
     ``AppECS-prod-bluegreen`` and deployment group ``DgpECS-prod-bluegreen``,
     automatic rollback on failure),
-    all FARGATE.
+    all FARGATE;
+  * scheduled tasks of cluster ``prod`` (``scheduled_tasks``): EventBridge
+    rules ``nightly-report`` (an ECS target on ``worker:1`` with a command
+    override, beside a Lambda target) and ``audit`` (``worker:1``); EventBridge
+    Scheduler schedules ``default/hourly-sync`` (``worker:1``, every field
+    set: time zone, flexible window, retry policy, action after completion)
+    and ``default/latest-cleanup`` (the ``worker`` family without revision),
+    and ``batch/staging-sync`` (``worker:1`` in cluster ``staging``).
 """
 
 import hashlib
@@ -100,6 +107,46 @@ def web_containers(image, db_secret):
             "firelensConfiguration": {"type": "fluentbit"},
         },
     ]
+
+
+def scheduled_tasks(endpoint, network, worker):
+    """Rules and schedules that run the worker family, as a team has them."""
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod"
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecs-events"
+    vpc = network["awsvpcConfiguration"]
+    rule_ecs = {"TaskDefinitionArn": worker, "TaskCount": 1, "LaunchType": "FARGATE", "PlatformVersion": "1.4.0",
+                "NetworkConfiguration": {"awsvpcConfiguration": {"Subnets": vpc["subnets"], "SecurityGroups": vpc["securityGroups"],
+                                                                 "AssignPublicIp": "DISABLED"}}}
+    events = client(endpoint, "events")
+    events.put_rule(Name="nightly-report", ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED",
+                    Description="the nightly report")
+    override = json.dumps({"containerOverrides": [{"name": "worker", "command": ["bin/report"]}]})
+    events.put_targets(Rule="nightly-report", Targets=[
+        {"Id": "report", "Arn": cluster, "RoleArn": role, "Input": override, "EcsParameters": rule_ecs},
+        {"Id": "notify", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:notify"}])
+    events.put_rule(Name="audit", ScheduleExpression="rate(1 hour)", State="ENABLED")
+    events.put_targets(Rule="audit", Targets=[{"Id": "audit", "Arn": cluster, "RoleArn": role, "EcsParameters": rule_ecs}])
+
+    scheduler = client(endpoint, "scheduler")
+    scheduler.create_schedule_group(Name="batch")
+
+    def target(cluster_arn, task_definition):
+        return {"Arn": cluster_arn, "RoleArn": role, "Input": override,
+                "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
+                "EcsParameters": {"TaskDefinitionArn": task_definition, "TaskCount": 1, "LaunchType": "FARGATE",
+                                  "NetworkConfiguration": {"awsvpcConfiguration": {
+                                      "Subnets": vpc["subnets"], "SecurityGroups": vpc["securityGroups"],
+                                      "AssignPublicIp": "DISABLED"}}}}
+    scheduler.create_schedule(Name="hourly-sync", ScheduleExpression="rate(1 hour)",
+                              ScheduleExpressionTimezone="Europe/Amsterdam", Description="hourly sync",
+                              FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15}, State="ENABLED",
+                              ActionAfterCompletion="NONE", Target=target(cluster, worker))
+    family = worker.rsplit(":", 1)[0]
+    scheduler.create_schedule(Name="latest-cleanup", ScheduleExpression="rate(1 day)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(cluster, family))
+    staging = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/staging"
+    scheduler.create_schedule(Name="staging-sync", GroupName="batch", ScheduleExpression="rate(1 hour)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(staging, worker))
 
 
 def default(endpoint):
@@ -192,6 +239,7 @@ def default(endpoint):
         loadBalancerInfo={"targetGroupPairInfoList": [{"targetGroups": [{"name": "web-blue"}, {"name": "web-green"}],
                                                        "prodTrafficRoute": {"listenerArns": [f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/1/1"]}}]},
     )
+    scheduled_tasks(endpoint, network, worker_td["taskDefinitionArn"])
     return {
         "region": REGION,
         "account": ACCOUNT,

@@ -29,6 +29,12 @@ impl Report {
                 fenced("text", &self.plan)
             ));
         }
+        if !self.schedules.is_empty() {
+            md.push_str(&format!(
+                "<details><summary>Scheduled tasks moved</summary>\n\n{}\n</details>\n\n",
+                fenced("text", &self.schedules)
+            ));
+        }
         if !self.retired.is_empty() {
             md.push_str(&format!(
                 "<details><summary>Revisions retired</summary>\n\n{}\n</details>\n\n",

@@ -1,0 +1,294 @@
+//! Finding the scheduled tasks: by name, or every one whose ECS target is
+//! the cluster (`auto`). Reads only, concurrent and paginated. A rule's
+//! targets come from ListTargetsByRule, the rules that name the cluster
+//! from ListRuleNamesByTarget; a schedule from GetSchedule, those that name
+//! the cluster from ListSchedules (whose summaries carry the target's ARN).
+
+use anyhow::{Context, anyhow};
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::{Body, Place, ScheduledTask, Selection};
+use crate::error::{aws_code, aws_message, bad_input};
+
+/// At most this many reads at once (EventBridge and Scheduler throttle
+/// per account; a cluster with many schedules stays under it).
+const READS_AT_ONCE: usize = 8;
+
+/// The two clients the scheduled tasks are read and moved with.
+#[derive(Clone, Copy)]
+pub struct Clients<'a> {
+    pub events: &'a aws_sdk_eventbridge::Client,
+    pub scheduler: &'a aws_sdk_scheduler::Client,
+}
+
+/// What `selection` names among the tasks that run one of `families` in
+/// the cluster: a named one that does not exist, or does not run a
+/// deployed family there, is bad input.
+pub async fn select(
+    clients: Clients<'_>,
+    selection: &Selection,
+    cluster_arn: &str,
+    families: &[String],
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    let runs_ours = |t: &ScheduledTask| families.iter().any(|f| f == t.family());
+    let mut found: Vec<ScheduledTask> = Vec::new();
+    if selection.auto {
+        found.extend(
+            in_cluster(clients, cluster_arn)
+                .await?
+                .into_iter()
+                .filter(runs_ours),
+        );
+    }
+    let named = stream::iter(&selection.named)
+        .map(|place| async move {
+            let tasks = by_place(clients, place, cluster_arn).await?;
+            let ours: Vec<ScheduledTask> = tasks.into_iter().filter(runs_ours).collect();
+            if ours.is_empty() {
+                return Err(bad_input(
+                    "scheduled-tasks",
+                    format!(
+                        "input `scheduled-tasks`: {place} runs no task of {} in cluster {}: name a rule or schedule whose ECS target does, or remove it",
+                        families.join(", "),
+                        crate::arn::last_segment(cluster_arn)
+                    ),
+                ));
+            }
+            Ok(ours)
+        })
+        .buffered(READS_AT_ONCE)
+        .try_collect::<Vec<_>>()
+        .await?;
+    for task in named.into_iter().flatten() {
+        if !found.iter().any(|f| f.name() == task.name()) {
+            found.push(task);
+        }
+    }
+    Ok(found)
+}
+
+/// Every rule target and schedule whose ECS target is the cluster, any family.
+pub async fn in_cluster(
+    clients: Clients<'_>,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    let (rules, schedules) = tokio::join!(
+        rules_in_cluster(clients.events, cluster_arn),
+        schedules_in_cluster(clients.scheduler, cluster_arn)
+    );
+    let mut all = rules?;
+    all.extend(schedules?);
+    Ok(all)
+}
+
+/// The ECS targets of one named rule or schedule that run in the cluster;
+/// one that does not exist is bad input.
+async fn by_place(
+    clients: Clients<'_>,
+    place: &Place,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    match place {
+        Place::Rule { bus, name } => rule_targets(clients.events, bus, name, cluster_arn).await,
+        Place::Schedule { group, name } => {
+            let task = schedule(clients.scheduler, group, name).await?;
+            Ok(task
+                .filter(|t| runs_in(t, cluster_arn))
+                .into_iter()
+                .collect())
+        }
+    }
+}
+
+fn runs_in(task: &ScheduledTask, cluster_arn: &str) -> bool {
+    match &task.body {
+        Body::Rule(t) => t.arn() == cluster_arn,
+        Body::Schedule(s) => s.target().is_some_and(|t| t.arn() == cluster_arn),
+    }
+}
+
+async fn rules_in_cluster(
+    events: &aws_sdk_eventbridge::Client,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = events
+            .list_rule_names_by_target()
+            .target_arn(cluster_arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow!("events:ListRuleNamesByTarget failed: {}", aws_message(&e)))?;
+        names.extend(out.rule_names().iter().cloned());
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let per_rule = stream::iter(names)
+        .map(|name| async move { rule_targets(events, "default", &name, cluster_arn).await })
+        .buffered(READS_AT_ONCE)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(per_rule.into_iter().flatten().collect())
+}
+
+/// A rule's ECS targets in the cluster, every page.
+async fn rule_targets(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    name: &str,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    let place = Place::Rule {
+        bus: bus.to_string(),
+        name: name.to_string(),
+    };
+    let mut tasks = Vec::new();
+    let mut token = None;
+    loop {
+        let answer = events
+            .list_targets_by_rule()
+            .rule(name)
+            .event_bus_name(bus)
+            .set_next_token(token)
+            .send()
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            Err(e) if aws_code(&e) == Some("ResourceNotFoundException") => {
+                return Err(bad_input(
+                    "scheduled-tasks",
+                    format!(
+                        "input `scheduled-tasks`: {place} does not exist on event bus {bus}: check its name and bus"
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "events:ListTargetsByRule of {place} failed: {}",
+                    aws_message(&e)
+                ));
+            }
+        };
+        for target in out.targets() {
+            let Some(ecs) = target
+                .ecs_parameters()
+                .filter(|_| target.arn() == cluster_arn)
+            else {
+                continue;
+            };
+            tasks.push(ScheduledTask {
+                place: place.clone(),
+                task_definition: ecs.task_definition_arn().to_string(),
+                body: Body::Rule(target.clone()),
+            });
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(tasks);
+        }
+    }
+}
+
+async fn schedules_in_cluster(
+    scheduler: &aws_sdk_scheduler::Client,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<ScheduledTask>> {
+    let mut places = Vec::new();
+    let mut token = None;
+    loop {
+        let out = scheduler
+            .list_schedules()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow!("scheduler:ListSchedules failed: {}", aws_message(&e)))?;
+        for s in out.schedules() {
+            if s.target().is_some_and(|t| t.arn() == cluster_arn) {
+                places.push((
+                    s.group_name().unwrap_or("default").to_string(),
+                    s.name().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let read = stream::iter(places)
+        .map(|(group, name)| async move { schedule(scheduler, &group, &name).await })
+        .buffered(READS_AT_ONCE)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// One schedule, if its target runs an ECS task; one that does not exist
+/// is bad input.
+async fn schedule(
+    scheduler: &aws_sdk_scheduler::Client,
+    group: &str,
+    name: &str,
+) -> anyhow::Result<Option<ScheduledTask>> {
+    let place = Place::Schedule {
+        group: group.to_string(),
+        name: name.to_string(),
+    };
+    let answer = scheduler
+        .get_schedule()
+        .group_name(group)
+        .name(name)
+        .send()
+        .await;
+    let out = match answer {
+        Ok(out) => out,
+        Err(e) if aws_code(&e) == Some("ResourceNotFoundException") => {
+            return Err(bad_input(
+                "scheduled-tasks",
+                format!(
+                    "input `scheduled-tasks`: {place} does not exist: check its name and schedule group"
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(anyhow!(
+                "scheduler:GetSchedule of {place} failed: {}",
+                aws_message(&e)
+            ));
+        }
+    };
+    let task_definition = out
+        .target()
+        .and_then(|t| t.ecs_parameters())
+        .map(|e| e.task_definition_arn().to_string());
+    Ok(task_definition.map(|task_definition| ScheduledTask {
+        place,
+        task_definition,
+        body: Body::Schedule(Box::new(out)),
+    }))
+}
+
+/// The revisions the cluster's scheduled tasks run (for retention), each
+/// with why it is kept.
+pub async fn revisions_in_use(
+    clients: Clients<'_>,
+    cluster_arn: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let tasks = in_cluster(clients, cluster_arn)
+        .await
+        .context("reading the scheduled tasks that run in the cluster")?;
+    Ok(tasks
+        .iter()
+        .filter(|t| t.revision().is_some())
+        .map(|t| {
+            (
+                t.task_definition.clone(),
+                format!("scheduled task {}", t.name()),
+            )
+        })
+        .collect())
+}
