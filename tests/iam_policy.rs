@@ -58,6 +58,8 @@ fn implied(operation: &str) -> &'static [&'static str] {
             "codedeploy:GetDeploymentConfig",
             "codedeploy:RegisterApplicationRevision",
         ],
+        // The role the rule target or schedule runs the task with.
+        "events:PutTargets" | "scheduler:UpdateSchedule" => &["iam:PassRole"],
         _ => &[],
     }
 }
@@ -80,18 +82,27 @@ fn every_policy_is_a_valid_least_privilege_document() {
                     "codedeploy",
                     "iam",
                     "ssm",
-                    "secretsmanager"
+                    "secretsmanager",
+                    "events",
+                    "scheduler"
                 ]
                 .contains(&service),
                 "{mode}: {a}"
             );
         }
-        // PassRole only to ECS tasks.
+        // PassRole only to ECS tasks, and to EventBridge and EventBridge
+        // Scheduler for the role a scheduled task runs with.
         for st in policy["Statement"].as_array().unwrap() {
             if st["Action"] == "iam:PassRole" {
-                assert_eq!(
-                    st["Condition"]["StringEquals"]["iam:PassedToService"],
-                    "ecs-tasks.amazonaws.com"
+                let to = strings(&st["Condition"]["StringEquals"]["iam:PassedToService"]);
+                let allowed = [
+                    "ecs-tasks.amazonaws.com",
+                    "events.amazonaws.com",
+                    "scheduler.amazonaws.com",
+                ];
+                assert!(
+                    !to.is_empty() && to.iter().all(|s| allowed.contains(&s.as_str())),
+                    "{mode}: PassRole to {to:?}"
                 );
                 assert!(st["Resource"].is_array(), "PassRole names the roles");
             }
@@ -153,6 +164,10 @@ fn grant(action: &str) -> Option<Grant> {
         }
         "codedeploy:RegisterApplicationRevision" => Scoped(&[("codedeploy", "application:")], None),
         "iam:PassRole" => Scoped(&[("iam", "role/")], Some("iam:PassedToService")),
+        // <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html>,
+        // <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html>
+        "events:PutTargets" => Scoped(&[("events", "rule/")], None),
+        "scheduler:UpdateSchedule" => Scoped(&[("scheduler", "schedule/")], None),
         "ecs:RegisterTaskDefinition"
         | "ecs:DeregisterTaskDefinition"
         | "ecs:DeleteTaskDefinitions" => NoResourceType,
@@ -178,7 +193,11 @@ fn grant(action: &str) -> Option<Grant> {
         | "codedeploy:GetDeploymentConfig"
         | "codedeploy:GetDeploymentGroup"
         | "codedeploy:ListDeploymentTargets"
-        | "codedeploy:ListDeployments" => Read,
+        | "codedeploy:ListDeployments"
+        | "events:ListRuleNamesByTarget"
+        | "events:ListTargetsByRule"
+        | "scheduler:GetSchedule"
+        | "scheduler:ListSchedules" => Read,
         _ => return None,
     })
 }

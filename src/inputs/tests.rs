@@ -463,7 +463,8 @@ fn scheduled_tasks_are_auto_names_or_both_and_exclusions_narrow_auto() {
             .schedules
             .is_none()
     );
-    let cases: &[(&[(&'static str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [(&'static str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (
             &[("scheduled-tasks", "nightly")],
             "scheduled-tasks",

@@ -17,6 +17,9 @@ use crate::error::aws_message;
 /// mutating calls have lower rate limits than their reads.
 const UPDATES_AT_ONCE: usize = 5;
 
+/// The tasks of one rule or one schedule, each with where it moves.
+type Batch = Vec<(ScheduledTask, String)>;
+
 /// What the moves did: one line per task moved (or already there), and one
 /// per task that could not be moved, with AWS's reason.
 #[derive(Debug, Default)]
@@ -34,7 +37,7 @@ pub async fn move_all(
 ) -> Moved {
     // One PutTargets per rule (a rule has at most five targets), one
     // UpdateSchedule per schedule.
-    let mut calls: Vec<(Place, Vec<(ScheduledTask, String)>)> = Vec::new();
+    let mut calls: Vec<(Place, Batch)> = Vec::new();
     let mut moved = Moved::default();
     for d in decisions {
         let Decision::Move { task, to } = d else {
@@ -59,7 +62,7 @@ pub async fn move_all(
             None => calls.push((task.place.clone(), vec![(task.clone(), to)])),
         }
     }
-    let results: Vec<(Vec<(ScheduledTask, String)>, anyhow::Result<()>)> = stream::iter(calls)
+    let results: Vec<(Batch, anyhow::Result<()>)> = stream::iter(calls)
         .map(|(place, tasks)| async move {
             let done = update(clients, &place, &tasks).await;
             (tasks, done)
@@ -96,7 +99,7 @@ async fn update(
         Place::Rule { bus, name } => {
             let targets = tasks.iter().filter_map(|(task, to)| match &task.body {
                 Body::Rule(target) => {
-                    let mut target = target.clone();
+                    let mut target = (**target).clone();
                     if let Some(ecs) = target.ecs_parameters.as_mut() {
                         ecs.task_definition_arn = to.clone();
                     }

@@ -87,7 +87,7 @@ pub struct ScheduledTask {
 #[derive(Debug, Clone)]
 pub enum Body {
     /// The rule's target, as ListTargetsByRule answered it.
-    Rule(aws_sdk_eventbridge::types::Target),
+    Rule(Box<aws_sdk_eventbridge::types::Target>),
     /// The schedule, as GetSchedule answered it.
     Schedule(Box<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput>),
 }

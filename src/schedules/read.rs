@@ -183,7 +183,7 @@ async fn rule_targets(
             tasks.push(ScheduledTask {
                 place: place.clone(),
                 task_definition: ecs.task_definition_arn().to_string(),
-                body: Body::Rule(target.clone()),
+                body: Body::Rule(Box::new(target.clone())),
             });
         }
         token = out.next_token().map(str::to_string);

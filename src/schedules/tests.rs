@@ -8,7 +8,7 @@ fn rule_task(rule: &str, td: &str) -> ScheduledTask {
     ScheduledTask {
         place: Place::parse(&format!("rule/{rule}")).unwrap(),
         task_definition: td.to_string(),
-        body: Body::Rule(
+        body: Body::Rule(Box::new(
             Target::builder()
                 .id("etl")
                 .arn(CLUSTER)
@@ -20,7 +20,7 @@ fn rule_task(rule: &str, td: &str) -> ScheduledTask {
                 )
                 .build()
                 .unwrap(),
-        ),
+        )),
     }
 }
 

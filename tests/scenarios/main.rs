@@ -12,4 +12,5 @@ mod migrate;
 mod native;
 mod on_cancel;
 mod recorded;
+mod schedules;
 mod service;
