@@ -40,26 +40,23 @@ pub async fn select(
                 .filter(runs_ours),
         );
     }
-    let named = stream::iter(&selection.named)
-        .map(|place| async move {
-            let tasks = by_place(clients, place, cluster_arn).await?;
-            let ours: Vec<ScheduledTask> = tasks.into_iter().filter(runs_ours).collect();
-            if ours.is_empty() {
-                return Err(bad_input(
-                    "scheduled-tasks",
-                    format!(
-                        "input `scheduled-tasks`: {place} runs no task of {} in cluster {}: name a rule or schedule whose ECS target does, or remove it",
-                        families.join(", "),
-                        crate::arn::last_segment(cluster_arn)
-                    ),
-                ));
-            }
-            Ok(ours)
-        })
-        .buffered(READS_AT_ONCE)
-        .try_collect::<Vec<_>>()
-        .await?;
-    for task in named.into_iter().flatten() {
+    let named = read_each(&selection.named, |place| async move {
+        let tasks = by_place(clients, place, cluster_arn).await?;
+        let ours: Vec<ScheduledTask> = tasks.into_iter().filter(runs_ours).collect();
+        if ours.is_empty() {
+            return Err(bad_input(
+                "scheduled-tasks",
+                format!(
+                    "input `scheduled-tasks`: {place} runs no task of {} in cluster {}: name a rule or schedule whose ECS target does, or remove it",
+                    families.join(", "),
+                    crate::arn::last_segment(cluster_arn)
+                ),
+            ));
+        }
+        Ok(ours)
+    })
+    .await?;
+    for task in named {
         if !found.iter().any(|f| f.name() == task.name()) {
             found.push(task);
         }
@@ -127,12 +124,27 @@ async fn rules_in_cluster(
             break;
         }
     }
-    let per_rule = stream::iter(names)
-        .map(|name| async move { rule_targets(events, "default", &name, cluster_arn).await })
+    read_each(names, |name| async move {
+        rule_targets(events, "default", &name, cluster_arn).await
+    })
+    .await
+}
+
+/// `read` of each item, at most [`READS_AT_ONCE`] at a time, what each
+/// found in the items' order; the first error ends it.
+async fn read_each<I, F, Fut, C>(items: I, read: F) -> anyhow::Result<Vec<C::Item>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<C>>,
+    C: IntoIterator,
+{
+    let found = stream::iter(items)
+        .map(read)
         .buffered(READS_AT_ONCE)
-        .try_collect::<Vec<_>>()
+        .try_collect::<Vec<C>>()
         .await?;
-    Ok(per_rule.into_iter().flatten().collect())
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// A rule's ECS targets in the cluster, every page.
@@ -156,23 +168,14 @@ async fn rule_targets(
             .set_next_token(token)
             .send()
             .await;
-        let out = match answer {
-            Ok(out) => out,
-            Err(e) if aws_code(&e) == Some("ResourceNotFoundException") => {
-                return Err(bad_input(
-                    "scheduled-tasks",
-                    format!(
-                        "input `scheduled-tasks`: {place} does not exist on event bus {bus}: check its name and bus"
-                    ),
-                ));
-            }
-            Err(e) => {
-                return Err(anyhow!(
-                    "events:ListTargetsByRule of {place} failed: {}",
-                    aws_message(&e)
-                ));
-            }
-        };
+        let out = answer.map_err(|e| {
+            not_found_or(
+                e,
+                &place,
+                "events:ListTargetsByRule",
+                &format!(" on event bus {bus}: check its name and bus"),
+            )
+        })?;
         for target in out.targets() {
             let Some(ecs) = target
                 .ecs_parameters()
@@ -219,12 +222,10 @@ async fn schedules_in_cluster(
             break;
         }
     }
-    let read = stream::iter(places)
-        .map(|(group, name)| async move { schedule(scheduler, &group, &name).await })
-        .buffered(READS_AT_ONCE)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(read.into_iter().flatten().collect())
+    read_each(places, |(group, name)| async move {
+        schedule(scheduler, &group, &name).await
+    })
+    .await
 }
 
 /// One schedule, if its target runs an ECS task; one that does not exist
@@ -244,23 +245,14 @@ async fn schedule(
         .name(name)
         .send()
         .await;
-    let out = match answer {
-        Ok(out) => out,
-        Err(e) if aws_code(&e) == Some("ResourceNotFoundException") => {
-            return Err(bad_input(
-                "scheduled-tasks",
-                format!(
-                    "input `scheduled-tasks`: {place} does not exist: check its name and schedule group"
-                ),
-            ));
-        }
-        Err(e) => {
-            return Err(anyhow!(
-                "scheduler:GetSchedule of {place} failed: {}",
-                aws_message(&e)
-            ));
-        }
-    };
+    let out = answer.map_err(|e| {
+        not_found_or(
+            e,
+            &place,
+            "scheduler:GetSchedule",
+            ": check its name and schedule group",
+        )
+    })?;
     let task_definition = out
         .target()
         .and_then(|t| t.ecs_parameters())
@@ -270,6 +262,26 @@ async fn schedule(
         task_definition,
         body: Body::Schedule(Box::new(out)),
     }))
+}
+
+/// A rule or schedule that does not exist is bad input (`said` tells what
+/// to check); any other failed read is the run's.
+fn not_found_or<E>(
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    place: &Place,
+    action: &str,
+    said: &str,
+) -> anyhow::Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match aws_code(&e) {
+        Some("ResourceNotFoundException") => bad_input(
+            "scheduled-tasks",
+            format!("input `scheduled-tasks`: {place} does not exist{said}"),
+        ),
+        _ => anyhow!("{action} of {place} failed: {}", aws_message(&e)),
+    }
 }
 
 /// The revisions the cluster's scheduled tasks run (for retention), each
