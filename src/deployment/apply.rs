@@ -17,12 +17,27 @@ use crate::plan::{ContinueAction, DeploymentKind, RollbackAction};
 /// One service's change, as a future the stage runs beside the others.
 pub type Change = Pin<Box<dyn Future<Output = anyhow::Result<Updated>> + Send>>;
 
-/// Runs every change concurrently and waits for all of them, in plan order.
-/// The edge of the stage `stage`: each error becomes a [`Failure`].
+/// At most this many changes (UpdateService, CreateDeployment, …) in
+/// flight at once: ECS throttles its service writes far below its reads,
+/// per account and Region, so fifty services are updated ten at a time
+/// (each call retried with back-off by the SDK when throttled).
+pub const CHANGES_AT_ONCE: usize = 10;
+
+/// Runs the changes concurrently, at most [`CHANGES_AT_ONCE`] at a time,
+/// and waits for all of them, in plan order. The edge of the stage
+/// `stage`: each error becomes a [`Failure`].
 pub async fn apply_all(stage: &str, changes: Vec<Change>) -> Result<Vec<Updated>, Failure> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(CHANGES_AT_ONCE));
     let mut calls = JoinSet::new();
     for (i, change) in changes.into_iter().enumerate() {
-        calls.spawn(async move { (i, change.await) });
+        let permits = permits.clone();
+        calls.spawn(async move {
+            let _permit = permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            (i, change.await)
+        });
     }
     let mut results: Vec<(usize, anyhow::Result<Updated>)> = Vec::new();
     let mut lost: Vec<Failure> = Vec::new();

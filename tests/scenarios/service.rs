@@ -420,3 +420,48 @@ async fn apply_all_passes_a_lone_failure_on_and_keeps_plan_order() {
     let names: Vec<&str> = done.iter().map(|u| u.followed.service.as_str()).collect();
     assert_eq!(names, ["slow", "fast"]);
 }
+
+/// Fifty services are updated at most `CHANGES_AT_ONCE` at a time (ECS
+/// throttles service writes), all of them, in plan order.
+#[tokio::test(start_paused = true)]
+async fn apply_all_keeps_at_most_ten_changes_in_flight() {
+    use fargate_deploy::deployment::Updated;
+    use fargate_deploy::deployment::apply::{CHANGES_AT_ONCE, Change, apply_all};
+    use fargate_deploy::plan::DeploymentKind;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let names: Vec<String> = (0..50).map(|i| format!("svc-{i}")).collect();
+    let changes: Vec<Change> = names
+        .iter()
+        .map(|name| {
+            let (now, most, name) = (now.clone(), most.clone(), name.clone());
+            Box::pin(async move {
+                let at = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(at, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(Updated {
+                    followed: ours(&name),
+                    new_deployment: true,
+                    desired_count: 1,
+                    kind: DeploymentKind::Rolling,
+                    expect_rollback: false,
+                })
+            }) as Change
+        })
+        .collect();
+    let t0 = tokio::time::Instant::now();
+    let done = apply_all("update service", changes).await.unwrap();
+    assert_eq!(CHANGES_AT_ONCE, 10);
+    assert_eq!(most.load(Ordering::SeqCst), CHANGES_AT_ONCE);
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(500),
+        "five rounds of ten"
+    );
+    let order: Vec<&str> = done.iter().map(|u| u.followed.service.as_str()).collect();
+    assert_eq!(order, names.iter().map(String::as_str).collect::<Vec<_>>());
+}
