@@ -97,7 +97,10 @@ pub async fn plan(
         fail_fast: deploy.is_some_and(|d| d.fail_fast),
         rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
         retention: deploy.and_then(|d| d.retention),
-        schedules: found.map(|found| decide_deploy(found, &schedules.expect("found").exclude)),
+        schedules: found.map(|found| {
+            let exclude = schedules.map(|s| s.exclude.as_slice()).unwrap_or_default();
+            decide_deploy(found, exclude)
+        }),
     })
 }
 
