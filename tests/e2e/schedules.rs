@@ -301,3 +301,29 @@ fn retention_keeps_a_revision_a_scheduled_task_runs() {
     assert_eq!(deregistered.len(), 1, "{deregistered:?}");
     assert_eq!(deregistered[0]["taskDefinition"], "worker:3");
 }
+
+/// A move AWS refuses fails the run after the deployment succeeded, naming
+/// what moved and what still runs the old revision.
+#[test]
+fn a_refused_move_fails_the_run_and_says_what_still_runs_the_old_revision() {
+    let emu = emulator!();
+    emu.configure(json!({"deny": ["scheduler:UpdateSchedule"]}));
+    let done = worker(&emu, "deploy", &[("scheduled-tasks", "auto")]);
+    done.assert_code(1);
+    assert_contains(&done.stdout, "deployment completed");
+    done.assert_error_contains(
+        "the deployments succeeded, but 1 scheduled task(s) could not be moved and still run the old revision",
+    );
+    let text = done.all_text();
+    assert_contains(
+        &text,
+        "schedule/default/hourly-sync: worker:1 → worker:2 failed: scheduler:UpdateSchedule: AccessDeniedException",
+    );
+    assert_contains(
+        &text,
+        "rule/nightly-report (target report): worker:1 → worker:2",
+    );
+    let now = running(&emu);
+    assert_eq!(now[0].1, td("worker:2"));
+    assert_eq!(now[2].1, td("worker:1"));
+}
