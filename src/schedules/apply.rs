@@ -89,6 +89,12 @@ pub async fn move_all(
     moved
 }
 
+/// Whether `date` is still to come.
+fn is_ahead(date: &aws_smithy_types::DateTime) -> bool {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    date.secs() > now.secs()
+}
+
 /// The one call that moves `tasks`, all of one rule or one schedule.
 async fn update(
     clients: Clients<'_>,
@@ -146,7 +152,10 @@ async fn update(
 }
 
 /// UpdateSchedule with every field the schedule had, its ECS target's task
-/// definition changed.
+/// definition changed — but a `StartDate` already past: CreateSchedule
+/// refuses one earlier than five minutes ago, UpdateSchedule documents no
+/// exception, and a start that has passed constrains nothing, so it is
+/// left out rather than risk a refusal.
 async fn update_schedule(
     scheduler: &aws_sdk_scheduler::Client,
     s: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput,
@@ -162,7 +171,7 @@ async fn update_schedule(
         .set_group_name(s.group_name().map(str::to_string))
         .set_schedule_expression(s.schedule_expression().map(str::to_string))
         .set_schedule_expression_timezone(s.schedule_expression_timezone().map(str::to_string))
-        .set_start_date(s.start_date().cloned())
+        .set_start_date(s.start_date().filter(|d| is_ahead(d)).cloned())
         .set_end_date(s.end_date().cloned())
         .set_description(s.description().map(str::to_string))
         .set_state(s.state().cloned())

@@ -11,6 +11,7 @@ use aws_sdk_scheduler::types::{
     ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_types::DateTime;
 use fargate_deploy::schedules::apply::move_all;
 use fargate_deploy::schedules::read::Clients;
 use fargate_deploy::schedules::{Body, Decision, Place, ScheduledTask};
@@ -55,6 +56,8 @@ fn schedule_move() -> Decision {
         .schedule_expression_timezone("Europe/Amsterdam")
         .description("hourly sync")
         .state(ScheduleState::Disabled)
+        .start_date(DateTime::from_secs(1_000_000_000))
+        .end_date(DateTime::from_secs(4_000_000_000))
         .action_after_completion(ActionAfterCompletion::None)
         .flexible_time_window(
             FlexibleTimeWindow::builder()
@@ -111,6 +114,8 @@ async fn each_move_writes_back_what_was_read_with_the_new_revision() {
                 && r.state() == Some(&ScheduleState::Disabled)
                 && r.action_after_completion() == Some(&ActionAfterCompletion::None)
                 && r.description() == Some("hourly sync")
+                && r.start_date().is_none() // past: it has begun
+                && r.end_date() == Some(&DateTime::from_secs(4_000_000_000))
                 && r.flexible_time_window()
                     .and_then(|w| w.maximum_window_in_minutes())
                     == Some(15)
