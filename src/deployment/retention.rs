@@ -226,18 +226,20 @@ pub async fn retire(
     cluster: &str,
     families: &[String],
     named: &[(String, String)],
+    elsewhere: impl std::future::Future<Output = anyhow::Result<Vec<(String, String)>>>,
     retention: Retention,
 ) -> anyhow::Result<Vec<FamilyDecision>> {
-    // Every read at once: what the services and the tasks use, and each
-    // family's revisions.
+    // Every read at once: what the services, the tasks and `elsewhere` (the
+    // scheduled tasks) use, and each family's revisions.
     let listed = futures_util::future::try_join_all(
         families
             .iter()
             .map(|f| family_revisions(ecs, f, retention.delete)),
     );
-    let (services, tasks, listed) = tokio::join!(
+    let (services, tasks, elsewhere, listed) = tokio::join!(
         used_by_services(ecs, cluster),
         used_by_tasks(ecs, cluster),
+        elsewhere,
         listed
     );
     let context = "reading what uses which revision";
@@ -247,7 +249,8 @@ pub async fn retire(
         .iter()
         .cloned()
         .chain(services.context(context)?)
-        .chain(tasks.context(context)?);
+        .chain(tasks.context(context)?)
+        .chain(elsewhere?);
     for (arn, by) in used {
         if let Some(key) = key_of(&arn) {
             users.entry(key).or_insert(by);

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use aws_smithy_types::DateTime;
 use serde_json::json;
 
@@ -149,20 +150,19 @@ async fn retire_stage(
     let families = r.plan.families();
     let retired = stages
         .run("retire revisions", async {
-            let scheduled = match r.cluster_arn {
-                Some(arn) => read::revisions_in_use(aws.schedule_clients(), arn).await,
-                None => Ok(Vec::new()),
-            };
-            let done = match scheduled {
-                Ok(scheduled) => {
-                    named.extend(scheduled);
-                    let cluster = &r.plan.cluster;
-                    retention::retire(&aws.ecs, cluster, &families, &named, r.retention).await
-                }
-                Err(e) => Err(e.context(
+            // Read beside retention's own reads; unknown means nothing retired.
+            let scheduled = async {
+                let Some(arn) = r.cluster_arn else {
+                    return Ok(Vec::new());
+                };
+                read::revisions_in_use(aws.schedule_clients(), arn).await.context(
                     "nothing was retired: which revisions the scheduled tasks run is unknown (allow events:ListRuleNamesByTarget, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule)",
-                )),
+                )
             };
+            let cluster = &r.plan.cluster;
+            let done =
+                retention::retire(&aws.ecs, cluster, &families, &named, scheduled, r.retention)
+                    .await;
             let lines = match done {
                 Ok(decisions) => decisions.iter().map(|d| d.line()).collect::<Vec<_>>(),
                 Err(e) => {

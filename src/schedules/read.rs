@@ -31,15 +31,13 @@ pub async fn select(
     families: &[String],
 ) -> anyhow::Result<Vec<ScheduledTask>> {
     let runs_ours = |t: &ScheduledTask| families.iter().any(|f| f == t.family());
-    let mut found: Vec<ScheduledTask> = Vec::new();
-    if selection.auto {
-        found.extend(
-            in_cluster(clients, cluster_arn)
-                .await?
-                .into_iter()
-                .filter(runs_ours),
-        );
-    }
+    // The search (`auto`) and the named reads at once.
+    let searched = async {
+        match selection.auto {
+            true => in_cluster(clients, cluster_arn).await,
+            false => Ok(Vec::new()),
+        }
+    };
     let named = read_each(&selection.named, |place| async move {
         let tasks = by_place(clients, place, cluster_arn).await?;
         let ours: Vec<ScheduledTask> = tasks.into_iter().filter(runs_ours).collect();
@@ -54,8 +52,10 @@ pub async fn select(
             ));
         }
         Ok(ours)
-    })
-    .await?;
+    });
+    let (searched, named) = tokio::join!(searched, named);
+    let (searched, named) = (searched?, named?);
+    let mut found: Vec<ScheduledTask> = searched.into_iter().filter(runs_ours).collect();
     for task in named {
         if !found.iter().any(|f| f.name() == task.name()) {
             found.push(task);

@@ -327,3 +327,18 @@ fn a_refused_move_fails_the_run_and_says_what_still_runs_the_old_revision() {
     assert_eq!(now[0].1, td("worker:2"));
     assert_eq!(now[2].1, td("worker:1"));
 }
+
+/// Without the rights to read the scheduled tasks, retention cannot tell
+/// what they run: it retires nothing and says why; the release succeeded.
+#[test]
+fn retention_retires_nothing_when_the_scheduled_tasks_cannot_be_read() {
+    let emu = emulator!();
+    emu.configure(json!({"deny": ["scheduler:ListSchedules"]}));
+    let done = worker(&emu, "deploy", &[("keep-revisions", "1")]);
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "nothing was retired: which revisions the scheduled tasks run is unknown",
+    );
+    assert!(!emu.saw("ecs:DeregisterTaskDefinition"));
+}
