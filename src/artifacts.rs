@@ -1,6 +1,9 @@
 //! The files CodePipeline, CodeDeploy and people read:
 //! `imageDetail.json`, `taskdef.json` (with `<IMAGE1_NAME>`),
-//! `taskdef.rendered.json` and `appspec.yaml`.
+//! `taskdef.rendered.json` and `appspec.yaml`. With several images, each
+//! is numbered as CodePipeline's CodeDeployToECS action numbers its image
+//! inputs (`<IMAGE2_NAME>`…), and each has its own `imageDetail.json` in a
+//! folder of that name (an input artifact holds one).
 
 use std::path::{Path, PathBuf};
 
@@ -10,20 +13,30 @@ use serde_json::{Map, Value, json};
 use crate::error::Failure;
 use crate::taskdef::Rendered;
 
-pub const IMAGE_PLACEHOLDER: &str = "<IMAGE1_NAME>";
+/// The image inputs CodePipeline's CodeDeployToECS action takes
+/// (`Image1ArtifactName` to `Image4ArtifactName`).
+pub const CODEPIPELINE_IMAGES: usize = 4;
+
+/// `IMAGE1_NAME` for the first image, `IMAGE2_NAME` for the second…
+pub fn image_name(number: usize) -> String {
+    format!("IMAGE{number}_NAME")
+}
 pub const TASK_DEFINITION_PLACEHOLDER: &str = "<TASK_DEFINITION>";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactPaths {
     pub dir: PathBuf,
     pub image_detail: PathBuf,
+    /// With several images, `IMAGE<n>_NAME/imageDetail.json` for each.
+    pub image_details: Vec<PathBuf>,
     pub taskdef: PathBuf,
     pub rendered: PathBuf,
     pub appspec: PathBuf,
 }
 
-/// `taskdef.json`: the rendered definition with the image placeholder in
-/// the containers that received the image (CodeDeployToECS fills it in).
+/// `taskdef.json`: the rendered definition with each image's placeholder
+/// (`<IMAGE1_NAME>`…) in the containers that received it (CodeDeployToECS
+/// fills them in).
 pub fn taskdef_template(rendered: &Rendered) -> Value {
     let mut td = rendered.definition.clone();
     for c in td["containerDefinitions"]
@@ -31,11 +44,11 @@ pub fn taskdef_template(rendered: &Rendered) -> Value {
         .into_iter()
         .flatten()
     {
-        if c["name"]
+        let number = c["name"]
             .as_str()
-            .is_some_and(|n| rendered.image_containers.iter().any(|t| t == n))
-        {
-            c["image"] = Value::String(IMAGE_PLACEHOLDER.into());
+            .and_then(|n| rendered.image_numbers.get(n));
+        if let Some(number) = number {
+            c["image"] = Value::String(format!("<{}>", image_name(*number)));
         }
     }
     td
@@ -138,14 +151,16 @@ fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
     Some((name.clone(), port))
 }
 
-/// Writes the four artifacts into `dir` (created if needed).
-/// With `root` (the action's workspace), `dir` must stay inside it; no
-/// file is ever written through a symbolic link.
+/// Writes the four artifacts into `dir` (created if needed), and with
+/// several images (`image_uris` in `IMAGE1_NAME`… order) one folder per
+/// image with its `imageDetail.json`; the top `imageDetail.json` is the
+/// first image's, as with one. With `root` (the action's workspace), `dir`
+/// must stay inside it; no file is ever written through a symbolic link.
 pub fn write(
     dir: &Path,
     root: Option<&Path>,
     rendered: &Rendered,
-    image_uri: &str,
+    image_uris: &[&str],
     appspec: &Value,
 ) -> Result<ArtifactPaths, Failure> {
     let refuse =
@@ -154,6 +169,12 @@ pub fn write(
     let paths = ArtifactPaths {
         dir: dir.to_path_buf(),
         image_detail: dir.join("imageDetail.json"),
+        image_details: match image_uris.len() {
+            1 => Vec::new(),
+            n => (1..=n)
+                .map(|i| dir.join(image_name(i)).join("imageDetail.json"))
+                .collect(),
+        },
         taskdef: dir.join("taskdef.json"),
         rendered: dir.join("taskdef.rendered.json"),
         appspec: dir.join("appspec.yaml"),
@@ -164,11 +185,10 @@ pub fn write(
             serde_json::to_string_pretty(v).expect("JSON values serialise")
         )
     };
-    let files = [
-        (
-            &paths.image_detail,
-            pretty(&json!({ "ImageURI": image_uri })),
-        ),
+    let detail = |uri: &str| pretty(&json!({ "ImageURI": uri }));
+    let first = image_uris.first().copied().unwrap_or_default();
+    let mut files = vec![
+        (&paths.image_detail, detail(first)),
         (&paths.taskdef, pretty(&taskdef_template(rendered))),
         (&paths.rendered, pretty(&rendered.definition)),
         (
@@ -176,6 +196,11 @@ pub fn write(
             yaml_serde::to_string(appspec).expect("JSON values serialise as YAML"),
         ),
     ];
+    for (path, uri) in paths.image_details.iter().zip(image_uris) {
+        let folder = path.parent().expect("IMAGE<n>_NAME/imageDetail.json");
+        crate::workspace::create_dir(root, folder).map_err(refuse)?;
+        files.push((path, detail(uri)));
+    }
     for (path, text) in files {
         crate::workspace::write_new(path, &text).map_err(refuse)?;
     }

@@ -6,7 +6,7 @@
 use fargate_deploy::image::ImageRef;
 use fargate_deploy::inputs::SetPatch;
 use fargate_deploy::inputs::parse::{parse_command, parse_pairs, parse_set};
-use fargate_deploy::taskdef::{Patches, equivalent, normalize, render, template};
+use fargate_deploy::taskdef::{ImageToRender, Patches, equivalent, normalize, render, template};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -175,11 +175,12 @@ proptest! {
         let uri = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:{}", "b".repeat(64));
         let names = vec![first.clone()];
         // With `set` (which may rename or re-image anything): no panic.
-        let patches = Patches { container_names: &names, environment: &env, secrets: &[], set: &set };
-        let _ = render(&td, &image, &uri, &patches);
+        let images = [ImageToRender { reference: &image, uri: &uri, containers: &names }];
+        let patches = Patches { container_input: "container-name", environment: &env, secrets: &[], set: &set };
+        let _ = render(&td, &images, &patches);
         // Without: the named container gets the image and the environment.
-        let patches = Patches { container_names: &names, environment: &env, secrets: &[], set: &[] };
-        let r = render(&td, &image, &uri, &patches)
+        let patches = Patches { container_input: "container-name", environment: &env, secrets: &[], set: &[] };
+        let r = render(&td, &images, &patches)
             .map_err(|e| TestCaseError::fail(format!("{e}: {td}")))?;
         let c = r.definition["containerDefinitions"].as_array().unwrap()
             .iter().find(|c| c["name"] == first.as_str()).unwrap();
@@ -199,18 +200,23 @@ proptest! {
 
 fn render_anything(doc: Value, set: &[SetPatch]) {
     let image = ImageRef::parse("web:v2").unwrap();
+    let images = [ImageToRender {
+        reference: &image,
+        uri: "web@sha256:0",
+        containers: &[],
+    }];
     let patches = Patches {
-        container_names: &[],
+        container_input: "container-name",
         environment: &[("A".into(), "1".into())],
         secrets: &[("S".into(), "arn:aws:ssm:eu-west-1:1:parameter/s".into())],
         set,
     };
     // A saved answer or a bare definition, as a file would give it …
     if let Ok(td) = template::from_document(doc.clone(), "generated") {
-        let _ = render(&td, &image, "web@sha256:0", &patches);
+        let _ = render(&td, &images, &patches);
     }
     // … and straight into the renderer, as if every check had passed.
     if doc.is_object() {
-        let _ = render(&doc, &image, "web@sha256:0", &patches);
+        let _ = render(&doc, &images, &patches);
     }
 }

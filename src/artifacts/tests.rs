@@ -7,13 +7,13 @@ use serde_json::{Value, json};
 use super::*;
 
 fn rendered() -> Rendered {
-    Rendered {
-        definition: json!({"family": "web", "containerDefinitions": [
+    Rendered::with_one_image(
+        json!({"family": "web", "containerDefinitions": [
             {"name": "web", "image": "repo@sha256:abc", "portMappings": [{"containerPort": 3000}]},
             {"name": "sidecar", "image": "envoy:1"}
         ]}),
-        image_containers: vec!["web".into()],
-    }
+        vec!["web".into()],
+    )
 }
 
 fn service() -> Service {
@@ -54,7 +54,7 @@ fn service() -> Service {
 #[test]
 fn taskdef_template_has_the_placeholder_only_where_the_image_went() {
     let t = taskdef_template(&rendered());
-    assert_eq!(t["containerDefinitions"][0]["image"], IMAGE_PLACEHOLDER);
+    assert_eq!(t["containerDefinitions"][0]["image"], "<IMAGE1_NAME>");
     assert_eq!(t["containerDefinitions"][1]["image"], "envoy:1");
 }
 
@@ -131,10 +131,10 @@ fn without_a_load_balancer_the_port_comes_from_the_container_or_input() {
         spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"],
         9000
     );
-    let bare = Rendered {
-        definition: json!({"family": "w", "containerDefinitions": [{"name": "w", "image": "i"}]}),
-        image_containers: vec!["w".into()],
-    };
+    let bare = Rendered::with_one_image(
+        json!({"family": "w", "containerDefinitions": [{"name": "w", "image": "i"}]}),
+        vec!["w".into()],
+    );
     let (spec, warning) = appspec(&without_service(&bare, None, "arn:td"));
     assert!(
         spec["Resources"][0]["TargetService"]["Properties"]
@@ -149,7 +149,14 @@ fn written_files_parse_back() {
     let dir = tempfile::tempdir().unwrap();
     let r = rendered();
     let (spec, _) = appspec(&without_service(&r, None, TASK_DEFINITION_PLACEHOLDER));
-    let paths = write(&dir.path().join("out"), None, &r, "repo@sha256:abc", &spec).unwrap();
+    let paths = write(
+        &dir.path().join("out"),
+        None,
+        &r,
+        &["repo@sha256:abc"],
+        &spec,
+    )
+    .unwrap();
     let read = |p: &std::path::Path| {
         serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
     };
@@ -158,9 +165,13 @@ fn written_files_parse_back() {
         json!({"ImageURI": "repo@sha256:abc"})
     );
     assert_eq!(read(&paths.rendered), r.definition);
+    assert!(
+        paths.image_details.is_empty(),
+        "one image: no folder per image"
+    );
     assert_eq!(
         read(&paths.taskdef)["containerDefinitions"][0]["image"],
-        IMAGE_PLACEHOLDER
+        "<IMAGE1_NAME>"
     );
     let yaml: Value =
         yaml_serde::from_str(&std::fs::read_to_string(&paths.appspec).unwrap()).unwrap();
@@ -168,4 +179,35 @@ fn written_files_parse_back() {
         yaml["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"],
         TASK_DEFINITION_PLACEHOLDER
     );
+}
+
+#[test]
+fn several_images_get_a_placeholder_each_and_an_image_detail_folder_each() {
+    let mut r = rendered();
+    r.image_containers.push("sidecar".into());
+    r.image_numbers.insert("sidecar".into(), 2);
+    let t = taskdef_template(&r);
+    assert_eq!(t["containerDefinitions"][0]["image"], "<IMAGE1_NAME>");
+    assert_eq!(t["containerDefinitions"][1]["image"], "<IMAGE2_NAME>");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (spec, _) = appspec(&without_service(&r, None, TASK_DEFINITION_PLACEHOLDER));
+    let uris = ["repo@sha256:abc", "envoy@sha256:def"];
+    let paths = write(&out, None, &r, &uris, &spec).unwrap();
+    let read = |p: &std::path::Path| {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    assert_eq!(
+        paths.image_details,
+        [
+            out.join("IMAGE1_NAME/imageDetail.json"),
+            out.join("IMAGE2_NAME/imageDetail.json")
+        ]
+    );
+    for (path, uri) in paths.image_details.iter().zip(uris) {
+        assert_eq!(read(path), json!({ "ImageURI": uri }));
+    }
+    // The top one stays the first image's, as with one image.
+    assert_eq!(read(&paths.image_detail), json!({"ImageURI": uris[0]}));
 }

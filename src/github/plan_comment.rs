@@ -41,7 +41,8 @@ pub fn marker(cluster: &str, targets: &[String]) -> String {
 /// What the comment shows: the render's plan, as its report has it.
 #[derive(Debug, Clone, Default)]
 pub struct PlanView {
-    pub image_uri: Option<String>,
+    /// The images rendered, in `IMAGE1_NAME`… order.
+    pub image_uris: Vec<String>,
     /// Every target rendered (they name the comment).
     pub targets: Vec<String>,
     /// Per target with something to compare: whether it would change.
@@ -57,8 +58,10 @@ pub fn body(marker: &str, cluster: &str, view: &PlanView, commit: Option<&str>) 
         "{marker}\n### fargate-deploy plan for {}\n\n",
         code(crate::arn::last_segment(cluster))
     );
-    if let Some(uri) = &view.image_uri {
-        head.push_str(&format!("Image: {}", code(uri)));
+    if !view.image_uris.is_empty() {
+        let uris: Vec<String> = view.image_uris.iter().map(|u| code(u)).collect();
+        let label = if uris.len() == 1 { "Image" } else { "Images" };
+        head.push_str(&format!("{label}: {}", uris.join(", ")));
         if let Some(commit) = commit {
             head.push_str(&format!(" (commit `{}`)", &commit[..commit.len().min(12)]));
         }

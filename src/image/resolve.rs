@@ -39,7 +39,7 @@ pub fn needs_aws(image: &ImageRef) -> bool {
 /// Why DescribeImages found nothing: a missing tag or repository is the
 /// user's to fix (exit 2); anything else is a failed lookup.
 fn lookup_failure<E>(
-    image: &ImageRef,
+    (image, input): (&ImageRef, &'static str),
     registry: Option<&EcrRegistry>,
     region: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
@@ -55,7 +55,7 @@ where
     );
     match aws_code(e) {
         Some("ImageNotFoundException") => bad_input(
-            "image",
+            input,
             format!(
                 "image {image} not found: repository `{}` ({where_}) has no {}; push the image before this step, or fix the tag",
                 image.repository,
@@ -67,7 +67,7 @@ where
             ),
         ),
         Some("RepositoryNotFoundException") => bad_input(
-            "image",
+            input,
             format!(
                 "image {image}: ECR repository `{}` does not exist ({where_}); check the name and aws-region",
                 image.repository
@@ -78,10 +78,11 @@ where
 }
 
 /// Looks the image up in ECR (DescribeImages) and returns it, pinned to its
-/// digest unless `pin` is false. `default_region` is used for the shorthand.
+/// digest unless `pin` is false. `default_region` is used for the shorthand;
+/// `input` (`image` or `images`) is what a missing image's error names.
 pub async fn resolve_image(
     config: &SdkConfig,
-    image: &ImageRef,
+    (image, input): (&ImageRef, &'static str),
     pin: bool,
     default_region: &str,
 ) -> anyhow::Result<ResolvedImage> {
@@ -107,10 +108,10 @@ pub async fn resolve_image(
         .image_ids(id)
         .send()
         .await
-        .map_err(|e| lookup_failure(image, registry.as_ref(), &region, &e))?;
+        .map_err(|e| lookup_failure((image, input), registry.as_ref(), &region, &e))?;
     let detail = out.image_details().first().ok_or_else(|| {
         bad_input(
-            "image",
+            input,
             format!(
                 "image {image} not found in ECR repository `{}`",
                 image.repository

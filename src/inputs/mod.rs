@@ -2,6 +2,7 @@
 //! then validated once into [`Settings`]. Everything a person can get wrong
 //! in the inputs is caught here, before any AWS call.
 
+pub mod images;
 pub mod parse;
 pub mod settings;
 pub mod spec;
@@ -9,6 +10,7 @@ pub mod spec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use images::ImageAssignment;
 pub use settings::{
     Access, ContinueSettings, DeploySettings, Following, GitHubDeployment, MigrateSettings,
     ModeSettings, RenderSettings, Rendering, RollbackSettings, Settings, TaskSettings,

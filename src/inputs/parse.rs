@@ -250,7 +250,7 @@ pub fn parse_pairs(input: &str, v: Option<&str>) -> Result<Vec<(String, String)>
 }
 
 /// Shows the start of a line without dumping a possible secret value whole.
-fn first_chars(s: &str) -> String {
+pub fn first_chars(s: &str) -> String {
     let short: String = s.chars().take(20).collect();
     if short.len() < s.len() {
         format!("{short}…")

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use super::parse::*;
 use super::{
-    Mode, OnCancel, RawInputs, Retention, SetPatch, TemplateSource, WaitUntil, check_applies,
+    ImageAssignment, Mode, OnCancel, RawInputs, Retention, SetPatch, TemplateSource, WaitUntil,
+    check_applies,
 };
 use crate::error::Failure;
-use crate::image::ImageRef;
 use crate::schedules::Selection;
 
 #[derive(Debug, Clone)]
@@ -50,18 +50,42 @@ pub enum ModeSettings {
 /// The image and the task-definition template (render, migrate, deploy).
 #[derive(Debug, Clone)]
 pub struct Rendering {
-    /// `None`: promotion — `task-definition` names a revision deployed (or
-    /// run) as it is.
-    pub image: Option<ImageRef>,
+    /// `image` (with `container-name`) or `images`: distinct, in order
+    /// (the first is `IMAGE1_NAME`). Empty: promotion — `task-definition`
+    /// names a revision deployed (or run) as it is.
+    pub images: Vec<ImageAssignment>,
+    /// The input that gave them: `image` or `images`.
+    pub images_input: &'static str,
     pub pin_digest: bool,
     pub template: TemplateSource,
-    pub container_names: Vec<String>,
     pub environment_variables: Vec<(String, String)>,
     pub secrets: Vec<(String, String)>,
     pub set: Vec<SetPatch>,
     pub artifacts_dir: PathBuf,
     pub container_port: Option<i32>,
     pub codedeploy_hooks: Vec<(String, String)>,
+}
+
+impl Rendering {
+    /// The input that names the containers: `container-name` or `images`.
+    pub fn containers_input(&self) -> &'static str {
+        match self.images_input {
+            "images" => "images",
+            _ => "container-name",
+        }
+    }
+
+    /// The images as given, for people (`web:v1`, `web=web:v1, nginx=proxy:v3`).
+    pub fn images_given(&self) -> String {
+        let one = |a: &ImageAssignment| match a.containers.as_slice() {
+            [] => a.image.to_string(),
+            names => format!("{}={}", names.join("+"), a.image),
+        };
+        match self.images.as_slice() {
+            [only] if only.containers.len() <= 1 => only.image.to_string(),
+            all => all.iter().map(one).collect::<Vec<_>>().join(", "),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -287,15 +311,10 @@ fn parse_access(raw: &RawInputs) -> Result<Access, Failure> {
 fn parse_rendering(raw: &RawInputs, mode: Mode, services: &[String]) -> Result<Rendering, Failure> {
     let name = mode.name();
     let template = parse_template_source(raw.get("task-definition"))?;
-    let image = match raw.get("image") {
-        Some(image) => {
-            Some(ImageRef::parse(image).map_err(|e| Failure::input("image", e.to_string()))?)
-        }
-        None => {
-            check_promotion(raw, mode, &template)?;
-            None
-        }
-    };
+    let images = super::images::parse_images(raw)?;
+    if images.is_empty() {
+        check_promotion(raw, mode, &template)?;
+    }
     if services.is_empty() && template == TemplateSource::Service {
         return Err(Failure::input(
             "service",
@@ -305,10 +324,13 @@ fn parse_rendering(raw: &RawInputs, mode: Mode, services: &[String]) -> Result<R
         ));
     }
     Ok(Rendering {
-        image,
+        images,
+        images_input: match raw.get("images") {
+            Some(_) => "images",
+            None => "image",
+        },
         pin_digest: parse_bool("pin-digest", raw)?,
         template,
-        container_names: split_list(raw.get("container-name")),
         environment_variables: parse_pairs(
             "environment-variables",
             raw.get("environment-variables"),
@@ -337,7 +359,7 @@ fn check_promotion(raw: &RawInputs, mode: Mode, template: &TemplateSource) -> Re
             return Err(Failure::input(
                 "image",
                 format!(
-                    "input `image` is required for mode {name}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}}{promote}"
+                    "input `image` is required for mode {name}: give the image to deploy, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${{{{ github.sha }}}} (several: `images`, CONTAINER=IMAGE lines){promote}"
                 ),
             ));
         }

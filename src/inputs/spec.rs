@@ -106,6 +106,12 @@ pub const INPUTS: &[InputSpec] = &[
         "Image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG, ...@sha256:..., REPO:TAG (your own ECR registry) or any other registry's reference. Without it, deploy and migrate promote the revision task-definition names (family:revision or ARN) as it is.",
     ),
     input(
+        "images",
+        None,
+        RENDERING,
+        "Several images in one step: CONTAINER=IMAGE lines (each resolved and pinned like image; not with image or container-name). The artifacts number them IMAGE1_NAME, IMAGE2_NAME... in line order.",
+    ),
+    input(
         "pin-digest",
         Some("true"),
         RENDERING,
@@ -339,6 +345,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Rendering",
         &[
             "image",
+            "images",
             "pin-digest",
             "task-definition",
             "container-name",
@@ -417,9 +424,13 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ),
     (
         "image",
-        "The image deployed, pinned to its digest unless pin-digest is false.",
+        "The image deployed, pinned to its digest unless pin-digest is false (with images: the first).",
     ),
     ("image-digest", "The image's sha256 digest (ECR images)."),
+    (
+        "images",
+        "JSON array of the images deployed, in IMAGE1_NAME, IMAGE2_NAME... order (one element with image).",
+    ),
     ("artifacts-dir", "Where the artifacts were written."),
     (
         "task-definition",

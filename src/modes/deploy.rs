@@ -37,16 +37,16 @@ pub async fn run(
         crate::github::deployment::prepare(settings, d.github.as_ref(), d.follow.wait_until, env)?;
     let extra = usize::from(d.retention.is_some()) + usize::from(d.schedules.is_some());
     let mut stages = Stages::new(runner, 9 + extra);
-    let (aws, image, mut targets) =
+    let (aws, images, mut targets) =
         prepare::front_stages(&mut stages, settings, &d.rendering, runner, env, report).await?;
     // Everything the run will do is decided here, from what it read.
     let plan = plan_stage(&mut stages, settings, d, &aws, runner, &targets).await?;
     report.plan = plan.lines();
     // Everything is checked: GitHub hears of the deployment while it is registered.
     if let Some(github) = github {
-        report.github_deployment = Some(start_github(ctx, d, github, &targets, &image, report));
+        report.github_deployment = Some(start_github(ctx, d, github, &targets, &images, report));
     }
-    prepare::write_artifacts(settings, &d.rendering, &mut targets, &image, None)?;
+    prepare::write_artifacts(settings, &d.rendering, &mut targets, &images, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let decisions: Vec<Revision> = plan.services.iter().map(|s| s.revision.clone()).collect();
@@ -184,21 +184,25 @@ fn start_github(
     d: &DeploySettings,
     github: crate::github::deployment::Prepared,
     targets: &[Target],
-    image: &crate::image::ResolvedImage,
+    images: &[crate::image::ResolvedImage],
     report: &Report,
 ) -> crate::github::deployment::Started {
     let services: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let cluster = crate::arn::last_segment(&ctx.settings.cluster);
-    // The image as given, as the resolve stage names it (promoted: its own).
-    let given = d
-        .rendering
-        .image
-        .as_ref()
-        .map_or(image.uri.clone(), ToString::to_string);
+    let uris: Vec<&str> = images.iter().map(|i| i.uri.as_str()).collect();
+    // The images as given, as the resolve stage names them (promoted: its own).
+    let given = match d.rendering.images.is_empty() {
+        true => uris.join(", "),
+        false => d.rendering.images_given(),
+    };
+    let mut payload = json!({"cluster": cluster, "services": services, "image": uris.first()});
+    if uris.len() > 1 {
+        payload["images"] = json!(uris);
+    }
     github.start(
         ctx.runner.clone(),
         format!("{given} to {cluster}: {}", services.join(", ")),
-        json!({"cluster": cluster, "services": services, "image": image.uri}),
+        payload,
         report.run_url.clone(),
     )
 }

@@ -29,7 +29,7 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 8);
-    let (aws, image, mut targets) =
+    let (aws, images, mut targets) =
         prepare::front_stages(&mut stages, settings, &m.rendering, runner, env, report).await?;
     // Where and how the task runs, and reuse or new revision: decided from
     // what was read, before anything is registered.
@@ -43,7 +43,7 @@ pub async fn run(
     .map_err(|e| Failure::from_error("migrate", e))?;
     let container = container_definition(&rendered.definition, &plan.container);
     let decisions = super::register::decide(&aws, &targets).await?;
-    prepare::write_artifacts(settings, &m.rendering, &mut targets, &image, None)?;
+    prepare::write_artifacts(settings, &m.rendering, &mut targets, &images, None)?;
     report.rows = targets.iter().map(|t| row(t, false)).collect();
 
     let registrations =

@@ -36,12 +36,14 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
     let cancel = &ctx.cancel;
     let outcome = tokio::select! {
         outcome = async {
+            // Each mode's future is large: boxed, it lives on the heap,
+            // not in this one's layout.
             match &settings.mode {
-                ModeSettings::Render(r) => render::run(ctx, r, &mut report).await,
-                ModeSettings::Deploy(d) => deploy::run(ctx, d, &mut report).await,
-                ModeSettings::Migrate(m) => migrate::run(ctx, m, &mut report).await,
-                ModeSettings::Continue(c) => resume::run(ctx, c, &mut report).await,
-                ModeSettings::Rollback(r) => rollback::run(ctx, r, &mut report).await,
+                ModeSettings::Render(r) => Box::pin(render::run(ctx, r, &mut report)).await,
+                ModeSettings::Deploy(d) => Box::pin(deploy::run(ctx, d, &mut report)).await,
+                ModeSettings::Migrate(m) => Box::pin(migrate::run(ctx, m, &mut report)).await,
+                ModeSettings::Continue(c) => Box::pin(resume::run(ctx, c, &mut report)).await,
+                ModeSettings::Rollback(r) => Box::pin(rollback::run(ctx, r, &mut report)).await,
             }
         } => outcome,
         // Stages that start something in AWS arm the handle and clean up themselves.

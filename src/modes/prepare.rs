@@ -23,17 +23,19 @@ use crate::stages::Stages;
 
 /// Whether a run needs AWS at all (render of a file with a non-ECR image does not).
 pub fn needs_aws(settings: &Settings, rendering: &Rendering) -> bool {
-    rendering
-        .image
-        .as_ref()
-        .is_none_or(image::resolve::needs_aws)
+    rendering.images.is_empty()
+        || rendering
+            .images
+            .iter()
+            .any(|a| image::resolve::needs_aws(&a.image))
         || !matches!(rendering.template, TemplateSource::File(_))
         || !settings.services.is_empty()
 }
 
 /// The stages every mode that changes AWS starts with: credentials, resolve
-/// image (while DescribeServices already runs), render task definition(s),
-/// verify them (a finding refuses the run before anything changes).
+/// image(s) (while DescribeServices already runs), render task
+/// definition(s), verify them (a finding refuses the run before anything
+/// changes). The images come back in `IMAGE1_NAME`, `IMAGE2_NAME`… order.
 pub async fn front_stages(
     stages: &mut Stages<'_>,
     settings: &Settings,
@@ -41,29 +43,25 @@ pub async fn front_stages(
     runner: &Arc<Runner>,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     report: &mut Report,
-) -> Result<(Aws, ResolvedImage, Vec<Target>), Failure> {
+) -> Result<(Aws, Vec<ResolvedImage>, Vec<Target>), Failure> {
     let aws = credentials_stage(stages, settings, runner, env).await?;
     let services = prefetch_services(Some(&aws), settings);
-    let (image, targets, architectures) = match &rendering.image {
-        None => {
-            let (image, targets) = promoted_stages(stages, rendering, &aws, services).await?;
-            report.image = Some(image.clone());
-            let architectures = Reading::start(&aws.config, &image);
-            (image, targets, architectures)
-        }
-        Some(given) => {
-            // The image's architectures are read while it is resolved and
-            // the definitions render: the verify stage does not wait for them.
-            let reading = Reading::start_given(&aws.config, given, &aws.region);
-            let image = resolve_stage(stages, (given, rendering), Some(&aws), runner).await?;
-            report.image = Some(image.clone());
-            let architectures = reading.map(|r| r.named(&image.reference.to_string()));
-            let targets =
-                templates::render_stage(stages, settings, rendering, Some(&aws), services, &image)
-                    .await?;
-            (image, targets, architectures)
-        }
+    let (images, targets, architectures) = if rendering.images.is_empty() {
+        let (image, targets) = promoted_stages(stages, rendering, &aws, services).await?;
+        let architectures = Reading::start(&aws.config, &image).into_iter().collect();
+        (vec![image], targets, architectures)
+    } else {
+        // The images' architectures are read while they are resolved and
+        // the definitions render: the verify stage does not wait for them.
+        let readings = start_readings(Some(&aws), rendering);
+        let images = resolve_stage(stages, rendering, Some(&aws), runner).await?;
+        let architectures = name_readings(readings, &images, rendering.images_input);
+        let targets =
+            templates::render_stage(stages, settings, rendering, Some(&aws), services, &images)
+                .await?;
+        (images, targets, architectures)
     };
+    report.images = images.clone();
     let port = rendering.container_port;
     super::verify::verify_stage(
         stages,
@@ -74,7 +72,30 @@ pub async fn front_stages(
         OnFinding::Refuse,
     )
     .await?;
-    Ok((aws, image, targets))
+    Ok((aws, images, targets))
+}
+
+/// Starts reading each given image's architectures (ECR images only), at
+/// the same time as the lookups that resolve them.
+pub fn start_readings(aws: Option<&Aws>, rendering: &Rendering) -> Vec<Option<Reading>> {
+    rendering
+        .images
+        .iter()
+        .map(|a| aws.and_then(|aws| Reading::start_given(&aws.config, &a.image, &aws.region)))
+        .collect()
+}
+
+/// The readings, each named as its image resolved (with its registry).
+pub fn name_readings(
+    readings: Vec<Option<Reading>>,
+    images: &[ResolvedImage],
+    input: &'static str,
+) -> Vec<Reading> {
+    readings
+        .into_iter()
+        .zip(images)
+        .filter_map(|(r, image)| r.map(|r| r.named(&image.reference.to_string(), input)))
+        .collect()
 }
 
 /// Promotion's "resolve image" and "render" stages: the revision read (its
@@ -160,34 +181,54 @@ pub async fn prefetched(
     }
 }
 
+/// Resolves every image at once: each ECR image checked to exist and
+/// pinned (unless `pin-digest: false`), any other used as given.
 pub async fn resolve_stage(
     stages: &mut Stages<'_>,
+    rendering: &Rendering,
+    aws: Option<&Aws>,
+    runner: &Runner,
+) -> Result<Vec<ResolvedImage>, Failure> {
+    stages
+        .run("resolve image", async {
+            let lookups = rendering
+                .images
+                .iter()
+                .map(|a| resolve_one((&a.image, rendering), aws, runner));
+            let resolved = futures_util::future::join_all(lookups).await;
+            let mut images = Vec::new();
+            let mut lines = Vec::new();
+            for answer in resolved {
+                let (image, line) = answer?;
+                images.push(image);
+                lines.push(line);
+            }
+            Ok((images, lines.join("; ")))
+        })
+        .await
+}
+
+async fn resolve_one(
     (image, rendering): (&ImageRef, &Rendering),
     aws: Option<&Aws>,
     runner: &Runner,
-) -> Result<ResolvedImage, Failure> {
-    stages
-        .run("resolve image", async {
-            match aws.filter(|_| image::resolve::needs_aws(image)) {
-                Some(aws) => {
-                    let resolved = image::resolve_image(&aws.config, image, rendering.pin_digest, &aws.region)
-                        .await
-                        .map_err(|e| Failure::from_error("image", e))?;
-                    let digest = resolved.digest.clone().unwrap_or_default();
-                    let summary = if rendering.pin_digest {
-                        format!("{image} is {digest}; pinned to {}", resolved.uri)
-                    } else {
-                        format!("{image} is {digest} (pin-digest: false, deploying the tag)")
-                    };
-                    Ok((resolved, summary))
-                }
-                None => {
-                    runner.notice("image", &format!("{image} is not an ECR image: it is used as given, without an existence check or digest pinning"));
-                    Ok((ResolvedImage::passthrough(image), format!("using {image} as given")))
-                }
-            }
-        })
+) -> Result<(ResolvedImage, String), Failure> {
+    let Some(aws) = aws.filter(|_| image::resolve::needs_aws(image)) else {
+        runner.notice(rendering.images_input, &format!("{image} is not an ECR image: it is used as given, without an existence check or digest pinning"));
+        let line = format!("using {image} as given");
+        return Ok((ResolvedImage::passthrough(image), line));
+    };
+    let (pin, input) = (rendering.pin_digest, rendering.images_input);
+    let resolved = image::resolve_image(&aws.config, (image, input), pin, &aws.region)
         .await
+        .map_err(|e| Failure::from_error(input, e))?;
+    let digest = resolved.digest.clone().unwrap_or_default();
+    let line = if pin {
+        format!("{image} is {digest}; pinned to {}", resolved.uri)
+    } else {
+        format!("{image} is {digest} (pin-digest: false, deploying the tag)")
+    };
+    Ok((resolved, line))
 }
 
 pub async fn artifacts_stage(
@@ -195,14 +236,14 @@ pub async fn artifacts_stage(
     settings: &Settings,
     rendering: &Rendering,
     targets: &mut [Target],
-    image: &ResolvedImage,
+    images: &[ResolvedImage],
     runner: &Runner,
 ) -> Result<(), Failure> {
     stages
         .run("write artifacts", async {
             Ok((
                 (),
-                write_artifacts(settings, rendering, targets, image, Some(runner))?,
+                write_artifacts(settings, rendering, targets, images, Some(runner))?,
             ))
         })
         .await
@@ -214,9 +255,14 @@ pub fn write_artifacts(
     settings: &Settings,
     rendering: &Rendering,
     targets: &mut [Target],
-    image: &ResolvedImage,
+    images: &[ResolvedImage],
     warn_to: Option<&Runner>,
 ) -> Result<String, Failure> {
+    let (n, max) = (images.len(), artifacts::CODEPIPELINE_IMAGES);
+    if let (true, Some(runner)) = (n > max, warn_to) {
+        runner.warning("artifacts", &format!("{n} images: CodePipeline's CodeDeployToECS action takes at most {max} image artifacts (IMAGE1_NAME to IMAGE{max}_NAME); the artifacts hold all {n}, but a pipeline can fill in only {max}"));
+    }
+    let uris: Vec<&str> = images.iter().map(|i| i.uri.as_str()).collect();
     let several = targets.len() > 1;
     let mut written = Vec::new();
     for t in targets.iter_mut() {
@@ -239,14 +285,18 @@ pub fn write_artifacts(
             &dir,
             settings.workspace.as_deref(),
             &t.rendered,
-            &image.uri,
+            &uris,
             &spec,
         )?;
         written.push(dir.display().to_string());
         t.artifacts = Some(paths);
     }
     Ok(format!(
-        "imageDetail.json, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
+        "imageDetail.json{}, taskdef.json, taskdef.rendered.json, appspec.yaml in {}",
+        match n {
+            1 => String::new(),
+            _ => format!(" (and IMAGE1_NAME/ to IMAGE{n}_NAME/imageDetail.json)"),
+        },
         written.join(", ")
     ))
 }

@@ -98,10 +98,10 @@ pub fn targets(promoted: &Promoted, services: Vec<Service>) -> Vec<Target> {
                     .to_string()
             }),
         service,
-        rendered: Rendered {
-            definition: promoted.definition.clone(),
-            image_containers: promoted.containers.clone(),
-        },
+        rendered: Rendered::with_one_image(
+            promoted.definition.clone(),
+            promoted.containers.clone(),
+        ),
         origin: format!("promoted {}", crate::arn::last_segment(&promoted.arn)),
         artifacts: None,
         latest: Latest::Unread,

@@ -9,7 +9,6 @@ use super::verify::OnFinding;
 use crate::context::RunContext;
 use crate::error::{Failure, FailureKind};
 use crate::inputs::RenderSettings;
-use crate::preflight::platform::Reading;
 use crate::stages::Stages;
 
 pub async fn run(
@@ -28,20 +27,12 @@ pub async fn run(
         false => None,
     };
     let services = prepare::prefetch_services(aws.as_ref(), settings);
-    let given = r
-        .rendering
-        .image
-        .as_ref()
-        .expect("inputs: render always has an image");
-    // The image's architectures are read while it is resolved and the
+    // The images' architectures are read while they are resolved and the
     // definitions render.
-    let reading = aws
-        .as_ref()
-        .and_then(|a| Reading::start_given(&a.config, given, &a.region));
-    let image =
-        prepare::resolve_stage(&mut stages, (given, &r.rendering), aws.as_ref(), runner).await?;
-    report.image = Some(image.clone());
-    let architectures = reading.map(|r| r.named(&image.reference.to_string()));
+    let readings = prepare::start_readings(aws.as_ref(), &r.rendering);
+    let images = prepare::resolve_stage(&mut stages, &r.rendering, aws.as_ref(), runner).await?;
+    report.images = images.clone();
+    let architectures = prepare::name_readings(readings, &images, r.rendering.images_input);
     let rendering = &r.rendering;
     let mut targets = super::templates::render_stage(
         &mut stages,
@@ -49,7 +40,7 @@ pub async fn run(
         rendering,
         aws.as_ref(),
         services,
-        &image,
+        &images,
     )
     .await?;
     let port = rendering.container_port;
@@ -66,7 +57,7 @@ pub async fn run(
         settings,
         rendering,
         &mut targets,
-        &image,
+        &images,
         runner,
     )
     .await?;

@@ -62,7 +62,9 @@ impl TargetRow {
 #[derive(Debug)]
 pub struct Report {
     pub mode: Mode,
-    pub image: Option<ResolvedImage>,
+    /// The images deployed, in `IMAGE1_NAME`… order (promotion: the
+    /// revision's own).
+    pub images: Vec<ResolvedImage>,
     pub rows: Vec<TargetRow>,
     /// The last lines of the migration's log (migrate).
     pub migration_log: Vec<String>,
@@ -87,10 +89,19 @@ pub fn output_failure(e: RunnerError) -> Failure {
 }
 
 impl Report {
+    /// The first image (`IMAGE1_NAME`): the `image` output.
+    pub fn image(&self) -> Option<&ResolvedImage> {
+        self.images.first()
+    }
+
+    pub fn image_uris(&self) -> Vec<&str> {
+        self.images.iter().map(|i| i.uri.as_str()).collect()
+    }
+
     pub fn new(mode: Mode) -> Self {
         Self {
             mode,
-            image: None,
+            images: Vec::new(),
             rows: Vec::new(),
             migration_log: Vec::new(),
             exit_code: None,
@@ -135,9 +146,12 @@ impl Report {
                 t
             }).collect::<Vec<_>>(),
         });
-        if let Some(img) = &self.image {
+        if let Some(img) = self.image() {
             v["image"] = json!(img.uri);
             v["image-digest"] = json!(img.digest);
+        }
+        if self.images.len() > 1 {
+            v["images"] = json!(self.image_uris());
         }
         if let Err(f) = outcome {
             v["reason"] = json!(f.headline);
@@ -151,7 +165,7 @@ impl Report {
     /// What the pull-request comment of a render shows.
     pub fn plan_view(&self) -> crate::github::plan_comment::PlanView {
         crate::github::plan_comment::PlanView {
-            image_uri: self.image.as_ref().map(|i| i.uri.clone()),
+            image_uris: self.image_uris().into_iter().map(str::to_string).collect(),
             targets: self.rows.iter().map(|r| r.name.clone()).collect(),
             changing: self
                 .rows
@@ -221,11 +235,12 @@ fn short_digest(d: &str) -> &str {
 pub fn finish(runner: &Runner, report: &Report, outcome: &Result<(), Failure>, took: Duration) {
     let mut outputs: Vec<(&str, String)> =
         vec![("result", report.result_json(outcome, took).to_string())];
-    if let Some(img) = &report.image {
+    if let Some(img) = report.image() {
         outputs.push(("image", img.uri.clone()));
         if let Some(d) = &img.digest {
             outputs.push(("image-digest", d.clone()));
         }
+        outputs.push(("images", json!(report.image_uris()).to_string()));
     }
     for (name, value) in outputs {
         if let Err(e) = runner.set_output(name, &value) {

@@ -17,7 +17,7 @@ use crate::error::Failure;
 use crate::image::ResolvedImage;
 use crate::inputs::{Rendering, Settings, TemplateSource};
 use crate::stages::Stages;
-use crate::taskdef::{self, Patches, Rendered, api, template};
+use crate::taskdef::{self, ImageToRender, Patches, Rendered, api, template};
 
 /// One thing being rendered: a service, or the template alone.
 pub struct Target {
@@ -64,7 +64,7 @@ pub async fn render_stage(
     rendering: &Rendering,
     aws: Option<&Aws>,
     services: Option<JoinHandle<Result<Vec<Service>, Failure>>>,
-    image: &ResolvedImage,
+    images: &[ResolvedImage],
 ) -> Result<Vec<Target>, Failure> {
     stages
         .run("render task definition", async {
@@ -77,7 +77,7 @@ pub async fn render_stage(
                 _ => HashMap::new(),
             };
             let patches = Patches {
-                container_names: &rendering.container_names,
+                container_input: rendering.containers_input(),
                 environment: &rendering.environment_variables,
                 secrets: &rendering.secrets,
                 set: &rendering.set,
@@ -93,15 +93,29 @@ pub async fn render_stage(
                     .map(|(s, t)| (Some(s), t))
                     .collect()
             };
+            let to_render: Vec<ImageToRender> = rendering
+                .images
+                .iter()
+                .zip(images)
+                .map(|(given, resolved)| ImageToRender {
+                    reference: &resolved.reference,
+                    uri: &resolved.uri,
+                    containers: &given.containers,
+                })
+                .collect();
+            let into = match images.len() {
+                1 => "image into",
+                _ => "images into",
+            };
             for (service, (template, origin)) in pairs {
-                let rendered = taskdef::render(&template, &image.reference, &image.uri, &patches)?;
+                let rendered = taskdef::render(&template, &to_render, &patches)?;
                 let name = service
                     .as_ref()
                     .and_then(|s| s.service_name())
                     .map(str::to_string)
                     .unwrap_or_else(|| rendered.family().to_string());
                 lines.push(format!(
-                    "{name}: family {} from {origin}, image into {}",
+                    "{name}: family {} from {origin}, {into} {}",
                     rendered.family(),
                     rendered.image_containers.join(", ")
                 ));

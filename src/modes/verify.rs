@@ -40,7 +40,7 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
 /// What the definitions refer to in AWS, read at once: the awslogs
 /// groups their containers log to, the secrets and parameters they read,
 /// the roles ECS assumes for them.
-async fn read_checks(aws: &Aws, targets: &[Target], image: Option<platform::Reading>) -> Checked {
+async fn read_checks(aws: &Aws, targets: &[Target], images: Vec<platform::Reading>) -> Checked {
     let region = &aws.region;
     let groups: Vec<reads::LogGroupRef> = targets
         .iter()
@@ -76,14 +76,11 @@ async fn read_checks(aws: &Aws, targets: &[Target], image: Option<platform::Read
         let home = home_account(targets);
         reads::roles(&aws_sdk_iam::Client::new(&aws.config), &roles, home).await
     };
-    let (mut checked, secrets, roles, platform) =
-        tokio::join!(groups_checked, secrets_checked, roles_checked, async {
-            match image {
-                Some(reading) => reading.check(&platform_needs(targets)).await,
-                None => Checked::default(),
-            }
-        });
-    for more in [secrets, roles, platform] {
+    let needs = platform_needs(targets);
+    let platforms = futures_util::future::join_all(images.into_iter().map(|r| r.check(&needs)));
+    let (mut checked, secrets, roles, platforms) =
+        tokio::join!(groups_checked, secrets_checked, roles_checked, platforms);
+    for more in [secrets, roles].into_iter().chain(platforms) {
         checked.findings.extend(more.findings);
         checked.warnings.extend(more.warnings);
     }
@@ -119,7 +116,7 @@ pub async fn verify_stage(
     stages: &mut Stages<'_>,
     runner: &Runner,
     aws: Option<&Aws>,
-    (targets, image): (&[Target], Option<platform::Reading>),
+    (targets, images): (&[Target], Vec<platform::Reading>),
     container_port: Option<i32>,
     on_finding: OnFinding,
 ) -> Result<Vec<Finding>, Failure> {
@@ -127,7 +124,7 @@ pub async fn verify_stage(
         .run("verify", async {
             let mut found = findings(targets, container_port);
             if let Some(aws) = aws {
-                let checked = read_checks(aws, targets, image).await;
+                let checked = read_checks(aws, targets, images).await;
                 for w in &checked.warnings {
                     runner.warning("verify", w);
                 }

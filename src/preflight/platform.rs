@@ -94,7 +94,11 @@ pub fn platforms(manifest: &Value) -> Platforms {
 }
 
 /// The findings for the targets whose architecture the image lacks.
-pub fn judge(image: &str, archs: &[String], needs: &[Need]) -> Vec<Finding> {
+pub fn judge(
+    (image, input): (&str, &'static str),
+    archs: &[String],
+    needs: &[Need],
+) -> Vec<Finding> {
     needs
         .iter()
         .filter(|n| !archs.iter().any(|a| a == oci_arch(&n.cpu)))
@@ -106,7 +110,7 @@ pub fn judge(image: &str, archs: &[String], needs: &[Need]) -> Vec<Finding> {
                 _ => format!("for {} only", archs.join(", ")),
             };
             Finding {
-                input: "image",
+                input,
                 message: format!(
                     "{}: the image {image} is built {built}, and the task definition runs on {} (runtimePlatform.cpuArchitecture): its containers would stop with `exec format error`; build it for linux/{arch} (docker buildx build --platform linux/{arch}), or set runtimePlatform.cpuArchitecture to {other}",
                     n.target, n.cpu
@@ -121,6 +125,8 @@ pub fn judge(image: &str, archs: &[String], needs: &[Need]) -> Vec<Finding> {
 /// single image, which the verify stage then does not wait for).
 pub struct Reading {
     image: String,
+    /// The input that gave it (`image` or `images`), which a finding names.
+    input: &'static str,
     read: JoinHandle<Result<Option<Vec<String>>, String>>,
 }
 
@@ -159,14 +165,16 @@ impl Reading {
             );
         Some(Self {
             image: image.to_string(),
+            input: "image",
             read,
         })
     }
 
     /// The image's name as the failure names it (once it is resolved: with
-    /// its registry).
-    pub fn named(mut self, image: &str) -> Self {
+    /// its registry), and the input that gave it.
+    pub fn named(mut self, image: &str, input: &'static str) -> Self {
         self.image = image.to_string();
+        self.input = input;
         self
     }
 
@@ -179,7 +187,7 @@ impl Reading {
         }
         let image = &self.image;
         match self.read.await {
-            Ok(Ok(Some(archs))) => checked.findings = judge(image, &archs, needs),
+            Ok(Ok(Some(archs))) => checked.findings = judge((image, self.input), &archs, needs),
             Ok(Ok(None)) => {}
             Ok(Err(why)) => checked.warnings.push(format!(
                 "could not check which CPU architectures the image {image} is built for ({why})"
@@ -315,15 +323,22 @@ mod tests {
                 cpu: "ARM64".into(),
             },
         ];
-        let found = judge("web:v2", &["arm64".into()], &needs);
+        let found = judge(("web:v2", "image"), &["arm64".into()], &needs);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].input, "image");
         assert!(found[0].message.starts_with(
             "web: the image web:v2 is built for arm64 only, and the task definition runs on X86_64"
         ), "{}", found[0].message);
         assert!(found[0].message.contains("--platform linux/amd64"));
-        assert!(judge("web:v2", &["amd64".into(), "arm64".into()], &needs).is_empty());
-        let none = judge("web:v2", &[], &needs[..1]);
+        assert!(
+            judge(
+                ("web:v2", "image"),
+                &["amd64".into(), "arm64".into()],
+                &needs
+            )
+            .is_empty()
+        );
+        let none = judge(("web:v2", "image"), &[], &needs[..1]);
         assert!(none[0].message.contains("built for no Linux platform"));
     }
 }

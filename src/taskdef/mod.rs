@@ -10,7 +10,7 @@ pub mod render;
 pub mod template;
 
 pub use normalize::{equivalent, normalize};
-pub use render::{Patches, RenderError, Rendered, render};
+pub use render::{ImageToRender, Patches, RenderError, Rendered, render};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,8 @@
 //! Rendering: the new image into the right containers, then the
 //! `environment-variables`, `secrets` and `set` patches.
 
+use std::collections::BTreeMap;
+
 use jsonpath_rust::JsonPath;
 use jsonpath_rust::query::queryable::Queryable;
 use serde_json::{Value, json};
@@ -14,9 +16,11 @@ use crate::inputs::SetPatch;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum RenderError {
     #[error(
-        "container-name: no container `{wanted}` in family `{family}`; its containers are: {available}"
+        "{input}: no container `{wanted}` in family `{family}`; its containers are: {available}"
     )]
     UnknownContainer {
+        /// The input that named it (`container-name` or `images`).
+        input: &'static str,
         wanted: String,
         family: String,
         available: String,
@@ -49,9 +53,8 @@ pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
 impl From<RenderError> for Failure {
     fn from(e: RenderError) -> Self {
         let input = match &e {
-            RenderError::UnknownContainer { .. } | RenderError::Ambiguous { .. } => {
-                "container-name"
-            }
+            RenderError::UnknownContainer { input, .. } => input,
+            RenderError::Ambiguous { .. } => "container-name",
             RenderError::TooLarge { .. } => "task-definition",
             _ => "set",
         };
@@ -60,22 +63,47 @@ impl From<RenderError> for Failure {
 }
 
 pub struct Patches<'a> {
-    pub container_names: &'a [String],
+    /// The input that names containers (`container-name` or `images`),
+    /// for the error when one does not exist.
+    pub container_input: &'static str,
     pub environment: &'a [(String, String)],
     pub secrets: &'a [(String, String)],
     pub set: &'a [SetPatch],
 }
 
+/// An image to render and the containers named for it (none: those using
+/// its repository).
+pub struct ImageToRender<'a> {
+    pub reference: &'a ImageRef,
+    /// What goes into the definition (pinned to its digest, or as given).
+    pub uri: &'a str,
+    pub containers: &'a [String],
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub definition: Value,
-    /// The containers that received the image (and the env/secrets patches).
+    /// The containers that received an image (and the env/secrets patches),
+    /// in the order of the images.
     pub image_containers: Vec<String>,
+    /// Which image each of them received: 1 for the first image given
+    /// (CodePipeline's `IMAGE1_NAME`), 2 for the second…
+    pub image_numbers: BTreeMap<String, usize>,
 }
 
 impl Rendered {
     pub fn family(&self) -> &str {
         self.definition["family"].as_str().unwrap_or_default()
+    }
+
+    /// A definition whose containers are all numbered image 1 (one image).
+    pub fn with_one_image(definition: Value, image_containers: Vec<String>) -> Self {
+        let image_numbers = image_containers.iter().map(|c| (c.clone(), 1)).collect();
+        Self {
+            definition,
+            image_containers,
+            image_numbers,
+        }
     }
 }
 
@@ -84,7 +112,7 @@ impl Rendered {
 pub fn image_containers(
     td: &Value,
     image: &ImageRef,
-    wanted: &[String],
+    (wanted, input): (&[String], &'static str),
 ) -> Result<Vec<String>, RenderError> {
     let names = container_names(td);
     let family = td["family"].as_str().unwrap_or_default().to_string();
@@ -92,6 +120,7 @@ pub fn image_containers(
         for w in wanted {
             if !names.contains(w) {
                 return Err(RenderError::UnknownContainer {
+                    input,
                     wanted: w.clone(),
                     family,
                     available: names.join(", "),
@@ -123,25 +152,33 @@ pub fn image_containers(
     }
 }
 
-/// Renders `template` for `image_uri`. `image` decides the default containers.
+/// Renders `template` with each image in its containers (named, or found
+/// by the image's repository), then the patches.
 pub fn render(
     template: &Value,
-    image: &ImageRef,
-    image_uri: &str,
+    images: &[ImageToRender],
     patches: &Patches,
 ) -> Result<Rendered, RenderError> {
     let mut td = template.clone();
-    let targets = image_containers(&td, image, patches.container_names)?;
+    let mut image_numbers = BTreeMap::new();
+    let mut targets = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        let wanted = (image.containers, patches.container_input);
+        for name in image_containers(&td, image.reference, wanted)? {
+            image_numbers.insert(name.clone(), i + 1);
+            targets.push(name);
+        }
+    }
     for c in td["containerDefinitions"]
         .as_array_mut()
         .into_iter()
         .flatten()
     {
         let name = c["name"].as_str().unwrap_or_default().to_string();
-        if !targets.contains(&name) {
+        let Some(number) = image_numbers.get(&name) else {
             continue;
-        }
-        c["image"] = Value::String(image_uri.to_string());
+        };
+        c["image"] = Value::String(images[number - 1].uri.to_string());
         for (k, v) in patches.environment {
             upsert(c, "environment", k, json!({ "name": k, "value": v }));
         }
@@ -164,6 +201,7 @@ pub fn render(
     Ok(Rendered {
         definition: td,
         image_containers: targets,
+        image_numbers,
     })
 }
 

@@ -19,9 +19,34 @@ fn described() -> Value {
     load_file(&fixture("described-web.json")).unwrap()
 }
 
+/// Renders one image into `names` (none: the containers its repository finds).
+fn render_named(
+    td: &Value,
+    image: &ImageRef,
+    uri: &str,
+    names: &[String],
+    patches: &Patches,
+) -> Result<Rendered, RenderError> {
+    let one = ImageToRender {
+        reference: image,
+        uri,
+        containers: names,
+    };
+    render(td, &[one], patches)
+}
+
+fn render_one(
+    td: &Value,
+    image: &ImageRef,
+    uri: &str,
+    patches: &Patches,
+) -> Result<Rendered, RenderError> {
+    render_named(td, image, uri, &[], patches)
+}
+
 fn no_patches() -> Patches<'static> {
     Patches {
-        container_names: &[],
+        container_input: "container-name",
         environment: &[],
         secrets: &[],
         set: &[],
@@ -81,7 +106,7 @@ fn normalisation_fills_ecs_defaults() {
 
 #[test]
 fn image_goes_into_the_containers_of_the_same_repository() {
-    let r = render(
+    let r = render_one(
         &described(),
         &ImageRef::parse(NEW).unwrap(),
         PINNED,
@@ -99,25 +124,16 @@ fn image_goes_into_the_containers_of_the_same_repository() {
 #[test]
 fn ambiguity_is_an_error_listing_the_containers() {
     let other = ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1").unwrap();
-    let err = render(&described(), &other, "x", &no_patches()).unwrap_err();
+    let err = render_one(&described(), &other, "x", &no_patches()).unwrap_err();
     assert!(matches!(err, RenderError::Ambiguous { .. }));
     assert!(err.to_string().contains("web, log-router"), "{err}");
     // Naming the container resolves it.
     let names = vec!["log-router".to_string()];
-    let r = render(
-        &described(),
-        &other,
-        "y",
-        &Patches {
-            container_names: &names,
-            ..no_patches()
-        },
-    )
-    .unwrap();
+    let r = render_named(&described(), &other, "y", &names, &no_patches()).unwrap();
     assert_eq!(r.definition["containerDefinitions"][1]["image"], "y");
     // An unknown name lists the real ones.
     let names = vec!["app".to_string()];
-    let err = image_containers(&described(), &other, &names).unwrap_err();
+    let err = image_containers(&described(), &other, (&names, "container-name")).unwrap_err();
     assert!(
         err.to_string().contains("no container `app`")
             && err.to_string().contains("web, log-router"),
@@ -129,7 +145,7 @@ fn ambiguity_is_an_error_listing_the_containers() {
 fn a_single_container_needs_no_name() {
     let td =
         json!({"family": "m", "containerDefinitions": [{"name": "only", "image": "busybox:1"}]});
-    let r = render(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
+    let r = render_one(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
     assert_eq!(r.image_containers, ["only"]);
 }
 
@@ -143,7 +159,7 @@ fn environment_and_secrets_replace_same_keys_and_append_new_ones() {
         ("DATABASE_URL".to_string(), "arn:new".to_string()),
         ("API_KEY".to_string(), "/ssm/key".to_string()),
     ];
-    let r = render(
+    let r = render_one(
         &described(),
         &ImageRef::parse(NEW).unwrap(),
         PINNED,
@@ -185,7 +201,7 @@ fn render_set(patches: &[(&str, Value)]) -> Result<Rendered, RenderError> {
         set: &set,
         ..no_patches()
     };
-    render(
+    render_one(
         &described(),
         &ImageRef::parse(NEW).unwrap(),
         PINNED,
@@ -226,7 +242,7 @@ fn set_replaces_every_match_and_refuses_paths_that_match_nothing() {
 fn numeric_task_sizes_become_strings() {
     let td = load_file(&fixture("web-template.yaml")).unwrap();
     assert_eq!(td["cpu"], json!(512));
-    let r = render(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
+    let r = render_one(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
     assert_eq!(r.definition["cpu"], json!("512"));
     assert_eq!(r.definition["memory"], json!("1024"));
 }
@@ -299,4 +315,60 @@ fn nulls_are_absent_members_and_a_byte_order_mark_is_read() {
         json!({"family": "web", "containerDefinitions": [
             {"name": "web", "image": "web:v1", "portMappings": [{"containerPort": 80}]}]})
     );
+}
+
+#[test]
+fn several_images_go_each_into_its_container_numbered_in_order() {
+    let web = ImageRef::parse(NEW).unwrap();
+    let router = ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/router:v7").unwrap();
+    let (web_names, router_names) = (vec!["web".to_string()], vec!["log-router".to_string()]);
+    let images = [
+        ImageToRender {
+            reference: &router,
+            uri: "router@sha256:7",
+            containers: &router_names,
+        },
+        ImageToRender {
+            reference: &web,
+            uri: PINNED,
+            containers: &web_names,
+        },
+    ];
+    let env = vec![("K".to_string(), "v".to_string())];
+    let patches = Patches {
+        container_input: "images",
+        environment: &env,
+        ..no_patches()
+    };
+    let r = render(&described(), &images, &patches).unwrap();
+    let c = &r.definition["containerDefinitions"];
+    assert_eq!(c[0]["image"], PINNED);
+    assert_eq!(c[1]["image"], "router@sha256:7");
+    assert_eq!(r.image_containers, ["log-router", "web"]);
+    assert_eq!(r.image_numbers["log-router"], 1);
+    assert_eq!(r.image_numbers["web"], 2);
+    // The patches go into every container that received an image.
+    for i in 0..2 {
+        let env = c[i]["environment"].as_array().unwrap();
+        assert!(
+            env.iter().any(|e| e == &json!({"name": "K", "value": "v"})),
+            "{i}"
+        );
+    }
+}
+
+#[test]
+fn a_container_images_names_that_does_not_exist_is_refused_naming_images() {
+    let web = ImageRef::parse(NEW).unwrap();
+    let names = vec!["nginx".to_string()];
+    let patches = Patches {
+        container_input: "images",
+        ..no_patches()
+    };
+    let err = render_named(&described(), &web, PINNED, &names, &patches).unwrap_err();
+    assert!(
+        err.to_string().starts_with("images: no container `nginx`"),
+        "{err}"
+    );
+    assert_eq!(crate::error::Failure::from(err).title, "images");
 }

@@ -102,6 +102,38 @@ fn bad_input_exits_2_names_the_input_and_changes_nothing() {
             "ECR repository `api` does not exist",
         ),
         case(
+            "images with image",
+            &[("images", "web=web:v2")],
+            "images",
+            "inputs `images` and `image` are both set",
+        ),
+        case(
+            "images naming a container twice",
+            &[("image", ""), ("images", "web=web:v2\nweb=web:v1")],
+            "images",
+            "line 2: container `web` is named twice",
+        ),
+        case(
+            "images naming a container the definition lacks",
+            &[
+                ("mode", "deploy"),
+                ("image", ""),
+                ("images", "web=web:v2\nnginx=log-router:v7"),
+            ],
+            "images",
+            "images: no container `nginx` in family `web`; its containers are: web, log-router",
+        ),
+        case(
+            "images with a tag never pushed",
+            &[
+                ("mode", "deploy"),
+                ("image", ""),
+                ("images", "web=web:v2\nlog-router=log-router:v9"),
+            ],
+            "images",
+            "tag `v9`; push the image before this step",
+        ),
+        case(
             "unknown cluster",
             &[("cluster", "staging")],
             "cluster",

@@ -25,6 +25,7 @@ mod fail_fast;
 mod faults;
 mod github;
 mod image;
+mod images;
 mod migrate;
 mod native;
 mod never_false;

@@ -5,7 +5,9 @@ Scenario "default" (region eu-west-1, account 123456789012):
     subnets and a security group;
   * ECR repository ``web`` with tags ``v1`` and ``v2``, each a distinct Docker
     v2 manifest with its own layers, so each has its own digest (linux/amd64,
-    as their config blobs say); ``arm`` (one linux/arm64 image), ``multi``
+    as their config blobs say), and ``log-router`` with tag ``v7`` (the
+    sidecar, for several images in one step; its digest is
+    ``digests["log-router:v7"]``); ``arm`` (one linux/arm64 image), ``multi``
     (an OCI index of amd64 and arm64 images and an attestation) and
     ``arm-index`` (an index of arm64 only);
   * log group ``/ecs/web``; Secrets Manager secret ``prod/db`` (the web
@@ -50,7 +52,7 @@ def client(endpoint, name):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def manifest(tag, arch="amd64"):
+def manifest(tag, arch="amd64", repository="web"):
     """A single-image manifest whose config blob (stored, as a registry
     does) names its platform."""
     layer = hashlib.sha256(f"layer-of-{tag}".encode()).hexdigest()
@@ -60,7 +62,7 @@ def manifest(tag, arch="amd64"):
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
-                   "digest": ecr_layer.put_blob("web", config)},
+                   "digest": ecr_layer.put_blob(repository, config)},
         "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 2000,
                     "digest": f"sha256:{layer}"}],
     })
@@ -164,6 +166,12 @@ def default(endpoint):
         image = ecr.put_image(repositoryName="web", imageTag=tag, imageManifest=manifest(tag),
                               imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
         digests[tag] = image["image"]["imageId"]["imageDigest"]
+
+    # A sidecar built in the same pipeline (several images in one step).
+    ecr.create_repository(repositoryName="log-router")
+    image = ecr.put_image(repositoryName="log-router", imageTag="v7", imageManifest=manifest("router-v7", repository="log-router"),
+                          imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
+    digests["log-router:v7"] = image["image"]["imageId"]["imageDigest"]
 
     # Images for the architecture check: built on an arm64 laptop (a single
     # arm64 image), for both architectures, and for arm64 only (indexes).

@@ -68,18 +68,32 @@ impl Report {
             "### {icon} fargate-deploy {} — {what}\n\n",
             self.mode.name()
         );
-        if let Some(img) = &self.image {
-            md.push_str(&format!("Image: {}\n\n", code(&img.uri)));
+        match self.images.as_slice() {
+            [] => {}
+            [img] => md.push_str(&format!("Image: {}\n\n", code(&img.uri))),
+            all => {
+                md.push_str("Images:\n\n");
+                for (i, img) in all.iter().enumerate() {
+                    let name = crate::artifacts::image_name(i + 1);
+                    md.push_str(&format!("- {name}: {}\n", code(&img.uri)));
+                }
+                md.push('\n');
+            }
         }
         md
     }
 
     fn digest(&self) -> String {
-        self.image
-            .as_ref()
-            .and_then(|i| i.digest.as_deref())
+        let digests: Vec<String> = self
+            .images
+            .iter()
+            .filter_map(|i| i.digest.as_deref())
             .map(|d| format!("`{}`", short_digest(d)))
-            .unwrap_or_else(|| "—".into())
+            .collect();
+        match digests.is_empty() {
+            true => "—".into(),
+            false => digests.join(", "),
+        }
     }
 
     fn render_table(&self, outcome: &Result<(), Failure>, took: Duration) -> String {

@@ -40,7 +40,7 @@ fn updated(service: &str, id: &str, codedeploy: bool) -> Updated {
 
 fn deploy_report() -> Report {
     let mut report = Report::new(Mode::Deploy);
-    report.image = Some(image());
+    report.images = vec![image()];
     report.run_url =
         Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
     for (name, id, cd, reused) in [
@@ -98,7 +98,7 @@ fn a_deploy_rolled_back_by_the_circuit_breaker() {
 #[test]
 fn a_failed_migration_with_its_last_lines() {
     let mut report = Report::new(Mode::Migrate);
-    report.image = Some(image());
+    report.images = vec![image()];
     report.run_url =
         Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
     report.rows.push(TargetRow {
@@ -128,7 +128,7 @@ fn a_failed_migration_with_its_last_lines() {
 
 fn render_report() -> Report {
     let mut report = Report::new(Mode::Render);
-    report.image = Some(image());
+    report.images = vec![image()];
     report.rows.push(TargetRow {
         name: "web".into(),
         family: "web".into(),
