@@ -33,6 +33,7 @@ pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode());
     report.run_url = report::run_url(env);
+    report.cluster = Some(crate::arn::last_segment(&settings.cluster).to_string());
     let cancel = &ctx.cancel;
     let outcome = tokio::select! {
         outcome = async {

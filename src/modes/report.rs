@@ -65,6 +65,8 @@ pub struct Report {
     /// The images deployed, in `IMAGE1_NAME`… order (promotion: the
     /// revision's own).
     pub images: Vec<ResolvedImage>,
+    /// The cluster's name (the summary's table says it).
+    pub cluster: Option<String>,
     pub rows: Vec<TargetRow>,
     /// The last lines of the migration's log (migrate).
     pub migration_log: Vec<String>,
@@ -102,6 +104,7 @@ impl Report {
         Self {
             mode,
             images: Vec::new(),
+            cluster: None,
             rows: Vec::new(),
             migration_log: Vec::new(),
             exit_code: None,

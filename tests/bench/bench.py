@@ -5,7 +5,7 @@ Run it with ``tests/bench/run`` (which builds the release binary and the
 virtualenvs first). What it does:
 
 * starts the emulator (tests/emulator/fdemu.py, seed "bench": the default
-  scenario plus ten services ``svc-0`` … ``svc-9``) and, in front of it, a
+  scenario plus fifty services ``svc-0`` … ``svc-49``) and, in front of it, a
   loopback proxy (tests/emulator/proxy.py) that adds a fixed round-trip time
   to every call (0 and 40 ms) and counts calls per operation;
 * runs the release binary exactly as the GitHub runner starts the action
@@ -173,7 +173,9 @@ def task_lifetime(emu, task_arn):
 
 
 def rollout_time(emu, services):
-    described = emu.client("ecs").describe_services(cluster="prod", services=services)["services"]
+    ecs = emu.client("ecs")
+    described = [svc for i in range(0, len(services), 10)  # DescribeServices takes up to 10
+                 for svc in ecs.describe_services(cluster="prod", services=services[i:i + 10])["services"]]
     times = []
     for svc in described:
         primary = next(d for d in svc["deployments"] if d["status"] == "PRIMARY")
@@ -257,6 +259,7 @@ def main():
                 "environment-variables": env}
 
     ten = [f"svc-{i}" for i in range(10)]
+    fifty = [f"svc-{i}" for i in range(50)]
     try:
         for delay in (0.0, 0.04):
             proxy = Proxy(emu.port, delay)
@@ -281,6 +284,9 @@ def main():
                 results.append(measure("deploy 10 services", delay, proxy, ours(
                     proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
                     lambda o: rollout_time(emu, ten))))
+                results.append(measure("deploy 50 services", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": ",".join(fifty), "image": next_image()},
+                    lambda o: rollout_time(emu, fifty))))
             emu.configure(rollout_seconds=args.rollout_seconds)
             if delay:
                 failing = fail_fast(args, emu, proxy, next_image())
@@ -455,12 +461,12 @@ def render(results, version_ms, size, args, failing):
         return groups.get((label, delay), [])
 
     checks = []
-    m, d1, d10 = get("migrate"), get("deploy 1 service"), get("deploy 10 services")
+    m, d1, d10, d50 = get("migrate"), get("deploy 1 service"), get("deploy 10 services"), get("deploy 50 services")
     if m:
         checks.append(("migrate wall − L (40 ms)", over(m), "≤ 1.0 s", over(m) <= 1.0))
     if d1:
         checks.append(("deploy wall − R (40 ms)", over(d1), "≤ 1.0 s", over(d1) <= 1.0))
-    rates = [r["status_per_s"] for r in m + d1 + d10]
+    rates = [r["status_per_s"] for r in m + d1 + d10 + d50]
     if rates:
         checks.append(("status calls per second per waiting job (mean)", statistics.mean(rates), "≤ 1.0",
                        statistics.mean(rates) <= 1.0))
@@ -481,6 +487,13 @@ def render(results, version_ms, size, args, failing):
                        med(d10, "wall") / med(d1, "wall") <= 1.5))
         checks.append(("10 services / 1 service, API calls", med(d10, "calls") / med(d1, "calls"), "≤ 3×",
                        med(d10, "calls") / med(d1, "calls") <= 3))
+    if d1 and d50:
+        checks.append(("50 services / 1 service, wall", med(d50, "wall") / med(d1, "wall"), "≤ 1.5×",
+                       med(d50, "wall") / med(d1, "wall") <= 1.5))
+    if d10 and d50:
+        # Per ten services, the 50-service run against the 10-service run.
+        per_ten = med(d50, "calls") / 5 / med(d10, "calls")
+        checks.append(("50 services: API calls per 10 services / 10-service run", per_ten, "≤ 2×", per_ten <= 2))
     on, off = failing["on"], failing["off"]
     checks += [
         ("fail-fast: rollback started after the 3rd failed task (s, 40 ms)", on["stop_after_third"], "≤ 60 s",

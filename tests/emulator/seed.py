@@ -261,7 +261,7 @@ def default(endpoint):
 
 
 def bench(endpoint):
-    """The default scenario plus ten services ``svc-0`` … ``svc-9`` like ``web``
+    """The default scenario plus fifty services ``svc-0`` … ``svc-49`` like ``web``
     (awsvpc, circuit breaker with rollback, desired count 2) and ``big``
     (the same, desired count 20), for the benchmark."""
     seeded = default(endpoint)
@@ -270,7 +270,7 @@ def bench(endpoint):
                                        "assignPublicIp": "DISABLED"}}
     breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
                "maximumPercent": 200, "minimumHealthyPercent": 100}
-    for i in range(10):
+    for i in range(50):
         ecs.create_service(cluster="prod", serviceName=f"svc-{i}", taskDefinition=seeded["task_definitions"]["web"],
                            desiredCount=2, launchType="FARGATE", networkConfiguration=network,
                            deploymentConfiguration=breaker)

@@ -121,14 +121,33 @@ impl Report {
         md
     }
 
+    /// With many services, the details (each failure's events, tasks and
+    /// logs; the links) fold under a line that says what they are.
+    fn folds(&self) -> bool {
+        self.rows.len() > FOLD_ABOVE
+    }
+
     fn service_table(&self, outcome: &Result<(), Failure>) -> String {
         let started = match self.mode {
             Mode::Migrate => "task",
             _ => "deployment",
         };
-        let mut md = format!(
+        let mut md = String::new();
+        if self.rows.len() > 1 {
+            let failed = self.rows.iter().filter(|r| r.failure.is_some()).count();
+            let failed = match failed {
+                0 => String::new(),
+                n => format!(", **{n} failed**"),
+            };
+            let cluster = self.cluster.as_deref().map(code).unwrap_or_else(dash);
+            md.push_str(&format!(
+                "Cluster {cluster}: {} services{failed}\n\n",
+                self.rows.len()
+            ));
+        }
+        md.push_str(&format!(
             "| service | revision | reused? | image digest | {started} | duration | result |\n|---|---|---|---|---|---|---|\n"
-        );
+        ));
         let unreported = if outcome.is_ok() {
             "success"
         } else {
@@ -164,7 +183,11 @@ impl Report {
             let Some((reason, events, stopped)) = &r.failure else {
                 continue;
             };
-            md.push_str(&format!("**{}** — {}\n\n", code(&r.name), text(reason)));
+            let head = format!("**{}** — {}", code(&r.name), text(reason));
+            match self.folds() {
+                true => md.push_str(&format!("<details><summary>{head}</summary>\n\n")),
+                false => md.push_str(&format!("{head}\n\n")),
+            }
             for (title, lines) in [("Last service events", events), ("Stopped tasks", stopped)] {
                 if lines.is_empty() {
                     continue;
@@ -180,6 +203,9 @@ impl Report {
                 if !log.lines.is_empty() {
                     md.push_str(&format!("{}\n", fenced("text", &log.lines)));
                 }
+            }
+            if self.folds() {
+                md.push_str("</details>\n\n");
             }
         }
         md
@@ -205,7 +231,14 @@ impl Report {
         if linked.is_empty() {
             return String::new();
         }
-        let mut md = String::from("Links:\n\n");
+        let folds = self.folds();
+        let mut md = match folds {
+            true => format!(
+                "<details><summary>Links ({} services)</summary>\n\n",
+                linked.len()
+            ),
+            false => String::from("Links:\n\n"),
+        };
         for r in linked {
             let links: Vec<String> = r
                 .links
@@ -215,6 +248,9 @@ impl Report {
             md.push_str(&format!("- {}: {}\n", code(&r.name), links.join(" · ")));
         }
         md.push('\n');
+        if folds {
+            md.push_str("</details>\n\n");
+        }
         md
     }
 
@@ -229,6 +265,9 @@ impl Report {
         md
     }
 }
+
+/// Up to this many services, everything is shown unfolded.
+const FOLD_ABOVE: usize = 5;
 
 fn dash() -> String {
     "—".to_string()

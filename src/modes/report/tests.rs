@@ -41,6 +41,7 @@ fn updated(service: &str, id: &str, codedeploy: bool) -> Updated {
 fn deploy_report() -> Report {
     let mut report = Report::new(Mode::Deploy);
     report.images = vec![image()];
+    report.cluster = Some("prod".into());
     report.run_url =
         Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
     for (name, id, cd, reused) in [
@@ -93,6 +94,48 @@ fn a_deploy_rolled_back_by_the_circuit_breaker() {
         "1 of 2 services failed; web: ECS deployment circuit breaker: tasks failed to start",
     );
     insta::assert_snapshot!(report.summary_markdown(&Err(failure), Duration::from_secs(95)));
+}
+
+#[test]
+fn many_services_fold_each_failure_and_the_links() {
+    let mut report = deploy_report();
+    report.rows.truncate(1);
+    for i in 1..8 {
+        let mut row = report.rows[0].clone();
+        row.name = format!("svc-{i}");
+        report.rows.push(row);
+    }
+    report.rows[3].outcome = Some("rolled back".into());
+    report.rows[3].failure = Some((
+        "ECS deployment circuit breaker: tasks failed to start".into(),
+        vec!["(service svc-3) deployment failed: tasks failed to start.".into()],
+        vec![],
+    ));
+    let failure = Failure::failed("deploy", "1 of 8 services failed");
+    let md = report.summary_markdown(&Err(failure), Duration::from_secs(95));
+    assert!(
+        md.contains("Cluster `prod`: 8 services, **1 failed**\n\n| service |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>**`svc-3`** — ECS deployment circuit breaker: tasks failed to start</summary>\n\nLast service events:"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>Links (8 services)</summary>"),
+        "{md}"
+    );
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    // Up to five services, nothing is folded.
+    report.rows.truncate(5);
+    let md = report.summary_markdown(&Ok(()), Duration::from_secs(95));
+    assert!(
+        !md.contains("<details>") && md.contains("Links:\n\n"),
+        "{md}"
+    );
 }
 
 #[test]
