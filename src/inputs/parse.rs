@@ -444,7 +444,7 @@ pub fn parse_schedules(raw: &RawInputs) -> Result<Option<crate::schedules::Selec
         return Err(Failure::input(
             "scheduled-tasks",
             format!(
-                "input `scheduled-tasks` moves the scheduled tasks once the deployments succeeded, which `wait-until: {wait}` never sees: wait until complete or traffic-shifted"
+                "input `scheduled-tasks` moves the scheduled tasks once the deployments succeeded, which `wait-until: {wait}` never sees: wait until complete or traffic-shifted (after a pause, give `scheduled-tasks` to the continue step)"
             ),
         ));
     }

@@ -142,6 +142,9 @@ pub struct DeploySettings {
 pub struct ContinueSettings {
     pub follow: Following,
     pub github: Option<GitHubDeployment>,
+    /// `scheduled-tasks`: moved to the continued revisions once their
+    /// deployments succeeded.
+    pub schedules: Option<Selection>,
 }
 
 #[derive(Debug, Clone)]
@@ -232,6 +235,7 @@ impl Settings {
             Mode::Continue => ModeSettings::Continue(ContinueSettings {
                 follow: parse_following(raw)?,
                 github: parse_github_deployment(raw)?,
+                schedules: parse_schedules(raw)?,
             }),
             Mode::Rollback => ModeSettings::Rollback(RollbackSettings {
                 follow: parse_following(raw)?,

@@ -39,7 +39,7 @@ const RENDER: &[Mode] = &[Mode::Render];
 const MIGRATE: &[Mode] = &[Mode::Migrate];
 const DEPLOY: &[Mode] = &[Mode::Deploy];
 /// The modes that move scheduled tasks (render shows what deploy would).
-const SCHEDULES: &[Mode] = &[Mode::Render, Mode::Deploy, Mode::Rollback];
+const SCHEDULES: &[Mode] = &[Mode::Render, Mode::Deploy, Mode::Continue, Mode::Rollback];
 
 const fn input(
     name: &'static str,
@@ -247,7 +247,7 @@ pub const INPUTS: &[InputSpec] = &[
         "scheduled-tasks",
         None,
         SCHEDULES,
-        "Scheduled tasks moved to the deployed revision once every deployment succeeded (and back by rollback): auto (every EventBridge rule target and EventBridge Scheduler schedule that runs a deployed family in the cluster), or names — rule/NAME, rule/BUS/NAME, schedule/NAME, schedule/GROUP/NAME or ARNs. Off when not set.",
+        "Scheduled tasks moved to the deployed revision once every deployment succeeded (by continue once the continued deployments did; back by rollback): auto (every EventBridge rule target and EventBridge Scheduler schedule that runs a deployed family in the cluster), or names — rule/NAME, rule/BUS/NAME, schedule/NAME, schedule/GROUP/NAME or ARNs. Off when not set.",
     ),
     input(
         "scheduled-tasks-exclude",
@@ -386,7 +386,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "Scheduled tasks (deploy, rollback; render shows them)",
+        "Scheduled tasks (deploy, continue, rollback; render shows them)",
         &["scheduled-tasks", "scheduled-tasks-exclude"],
     ),
     (

@@ -111,21 +111,9 @@ async fn find_schedules(
     selection: Option<&Selection>,
     targets: &[Target],
 ) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
-    let Some(selection) = selection else {
-        return Ok(None);
-    };
-    let services = targets.iter().filter_map(|t| t.service.as_ref());
-    let Some(cluster_arn) = services.clone().find_map(|s| s.cluster_arn()) else {
-        return Ok(Some(Vec::new()));
-    };
-    let mut families: Vec<String> = Vec::new();
-    for t in targets {
-        let family = t.rendered.family().to_string();
-        if !families.contains(&family) {
-            families.push(family);
-        }
-    }
-    read::select(aws.schedule_clients(), selection, cluster_arn, &families)
-        .await
-        .map(Some)
+    let cluster_arn = targets
+        .iter()
+        .find_map(|t| t.service.as_ref().and_then(|s| s.cluster_arn()));
+    let families = targets.iter().map(|t| t.rendered.family().to_string());
+    read::of_families(aws.schedule_clients(), selection, cluster_arn, families).await
 }

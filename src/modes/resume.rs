@@ -1,8 +1,11 @@
-//! `mode: continue` — credentials → find the paused deployments (the plan)
-//! → continue them (ContinueServiceDeployment with CONTINUE) → wait →
-//! report. It resumes what a `wait-until: paused` deploy left awaiting a
+//! `mode: continue` — credentials → find the paused deployments (the plan,
+//! with the scheduled tasks to move) → continue them
+//! (ContinueServiceDeployment with CONTINUE) → wait → move scheduled tasks
+//! → report. It resumes what a `wait-until: paused` deploy left awaiting a
 //! person's approval, and follows it as deploy does. (`continue` is a Rust
 //! keyword: hence the module's name.)
+
+use std::collections::HashMap;
 
 use aws_smithy_types::DateTime;
 use serde_json::json;
@@ -18,6 +21,7 @@ use crate::deployment::native;
 use crate::error::{Failure, bad_input};
 use crate::inputs::ContinueSettings;
 use crate::plan::{CodeDeployNames, ContinueAction, Strategy};
+use crate::schedules::{Decision, decide_deploy, family_of, read};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
@@ -29,9 +33,9 @@ pub async fn run(
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github =
         crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;
-    let mut stages = Stages::new(runner, 5);
+    let mut stages = Stages::new(runner, 5 + usize::from(c.schedules.is_some()));
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions, lines) = stages
+    let (services, actions, moves, lines) = stages
         .run("find paused deployment", async {
             let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
                 .await
@@ -39,12 +43,20 @@ pub async fn run(
             let found = services
                 .iter()
                 .map(|svc| find_paused(&aws, &settings.cluster, svc));
-            let actions = futures_util::future::try_join_all(found)
-                .await
-                .map_err(|e| Failure::from_error("continue", e))?;
-            let lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            // The scheduled tasks of the revisions being continued, read
+            // beside the deployments.
+            let (actions, scheduled) = tokio::join!(
+                futures_util::future::try_join_all(found),
+                read::of_services(aws.schedule_clients(), c.schedules.as_ref(), &services)
+            );
+            let actions = actions.map_err(|e| Failure::from_error("continue", e))?;
+            let scheduled = scheduled.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
+            let exclude = c.schedules.as_ref().map(|s| s.exclude.as_slice());
+            let moves = scheduled.map(|found| decide_deploy(found, exclude.unwrap_or_default()));
+            let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            lines.extend(moves.iter().flatten().map(Decision::line));
             let headline = lines.join("; ");
-            Ok(((services, actions, lines), headline))
+            Ok(((services, actions, moves, lines), headline))
         })
         .await?;
     report.plan = lines;
@@ -92,6 +104,21 @@ pub async fn run(
             .collect(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    if let Some(moves) = &moves {
+        // Each family moves to the revision its continued deployment rolled out.
+        let deployed: HashMap<String, String> = actions
+            .iter()
+            .rev() // the first service of a family wins
+            .map(|a| {
+                (
+                    family_of(&a.task_definition).to_string(),
+                    a.task_definition.clone(),
+                )
+            })
+            .collect();
+        report.schedules =
+            super::schedules::move_stage(&mut stages, &aws, moves, &deployed).await?;
+    }
     let lines: Vec<String> = report
         .rows
         .iter()

@@ -40,7 +40,7 @@ pub async fn run(
                 .map(|svc| plan(&aws, &settings.cluster, svc, names));
             let (actions, found) = tokio::join!(
                 futures_util::future::try_join_all(plans),
-                find_schedules(&aws, r.schedules.as_ref(), &services)
+                read::of_services(aws.schedule_clients(), r.schedules.as_ref(), &services)
             );
             let actions = actions.map_err(|e| Failure::from_error("rollback", e))?;
             let found = found.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
@@ -104,30 +104,6 @@ pub async fn run(
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
         .await
-}
-
-/// The scheduled tasks `selection` names in the services' cluster that run
-/// one of their families; `None` when not asked.
-async fn find_schedules(
-    aws: &Aws,
-    selection: Option<&Selection>,
-    services: &[aws_sdk_ecs::types::Service],
-) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
-    let (Some(selection), Some(cluster_arn)) =
-        (selection, services.iter().find_map(|s| s.cluster_arn()))
-    else {
-        return Ok(None);
-    };
-    let mut families: Vec<String> = Vec::new();
-    for svc in services {
-        let family = crate::schedules::family_of(svc.task_definition().unwrap_or_default());
-        if !families.iter().any(|f| f == family) {
-            families.push(family.to_string());
-        }
-    }
-    read::select(aws.schedule_clients(), selection, cluster_arn, &families)
-        .await
-        .map(Some)
 }
 
 /// What happens to each scheduled task: back with its service where it

@@ -21,6 +21,45 @@ pub struct Clients<'a> {
     pub scheduler: &'a aws_sdk_scheduler::Client,
 }
 
+/// The scheduled tasks `selection` names that run one of `families` in the
+/// cluster; `None` when not asked (none without a cluster to search).
+pub async fn of_families(
+    clients: Clients<'_>,
+    selection: Option<&Selection>,
+    cluster_arn: Option<&str>,
+    families: impl IntoIterator<Item = String>,
+) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
+    let Some(selection) = selection else {
+        return Ok(None);
+    };
+    let Some(cluster_arn) = cluster_arn else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut distinct: Vec<String> = Vec::new();
+    for family in families {
+        if !distinct.contains(&family) {
+            distinct.push(family);
+        }
+    }
+    select(clients, selection, cluster_arn, &distinct)
+        .await
+        .map(Some)
+}
+
+/// The scheduled tasks `selection` names that run the family a service
+/// runs now, in the services' cluster (rollback, continue).
+pub async fn of_services(
+    clients: Clients<'_>,
+    selection: Option<&Selection>,
+    services: &[aws_sdk_ecs::types::Service],
+) -> anyhow::Result<Option<Vec<ScheduledTask>>> {
+    let cluster_arn = services.iter().find_map(|s| s.cluster_arn());
+    let families = services
+        .iter()
+        .map(|s| super::family_of(s.task_definition().unwrap_or_default()).to_string());
+    of_families(clients, selection, cluster_arn, families).await
+}
+
 /// What `selection` names among the tasks that run one of `families` in
 /// the cluster: a named one that does not exist, or does not run a
 /// deployed family there, is bad input.

@@ -466,10 +466,15 @@ def render(results, version_ms, size, args, failing):
         checks.append(("migrate wall − L (40 ms)", over(m), "≤ 1.0 s", over(m) <= 1.0))
     if d1:
         checks.append(("deploy wall − R (40 ms)", over(d1), "≤ 1.0 s", over(d1) <= 1.0))
-    rates = [r["status_per_s"] for r in m + d1 + d10 + d50]
+    rates = [r["status_per_s"] for r in m + d1 + d10]
     if rates:
         checks.append(("status calls per second per waiting job (mean)", statistics.mean(rates), "≤ 1.0",
                        statistics.mean(rates) <= 1.0))
+    if d50:
+        # DescribeServices takes at most 10 services: a poll of 50 is five calls.
+        per_batch = statistics.mean(r["status_per_s"] for r in d50) / 5
+        checks.append(("50 services: status calls per second per DescribeServices batch of 10", per_batch,
+                       "≤ 1.0", per_batch <= 1.0))
     gh = get("deploy 1 service + GitHub deployment")
     if d1 and gh:
         # What the GitHub Deployment adds should be the final status's one round

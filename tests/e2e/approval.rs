@@ -201,3 +201,94 @@ fn what_cannot_pause_or_be_continued_is_refused_before_any_change() {
         emu.assert_unchanged();
     }
 }
+
+#[test]
+fn mode_continue_moves_the_scheduled_tasks_once_the_continued_deployment_succeeded() {
+    let emu = emulator!();
+    emu.configure(json!({"rollout_seconds": 6}));
+    // A schedule that runs the gated service's family (web:1) in its cluster.
+    let web1 = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
+    let target = json!({
+        "Arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+        "RoleArn": "arn:aws:iam::123456789012:role/ecs-events",
+        "EcsParameters": {"TaskDefinitionArn": web1, "TaskCount": 1, "LaunchType": "FARGATE"},
+    });
+    emu.aws(
+        "scheduler",
+        "create_schedule",
+        &json!({"Name": "web-digest", "ScheduleExpression": "rate(1 day)",
+                "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": target}),
+    );
+    let running = |emu: &Emulator| {
+        let s = emu.aws(
+            "scheduler",
+            "get_schedule",
+            &json!({"Name": "web-digest", "GroupName": "default"}),
+        );
+        s["Target"]["EcsParameters"]["TaskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    emu.aws(
+        "events",
+        "put_rule",
+        &json!({"Name": "web-warmup", "ScheduleExpression": "rate(1 hour)"}),
+    );
+    emu.aws(
+        "events",
+        "put_targets",
+        &json!({"Rule": "web-warmup", "Targets": [
+            {"Id": "warm", "Arn": target["Arn"], "RoleArn": target["RoleArn"], "EcsParameters": target["EcsParameters"]}
+        ]}),
+    );
+    let rule_runs = |emu: &Emulator| {
+        let t = emu.aws(
+            "events",
+            "list_targets_by_rule",
+            &json!({"Rule": "web-warmup"}),
+        );
+        t["Targets"][0]["EcsParameters"]["TaskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    deploy_until_paused(&emu);
+    // Paused: not moved yet.
+    assert_eq!(running(&emu), web1);
+    assert_eq!(rule_runs(&emu), web1);
+
+    let resumed = step(&emu, "continue", "gated", &[("scheduled-tasks", "auto")]);
+    resumed.assert_code(0);
+    resumed.assert_stages(&[
+        "credentials",
+        "find paused deployment",
+        "continue",
+        "wait for deployment",
+        "move scheduled tasks",
+        "report",
+    ]);
+    assert_contains(
+        &resumed.stdout,
+        "scheduled task schedule/default/web-digest: move from web:1 to the revision deployed for web once the deployments succeeded",
+    );
+    let web2 = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
+    assert_eq!(running(&emu), web2);
+    assert_eq!(rule_runs(&emu), web2);
+    assert_contains(
+        &resumed.summary,
+        "schedule/default/web-digest: web:1 → web:2",
+    );
+    // The worker family's tasks are not the gated service's: untouched.
+    let hourly = emu.aws(
+        "scheduler",
+        "get_schedule",
+        &json!({"Name": "hourly-sync", "GroupName": "default"}),
+    );
+    assert!(
+        hourly["Target"]["EcsParameters"]["TaskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("worker:1")
+    );
+}
