@@ -199,6 +199,7 @@ def measure(label, delay, proxy, fn):
     # updated, up to the end of the process.
     started = min((t for op, t, _ in calls if op in STARTS_WAIT), default=None)
     status = [t for op, t, _ in calls if op in STATUS_OPS and started is not None and t > started]
+    status_calls = [(op, t, u) for op, t, u in calls if op in STATUS_OPS]
     waiting = LAST_END[0] - started if started is not None else 0.0
     kind = "migrate" if "migrate" in label else "deploy+github" if "GitHub" in label else "deploy"
     chain = CHAIN[("aws-cli " if label.startswith("aws-cli") else "") + kind]
@@ -212,7 +213,11 @@ def measure(label, delay, proxy, fn):
             # what the run does after the deployment's end was seen (the
             # GitHub Deployment's final status, the report), free of the
             # poll's phase against the rollout.
-            "tail": LAST_END[0] - max((t + u for op, t, u in calls if not op.startswith("github:")), default=0.0)}
+            "tail": LAST_END[0] - max((t + u for op, t, u in calls if not op.startswith("github:")), default=0.0),
+            # From the answer of the last status call (the one that saw the
+            # deployments complete) to the end of the process: what the run
+            # does after success (scheduled-task moves, the report).
+            "after_status": LAST_END[0] - max((t + u for op, t, u in status_calls), default=0.0)}
 
 
 def main():
@@ -284,6 +289,12 @@ def main():
                 results.append(measure("deploy 10 services", delay, proxy, ours(
                     proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
                     lambda o: rollout_time(emu, ten))))
+                results.append(measure("deploy worker", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": "worker", "image": next_image()},
+                    lambda o: rollout_time(emu, ["worker"]))))
+                results.append(measure("deploy worker + scheduled tasks", delay, proxy, ours(
+                    proxy, {"mode": "deploy", "service": "worker", "image": next_image(), "scheduled-tasks": "auto"},
+                    lambda o: rollout_time(emu, ["worker"]))))
                 results.append(measure("deploy 50 services", delay, proxy, ours(
                     proxy, {"mode": "deploy", "service": ",".join(fifty), "image": next_image()},
                     lambda o: rollout_time(emu, fifty))))
@@ -492,6 +503,15 @@ def render(results, version_ms, size, args, failing):
                        med(d10, "wall") / med(d1, "wall") <= 1.5))
         checks.append(("10 services / 1 service, API calls", med(d10, "calls") / med(d1, "calls"), "≤ 3×",
                        med(d10, "calls") / med(d1, "calls") <= 3))
+    w, ws = get("deploy worker"), get("deploy worker + scheduled tasks")
+    if w and ws:
+        # The moves (PutTargets per rule, UpdateSchedule per schedule) run at
+        # once after the deployments completed: one round trip of wall time.
+        moves = [op for op in ("events:PutTargets", "scheduler:UpdateSchedule") if op in ws[0]["round_trip"]]
+        rt = max(statistics.median(r["round_trip"][op] for r in ws) for op in moves)
+        cost = med(ws, "after_status") - med(w, "after_status")
+        checks.append(("scheduled tasks: wall added after the deployments completed (40 ms)", cost,
+                       f"≤ 1 round trip ({rt:.2f} s)", cost <= rt))
     if d1 and d50:
         checks.append(("50 services / 1 service, wall", med(d50, "wall") / med(d1, "wall"), "≤ 1.5×",
                        med(d50, "wall") / med(d1, "wall") <= 1.5))

@@ -291,8 +291,10 @@ impl Emulator {
         self.http("GET", "/_fd/oidc-requests", "")
     }
 
-    pub fn configure(&self, config: Value) {
-        self.http("POST", "/_fd/config", &config.to_string());
+    /// Sets emulator switches (fdemu.py's `/_fd/config`); returns them all,
+    /// with what the layers counted (`throttled`).
+    pub fn configure(&self, config: Value) -> Value {
+        self.http("POST", "/_fd/config", &config.to_string())
     }
 
     /// Every AWS call the emulator saw, in name order (concurrent reads

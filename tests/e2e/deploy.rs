@@ -332,3 +332,43 @@ fn bad_input_in_deploy_changes_nothing() {
         emu.assert_unchanged();
     }
 }
+
+#[test]
+fn a_throttled_update_service_is_retried_and_never_reaches_the_user() {
+    let emu = emulator!();
+    // A bucket of two UpdateService calls, refilled at two per second (a
+    // test rate, not AWS's: tests/emulator/throttle_layer.py says why):
+    // three services updated at once, so at least one is refused with
+    // ThrottlingException "Rate exceeded" and must be retried.
+    emu.configure(json!({"throttle": {"ecs:UpdateService": [2, 2.0]}}));
+    let done = deploy(&emu, "web,worker,scheduler", "web:v2", &[]);
+    done.assert_code(0);
+    let state = emu.configure(json!({}));
+    let throttled = state["throttled"]["ecs:UpdateService"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(throttled >= 1, "no UpdateService was throttled: {state}");
+    for quiet in [
+        "Rate exceeded",
+        "ThrottlingException",
+        "::warning",
+        "::error",
+    ] {
+        assert!(!done.stdout.contains(quiet), "{quiet}:\n{}", done.stdout);
+    }
+    let r = result(&done);
+    for t in r["targets"].as_array().unwrap() {
+        assert_eq!(t["result"], "success", "{r}");
+    }
+    // Every refusal was retried: one more call per refusal, and each
+    // service updated.
+    let mut updated: Vec<String> = emu
+        .params("UpdateService")
+        .iter()
+        .map(|p| p["service"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(updated.len() as u64, 3 + throttled, "{updated:?}");
+    updated.sort();
+    updated.dedup();
+    assert_eq!(updated, ["scheduler", "web", "worker"]);
+}

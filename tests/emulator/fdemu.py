@@ -35,6 +35,9 @@ to moto, each piece faithful to what AWS or GitHub documents:
   (ListServiceDeployments …) answer AccessDeniedException, as for a role
   without it; ``{"deny": ["logs:DescribeLogGroups"]}`` does the same for
   the operations named;
+  ``{"throttle": {"ecs:UpdateService": [CAPACITY, REFILL_PER_S]}}`` throttles
+  the operations named with a token bucket (throttle_layer.py, documented
+  there; the answer's ``throttled`` counts the refusals);
   ``{"event_note": "text"}`` appends text to every ECS service event;
   ``{"rollout_seconds": S, "task_cycle_seconds": C}`` set the pace of
   ECS deployments (see ecs_layer.py), ``{"deprovision_seconds": D}`` how
@@ -105,7 +108,11 @@ class Layer:
         self.lock = threading.Lock()
         self.requests = []
         self.oidc_requests = []
-        self.config = {"sts_deny": False, "oidc_fail": 0, "no_service_deployments": False, "deny": []}
+        self.config = {"sts_deny": False, "oidc_fail": 0, "no_service_deployments": False, "deny": [],
+                       "throttle": {}}
+        import throttle_layer  # noqa: E402  (beside this file)
+
+        self.buckets = throttle_layer.Buckets()
         # Every credential this emulator handed out, for the harness's leak scan.
         self.secrets = []
         self.recording = True
@@ -186,7 +193,8 @@ class Layer:
                     elif key in ecs_layer.TEXT:
                         ecs_layer.TEXT[key] = str(update.pop(key))
                 self.config.update(update)
-                return self._json(start_response, "200 OK", {**self.config, **ecs_layer.CONFIG})
+                return self._json(start_response, "200 OK", {**self.config, **ecs_layer.CONFIG,
+                                                             "throttled": self.buckets.throttled})
         if path == "/_fd/oidc":
             return self._oidc(environ, start_response)
         if path == "/_fd/github":
@@ -281,6 +289,11 @@ class Layer:
             headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
             start_response(held["status"], headers + [("Content-Length", str(len(answer)))])
             return [answer]
+        bucket = self.config["throttle"].get(f"{call['service']}:{call['operation']}")
+        if bucket and not self.buckets.take(f"{call['service']}:{call['operation']}", *bucket):
+            import throttle_layer  # noqa: E402
+
+            return self._layer_answer(start_response, call, *throttle_layer.refusal())
         if f"{call['service']}:{call['operation']}" in self.config["deny"]:
             return self._layer_answer(start_response, call, 400, {
                 "__type": "AccessDeniedException",
