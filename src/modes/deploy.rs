@@ -155,8 +155,8 @@ async fn retire_stage(
                 let Some(arn) = r.cluster_arn else {
                     return Ok(Vec::new());
                 };
-                read::revisions_in_use(aws.schedule_clients(), arn).await.context(
-                    "nothing was retired: which revisions the scheduled tasks run is unknown (allow events:ListRuleNamesByTarget, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule)",
+                read::revisions_in_use(aws.schedule_clients(), &aws.ecs, arn).await.context(
+                    "nothing was retired: which revisions the scheduled tasks run is unknown (allow ecs:ListClusters, events:ListRuleNamesByTarget, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule)",
                 )
             };
             let cluster = &r.plan.cluster;

@@ -101,6 +101,14 @@ impl ScheduledTask {
         }
     }
 
+    /// The cluster it runs its task in (its target's ARN).
+    pub fn cluster(&self) -> Option<&str> {
+        match &self.body {
+            Body::Rule(t) => Some(t.arn()),
+            Body::Schedule(s) => s.target().map(|t| t.arn()),
+        }
+    }
+
     /// The family it runs (`web` of `…:task-definition/web:3`).
     pub fn family(&self) -> &str {
         family_of(&self.task_definition)

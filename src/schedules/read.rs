@@ -239,6 +239,14 @@ async fn schedules_in_cluster(
     scheduler: &aws_sdk_scheduler::Client,
     cluster_arn: &str,
 ) -> anyhow::Result<Vec<ScheduledTask>> {
+    schedules_where(scheduler, |target| target == cluster_arn).await
+}
+
+/// The schedules whose target ARN `keep` accepts, each read whole.
+async fn schedules_where(
+    scheduler: &aws_sdk_scheduler::Client,
+    keep: impl Fn(&str) -> bool,
+) -> anyhow::Result<Vec<ScheduledTask>> {
     let mut places = Vec::new();
     let mut token = None;
     loop {
@@ -249,7 +257,7 @@ async fn schedules_in_cluster(
             .await
             .map_err(|e| anyhow!("scheduler:ListSchedules failed: {}", aws_message(&e)))?;
         for s in out.schedules() {
-            if s.target().is_some_and(|t| t.arn() == cluster_arn) {
+            if s.target().is_some_and(|t| keep(t.arn())) {
                 places.push((
                     s.group_name().unwrap_or("default").to_string(),
                     s.name().unwrap_or_default().to_string(),
@@ -323,23 +331,69 @@ where
     }
 }
 
-/// The revisions the cluster's scheduled tasks run (for retention), each
-/// with why it is kept.
+/// The revisions scheduled tasks run (for retention), each with why it is
+/// kept: those of every cluster of the account and Region, not only this
+/// one — a task definition belongs to neither, and a deregistered revision
+/// starts no new task wherever a rule or schedule points at it.
 pub async fn revisions_in_use(
     clients: Clients<'_>,
+    ecs: &aws_sdk_ecs::Client,
     cluster_arn: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let tasks = in_cluster(clients, cluster_arn)
+    let events = clients.events;
+    let rules = async {
+        let clusters = cluster_arns(ecs, cluster_arn).await?;
+        read_each(clusters, |arn| async move {
+            rules_in_cluster(events, &arn).await
+        })
         .await
-        .context("reading the scheduled tasks that run in the cluster")?;
+    };
+    let (rules, schedules) = tokio::join!(
+        rules,
+        schedules_where(clients.scheduler, |target| {
+            target.starts_with("arn:") && target.contains(":ecs:") && target.contains(":cluster/")
+        })
+    );
+    let mut tasks = rules.context("reading the scheduled tasks of the account's clusters")?;
+    tasks.extend(schedules.context("reading the account's schedules")?);
     Ok(tasks
         .iter()
         .filter(|t| t.revision().is_some())
         .map(|t| {
+            let of = match t.cluster() {
+                Some(other) if other != cluster_arn => {
+                    format!(" of cluster {}", crate::arn::last_segment(other))
+                }
+                _ => String::new(),
+            };
             (
                 t.task_definition.clone(),
-                format!("scheduled task {}", t.name()),
+                format!("scheduled task {}{of}", t.name()),
             )
         })
         .collect())
+}
+
+/// Every cluster of the account and Region (ListClusters, every page),
+/// `cluster_arn` among them.
+async fn cluster_arns(ecs: &aws_sdk_ecs::Client, cluster_arn: &str) -> anyhow::Result<Vec<String>> {
+    let mut arns = vec![cluster_arn.to_string()];
+    let mut token = None;
+    loop {
+        let out = ecs
+            .list_clusters()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow!("ecs:ListClusters failed: {}", aws_message(&e)))?;
+        for arn in out.cluster_arns() {
+            if !arns.contains(arn) {
+                arns.push(arn.clone());
+            }
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(arns);
+        }
+    }
 }

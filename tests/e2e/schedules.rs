@@ -268,11 +268,8 @@ fn a_named_task_that_is_missing_or_not_ours_is_bad_input_and_changes_nothing() {
     }
 }
 
-/// A revision only a scheduled task runs is never retired, asked to move
-/// scheduled tasks or not.
-#[test]
-fn retention_keeps_a_revision_a_scheduled_task_runs() {
-    let emu = emulator!();
+/// Registers worker:2 and worker:3 (older images); returns worker:2's ARN.
+fn two_older_revisions(emu: &Emulator) -> String {
     let older = json!({
         "family": "worker",
         "networkMode": "awsvpc",
@@ -283,6 +280,15 @@ fn retention_keeps_a_revision_a_scheduled_task_runs() {
     });
     let worker2 = emu.register_definition(&older);
     emu.register_definition(&older);
+    worker2
+}
+
+/// A revision only a scheduled task runs is never retired, asked to move
+/// scheduled tasks or not.
+#[test]
+fn retention_keeps_a_revision_a_scheduled_task_runs() {
+    let emu = emulator!();
+    let worker2 = two_older_revisions(&emu);
     let mut audit =
         emu.aws("events", "list_targets_by_rule", &json!({"Rule": "audit"}))["Targets"][0].clone();
     audit["EcsParameters"]["TaskDefinitionArn"] = json!(worker2);
@@ -300,6 +306,48 @@ fn retention_keeps_a_revision_a_scheduled_task_runs() {
     let deregistered: Vec<Value> = emu.params("DeregisterTaskDefinition");
     assert_eq!(deregistered.len(), 1, "{deregistered:?}");
     assert_eq!(deregistered[0]["taskDefinition"], "worker:3");
+}
+
+/// A revision that only another cluster's schedule runs is kept too: a
+/// task definition is the account's, and a deregistered one starts no task.
+#[test]
+fn retention_keeps_a_revision_another_clusters_schedule_runs() {
+    let emu = emulator!();
+    let worker2 = two_older_revisions(&emu);
+    // batch/staging-sync runs in cluster staging: point it at worker:2.
+    let mut staging = schedule(&emu, "batch", "staging-sync");
+    for read_only in [
+        "Arn",
+        "CreationDate",
+        "LastModificationDate",
+        "ResponseMetadata",
+    ] {
+        staging.as_object_mut().unwrap().remove(read_only);
+    }
+    staging["Target"]["EcsParameters"]["TaskDefinitionArn"] = json!(worker2);
+    emu.aws("scheduler", "update_schedule", &staging);
+    let done = worker(
+        &emu,
+        "deploy",
+        &[("scheduled-tasks", "auto"), ("keep-revisions", "1")],
+    );
+    done.assert_code(0);
+    assert_contains(
+        &done.stdout,
+        "kept worker:2 (in use by scheduled task schedule/batch/staging-sync of cluster staging)",
+    );
+    let deregistered: Vec<Value> = emu.params("DeregisterTaskDefinition");
+    assert_eq!(deregistered.len(), 1, "{deregistered:?}");
+    assert_eq!(deregistered[0]["taskDefinition"], "worker:3");
+    // The release moved this cluster's tasks (and left staging's alone).
+    let now = running(&emu);
+    assert_eq!(now[0].1, td("worker:4"));
+    assert_eq!(now[2].1, td("worker:4"));
+    assert_eq!(now[4].1, worker2);
+    println!(
+        "a release that moves scheduled tasks and retires revisions:\n{}",
+        done.stdout
+    );
 }
 
 /// A move AWS refuses fails the run after the deployment succeeded, naming
