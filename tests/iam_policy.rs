@@ -179,6 +179,7 @@ fn grant(action: &str) -> Option<Grant> {
         | "ecs:DescribeServices"
         | "ecs:DescribeTaskDefinition"
         | "ecs:DescribeTasks"
+        | "ecs:ListClusters"
         | "ecs:ListServiceDeployments"
         | "ecs:ListTaskDefinitions"
         | "ecs:ListServices"
