@@ -17,6 +17,12 @@ use crate::taskdef::Rendered;
 /// (`Image1ArtifactName` to `Image4ArtifactName`).
 pub const CODEPIPELINE_IMAGES: usize = 4;
 
+/// The warning for more images than CodeDeployToECS takes, if any.
+pub fn too_many_images(n: usize) -> Option<String> {
+    let max = CODEPIPELINE_IMAGES;
+    (n > max).then(|| format!("{n} images: CodePipeline's CodeDeployToECS action takes at most {max} image artifacts (IMAGE1_NAME to IMAGE{max}_NAME); the artifacts hold all {n}, but a pipeline can fill in only {max}"))
+}
+
 /// `IMAGE1_NAME` for the first image, `IMAGE2_NAME` for the second…
 pub fn image_name(number: usize) -> String {
     format!("IMAGE{number}_NAME")

@@ -211,3 +211,15 @@ fn several_images_get_a_placeholder_each_and_an_image_detail_folder_each() {
     // The top one stays the first image's, as with one image.
     assert_eq!(read(&paths.image_detail), json!({"ImageURI": uris[0]}));
 }
+
+#[test]
+fn more_images_than_codedeploy_to_ecs_takes_is_a_warning() {
+    assert_eq!(too_many_images(1), None);
+    assert_eq!(too_many_images(CODEPIPELINE_IMAGES), None);
+    let w = too_many_images(5).expect("five is one too many");
+    assert!(
+        w.starts_with("5 images: CodePipeline's CodeDeployToECS action takes at most 4")
+            && w.contains("IMAGE4_NAME"),
+        "{w}"
+    );
+}

@@ -81,7 +81,7 @@ fn line_of(n: usize, line: &str) -> Result<(String, ImageRef), Failure> {
         )));
     };
     let (container, image) = (container.trim(), image.trim());
-    if !valid_container_name(container) {
+    if !super::parse::is_ecs_name(container) {
         return Err(bad(format!(
             "`{}` is not a container name (letters, digits, hyphens and underscores, up to 255)",
             super::parse::first_chars(container)
@@ -89,15 +89,6 @@ fn line_of(n: usize, line: &str) -> Result<(String, ImageRef), Failure> {
     }
     let image = ImageRef::parse(image).map_err(|e| bad(e.to_string()))?;
     Ok((container.to_string(), image))
-}
-
-/// ECS's rule for a container's `name`.
-fn valid_container_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

@@ -137,13 +137,19 @@ pub fn parse_region(v: &str) -> Result<String, Failure> {
     }
 }
 
+/// ECS's rule for a name (cluster, service, container): letters, digits,
+/// `-` and `_`, up to 255.
+pub fn is_ecs_name(v: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    !v.is_empty() && v.len() <= 255 && v.chars().all(ok)
+}
+
 /// Cluster and service names (or ARNs).
 pub fn parse_resource_name(input: &str, v: &str) -> Result<(), Failure> {
     if v.starts_with("arn:") {
         return Ok(());
     }
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if !v.is_empty() && v.len() <= 255 && v.chars().all(ok) {
+    if is_ecs_name(v) {
         Ok(())
     } else {
         Err(Failure::input(

@@ -258,9 +258,9 @@ pub fn write_artifacts(
     images: &[ResolvedImage],
     warn_to: Option<&Runner>,
 ) -> Result<String, Failure> {
-    let (n, max) = (images.len(), artifacts::CODEPIPELINE_IMAGES);
-    if let (true, Some(runner)) = (n > max, warn_to) {
-        runner.warning("artifacts", &format!("{n} images: CodePipeline's CodeDeployToECS action takes at most {max} image artifacts (IMAGE1_NAME to IMAGE{max}_NAME); the artifacts hold all {n}, but a pipeline can fill in only {max}"));
+    let n = images.len();
+    if let (Some(warning), Some(runner)) = (artifacts::too_many_images(n), warn_to) {
+        runner.warning("artifacts", &warning);
     }
     let uris: Vec<&str> = images.iter().map(|i| i.uri.as_str()).collect();
     let several = targets.len() > 1;

@@ -52,7 +52,10 @@ pub async fn run(
             let actions = actions.map_err(|e| Failure::from_error("continue", e))?;
             let scheduled = scheduled.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
             let exclude = c.schedules.as_ref().map(|s| s.exclude.as_slice());
-            let moves = scheduled.map(|found| decide_deploy(found, exclude.unwrap_or_default()));
+            let moves = scheduled.map(|found| {
+                let decided = decide_deploy(found, exclude.unwrap_or_default());
+                to_continued_revisions(decided, &actions)
+            });
             let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
             lines.extend(moves.iter().flatten().map(Decision::line));
             let headline = lines.join("; ");
@@ -105,19 +108,8 @@ pub async fn run(
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     if let Some(moves) = &moves {
-        // Each family moves to the revision its continued deployment rolled out.
-        let deployed: HashMap<String, String> = actions
-            .iter()
-            .rev() // the first service of a family wins
-            .map(|a| {
-                (
-                    family_of(&a.task_definition).to_string(),
-                    a.task_definition.clone(),
-                )
-            })
-            .collect();
-        report.schedules =
-            super::schedules::move_stage(&mut stages, &aws, moves, &deployed).await?;
+        let decided = HashMap::new(); // every move names its revision
+        report.schedules = super::schedules::move_stage(&mut stages, &aws, moves, &decided).await?;
     }
     let lines: Vec<String> = report
         .rows
@@ -127,6 +119,25 @@ pub async fn run(
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
         .await
+}
+
+/// Each move names the revision it goes to, known before anything changes:
+/// the one the continued deployment of its family rolls out (the first
+/// service of a family wins).
+fn to_continued_revisions(decided: Vec<Decision>, actions: &[ContinueAction]) -> Vec<Decision> {
+    decided
+        .into_iter()
+        .map(|d| match d {
+            Decision::Move { task, to: None } => {
+                let to = actions
+                    .iter()
+                    .find(|a| family_of(&a.task_definition) == task.family())
+                    .map(|a| a.task_definition.clone());
+                Decision::Move { task, to }
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// The report row of one continued deployment.

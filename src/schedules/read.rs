@@ -248,25 +248,17 @@ async fn schedules_where(
     keep: impl Fn(&str) -> bool,
 ) -> anyhow::Result<Vec<ScheduledTask>> {
     let mut places = Vec::new();
-    let mut token = None;
-    loop {
-        let out = scheduler
-            .list_schedules()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| anyhow!("scheduler:ListSchedules failed: {}", aws_message(&e)))?;
-        for s in out.schedules() {
+    let mut pages = scheduler.list_schedules().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| anyhow!("scheduler:ListSchedules failed: {}", aws_message(&e)))?;
+        for s in page.schedules() {
             if s.target().is_some_and(|t| keep(t.arn())) {
                 places.push((
                     s.group_name().unwrap_or("default").to_string(),
                     s.name().unwrap_or_default().to_string(),
                 ));
             }
-        }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
         }
     }
     read_each(places, |(group, name)| async move {
@@ -378,22 +370,14 @@ pub async fn revisions_in_use(
 /// `cluster_arn` among them.
 async fn cluster_arns(ecs: &aws_sdk_ecs::Client, cluster_arn: &str) -> anyhow::Result<Vec<String>> {
     let mut arns = vec![cluster_arn.to_string()];
-    let mut token = None;
-    loop {
-        let out = ecs
-            .list_clusters()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| anyhow!("ecs:ListClusters failed: {}", aws_message(&e)))?;
-        for arn in out.cluster_arns() {
+    let mut pages = ecs.list_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| anyhow!("ecs:ListClusters failed: {}", aws_message(&e)))?;
+        for arn in page.cluster_arns() {
             if !arns.contains(arn) {
                 arns.push(arn.clone());
             }
         }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(arns);
-        }
     }
+    Ok(arns)
 }

@@ -270,7 +270,7 @@ fn mode_continue_moves_the_scheduled_tasks_once_the_continued_deployment_succeed
     ]);
     assert_contains(
         &resumed.stdout,
-        "scheduled task schedule/default/web-digest: move from web:1 to the revision deployed for web once the deployments succeeded",
+        "scheduled task schedule/default/web-digest: move from web:1 to web:2 once the deployments succeeded",
     );
     let web2 = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
     assert_eq!(running(&emu), web2);
