@@ -15,6 +15,7 @@ pub struct Aws {
     pub region: String,
     pub ecs: aws_sdk_ecs::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub scheduler: aws_sdk_scheduler::Client,
 }
@@ -25,6 +26,7 @@ impl Aws {
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             codedeploy: aws_sdk_codedeploy::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
             scheduler: aws_sdk_scheduler::Client::new(&config),
             region,

@@ -250,6 +250,8 @@ pub struct ServicePlan {
     /// too: registered once, for both.
     pub same_as: Option<String>,
     pub strategy: Strategy,
+    /// The CloudWatch alarms that watch its deployment: read when it fails.
+    pub alarms: Vec<String>,
 }
 
 /// Everything a deploy will do, in the order it does it.
@@ -272,6 +274,16 @@ pub struct DeployPlan {
     /// `scheduled-tasks`: what happens to each scheduled task found, once
     /// every deployment succeeded; `None` when not asked.
     pub schedules: Option<Vec<crate::schedules::Decision>>,
+}
+
+/// The plan line of a service whose deployment `alarms` watch; none without.
+pub fn watched_line(service: &str, alarms: &[String]) -> Option<String> {
+    (!alarms.is_empty()).then(|| {
+        format!(
+            "{service}: watched by CloudWatch alarm(s) {}; should its deployment fail, each one in ALARM is reported with its state reason",
+            alarms.join(", ")
+        )
+    })
 }
 
 /// `what (web to web:1, worker to worker:1)`, services in name order; none
@@ -326,6 +338,7 @@ impl DeployPlan {
                 )
             })
             .collect();
+        lines.extend(self.alarm_lines());
         lines.extend(self.wait_line());
         lines.extend(self.fail_fast_line());
         lines.extend(self.on_cancel_line());
@@ -407,6 +420,23 @@ impl DeployPlan {
     /// here. (CodeDeploy rolls back by its own deployment group's rules.)
     pub fn fail_fast_targets(&self) -> HashMap<String, String> {
         self.back_to(|s| self.fail_fast && s.strategy.kind() != DeploymentKind::CodeDeploy)
+    }
+
+    /// Each service whose deployment CloudWatch alarms watch, and its alarms.
+    pub fn alarm_targets(&self) -> HashMap<String, Vec<String>> {
+        self.services
+            .iter()
+            .filter(|s| !s.alarms.is_empty())
+            .map(|s| (s.service.clone(), s.alarms.clone()))
+            .collect()
+    }
+
+    /// One line per service that alarms watch, in plan order.
+    fn alarm_lines(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .filter_map(|s| watched_line(&s.service, &s.alarms))
+            .collect()
     }
 
     fn on_cancel_line(&self) -> Option<String> {

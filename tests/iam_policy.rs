@@ -84,7 +84,8 @@ fn every_policy_is_a_valid_least_privilege_document() {
                     "ssm",
                     "secretsmanager",
                     "events",
-                    "scheduler"
+                    "scheduler",
+                    "cloudwatch"
                 ]
                 .contains(&service),
                 "{mode}: {a}"
@@ -198,7 +199,9 @@ fn grant(action: &str) -> Option<Grant> {
         | "events:ListRuleNamesByTarget"
         | "events:ListTargetsByRule"
         | "scheduler:GetSchedule"
-        | "scheduler:ListSchedules" => Read,
+        | "scheduler:ListSchedules"
+        // <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>
+        | "cloudwatch:DescribeAlarms" => Read,
         _ => return None,
     })
 }
@@ -341,7 +344,7 @@ fn compare(mode: &str, observed: &str, documented: &BTreeSet<String>) -> Vec<Str
     let observed: BTreeSet<String> = observed
         .lines()
         .filter(|l| !l.is_empty() && *l != "sts:AssumeRoleWithWebIdentity")
-        .map(str::to_string)
+        .map(iam_action)
         .collect();
     let mut expected = observed.clone();
     for op in &observed {
@@ -359,6 +362,15 @@ fn compare(mode: &str, observed: &str, documented: &BTreeSet<String>) -> Vec<Str
         ));
     }
     problems
+}
+
+/// The IAM action of an operation the emulator names by its signing name:
+/// CloudWatch signs as `monitoring` but its actions are `cloudwatch:…`.
+fn iam_action(call: &str) -> String {
+    match call.strip_prefix("monitoring:") {
+        Some(op) => format!("cloudwatch:{op}"),
+        None => call.to_string(),
+    }
 }
 
 /// The comparison fails both ways: a call the policy lacks, a grant never used.

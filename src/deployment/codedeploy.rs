@@ -18,9 +18,19 @@ use crate::plan::CodeDeployTarget;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
 
-/// Proves the application and group exist, before anything is registered.
-pub async fn check(cd: &aws_sdk_codedeploy::Client, t: &CodeDeployTarget) -> anyhow::Result<()> {
-    cd.get_deployment_group().application_name(&t.application).deployment_group_name(&t.group).send().await.map(|_| ()).map_err(|e| {
+/// Proves the application and group exist, before anything is registered;
+/// returns the CloudWatch alarms the group watches its deployments with.
+pub async fn check(
+    cd: &aws_sdk_codedeploy::Client,
+    t: &CodeDeployTarget,
+) -> anyhow::Result<Vec<String>> {
+    let group =
+        |out: aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput| {
+            out.deployment_group_info()
+                .map(super::alarms::of_group)
+                .unwrap_or_default()
+        };
+    cd.get_deployment_group().application_name(&t.application).deployment_group_name(&t.group).send().await.map(group).map_err(|e| {
         match aws_code(&e) {
             Some("ApplicationDoesNotExistException") | Some("DeploymentGroupDoesNotExistException") => bad_input("codedeploy-deployment-group", format!(
                     "service {} is deployed by CodeDeploy, but application `{}` / deployment group `{}` does not exist: set `codedeploy-application` and `codedeploy-deployment-group`",

@@ -64,6 +64,7 @@ pub(crate) async fn follow<D: Deployment>(
         last_events: events.iter().rev().take(8).rev().cloned().collect(),
         stopped_reasons: Vec::new(),
         crash_logs: Vec::new(),
+        alarms: Vec::new(),
         took: started.elapsed(),
     }
 }

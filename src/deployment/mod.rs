@@ -3,6 +3,7 @@
 //! deployment — rolling, ECS-native, CodeDeploy — to its real end. (The
 //! mode that drives them is `modes::deploy`.)
 
+pub mod alarms;
 pub mod apply;
 pub mod assess;
 pub mod codedeploy;

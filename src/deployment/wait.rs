@@ -31,6 +31,8 @@ pub struct WaitResult {
     pub stopped_reasons: Vec<String>,
     /// On failure, the last log lines of some of the stopped tasks.
     pub crash_logs: Vec<CrashLog>,
+    /// On failure, the CloudWatch alarms watching it that are in ALARM.
+    pub alarms: Vec<super::alarms::FiredAlarm>,
     pub took: Duration,
 }
 
@@ -381,6 +383,7 @@ impl Rolling<'_> {
             verdict,
             stopped_reasons,
             crash_logs,
+            alarms: Vec::new(),
             took,
         }
     }

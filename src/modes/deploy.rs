@@ -80,6 +80,7 @@ pub async fn run(
         fail_fast: plan.fail_fast_targets(),
         continued: Default::default(),
         on_cancel: plan.on_cancel_targets(),
+        alarms: plan.alarm_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     if let Some(decisions) = &plan.schedules {

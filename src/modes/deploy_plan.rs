@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::templates::Target;
 use crate::aws::Aws;
-use crate::deployment::codedeploy;
+use crate::deployment::{alarms, codedeploy};
 use crate::error::Failure;
 use crate::inputs::{DeploySettings, OnCancel, Settings, WaitUntil};
 use crate::plan::{CodeDeployNames, DeployPlan, Revision, ServicePlan, Strategy, check_pausable};
@@ -44,20 +44,32 @@ pub async fn plan(
             check_pausable(svc, strategy).map_err(|e| Failure::from_error("wait-until", e))?;
         }
     }
-    let checks = strategies.iter().filter_map(|s| match s {
-        Strategy::CodeDeploy(cd) if for_deploy => Some(codedeploy::check(&aws.codedeploy, cd)),
-        _ => None,
-    });
+    // Each service's watching alarms: its own deploymentConfiguration's,
+    // or (CODE_DEPLOY) its deployment group's, read as the group is proved.
+    let checks = targets
+        .iter()
+        .filter_map(|t| t.service.as_ref())
+        .zip(&strategies)
+        .map(|(svc, s)| async move {
+            match s {
+                Strategy::CodeDeploy(cd) if for_deploy => {
+                    codedeploy::check(&aws.codedeploy, cd).await
+                }
+                Strategy::CodeDeploy(_) => Ok(Vec::new()),
+                _ => Ok(alarms::of_service(svc)),
+            }
+        });
     let (checked, decisions, found) = tokio::join!(
         futures_util::future::join_all(checks),
         super::register::decide(aws, targets),
         find_schedules(aws, schedules, targets)
     );
     let found = found.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
-    checked
+    let mut watched = checked
         .into_iter()
-        .collect::<anyhow::Result<Vec<()>>>()
-        .map_err(|e| Failure::from_error("codedeploy", e))?;
+        .collect::<anyhow::Result<Vec<Vec<String>>>>()
+        .map_err(|e| Failure::from_error("codedeploy", e))?
+        .into_iter();
     let decisions = decisions?;
     // Targets whose new definitions are equal share one registration.
     let keys: Vec<Value> = targets
@@ -88,6 +100,7 @@ pub async fn plan(
                 .to_string(),
             revision,
             strategy,
+            alarms: watched.next().unwrap_or_default(),
         })
         .collect();
     Ok(DeployPlan {

@@ -34,6 +34,8 @@ pub struct TargetRow {
     pub failure: Option<(String, Vec<String>, Vec<String>)>,
     /// On failure, the last log lines of some of the stopped tasks.
     pub crash_logs: Vec<crate::deployment::crashed::CrashLog>,
+    /// On failure, each watching CloudWatch alarm in ALARM and why.
+    pub alarms: Vec<String>,
     /// Console links for people: (what, URL).
     pub links: Vec<(&'static str, String)>,
     /// Mode render: what would change against the revision the service runs.

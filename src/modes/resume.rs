@@ -17,10 +17,10 @@ use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::apply::{apply_all, continue_change};
-use crate::deployment::native;
+use crate::deployment::{alarms, native};
 use crate::error::{Failure, bad_input};
 use crate::inputs::ContinueSettings;
-use crate::plan::{CodeDeployNames, ContinueAction, Strategy};
+use crate::plan::{self, CodeDeployNames, ContinueAction, Strategy};
 use crate::schedules::{Decision, decide_deploy, family_of, read};
 use crate::service::describe_services;
 use crate::stages::Stages;
@@ -57,6 +57,10 @@ pub async fn run(
                 to_continued_revisions(decided, &actions)
             });
             let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            let watched = services
+                .iter()
+                .filter_map(|s| plan::watched_line(s.service_name()?, &alarms::of_service(s)));
+            lines.extend(watched);
             lines.extend(moves.iter().flatten().map(Decision::line));
             let headline = lines.join("; ");
             Ok(((services, actions, moves, lines), headline))
@@ -104,6 +108,10 @@ pub async fn run(
         continued: actions
             .iter()
             .map(|a| (a.service.clone(), a.hook.hook_id.clone()))
+            .collect(),
+        alarms: services
+            .iter()
+            .filter_map(|s| Some((s.service_name()?.to_string(), alarms::of_service(s))))
             .collect(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;

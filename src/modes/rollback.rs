@@ -87,6 +87,7 @@ pub async fn run(
         fail_fast: Default::default(),
         continued: Default::default(),
         on_cancel: Default::default(),
+        alarms: Default::default(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     if let Some(moves) = &moves {

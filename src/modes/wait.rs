@@ -12,6 +12,7 @@ use super::report::Report;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
+use crate::deployment::alarms;
 use crate::deployment::assess::Verdict;
 use crate::deployment::codedeploy;
 use crate::deployment::native;
@@ -35,6 +36,9 @@ pub struct WaitFor<'a> {
     pub on_cancel: HashMap<String, String>,
     /// Mode continue: each service and the PAUSE hook it continued.
     pub continued: HashMap<String, String>,
+    /// Each service and the CloudWatch alarms that watch its deployment:
+    /// a failed one says which are in ALARM, and why.
+    pub alarms: HashMap<String, Vec<String>>,
 }
 
 pub async fn wait_stage(
@@ -68,7 +72,7 @@ pub async fn wait_stage(
                     codedeploy_follows.push(codedeploy::follow(&aws.codedeploy, runner, u.followed.clone(), settings.timeout, until_traffic, PollSchedule::default()));
                 } else if u.desired_count == 0 {
                     runner.notice("deploy", &format!("{} has desired count 0: nothing to start; it is set to {} and will run it when scaled up", u.followed.service, crate::arn::last_segment(&u.followed.task_definition)));
-                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], crash_logs: vec![], took: Duration::ZERO });
+                    results.push(WaitResult { followed: u.followed.clone(), verdict: Verdict::Succeeded, last_events: vec![], stopped_reasons: vec![], crash_logs: vec![], alarms: vec![], took: Duration::ZERO });
                 } else {
                     follow.push(u.followed.clone());
                 }
@@ -105,6 +109,9 @@ pub async fn wait_stage(
             let explained = others.iter_mut().map(|r| explain_failure(&aws.ecs, &ctx.settings.cluster, logs.as_ref(), r));
             futures_util::future::join_all(explained).await;
             results.extend(others);
+            if let Some(warning) = alarms::explain(&aws.cloudwatch, &wait.alarms, &mut results).await {
+                runner.warning("deploy", &warning);
+            }
             let (ok, paused) = record(report, &results)?;
             if paused > 0 {
                 set_paused_output(runner, report)?;
@@ -199,6 +206,7 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<(usize, usize),
                     res.stopped_reasons.clone(),
                 ));
                 r.crash_logs = res.crash_logs.clone();
+                r.alarms = res.alarms.iter().map(|a| a.line()).collect();
                 failures.push((r.name.clone(), reason.clone(), res));
             }
             Verdict::Paused(at) => {
@@ -224,6 +232,9 @@ fn record(report: &mut Report, results: &[WaitResult]) -> Result<(usize, usize),
     let mut f = Failure::failed("deploy", headline);
     for (other, why, _) in failures.iter().skip(1) {
         f = f.with_detail(format!("{other}: {why}"));
+    }
+    for a in &first.alarms {
+        f = f.with_detail(a.line());
     }
     for e in &first.last_events {
         f = f.with_detail(format!("event: {e}"));

@@ -149,6 +149,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
                 },
                 same_as: None,
                 strategy: Strategy::Rolling,
+                alarms: vec!["web-5xx".into(), "web-latency".into()],
             },
             ServicePlan {
                 service: "cron".into(),
@@ -159,6 +160,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
                 },
                 same_as: Some("web".into()),
                 strategy: Strategy::Rolling,
+                alarms: vec![],
             },
             ServicePlan {
                 service: "api".into(),
@@ -169,6 +171,7 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
                 },
                 same_as: None,
                 strategy: Strategy::Native(NativeKind::Linear),
+                alarms: vec![],
             },
         ],
         wait: Some((WaitUntil::Complete, Duration::from_secs(1800))),
@@ -183,11 +186,19 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
             "web: register a new revision of web (differs from web:4); rolling update (UpdateService) from web:4",
             "cron: the new revision registered for web; rolling update (UpdateService) from web:4",
             "api: reuse api:8 (identical); ECS-native LINEAR deployment (UpdateService) from api:7",
+            "web: watched by CloudWatch alarm(s) web-5xx, web-latency; should its deployment fail, each one in ALARM is reported with its state reason",
             "then wait until every deployment completes (at most 30 min)",
             "fail-fast: once 3 tasks of a rolling or ECS-native deployment fail the same way for a reason that will not fix itself and none runs, it is stopped with rollback (api to api:7, cron to web:4, web to web:4)",
         ]
     );
     check_what_a_failure_or_a_cancel_returns_to(&plan);
+    assert_eq!(
+        plan.alarm_targets(),
+        HashMap::from([(
+            "web".to_string(),
+            vec!["web-5xx".to_string(), "web-latency".to_string()]
+        )])
+    );
     assert_eq!(
         plan.headline(),
         "3 service(s) in prod: 1 new revision(s) to register, 1 reused; 2 rolling, 1 ECS-native"
@@ -198,7 +209,11 @@ fn the_plan_says_per_service_what_changes_how_and_what_done_means() {
         shown.fail_fast_targets().is_empty(),
         "no wait, nothing to stop"
     );
-    assert_eq!(shown.lines().len(), 3);
+    assert_eq!(
+        shown.lines().len(),
+        4,
+        "the services and the alarms watching web"
+    );
     assert!(shown.lines()[2].starts_with("api: reuse api:8"));
 }
 
@@ -216,7 +231,7 @@ fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
         ..plan.clone()
     };
     assert!(off.fail_fast_targets().is_empty());
-    assert_eq!(off.lines().len(), 4);
+    assert_eq!(off.lines().len(), 5);
     let on_cancel = DeployPlan {
         rollback_on_cancel: true,
         retention: None,
@@ -229,7 +244,7 @@ fn check_what_a_failure_or_a_cancel_returns_to(plan: &DeployPlan) {
         "every service, any kind"
     );
     assert_eq!(
-        on_cancel.lines()[4],
+        on_cancel.lines()[5],
         "on-cancel: a cancelled run stops every deployment it started with rollback (api to api:7, cron to web:4, web to web:4)"
     );
 }

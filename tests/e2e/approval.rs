@@ -292,3 +292,36 @@ fn mode_continue_moves_the_scheduled_tasks_once_the_continued_deployment_succeed
             .ends_with("worker:1")
     );
 }
+
+/// Approved, then the alarm fires in the bake time: mode continue's plan
+/// names the alarms that watch the deployment, the continued deployment is
+/// rolled back, and the failure says why the alarm fired (DescribeAlarms).
+#[test]
+fn a_continued_deployment_rolled_back_by_its_alarm_says_why_the_alarm_fired() {
+    let emu = emulator!();
+    emu.configure(json!({"rollout_seconds": 6}));
+    let paused = step(
+        &emu,
+        "deploy",
+        "gated",
+        &[
+            ("wait-until", "paused"),
+            ("environment-variables", "FDEMU_ALARM=web-5xx"),
+        ],
+    );
+    paused.assert_code(0);
+    assert!(!emu.saw("monitoring:DescribeAlarms"), "nothing failed yet");
+    let resumed = step(&emu, "continue", "gated", &[]);
+    resumed.assert_code(1);
+    assert_contains(
+        &resumed.stdout,
+        "gated: watched by CloudWatch alarm(s) web-5xx;",
+    );
+    resumed.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    assert_contains(
+        &resumed.stdout,
+        "CloudWatch alarm web-5xx is in ALARM since ",
+    );
+    assert_contains(&resumed.summary, "CloudWatch alarms:");
+    assert!(emu.saw("monitoring:DescribeAlarms"));
+}

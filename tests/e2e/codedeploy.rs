@@ -115,6 +115,48 @@ fn a_failed_codedeploy_deployment_quotes_the_error_and_the_rollback() {
     assert_eq!(result["targets"][0]["result"], "rolled back");
 }
 
+/// The deployment group's alarm fires once production traffic moved:
+/// CodeDeploy stops the deployment (ALARM_ACTIVE) and rolls it back; the
+/// plan named the group's alarms, and the failure says why the alarm fired.
+#[test]
+fn a_codedeploy_deployment_stopped_by_its_alarm_says_why_the_alarm_fired() {
+    let emu = emulator!();
+    let done = deploy(
+        &emu,
+        "bluegreen",
+        &[("environment-variables", "FDEMU_ALARM=bluegreen-5xx")],
+    );
+    done.assert_code(1);
+    assert_contains(
+        &done.stdout,
+        "bluegreen: watched by CloudWatch alarm(s) bluegreen-5xx;",
+    );
+    let error = done.first_error();
+    assert!(
+        error.contains("ALARM_ACTIVE: One or more alarms have been activated"),
+        "{error}"
+    );
+    assert!(
+        error.contains("Activated alarms: <bluegreen-5xx>"),
+        "{error}"
+    );
+    assert_contains(
+        &done.stdout,
+        "CloudWatch alarm bluegreen-5xx is in ALARM since ",
+    );
+    assert_contains(&done.stdout, "was greater than the threshold (5.0)");
+    assert_contains(&done.summary, "CloudWatch alarms:");
+    let result: Value = serde_json::from_str(done.output("result")).unwrap();
+    assert_eq!(result["targets"][0]["result"], "rolled back");
+    assert_eq!(
+        emu.calls()
+            .iter()
+            .filter(|c| *c == "monitoring:DescribeAlarms")
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn traffic_shifted_returns_once_production_traffic_moved() {
     let emu = emulator!();

@@ -184,9 +184,11 @@ fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
 
 /// A deployment alarm (`deploymentConfiguration.alarms`) that goes into
 /// ALARM during the bake time rolls the deployment back; the failure names
-/// the alarm, from the service deployment's `alarms.triggeredAlarmNames`.
+/// the alarm, from the service deployment's `alarms.triggeredAlarmNames`,
+/// and says why it fired: CloudWatch's state reason (DescribeAlarms, in
+/// CloudWatch's CBOR protocol), in the log and the summary.
 #[test]
-fn an_alarm_rollback_names_the_alarm() {
+fn an_alarm_rollback_names_the_alarm_and_why_it_fired() {
     let emu = emulator!();
     emu.configure(json!({"rollout_seconds": 6}));
     let done = run(
@@ -199,6 +201,59 @@ fn an_alarm_rollback_names_the_alarm() {
     done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
+    // The plan said which alarms watch the deployment.
+    assert_contains(
+        &done.stdout,
+        "native: watched by CloudWatch alarm(s) web-5xx;",
+    );
+    // Why it fired, in CloudWatch's words: one DescribeAlarms, after the failure.
+    let why = "CloudWatch alarm web-5xx is in ALARM since ";
+    assert_contains(&done.stdout, why);
+    assert_contains(
+        &done.stdout,
+        "was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).",
+    );
+    assert_contains(&done.summary, "CloudWatch alarms:");
+    assert_contains(&done.summary, why);
+    let calls = emu.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "monitoring:DescribeAlarms")
+            .count(),
+        1,
+        "{calls:?}"
+    );
+    done.assert_runner_reads_only_our_commands();
+}
+
+/// Without cloudwatch:DescribeAlarms the failure stands as ECS said it, and
+/// a warning names the action to add.
+#[test]
+fn an_alarm_rollback_without_describe_alarms_warns_which_action_to_add() {
+    let emu = emulator!();
+    emu.configure(json!({"rollout_seconds": 6, "deny": ["monitoring:DescribeAlarms"]}));
+    let done = run(
+        &emu,
+        "deploy",
+        "native",
+        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
+    );
+    done.assert_code(1);
+    done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    assert_contains(
+        &done.stdout,
+        "::warning title=deploy::could not read the CloudWatch alarms web-5xx: ",
+    );
+    assert_contains(
+        &done.stdout,
+        "add cloudwatch:DescribeAlarms to the role's policy",
+    );
+    assert!(
+        !done.stdout.contains("is in ALARM since"),
+        "{}",
+        done.stdout
+    );
 }
 
 /// fail-fast: a revision whose containers start and exit again and again

@@ -20,6 +20,13 @@ CodeDeploy documents for the ECS compute platform:
   ``rollbackInfo.rollbackDeploymentId`` names and whose own ``rollbackInfo``
   names the original as ``rollbackTriggeringDeploymentId``) back to the
   task definition the service ran;
+* a revision whose first container sets ``FDEMU_ALARM`` to an alarm of the
+  deployment group's alarm configuration (enabled) sets it off once
+  AllowTraffic completed: the CloudWatch alarm goes into ALARM
+  (``ecs_layer._set_off``), the deployment is Stopped with
+  ``errorInformation`` ALARM_ACTIVE in CodeDeploy's words, the events not
+  yet done are Skipped, and with DEPLOYMENT_STOP_ON_ALARM among the group's
+  rollback events the rollback deployment below starts;
 * StopDeployment is asynchronous, as the API reference documents
   (``StopStatus`` Pending | Succeeded): it answers ``Pending``, the
   deployment turns Stopped 0.3 s later with ``errorInformation`` MANUAL_STOP,
@@ -27,7 +34,8 @@ CodeDeploy documents for the ECS compute platform:
   then; a deployment that already completed answers
   DeploymentAlreadyCompletedException;
 * ``errorInformation`` and ``rollbackInfo`` appear only on deployments that
-  have them (AWS omits them; moto answers empty objects);
+  have them (AWS omits them; moto answers empty objects); GetDeploymentGroup
+  answers the group's ``alarmConfiguration`` (moto answers ``{}``);
 * ListDeploymentTargets / BatchGetDeploymentTargets (missing in moto) answer
   the ECS target ``<cluster>:<service>`` with its lifecycle events.
 """
@@ -80,12 +88,43 @@ def _plan(backend, deployment):
             "t0": time.monotonic(), "td": td.arn, "crash": int(env.get("FDEMU_EXIT_CODE", "0") or 0) != 0,
             "cluster": target.get("clusterName", ""), "service": target.get("serviceName", ""),
             "rollback": bool(rollback_conf.get("enabled")) and "DEPLOYMENT_FAILURE" in (rollback_conf.get("events") or []),
+            "rollback_on_alarm": bool(rollback_conf.get("enabled"))
+                                 and "DEPLOYMENT_STOP_ON_ALARM" in (rollback_conf.get("events") or []),
+            "alarm": _watched_alarm(group, env.get("FDEMU_ALARM")),
             "events": [{"lifecycleEventName": n, "status": "Pending"} for n in EVENTS], "done": False,
             # The pace is the deployment's own, fixed when it is created.
             "rollout": max(ecs_layer.CONFIG["rollout_seconds"], 0.1),
         }
         deployment._fd = plan
     return plan
+
+
+def _watched_alarm(group, name):
+    """``name`` when the deployment group's alarm configuration (enabled)
+    watches it: the alarm the revision sets off once it takes traffic."""
+    conf = getattr(group, "alarm_configuration", None) or {}
+    if not isinstance(conf, dict):  # moto keeps the request's structure as it came
+        conf = {"enabled": conf.enabled, "alarms": conf.alarms}
+    if not name or not conf.get("enabled"):
+        return None
+    return name if name in [a.get("name") for a in conf.get("alarms") or []] else None
+
+
+def _stop_on_alarm(backend, deployment, plan):
+    """CodeDeploy polls the group's alarms while it deploys: one in ALARM
+    stops the deployment (ALARM_ACTIVE, the alarms named as CodeDeploy's
+    message names them), and with DEPLOYMENT_STOP_ON_ALARM rolls it back."""
+    ecs_layer._set_off(ecs_backends[backend.account_id][backend.region_name], plan["alarm"])
+    plan["done"] = True
+    for ev in plan["events"]:
+        if ev["status"] in ("Pending", "InProgress"):
+            ev["status"] = "Skipped"
+    deployment.status, deployment.complete_time = "Stopped", _now()
+    deployment._fd_error = {"code": "ALARM_ACTIVE", "message": (
+        "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and "
+        f"the affected deployments have been stopped. Activated alarms: <{plan['alarm']}>")}
+    if plan["rollback_on_alarm"]:
+        _start_rollback(backend, deployment, "Automatic rollback triggered by DEPLOYMENT_STOP_ON_ALARM.")
 
 
 def _advance(backend, deployment):
@@ -120,6 +159,10 @@ def _advance(backend, deployment):
                 _finish(backend, deployment, plan, "Failed")
                 return
             ev["status"], ev["endTime"] = "Succeeded", _now()
+            if plan["alarm"] and ev["lifecycleEventName"] == "AllowTraffic":
+                # Production traffic on the new task set sets the alarm off.
+                _stop_on_alarm(backend, deployment, plan)
+                return
     if all(e["status"] == "Succeeded" for e in plan["events"]):
         _finish(backend, deployment, plan, "Succeeded")
 
@@ -240,6 +283,19 @@ def install():
             _plan(self, deployment)  # its clock starts now
             return deployment.deployment_id
 
+    orig_group_info = responses._deployment_group_info
+
+    def deployment_group_info(group):
+        # moto answers "alarmConfiguration": {} whatever the group holds;
+        # AWS answers the group's alarm configuration
+        # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentGroupInfo.html).
+        info = orig_group_info(group)
+        conf = getattr(group, "alarm_configuration", None)
+        if isinstance(conf, dict) and conf:
+            info["alarmConfiguration"] = conf
+        return info
+
+    responses._deployment_group_info = deployment_group_info
     models.CodeDeployBackend.create_deployment = create_deployment
     models.CodeDeployBackend.get_deployment = get_deployment
     models.CodeDeployBackend.batch_get_deployments = batch_get_deployments

@@ -22,7 +22,10 @@ as they are; a REST-JSON request (EventBridge Scheduler) is named by its
 method and path against the operations' ``requestUri`` and read from its
 URI labels, query string and JSON body, each member where the model puts it; STS's query protocol requests are read from their form
 parameters (and IAM's); query (XML) answers are counted but not checked
-(moto's own, no layer writes one).
+(moto's own, no layer writes one). CloudWatch's Smithy RPC v2 CBOR requests
+and answers are checked as the JSON requests and answers cbor_layer.py
+translates them to and from (the same members and types; the CBOR encoding
+itself is checked by the SDK that decodes it).
 """
 
 import re
@@ -45,7 +48,7 @@ COMMON_ERRORS = {
 # Signing names that are not botocore's service names.
 SERVICE_NAMES = {"logs": "logs", "ecs": "ecs", "ecr": "ecr", "codedeploy": "codedeploy", "sts": "sts",
                  "ssm": "ssm", "secretsmanager": "secretsmanager", "iam": "iam", "events": "events",
-                 "scheduler": "scheduler"}
+                 "scheduler": "scheduler", "monitoring": "cloudwatch"}
 
 _SESSION = botocore.session.get_session()
 _ROUTES = {}

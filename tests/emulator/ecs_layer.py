@@ -67,8 +67,9 @@ POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME (three steps long), CLEAN_UP —
 one step each ``rollout_seconds / 12``, then SUCCESSFUL. A revision whose
 first container sets ``FDEMU_ALARM`` to one of the service's
 ``deploymentConfiguration.alarms`` (enabled, with rollback) sets it off in
-BAKE_TIME: the deployment rolls back with ``alarms`` TRIGGERED naming it
-(the ``rollback.reason`` wording is the layer's). A crashing revision
+BAKE_TIME: the CloudWatch alarm of that name goes into ALARM (its state
+reason in CloudWatch's words) and the deployment rolls back with
+``alarms`` TRIGGERED naming it (the ``rollback.reason`` wording is the layer's). A crashing revision
 leaves three stopped tasks of its own (failed to start, or exited with its
 code after writing its ``FDEMU_LOG`` lines) and
 fails in SCALE_UP when the service's circuit breaker rolls back:
@@ -91,6 +92,7 @@ deployment of the last completed revision rolls the service back, the
 service deployment ROLLBACK_REQUESTED until it completes.
 """
 
+import json
 import math
 import threading
 import time
@@ -158,6 +160,34 @@ def _alarm(backend, svc, td_arn):
     if name and alarms.get("enable") and alarms.get("rollback") and name in (alarms.get("alarmNames") or []):
         return name
     return None
+
+
+COMPARISONS = {"GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
+               "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}
+
+
+def _set_off(backend, name):
+    """Puts the CloudWatch alarm ``name`` (when the account has it) into
+    ALARM as CloudWatch does when one datapoint crosses its threshold: the
+    state reason in CloudWatch's words, the reason data as its JSON."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    cw = cloudwatch_backends[backend.account_id][backend.region_name]
+    alarm = cw.alarms.get(name)
+    if alarm is None or alarm.state_value == "ALARM":
+        return
+    threshold = float(alarm.threshold or 0.0)
+    value = threshold * 2 + 2
+    at = time.gmtime(time.time() - 60)
+    reason = (f"Threshold Crossed: 1 out of the last 1 datapoints [{value} ({time.strftime('%d/%m/%y %H:%M:%S', at)})] "
+              f"was {COMPARISONS.get(alarm.comparison_operator, 'greater than')} the threshold ({threshold}) "
+              "(minimum 1 datapoint for OK -> ALARM transition).")
+    data = {"version": "1.0", "queryDate": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            "startDate": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", at), "statistic": alarm.statistic,
+            "period": alarm.period, "recentDatapoints": [value], "threshold": threshold,
+            "evaluatedDatapoints": [{"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", at), "sampleCount": 1.0,
+                                     "value": value}]}
+    cw.set_alarm_state(name, reason, json.dumps(data), "ALARM")
 
 
 def _breaker(svc):
@@ -355,6 +385,7 @@ def _advance_native(backend, svc, dep, entry):
             if stage == "BAKE_TIME" and alarm:
                 # A deployment alarm went into ALARM during the bake time: ECS
                 # rolls back (deploymentConfiguration.alarms.rollback).
+                _set_off(backend, alarm)
                 _start_rollback(svc, entry, f"Service deployment rolled back because alarm {alarm} went into ALARM.")
                 names = ((getattr(svc, "deployment_configuration", None) or {}).get("alarms") or {}).get("alarmNames") or []
                 entry["alarms"] = {"alarmNames": names, "status": "TRIGGERED", "triggeredAlarmNames": [alarm]}

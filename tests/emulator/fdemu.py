@@ -49,6 +49,8 @@ to moto, each piece faithful to what AWS or GitHub documents:
 * ECS one-off tasks (task_layer.py, documented there): the task lifecycle
   over wall-clock time, exit codes, failed starts and CloudWatch Logs lines
   from a test convention, StopTask.
+* CloudWatch's Smithy RPC v2 CBOR protocol (``cbor_layer.py``, documented
+  there): translated to the JSON protocol moto speaks, and back.
 * ECR blobs (``ecr_layer.py``, documented there): GetDownloadUrlForLayer
   and the download behind it (an image's config blob names its
   architecture).
@@ -214,6 +216,18 @@ class Layer:
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        translated = None
+        if path.startswith("/service/"):
+            # The Smithy RPC v2 CBOR protocol (CloudWatch), as JSON for moto.
+            import cbor_layer  # noqa: E402  (beside this file)
+
+            translated = cbor_layer.request(environ, body)
+            if isinstance(translated, tuple):
+                status, headers, data = cbor_layer.refusal(*translated)
+                start_response(f"{status} Refused", headers)
+                return [data]
+            if translated is not None:
+                body = translated.body
         environ["wsgi.input"] = io.BytesIO(body)
         call = self._describe(environ, body)
         if self.recording:
@@ -227,8 +241,17 @@ class Layer:
                 self.requests.append(entry)
             self.conformance.request(call["service"], call["operation"], environ.get("CONTENT_TYPE", ""), body,
                                      environ.get("REQUEST_METHOD", "POST"), path, environ.get("QUERY_STRING", ""))
-        answer = self._dispatch(environ, start_response, call, body)
-        return answer
+        if translated is not None:
+            held = {}
+
+            def hold(status, headers, exc_info=None):
+                held["status"], held["headers"] = status, headers
+
+            data = b"".join(self._dispatch(environ, hold, call, body))
+            headers, data = translated.answer(int(held["status"].split()[0]), held["headers"], data)
+            start_response(held["status"], headers)
+            return [data]
+        return self._dispatch(environ, start_response, call, body)
 
     def _layer_answer(self, start_response, call, status, doc):
         """A JSON answer the layer wrote, checked against the operation's model."""

@@ -236,13 +236,22 @@ def default(endpoint):
                        launchType="FARGATE", networkConfiguration=network, deploymentConfiguration=late)
     ecs.create_service(cluster="prod", serviceName="idle", taskDefinition=worker_td["taskDefinitionArn"],
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)
+    # The deployment alarms of the native service and of the CodeDeploy
+    # group: 5XX answers of their target groups.
+    for alarm, group in (("web-5xx", "web/0123456789abcdef"), ("bluegreen-5xx", "web-green/0123456789abcdef")):
+        client(endpoint, "cloudwatch").put_metric_alarm(
+            AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+            Dimensions=[{"Name": "TargetGroup", "Value": f"targetgroup/{group}"}], Statistic="Sum",
+            Period=60, EvaluationPeriods=1, Threshold=5.0, ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching")
     cd = client(endpoint, "codedeploy")
     cd.create_application(applicationName="AppECS-prod-bluegreen", computePlatform="ECS")
     cd.create_deployment_group(
         applicationName="AppECS-prod-bluegreen", deploymentGroupName="DgpECS-prod-bluegreen",
         serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/codedeploy", deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        alarmConfiguration={"enabled": True, "alarms": [{"name": "bluegreen-5xx"}]},
         ecsServices=[{"clusterName": "prod", "serviceName": "bluegreen"}],
         loadBalancerInfo={"targetGroupPairInfoList": [{"targetGroups": [{"name": "web-blue"}, {"name": "web-green"}],
                                                        "prodTrafficRoute": {"listenerArns": [f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/1/1"]}}]},

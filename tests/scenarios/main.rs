@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod alarms;
 mod codedeploy;
 mod credentials;
 mod deploy;

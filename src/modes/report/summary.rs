@@ -188,7 +188,12 @@ impl Report {
                 true => md.push_str(&format!("<details><summary>{head}</summary>\n\n")),
                 false => md.push_str(&format!("{head}\n\n")),
             }
-            for (title, lines) in [("Last service events", events), ("Stopped tasks", stopped)] {
+            let alarms = &r.alarms;
+            for (title, lines) in [
+                ("CloudWatch alarms", alarms),
+                ("Last service events", events),
+                ("Stopped tasks", stopped),
+            ] {
                 if lines.is_empty() {
                     continue;
                 }

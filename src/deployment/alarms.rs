@@ -1,0 +1,229 @@
+//! Why a deployment's CloudWatch alarms fired: the alarms that watch a
+//! deployment (the service's `deploymentConfiguration.alarms`, or the
+//! CodeDeploy deployment group's alarm configuration) are known from the
+//! plan; when a deployment they watch fails, one DescribeAlarms reads them
+//! and each one in ALARM is reported with CloudWatch's state reason.
+
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
+use super::wait::WaitResult;
+use crate::error::{aws_code, aws_message};
+
+/// DescribeAlarms takes at most this many alarm names per call.
+const NAMES_PER_CALL: usize = 100;
+
+/// An alarm in ALARM, as CloudWatch describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiredAlarm {
+    pub name: String,
+    /// CloudWatch's `StateReason`: what crossed which threshold.
+    pub reason: String,
+    /// When it went into ALARM (RFC 3339), when CloudWatch says.
+    pub since: Option<String>,
+}
+
+impl FiredAlarm {
+    /// `CloudWatch alarm web-5xx is in ALARM since …: <reason>`.
+    pub fn line(&self) -> String {
+        let since = self
+            .since
+            .as_deref()
+            .map(|s| format!(" since {s}"))
+            .unwrap_or_default();
+        format!(
+            "CloudWatch alarm {} is in ALARM{since}: {}",
+            self.name,
+            one_line(&self.reason)
+        )
+    }
+}
+
+/// The reason on one line: CloudWatch's reasons are one sentence, but a
+/// reason set with SetAlarmState is anyone's text.
+fn one_line(text: &str) -> String {
+    text.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The alarms of `names` that are in ALARM, in the order named; `Err`
+/// says why CloudWatch could not be read (a denied read names the action).
+pub async fn in_alarm(
+    cw: &aws_sdk_cloudwatch::Client,
+    names: &[String],
+) -> Result<Vec<FiredAlarm>, String> {
+    let mut fired = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CALL) {
+        // Without AlarmTypes, DescribeAlarms returns metric alarms only.
+        let out = cw
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .state_value(StateValue::Alarm)
+            .send()
+            .await
+            .map_err(|e| match aws_code(&e) {
+                Some("AccessDenied" | "AccessDeniedException") => format!(
+                    "{}; add cloudwatch:DescribeAlarms to the role's policy to see why an alarm fired",
+                    aws_message(&e)
+                ),
+                _ => aws_message(&e),
+            })?;
+        let metric = out.metric_alarms().iter().map(|a| {
+            fired_alarm(
+                a.alarm_name(),
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
+        });
+        let composite = out.composite_alarms().iter().map(|a| {
+            fired_alarm(
+                a.alarm_name(),
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
+        });
+        fired.extend(metric.chain(composite));
+    }
+    fired.sort_by_key(|a| names.iter().position(|n| *n == a.name));
+    Ok(fired)
+}
+
+fn fired_alarm(name: Option<&str>, reason: Option<&str>, since: Option<&DateTime>) -> FiredAlarm {
+    FiredAlarm {
+        name: name.unwrap_or("?").to_string(),
+        reason: reason.unwrap_or("no state reason given").to_string(),
+        since: since.and_then(|t| t.fmt(Format::DateTime).ok()),
+    }
+}
+
+/// For every failed deployment of `results` that alarms watch (`watched`,
+/// by service), the ones in ALARM — one read for all of them. A read that
+/// fails is said once as a warning; the failures stand as they are.
+pub async fn explain(
+    cw: &aws_sdk_cloudwatch::Client,
+    watched: &HashMap<String, Vec<String>>,
+    results: &mut [WaitResult],
+) -> Option<String> {
+    let failed_watched = |r: &WaitResult| {
+        r.verdict.failure().is_some()
+            && watched
+                .get(&r.followed.service)
+                .is_some_and(|a| !a.is_empty())
+    };
+    let mut names: Vec<String> = Vec::new();
+    for r in results.iter().filter(|r| failed_watched(r)) {
+        for name in &watched[&r.followed.service] {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let fired = match in_alarm(cw, &names).await {
+        Ok(fired) => fired,
+        Err(why) => {
+            return Some(format!(
+                "could not read the CloudWatch alarms {}: {why}",
+                names.join(", ")
+            ));
+        }
+    };
+    for r in results.iter_mut().filter(|r| failed_watched(r)) {
+        let mine = &watched[&r.followed.service];
+        r.alarms = mine
+            .iter()
+            .filter_map(|name| fired.iter().find(|a| a.name == *name))
+            .cloned()
+            .collect();
+    }
+    None
+}
+
+/// The alarms of a service's `deploymentConfiguration.alarms`, when enabled.
+pub fn of_service(svc: &aws_sdk_ecs::types::Service) -> Vec<String> {
+    svc.deployment_configuration()
+        .and_then(|c| c.alarms())
+        .filter(|a| a.enable())
+        .map(|a| a.alarm_names().to_vec())
+        .unwrap_or_default()
+}
+
+/// The alarms of a CodeDeploy deployment group's alarm configuration, when enabled.
+pub fn of_group(group: &aws_sdk_codedeploy::types::DeploymentGroupInfo) -> Vec<String> {
+    group
+        .alarm_configuration()
+        .filter(|c| c.enabled())
+        .map(|c| {
+            c.alarms()
+                .iter()
+                .filter_map(|a| a.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fired_alarm_is_one_line_with_its_reason_and_time() {
+        let a = FiredAlarm {
+            name: "web-5xx".into(),
+            reason: "Threshold Crossed: 1 datapoint [12.0 (30/11/26 17:02:00)] was greater than the threshold (5.0).\r\n::error::injected".into(),
+            since: Some("2026-11-30T17:03:12Z".into()),
+        };
+        assert_eq!(
+            a.line(),
+            "CloudWatch alarm web-5xx is in ALARM since 2026-11-30T17:03:12Z: Threshold Crossed: 1 datapoint [12.0 (30/11/26 17:02:00)] was greater than the threshold (5.0). ::error::injected"
+        );
+        let no_time = FiredAlarm { since: None, ..a };
+        assert!(
+            no_time
+                .line()
+                .starts_with("CloudWatch alarm web-5xx is in ALARM: Threshold")
+        );
+    }
+
+    #[test]
+    fn the_watching_alarms_are_the_enabled_configurations_names() {
+        use aws_sdk_ecs::types::{DeploymentAlarms, DeploymentConfiguration, Service};
+        let service = |enable: bool| {
+            let alarms = DeploymentAlarms::builder()
+                .alarm_names("web-5xx")
+                .alarm_names("web-latency")
+                .enable(enable)
+                .rollback(true)
+                .build()
+                .unwrap();
+            let config = DeploymentConfiguration::builder().alarms(alarms).build();
+            Service::builder().deployment_configuration(config).build()
+        };
+        assert_eq!(of_service(&service(true)), ["web-5xx", "web-latency"]);
+        assert!(of_service(&service(false)).is_empty());
+        assert!(of_service(&Service::builder().build()).is_empty());
+
+        use aws_sdk_codedeploy::types::{Alarm, AlarmConfiguration, DeploymentGroupInfo};
+        let group = |enabled: bool| {
+            let config = AlarmConfiguration::builder()
+                .enabled(enabled)
+                .alarms(Alarm::builder().name("bluegreen-5xx").build())
+                .build();
+            DeploymentGroupInfo::builder()
+                .alarm_configuration(config)
+                .build()
+        };
+        assert_eq!(of_group(&group(true)), ["bluegreen-5xx"]);
+        assert!(of_group(&group(false)).is_empty());
+    }
+}
