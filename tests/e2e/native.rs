@@ -182,6 +182,22 @@ fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
     assert_eq!(result["result"], "failure");
 }
 
+/// A deploy of `native` whose revision sets its alarm off in the bake time
+/// (with `config` for the emulator): exit 1, the failure naming the alarm.
+fn alarm_rollback(emu: &Emulator, config: serde_json::Value) -> Finished {
+    emu.configure(json!({"rollout_seconds": 6}));
+    emu.configure(config);
+    let done = run(
+        emu,
+        "deploy",
+        "native",
+        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
+    );
+    done.assert_code(1);
+    done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    done
+}
+
 /// A deployment alarm (`deploymentConfiguration.alarms`) that goes into
 /// ALARM during the bake time rolls the deployment back; the failure names
 /// the alarm, from the service deployment's `alarms.triggeredAlarmNames`,
@@ -190,15 +206,7 @@ fn traffic_shifted_is_no_success_while_a_hook_awaits_action() {
 #[test]
 fn an_alarm_rollback_names_the_alarm_and_why_it_fired() {
     let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 6}));
-    let done = run(
-        &emu,
-        "deploy",
-        "native",
-        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
-    );
-    done.assert_code(1);
-    done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    let done = alarm_rollback(&emu, json!({}));
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
     // The plan said which alarms watch the deployment.
@@ -232,15 +240,7 @@ fn an_alarm_rollback_names_the_alarm_and_why_it_fired() {
 #[test]
 fn an_alarm_rollback_without_describe_alarms_warns_which_action_to_add() {
     let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 6, "deny": ["monitoring:DescribeAlarms"]}));
-    let done = run(
-        &emu,
-        "deploy",
-        "native",
-        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
-    );
-    done.assert_code(1);
-    done.assert_error_contains("; CloudWatch alarm web-5xx went into ALARM");
+    let done = alarm_rollback(&emu, json!({"deny": ["monitoring:DescribeAlarms"]}));
     assert_contains(
         &done.stdout,
         "::warning title=deploy::could not read the CloudWatch alarms web-5xx: ",
