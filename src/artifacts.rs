@@ -50,11 +50,9 @@ pub fn taskdef_template(rendered: &Rendered) -> Value {
         .into_iter()
         .flatten()
     {
-        let number = c["name"]
-            .as_str()
-            .and_then(|n| rendered.image_numbers.get(n));
+        let number = c["name"].as_str().and_then(|n| rendered.image_number(n));
         if let Some(number) = number {
-            c["image"] = Value::String(format!("<{}>", image_name(*number)));
+            c["image"] = Value::String(format!("<{}>", image_name(number)));
         }
     }
     td
@@ -143,7 +141,8 @@ fn load_balancer_target(inputs: &AppSpecInputs) -> Option<(String, i32)> {
     }) {
         return Some((lb.container_name()?.to_string(), lb.container_port()?));
     }
-    let name = inputs.rendered.image_containers.first()?;
+    let containers = inputs.rendered.image_containers();
+    let name = containers.first()?;
     let port = inputs.container_port.or_else(|| {
         inputs.rendered.definition["containerDefinitions"]
             .as_array()?

@@ -33,7 +33,7 @@ impl<'a> Stages<'a> {
             .group_start(&format!("[{}/{}] {name}", self.done, self.total));
         let started = Instant::now();
         let result = stage.await;
-        let took = elapsed(started.elapsed());
+        let took = stage_elapsed(started.elapsed());
         let value = match result {
             Ok((value, summary)) => {
                 self.runner.info(&format!("✓ {summary} ({took})"));
@@ -49,6 +49,16 @@ impl<'a> Stages<'a> {
         };
         self.runner.group_end();
         value
+    }
+}
+
+/// A stage's time: hundredths under ten seconds (a stage of a few round
+/// trips is tenths of a second, which the benchmark reads), else as
+/// [`elapsed`].
+fn stage_elapsed(d: Duration) -> String {
+    match d.as_secs_f64() {
+        s if s < 10.0 => format!("{s:.2}s"),
+        _ => elapsed(d),
     }
 }
 
@@ -94,5 +104,8 @@ mod tests {
     fn durations_read_well() {
         assert_eq!(elapsed(Duration::from_millis(1234)), "1.2s");
         assert_eq!(elapsed(Duration::from_secs(125)), "2m05s");
+        assert_eq!(stage_elapsed(Duration::from_millis(43)), "0.04s");
+        assert_eq!(stage_elapsed(Duration::from_millis(9_876)), "9.88s");
+        assert_eq!(stage_elapsed(Duration::from_millis(12_345)), "12.3s");
     }
 }

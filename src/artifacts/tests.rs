@@ -184,8 +184,7 @@ fn written_files_parse_back() {
 #[test]
 fn several_images_get_a_placeholder_each_and_an_image_detail_folder_each() {
     let mut r = rendered();
-    r.image_containers.push("sidecar".into());
-    r.image_numbers.insert("sidecar".into(), 2);
+    r.images.push(vec!["sidecar".into()]);
     let t = taskdef_template(&r);
     assert_eq!(t["containerDefinitions"][0]["image"], "<IMAGE1_NAME>");
     assert_eq!(t["containerDefinitions"][1]["image"], "<IMAGE2_NAME>");

@@ -38,7 +38,7 @@ pub async fn run(
         &m.task,
         targets[0].service.as_ref(),
         &rendered.definition,
-        &rendered.image_containers,
+        &rendered.image_containers(),
     )
     .map_err(|e| Failure::from_error("migrate", e))?;
     let container = container_definition(&rendered.definition, &plan.container);

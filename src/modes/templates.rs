@@ -117,7 +117,7 @@ pub async fn render_stage(
                 lines.push(format!(
                     "{name}: family {} from {origin}, {into} {}",
                     rendered.family(),
-                    rendered.image_containers.join(", ")
+                    rendered.image_containers().join(", ")
                 ));
                 let latest = Latest::from_read(latest.get(rendered.family()));
                 let running = service
@@ -312,7 +312,7 @@ pub fn row(t: &Target, show_values: bool) -> TargetRow {
     TargetRow {
         name: t.name.clone(),
         family: t.rendered.family().to_string(),
-        containers: t.rendered.image_containers.clone(),
+        containers: t.rendered.image_containers(),
         origin: t.origin.clone(),
         artifacts: t.artifacts.as_ref().map(|a| a.dir.display().to_string()),
         plan: t.running.as_ref().map(|running| {

@@ -31,7 +31,7 @@ pub fn findings(targets: &[Target], container_port: Option<i32>) -> Vec<Finding>
                 definition: &t.rendered.definition,
                 service: t.service.as_ref(),
                 container_port,
-                image_containers: &t.rendered.image_containers,
+                image_containers: &t.rendered.image_containers(),
             })
         })
         .collect()
@@ -92,7 +92,7 @@ fn platform_needs(targets: &[Target]) -> Vec<platform::Need> {
     targets
         .iter()
         .filter_map(|t| {
-            let receives = !t.rendered.image_containers.is_empty();
+            let receives = t.rendered.images.iter().any(|cs| !cs.is_empty());
             platform::need(&t.name, &t.rendered.definition, receives)
         })
         .collect()

@@ -83,12 +83,10 @@ pub struct ImageToRender<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub definition: Value,
-    /// The containers that received an image (and the env/secrets patches),
-    /// in the order of the images.
-    pub image_containers: Vec<String>,
-    /// Which image each of them received: 1 for the first image given
-    /// (CodePipeline's `IMAGE1_NAME`), 2 for the second…
-    pub image_numbers: BTreeMap<String, usize>,
+    /// Per image, in the order given (the first is CodePipeline's
+    /// `IMAGE1_NAME`, the second `IMAGE2_NAME`…), the containers that
+    /// received it (and the env/secrets patches).
+    pub images: Vec<Vec<String>>,
 }
 
 impl Rendered {
@@ -96,14 +94,25 @@ impl Rendered {
         self.definition["family"].as_str().unwrap_or_default()
     }
 
-    /// A definition whose containers are all numbered image 1 (one image).
+    /// A definition whose containers all received the one image.
     pub fn with_one_image(definition: Value, image_containers: Vec<String>) -> Self {
-        let image_numbers = image_containers.iter().map(|c| (c.clone(), 1)).collect();
         Self {
             definition,
-            image_containers,
-            image_numbers,
+            images: vec![image_containers],
         }
+    }
+
+    /// The containers that received an image, in the order of the images.
+    pub fn image_containers(&self) -> Vec<String> {
+        self.images.concat()
+    }
+
+    /// Which image `container` received: 1 for the first, 2 for the second…
+    pub fn image_number(&self, container: &str) -> Option<usize> {
+        self.images
+            .iter()
+            .position(|containers| containers.iter().any(|c| c == container))
+            .map(|i| i + 1)
     }
 }
 
@@ -160,25 +169,31 @@ pub fn render(
     patches: &Patches,
 ) -> Result<Rendered, RenderError> {
     let mut td = template.clone();
-    let mut image_numbers = BTreeMap::new();
-    let mut targets = Vec::new();
-    for (i, image) in images.iter().enumerate() {
-        let wanted = (image.containers, patches.container_input);
-        for name in image_containers(&td, image.reference, wanted)? {
-            image_numbers.insert(name.clone(), i + 1);
-            targets.push(name);
-        }
-    }
+    let per_image = images
+        .iter()
+        .map(|image| {
+            image_containers(
+                &td,
+                image.reference,
+                (image.containers, patches.container_input),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let uri_of: BTreeMap<&str, &str> = per_image
+        .iter()
+        .zip(images)
+        .flat_map(|(containers, image)| containers.iter().map(|c| (c.as_str(), image.uri)))
+        .collect();
     for c in td["containerDefinitions"]
         .as_array_mut()
         .into_iter()
         .flatten()
     {
         let name = c["name"].as_str().unwrap_or_default().to_string();
-        let Some(number) = image_numbers.get(&name) else {
+        let Some(uri) = uri_of.get(name.as_str()) else {
             continue;
         };
-        c["image"] = Value::String(images[number - 1].uri.to_string());
+        c["image"] = Value::String(uri.to_string());
         for (k, v) in patches.environment {
             upsert(c, "environment", k, json!({ "name": k, "value": v }));
         }
@@ -200,8 +215,7 @@ pub fn render(
     }
     Ok(Rendered {
         definition: td,
-        image_containers: targets,
-        image_numbers,
+        images: per_image,
     })
 }
 

@@ -113,7 +113,7 @@ fn image_goes_into_the_containers_of_the_same_repository() {
         &no_patches(),
     )
     .unwrap();
-    assert_eq!(r.image_containers, ["web"]);
+    assert_eq!(r.image_containers(), ["web"]);
     assert_eq!(r.definition["containerDefinitions"][0]["image"], PINNED);
     assert_eq!(
         r.definition["containerDefinitions"][1]["image"],
@@ -146,7 +146,7 @@ fn a_single_container_needs_no_name() {
     let td =
         json!({"family": "m", "containerDefinitions": [{"name": "only", "image": "busybox:1"}]});
     let r = render_one(&td, &ImageRef::parse(NEW).unwrap(), PINNED, &no_patches()).unwrap();
-    assert_eq!(r.image_containers, ["only"]);
+    assert_eq!(r.image_containers(), ["only"]);
 }
 
 #[test]
@@ -344,9 +344,10 @@ fn several_images_go_each_into_its_container_numbered_in_order() {
     let c = &r.definition["containerDefinitions"];
     assert_eq!(c[0]["image"], PINNED);
     assert_eq!(c[1]["image"], "router@sha256:7");
-    assert_eq!(r.image_containers, ["log-router", "web"]);
-    assert_eq!(r.image_numbers["log-router"], 1);
-    assert_eq!(r.image_numbers["web"], 2);
+    assert_eq!(r.image_containers(), ["log-router", "web"]);
+    assert_eq!(r.image_number("log-router"), Some(1));
+    assert_eq!(r.image_number("web"), Some(2));
+    assert_eq!(r.image_number("sidecar"), None);
     // The patches go into every container that received an image.
     for i in 0..2 {
         let env = c[i]["environment"].as_array().unwrap();

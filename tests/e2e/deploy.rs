@@ -225,6 +225,47 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
     println!("failed deploy: {} API calls: {calls:?}", calls.len());
 }
 
+/// A rolling service whose deployments a CloudWatch alarm watches (with
+/// rollback): the alarm fires once the new tasks run, ECS fails the
+/// deployment and rolls back, and the failure says why the alarm fired.
+#[test]
+fn a_rolling_deployment_rolled_back_by_its_alarm_says_why_the_alarm_fired() {
+    let emu = emulator!();
+    let web = emu.aws(
+        "ecs",
+        "describe_services",
+        &json!({"cluster": "prod", "services": ["web"]}),
+    );
+    let alarms = json!({"alarmNames": ["web-5xx"], "enable": true, "rollback": true});
+    emu.aws(
+        "ecs",
+        "create_service",
+        &json!({"cluster": "prod", "serviceName": "watched", "taskDefinition": "web:1",
+                "desiredCount": 1, "launchType": "FARGATE",
+                "networkConfiguration": web["services"][0]["networkConfiguration"],
+                "deploymentConfiguration": {"alarms": alarms}}),
+    );
+    let done = deploy(
+        &emu,
+        "watched",
+        "web:v2",
+        &[("environment-variables", "FDEMU_ALARM=web-5xx")],
+    );
+    done.assert_code(1);
+    assert_contains(
+        &done.stdout,
+        "watched: watched by CloudWatch alarm(s) web-5xx;",
+    );
+    let error = done.first_error();
+    assert!(
+        error.contains("ECS deployment alarm web-5xx is in ALARM state."),
+        "{error}"
+    );
+    assert_contains(&done.stdout, "CloudWatch alarm web-5xx is in ALARM since ");
+    assert_contains(&done.summary, "CloudWatch alarms:");
+    assert_eq!(count(&emu.calls(), "monitoring:DescribeAlarms"), 1);
+}
+
 #[test]
 fn without_a_circuit_breaker_a_revision_that_cannot_start_times_out_naming_its_state() {
     let emu = emulator!();

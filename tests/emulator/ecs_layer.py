@@ -37,6 +37,13 @@ behaviour of the ECS rolling-update controller:
   the service back ("rolling back to deploymentId <id>") and completes after
   ``rollout_seconds``; without the breaker the deployment stays IN_PROGRESS
   and keeps failing tasks;
+* a revision whose first container sets ``FDEMU_ALARM`` to one of the
+  service's ``deploymentConfiguration.alarms`` (enabled, with rollback) sets
+  that CloudWatch alarm off once its tasks run: ``rolloutState`` FAILED, the
+  event "deployment failed: alarm detected." and a rollback to the last
+  completed revision, as "How CloudWatch alarms detect Amazon ECS
+  deployment failures" describes (the ``rolloutStateReason`` words are ours:
+  the page gives none);
 * task definitions in deployments and on the service are full ARNs, as ECS
   returns them;
 * a revision's tasks exit with ``FDEMU_EXIT_CODE_<FAMILY>`` (upper-case
@@ -487,6 +494,19 @@ def _advance(backend, svc):
                     _event(svc, f"has stopped {d['runningCount']} running tasks: {_task_ids(d['runningCount'])}.")
                 d["runningCount"] = 0
         if failure is None and st["phase"] == "running" and elapsed >= rollout:
+            alarm = _alarm(backend, svc, dep["taskDefinition"])
+            if alarm:
+                # A deployment alarm went into ALARM while ECS watched the
+                # new tasks: the deployment fails and (alarms.rollback) ECS
+                # rolls back to the last completed one.
+                _set_off(backend, alarm)
+                st["phase"] = "done"
+                dep["rolloutState"] = "FAILED"
+                dep["rolloutStateReason"] = f"ECS deployment alarm {alarm} is in ALARM state."
+                _event(svc, f"(deployment {dep['id']}) deployment failed: alarm detected.")
+                status = "ROLLBACK_IN_PROGRESS" if _roll_back(svc, dep, by="ECS deployment alarm") else "STOPPED"
+                _set_status(svc, dep["id"], status, dep["rolloutStateReason"])
+                continue
             st["phase"] = "done"
             svc.deployments[:] = [d for d in svc.deployments if d is dep]
             dep["rolloutState"] = "COMPLETED"
