@@ -76,20 +76,30 @@ pub async fn in_alarm(
                 ),
                 _ => aws_message(&e),
             })?;
-        let metric = out.metric_alarms().iter().map(|a| {
-            fired_alarm(
-                a.alarm_name(),
-                a.state_reason(),
-                a.state_updated_timestamp(),
-            )
-        });
-        let composite = out.composite_alarms().iter().map(|a| {
-            fired_alarm(
-                a.alarm_name(),
-                a.state_reason(),
-                a.state_updated_timestamp(),
-            )
-        });
+        // Only those in ALARM, whatever else an answer carries.
+        let alarm = Some(&StateValue::Alarm);
+        let metric = out
+            .metric_alarms()
+            .iter()
+            .filter(|a| a.state_value() == alarm)
+            .map(|a| {
+                fired_alarm(
+                    a.alarm_name(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
+        let composite = out
+            .composite_alarms()
+            .iter()
+            .filter(|a| a.state_value() == alarm)
+            .map(|a| {
+                fired_alarm(
+                    a.alarm_name(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
         fired.extend(metric.chain(composite));
     }
     fired.sort_by_key(|a| names.iter().position(|n| *n == a.name));

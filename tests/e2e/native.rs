@@ -285,4 +285,10 @@ fn fail_fast_stops_a_crash_looping_native_deployment_with_rollback() {
     assert!(emu.saw("ecs:StopServiceDeployment"));
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
+    // Its alarm watched, but not in ALARM: the failure names none.
+    assert!(
+        !done.stdout.contains("CloudWatch alarm web-5xx is in ALARM"),
+        "{}",
+        done.stdout
+    );
 }

@@ -89,18 +89,34 @@ REQUEST_TOKEN = "gha-request-token-0b5e9f"
 
 
 def _drop_empty(member):
-    def fix(doc):
+    def fix(doc, request):
         if doc.get(member) == []:
             del doc[member]
         return doc
     return fix
 
 
-# Where moto's answer breaks the operation's model, corrected as AWS answers.
-# GetParameters: moto sends "InvalidParameters": [] when every name exists;
-# the model's ParameterNameList has min 1, so AWS leaves the member out
+def _alarm_filters(doc, request):
+    """DescribeAlarms: moto ignores ``StateValue`` when ``AlarmNames`` is
+    given, and ``AlarmTypes`` always; AWS applies every filter, and without
+    ``AlarmTypes`` returns metric alarms only
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html)."""
+    types = request.get("AlarmTypes") or ["MetricAlarm"]
+    for kind, key in (("MetricAlarm", "MetricAlarms"), ("CompositeAlarm", "CompositeAlarms")):
+        if kind not in types:
+            doc.pop(key, None)
+        elif request.get("StateValue"):
+            doc[key] = [a for a in doc.get(key, []) if a.get("StateValue") == request["StateValue"]]
+    return doc
+
+
+# Where moto's answer breaks the operation's model or AWS's documented
+# semantics, corrected as AWS answers (each fix takes the answer and the
+# request). GetParameters: moto sends "InvalidParameters": [] when every
+# name exists; the model's ParameterNameList has min 1, so AWS leaves the
+# member out
 # (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html).
-MOTO_FIXES = {"ssm:GetParameters": _drop_empty("InvalidParameters")}
+MOTO_FIXES = {"ssm:GetParameters": _drop_empty("InvalidParameters"), "monitoring:DescribeAlarms": _alarm_filters}
 GITHUB_TOKEN = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d"
 
 
@@ -262,7 +278,7 @@ class Layer:
                        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
         return [data]
 
-    def _moto(self, environ, start_response, call):
+    def _moto(self, environ, start_response, call, body=b""):
         """moto's own answer, with the few corrections MOTO_FIXES makes, checked
         against the operation's model as it passes."""
         if not self.recording:
@@ -277,7 +293,7 @@ class Layer:
         status = int(held["status"].split()[0])
         fix = MOTO_FIXES.get(f"{call['service']}:{call['operation']}")
         if fix and status == 200:
-            data = json.dumps(fix(json.loads(data))).encode()
+            data = json.dumps(fix(json.loads(data), json.loads(body or b"{}"))).encode()
             held["headers"] = [(k, str(len(data)) if k.lower() == "content-length" else v) for k, v in held["headers"]]
         self.conformance.answer(call["service"], call["operation"], "moto", status, ctype, data)
         start_response(held["status"], held["headers"])
@@ -348,7 +364,7 @@ class Layer:
             return self._layer_answer(start_response, call, status, doc)
         if call["service"] == "ecs" and call["operation"] == "CreateService":
             return self._create_service(environ, start_response, body, call["region"])
-        return self._moto(environ, start_response, call)
+        return self._moto(environ, start_response, call, body)
 
     def _create_service(self, environ, start_response, body, region):
         # moto drops CreateService's deploymentConfiguration; keep it on the service

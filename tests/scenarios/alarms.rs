@@ -73,6 +73,15 @@ async fn one_read_tells_each_failed_deployment_which_of_its_alarms_fired() {
                         .state_updated_timestamp(DateTime::from_secs(1_796_058_192))
                         .build(),
                 )
+                .metric_alarms(
+                    // An answer may carry an alarm that is not in ALARM
+                    // (an emulator that ignores StateValue did): not fired.
+                    MetricAlarm::builder()
+                        .alarm_name("web-latency")
+                        .state_value(StateValue::Ok)
+                        .state_reason("Unchecked: Initial alarm creation")
+                        .build(),
+                )
                 .composite_alarms(
                     CompositeAlarm::builder()
                         .alarm_name("api-5xx")
