@@ -52,6 +52,19 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// What a metric alarm and a composite alarm (two SDK types) both say:
+/// name, state, state reason, when the state changed.
+macro_rules! fields {
+    ($alarm:expr) => {
+        (
+            $alarm.alarm_name(),
+            $alarm.state_value(),
+            $alarm.state_reason(),
+            $alarm.state_updated_timestamp(),
+        )
+    };
+}
+
 /// The alarms of `names` that are in ALARM, in the order named; `Err`
 /// says why CloudWatch could not be read (a denied read names the action).
 pub async fn in_alarm(
@@ -77,30 +90,14 @@ pub async fn in_alarm(
                 _ => aws_message(&e),
             })?;
         // Only those in ALARM, whatever else an answer carries.
-        let alarm = Some(&StateValue::Alarm);
-        let metric = out
-            .metric_alarms()
-            .iter()
-            .filter(|a| a.state_value() == alarm)
-            .map(|a| {
-                fired_alarm(
-                    a.alarm_name(),
-                    a.state_reason(),
-                    a.state_updated_timestamp(),
-                )
-            });
-        let composite = out
-            .composite_alarms()
-            .iter()
-            .filter(|a| a.state_value() == alarm)
-            .map(|a| {
-                fired_alarm(
-                    a.alarm_name(),
-                    a.state_reason(),
-                    a.state_updated_timestamp(),
-                )
-            });
-        fired.extend(metric.chain(composite));
+        let metric = out.metric_alarms().iter().map(|a| fields!(a));
+        let composite = out.composite_alarms().iter().map(|a| fields!(a));
+        fired.extend(
+            metric
+                .chain(composite)
+                .filter(|(_, value, ..)| *value == Some(&StateValue::Alarm))
+                .map(|(name, _, reason, since)| fired_alarm(name, reason, since)),
+        );
     }
     fired.sort_by_key(|a| names.iter().position(|n| *n == a.name));
     Ok(fired)
