@@ -2,7 +2,8 @@
 //! deployment (the service's `deploymentConfiguration.alarms`, or the
 //! CodeDeploy deployment group's alarm configuration) are known from the
 //! plan; when a deployment they watch fails, one DescribeAlarms reads them
-//! and each one in ALARM is reported with CloudWatch's state reason.
+//! (beside the stopped tasks' reads) and each one in ALARM is reported with
+//! CloudWatch's state reason.
 
 use std::collections::HashMap;
 
@@ -111,49 +112,60 @@ fn fired_alarm(name: Option<&str>, reason: Option<&str>, since: Option<&DateTime
     }
 }
 
-/// For every failed deployment of `results` that alarms watch (`watched`,
-/// by service), the ones in ALARM — one read for all of them. A read that
-/// fails is said once as a warning; the failures stand as they are.
-pub async fn explain(
+/// The services whose deployment failed, as `results` say.
+pub fn failed<'a>(results: impl IntoIterator<Item = &'a WaitResult>) -> Vec<String> {
+    results
+        .into_iter()
+        .filter(|r| r.verdict.failure().is_some())
+        .map(|r| r.followed.service.clone())
+        .collect()
+}
+
+/// For the `failed` services that alarms watch (`watched`), the alarms in
+/// ALARM, by service and in its own order — one read for all of them, none
+/// when no watched service failed. `Err`: the warning to give (the
+/// failures stand as they are).
+pub async fn fired(
     cw: &aws_sdk_cloudwatch::Client,
     watched: &HashMap<String, Vec<String>>,
-    results: &mut [WaitResult],
-) -> Option<String> {
-    let failed_watched = |r: &WaitResult| {
-        r.verdict.failure().is_some()
-            && watched
-                .get(&r.followed.service)
-                .is_some_and(|a| !a.is_empty())
-    };
+    failed: &[String],
+) -> Result<HashMap<String, Vec<FiredAlarm>>, String> {
+    let mine = |service: &String| watched.get(service).filter(|a| !a.is_empty());
     let mut names: Vec<String> = Vec::new();
-    for r in results.iter().filter(|r| failed_watched(r)) {
-        for name in &watched[&r.followed.service] {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
+    for name in failed.iter().filter_map(mine).flatten() {
+        if !names.contains(name) {
+            names.push(name.clone());
         }
     }
     if names.is_empty() {
-        return None;
+        return Ok(HashMap::new());
     }
-    let fired = match in_alarm(cw, &names).await {
-        Ok(fired) => fired,
-        Err(why) => {
-            return Some(format!(
-                "could not read the CloudWatch alarms {}: {why}",
-                names.join(", ")
-            ));
+    let in_alarm = in_alarm(cw, &names).await.map_err(|why| {
+        format!(
+            "could not read the CloudWatch alarms {}: {why}",
+            names.join(", ")
+        )
+    })?;
+    Ok(failed
+        .iter()
+        .filter_map(|service| {
+            let theirs = mine(service)?
+                .iter()
+                .filter_map(|name| in_alarm.iter().find(|a| a.name == *name))
+                .cloned()
+                .collect();
+            Some((service.clone(), theirs))
+        })
+        .collect())
+}
+
+/// Gives each result the fired alarms of its service.
+pub fn assign(results: &mut [WaitResult], mut fired: HashMap<String, Vec<FiredAlarm>>) {
+    for r in results {
+        if let Some(alarms) = fired.remove(&r.followed.service) {
+            r.alarms = alarms;
         }
-    };
-    for r in results.iter_mut().filter(|r| failed_watched(r)) {
-        let mine = &watched[&r.followed.service];
-        r.alarms = mine
-            .iter()
-            .filter_map(|name| fired.iter().find(|a| a.name == *name))
-            .cloned()
-            .collect();
     }
-    None
 }
 
 /// The alarms of a service's `deploymentConfiguration.alarms`, when enabled.

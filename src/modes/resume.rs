@@ -35,7 +35,7 @@ pub async fn run(
         crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;
     let mut stages = Stages::new(runner, 5 + usize::from(c.schedules.is_some()));
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions, moves, lines) = stages
+    let (services, actions, moves, watched, lines) = stages
         .run("find paused deployment", async {
             let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
                 .await
@@ -56,14 +56,16 @@ pub async fn run(
                 let decided = decide_deploy(found, exclude.unwrap_or_default());
                 to_continued_revisions(decided, &actions)
             });
-            let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
-            let watched = services
+            // The alarms that watch each continued deployment, in plan order.
+            let watched: Vec<(String, Vec<String>)> = services
                 .iter()
-                .filter_map(|s| plan::watched_line(s.service_name()?, &alarms::of_service(s)));
-            lines.extend(watched);
+                .filter_map(|s| Some((s.service_name()?.to_string(), alarms::of_service(s))))
+                .collect();
+            let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            lines.extend(watched.iter().filter_map(|(s, a)| plan::watched_line(s, a)));
             lines.extend(moves.iter().flatten().map(Decision::line));
             let headline = lines.join("; ");
-            Ok(((services, actions, moves, lines), headline))
+            Ok(((services, actions, moves, watched, lines), headline))
         })
         .await?;
     report.plan = lines;
@@ -109,10 +111,7 @@ pub async fn run(
             .iter()
             .map(|a| (a.service.clone(), a.hook.hook_id.clone()))
             .collect(),
-        alarms: services
-            .iter()
-            .filter_map(|s| Some((s.service_name()?.to_string(), alarms::of_service(s))))
-            .collect(),
+        alarms: watched.into_iter().collect(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
     if let Some(moves) = &moves {

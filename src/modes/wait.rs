@@ -105,12 +105,18 @@ pub async fn wait_stage(
             };
             results.extend(rolled);
             // Why a native or CodeDeploy deployment failed, as for rolling ones.
+            // Which alarms fired is read beside those stopped tasks.
             let mut others: Vec<WaitResult> = deployed.into_iter().chain(natively).collect();
+            let failed = alarms::failed(results.iter().chain(&others));
             let explained = others.iter_mut().map(|r| explain_failure(&aws.ecs, &ctx.settings.cluster, logs.as_ref(), r));
-            futures_util::future::join_all(explained).await;
+            let (_, fired) = tokio::join!(
+                futures_util::future::join_all(explained),
+                alarms::fired(&aws.cloudwatch, &wait.alarms, &failed)
+            );
             results.extend(others);
-            if let Some(warning) = alarms::explain(&aws.cloudwatch, &wait.alarms, &mut results).await {
-                runner.warning("deploy", &warning);
+            match fired {
+                Ok(fired) => alarms::assign(&mut results, fired),
+                Err(warning) => runner.warning("deploy", &warning),
             }
             let (ok, paused) = record(report, &results)?;
             if paused > 0 {

@@ -252,18 +252,12 @@ fn a_rolling_deployment_rolled_back_by_its_alarm_says_why_the_alarm_fired() {
         &[("environment-variables", "FDEMU_ALARM=web-5xx")],
     );
     done.assert_code(1);
-    assert_contains(
-        &done.stdout,
-        "watched: watched by CloudWatch alarm(s) web-5xx;",
-    );
     let error = done.first_error();
     assert!(
         error.contains("ECS deployment alarm web-5xx is in ALARM state."),
         "{error}"
     );
-    assert_contains(&done.stdout, "CloudWatch alarm web-5xx is in ALARM since ");
-    assert_contains(&done.summary, "CloudWatch alarms:");
-    assert_eq!(count(&emu.calls(), "monitoring:DescribeAlarms"), 1);
+    crate::native::assert_alarm_explained(&emu, &done, "watched", "web-5xx");
 }
 
 #[test]

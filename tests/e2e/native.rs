@@ -198,6 +198,35 @@ fn alarm_rollback(emu: &Emulator, config: serde_json::Value) -> Finished {
     done
 }
 
+/// What every run whose watched deployment an alarm failed shows: the plan
+/// named the alarms that watch `service`'s deployment, and why `alarm`
+/// fired, in CloudWatch's words, is in the log and the summary — from one
+/// DescribeAlarms (in CloudWatch's CBOR protocol), after the failure.
+#[track_caller]
+pub(crate) fn assert_alarm_explained(emu: &Emulator, done: &Finished, service: &str, alarm: &str) {
+    assert_contains(
+        &done.stdout,
+        &format!("{service}: watched by CloudWatch alarm(s) {alarm};"),
+    );
+    let why = format!("CloudWatch alarm {alarm} is in ALARM since ");
+    assert_contains(&done.stdout, &why);
+    assert_contains(
+        &done.stdout,
+        "was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).",
+    );
+    assert_contains(&done.summary, "CloudWatch alarms:");
+    assert_contains(&done.summary, &why);
+    let calls = emu.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "monitoring:DescribeAlarms")
+            .count(),
+        1,
+        "{calls:?}"
+    );
+}
+
 /// A deployment alarm (`deploymentConfiguration.alarms`) that goes into
 /// ALARM during the bake time rolls the deployment back; the failure names
 /// the alarm, from the service deployment's `alarms.triggeredAlarmNames`,
@@ -209,29 +238,7 @@ fn an_alarm_rollback_names_the_alarm_and_why_it_fired() {
     let done = alarm_rollback(&emu, json!({}));
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
-    // The plan said which alarms watch the deployment.
-    assert_contains(
-        &done.stdout,
-        "native: watched by CloudWatch alarm(s) web-5xx;",
-    );
-    // Why it fired, in CloudWatch's words: one DescribeAlarms, after the failure.
-    let why = "CloudWatch alarm web-5xx is in ALARM since ";
-    assert_contains(&done.stdout, why);
-    assert_contains(
-        &done.stdout,
-        "was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).",
-    );
-    assert_contains(&done.summary, "CloudWatch alarms:");
-    assert_contains(&done.summary, why);
-    let calls = emu.calls();
-    assert_eq!(
-        calls
-            .iter()
-            .filter(|c| *c == "monitoring:DescribeAlarms")
-            .count(),
-        1,
-        "{calls:?}"
-    );
+    assert_alarm_explained(&emu, &done, "native", "web-5xx");
     done.assert_runner_reads_only_our_commands();
 }
 

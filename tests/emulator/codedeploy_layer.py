@@ -102,9 +102,7 @@ def _plan(backend, deployment):
 def _watched_alarm(group, name):
     """``name`` when the deployment group's alarm configuration (enabled)
     watches it: the alarm the revision sets off once it takes traffic."""
-    conf = getattr(group, "alarm_configuration", None) or {}
-    if not isinstance(conf, dict):  # moto keeps the request's structure as it came
-        conf = {"enabled": conf.enabled, "alarms": conf.alarms}
+    conf = getattr(group, "alarm_configuration", None) or {}  # moto keeps the request's structure
     if not name or not conf.get("enabled"):
         return None
     return name if name in [a.get("name") for a in conf.get("alarms") or []] else None
@@ -291,7 +289,7 @@ def install():
         # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentGroupInfo.html).
         info = orig_group_info(group)
         conf = getattr(group, "alarm_configuration", None)
-        if isinstance(conf, dict) and conf:
+        if conf:
             info["alarmConfiguration"] = conf
         return info
 

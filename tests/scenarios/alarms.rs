@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, Descri
 use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm, StateValue};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
-use fargate_deploy::deployment::alarms::explain;
+use fargate_deploy::deployment::alarms;
 use fargate_deploy::deployment::assess::{Followed, Verdict};
 use fargate_deploy::deployment::wait::WaitResult;
 
@@ -28,6 +28,23 @@ fn result(service: &str, verdict: Verdict) -> WaitResult {
         crash_logs: vec![],
         alarms: vec![],
         took: Duration::ZERO,
+    }
+}
+
+/// What the wait stage does once the deployments ended: the failed ones'
+/// fired alarms, read once and given to each; the warning of a failed read.
+async fn explain(
+    cw: &aws_sdk_cloudwatch::Client,
+    watched: &HashMap<String, Vec<String>>,
+    results: &mut [WaitResult],
+) -> Option<String> {
+    let failed = alarms::failed(results.iter());
+    match alarms::fired(cw, watched, &failed).await {
+        Ok(fired) => {
+            alarms::assign(results, fired);
+            None
+        }
+        Err(warning) => Some(warning),
     }
 }
 
@@ -161,4 +178,40 @@ async fn a_denied_read_warns_with_the_action_to_add() {
     );
     assert!(results[0].alarms.is_empty());
     assert_eq!(results[0].verdict, failed());
+}
+
+/// DescribeAlarms takes at most 100 names: 101 watched alarms are read in
+/// two calls, and what each answers is given to the deployment.
+#[tokio::test]
+async fn more_than_a_hundred_alarms_are_read_a_hundred_at_a_time() {
+    let names: Vec<String> = (0..101).map(|i| format!("web-{i}")).collect();
+    let first = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .match_requests(|r| r.alarm_names().len() == 100 && r.alarm_names()[0] == "web-0")
+        .then_output(|| DescribeAlarmsOutput::builder().build());
+    let rest = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .match_requests(|r| r.alarm_names() == ["web-100"])
+        .then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name("web-100")
+                        .state_value(StateValue::Alarm)
+                        .state_reason("Threshold Crossed")
+                        .build(),
+                )
+                .build()
+        });
+    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&first, &rest]);
+    let watched = HashMap::from([("web".to_string(), names)]);
+    let mut results = vec![result("web", failed())];
+    assert_eq!(explain(&cw, &watched, &mut results).await, None);
+    assert_eq!((first.num_calls(), rest.num_calls()), (1, 1));
+    assert_eq!(
+        results[0]
+            .alarms
+            .iter()
+            .map(|a| a.line())
+            .collect::<Vec<_>>(),
+        ["CloudWatch alarm web-100 is in ALARM: Threshold Crossed"]
+    );
 }
