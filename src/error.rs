@@ -38,6 +38,9 @@ pub struct Failure {
     pub detail: Vec<String>,
 }
 
+/// What a mode's `run` ends with: done, or the failure to show.
+pub type Outcome = Result<(), Failure>;
+
 /// The user's input is the cause (exit 2): `input` names it. Carried
 /// inside an `anyhow::Error`; the edge finds it anywhere in the chain.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,10 @@
 //! fargate-deploy: from "image pushed to ECR" to "running on ECS Fargate",
 //! as a GitHub Action and a CLI. See the README for the map of modules.
 
+// Test helpers shared with the integration tests name the crate as they do.
+#[cfg(test)]
+extern crate self as fargate_deploy;
+
 pub mod arn;
 pub mod artifacts;
 pub mod aws;

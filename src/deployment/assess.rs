@@ -197,32 +197,19 @@ fn superseded(f: &Followed, p: &Deployment) -> Verdict {
     }
 }
 
+/// The ECS shapes the scenario tests build their answers from.
+#[cfg(test)]
+#[path = "../../tests/common/ecs.rs"]
+#[allow(dead_code)] // the mocked answers serve the scenario tests only
+mod ecs;
+
 #[cfg(test)]
 mod tests {
+    use super::ecs;
     use super::*;
     use aws_sdk_ecs::types::DeploymentRolloutState as R;
 
-    const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
-    const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
-
-    fn dep(
-        id: &str,
-        status: &str,
-        td: &str,
-        state: DeploymentRolloutState,
-        running: i32,
-        desired: i32,
-    ) -> Deployment {
-        Deployment::builder()
-            .id(id)
-            .status(status)
-            .task_definition(td)
-            .rollout_state(state)
-            .running_count(running)
-            .desired_count(desired)
-            .pending_count(desired - running)
-            .build()
-    }
+    use ecs::{NEW, OLD, dep_of as dep};
 
     fn failure(v: Verdict) -> (String, bool) {
         match v.failure() {

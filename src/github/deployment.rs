@@ -392,21 +392,7 @@ mod tests {
     /// runner kills the job seconds after the signal.
     #[tokio::test(start_paused = true)]
     async fn a_cancelled_run_gives_a_silent_github_four_seconds() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for conn in listener.incoming() {
-                held.push(conn); // accept, say nothing
-            }
-        });
-        let ctx = super::super::Context {
-            api_url: format!("http://127.0.0.1:{port}"),
-            owner: "o".into(),
-            repo: "r".into(),
-            sha: Some("abc".into()),
-            pull_request: None,
-        };
+        let ctx = crate::github::tests::silent_github(Some("abc"));
         let plan = Prepared {
             client: Client::new("github-deployment", "t", ctx).unwrap(),
             sha: "abc".into(),

@@ -102,10 +102,9 @@ fn advice_names_the_permission_for_refusals_only() {
     assert!(!e.transient());
 }
 
-/// A GitHub that accepts the connection and never answers costs the run at
-/// most the call's bound (paused time: milliseconds of real time).
-#[tokio::test(start_paused = true)]
-async fn a_github_that_never_answers_is_bounded() {
+/// The context of a GitHub on loopback that accepts connections and never
+/// answers; `sha` is the run's commit.
+pub(super) fn silent_github(sha: Option<&str>) -> Context {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -114,13 +113,20 @@ async fn a_github_that_never_answers_is_bounded() {
             held.push(conn); // keep it open, say nothing
         }
     });
-    let ctx = Context {
+    Context {
         api_url: format!("http://127.0.0.1:{port}/api/v3"),
         owner: "o".into(),
         repo: "r".into(),
-        sha: None,
+        sha: sha.map(String::from),
         pull_request: None,
-    };
+    }
+}
+
+/// A GitHub that accepts the connection and never answers costs the run at
+/// most the call's bound (paused time: milliseconds of real time).
+#[tokio::test(start_paused = true)]
+async fn a_github_that_never_answers_is_bounded() {
+    let ctx = silent_github(None);
     let client = Client::new("comment-plan", "t", ctx).unwrap();
     let real = std::time::Instant::now();
     let virtual_start = tokio::time::Instant::now();

@@ -19,7 +19,7 @@ use crate::deployment::Updated;
 use crate::deployment::apply::{self, Change, apply_all};
 use crate::deployment::assess::Followed;
 use crate::deployment::{codedeploy, retention};
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::inputs::{DeploySettings, Settings};
 use crate::plan::{DeployPlan, DeploymentKind, Revision, ServicePlan, Strategy};
 use crate::runner::Runner;
@@ -27,11 +27,7 @@ use crate::schedules::read;
 use crate::stages::Stages;
 use crate::taskdef::register::Registration;
 
-pub async fn run(
-    ctx: &RunContext<'_>,
-    d: &DeploySettings,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, d: &DeploySettings, report: &mut Report) -> Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github =
         crate::github::deployment::prepare(settings, d.github.as_ref(), d.follow.wait_until, env)?;

@@ -12,7 +12,7 @@ use super::report::{self, Report};
 use super::templates::row;
 use crate::aws::Aws;
 use crate::context::RunContext;
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::inputs::MigrateSettings;
 use crate::poll::PollSchedule;
 use crate::runtask::logs::{LogFollower, LogStream};
@@ -22,11 +22,7 @@ use crate::stages::Stages;
 use crate::taskdef::register::Registration;
 use aws_sdk_ecs::types::Task;
 
-pub async fn run(
-    ctx: &RunContext<'_>,
-    m: &MigrateSettings,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, m: &MigrateSettings, report: &mut Report) -> Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 8);
     let (aws, images, mut targets) =

@@ -28,7 +28,7 @@ use crate::error::Failure;
 use crate::inputs::ModeSettings;
 
 /// Runs the mode and reports; returns the failure, if any, after it was reported.
-pub async fn run(ctx: &RunContext<'_>) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>) -> crate::error::Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let started = Instant::now();
     let mut report = report::Report::new(settings.mode());

@@ -26,26 +26,14 @@ pub async fn decide(aws: &Aws, targets: &[Target]) -> Result<Vec<Revision>, Fail
         .collect();
     unread.sort();
     unread.dedup();
-    let mut calls = JoinSet::new();
-    for family in unread {
-        let ecs = aws.ecs.clone();
-        calls.spawn(async move {
-            let latest = api::describe_task_definition_opt(&ecs, &family).await;
-            (family, latest)
-        });
-    }
+    let reads = unread.into_iter().map(|family| async move {
+        let latest = api::describe_task_definition_opt(&aws.ecs, &family).await;
+        (family, latest)
+    });
     let mut read: HashMap<String, Option<Value>> = HashMap::new();
-    while let Some(joined) = calls.join_next().await {
-        let (family, latest) = joined.map_err(|e| {
-            Failure::failed(
-                "task-definition",
-                format!("DescribeTaskDefinition task failed: {e}"),
-            )
-        })?;
-        read.insert(
-            family,
-            latest.map_err(|e| Failure::from_error("task-definition", e))?,
-        );
+    for (family, latest) in futures_util::future::join_all(reads).await {
+        let latest = latest.map_err(|e| Failure::from_error("task-definition", e))?;
+        read.insert(family, latest);
     }
     Ok(targets
         .iter()

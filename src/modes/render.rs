@@ -7,15 +7,11 @@ use super::report::{self, Report};
 use super::templates::row;
 use super::verify::OnFinding;
 use crate::context::RunContext;
-use crate::error::{Failure, FailureKind};
+use crate::error::{Failure, FailureKind, Outcome};
 use crate::inputs::RenderSettings;
 use crate::stages::Stages;
 
-pub async fn run(
-    ctx: &RunContext<'_>,
-    r: &RenderSettings,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, r: &RenderSettings, report: &mut Report) -> Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github = crate::github::plan_comment::prepare(settings, r.comment_plan, env)?;
     let needs_aws = prepare::needs_aws(settings, &r.rendering);

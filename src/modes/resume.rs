@@ -18,18 +18,14 @@ use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::apply::{apply_all, continue_change};
 use crate::deployment::{alarms, native};
-use crate::error::{Failure, bad_input};
+use crate::error::{Failure, Outcome, bad_input};
 use crate::inputs::ContinueSettings;
 use crate::plan::{self, CodeDeployNames, ContinueAction, Strategy};
 use crate::schedules::{Decision, decide_deploy, family_of, read};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
-pub async fn run(
-    ctx: &RunContext<'_>,
-    c: &ContinueSettings,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, c: &ContinueSettings, report: &mut Report) -> Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let github =
         crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;

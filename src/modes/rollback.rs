@@ -14,18 +14,14 @@ use crate::deployment::apply::{Change, apply_all, rollback_change};
 use crate::deployment::codedeploy;
 use crate::deployment::native;
 use crate::deployment::previous::previous_good;
-use crate::error::{Failure, bad_input};
+use crate::error::{Failure, Outcome, bad_input};
 use crate::inputs::RollbackSettings;
 use crate::plan::{CodeDeployNames, DeploymentKind, RollbackAction, Strategy};
 use crate::schedules::{Decision, ScheduledTask, Selection, decide_rollback, read};
 use crate::service::describe_services;
 use crate::stages::Stages;
 
-pub async fn run(
-    ctx: &RunContext<'_>,
-    r: &RollbackSettings,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub async fn run(ctx: &RunContext<'_>, r: &RollbackSettings, report: &mut Report) -> Outcome {
     let (settings, runner, env) = (ctx.settings, ctx.runner, ctx.env);
     let mut stages = Stages::new(runner, 5 + usize::from(r.schedules.is_some()));
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;

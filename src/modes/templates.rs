@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use aws_sdk_ecs::types::Service;
+use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -196,33 +197,23 @@ async fn read_definitions(
     ids: &[String],
     families: &[String],
 ) -> Result<(HashMap<String, Value>, HashMap<String, Option<Value>>), Failure> {
-    let mut calls = JoinSet::new();
-    for id in ids {
-        let (ecs, id) = (aws.ecs.clone(), id.clone());
-        calls.spawn(async move {
-            let td = api::describe_task_definition(&ecs, &id).await;
-            (id, td)
-        });
-    }
-    let mut latest_calls = JoinSet::new();
-    for family in families.iter().filter(|f| !ids.contains(f)) {
-        let (ecs, family) = (aws.ecs.clone(), family.clone());
-        latest_calls.spawn(async move {
-            let td = api::describe_task_definition_opt(&ecs, &family).await;
+    let reads = ids.iter().map(|id| async move {
+        let td = api::describe_task_definition(&aws.ecs, id).await;
+        (id, td)
+    });
+    let latest_reads = families
+        .iter()
+        .filter(|f| !ids.contains(f))
+        .map(|family| async move {
+            let td = api::describe_task_definition_opt(&aws.ecs, family).await;
             (family, td)
         });
-    }
+    let (read, latest_read) = tokio::join!(join_all(reads), join_all(latest_reads));
     let mut fetched: HashMap<String, Value> = HashMap::new();
     let mut latest: HashMap<String, Option<Value>> = HashMap::new();
-    while let Some(joined) = calls.join_next().await {
-        let (id, td) = joined.map_err(|e| {
-            Failure::failed(
-                "task-definition",
-                format!("DescribeTaskDefinition task failed: {e}"),
-            )
-        })?;
+    for (id, td) in read {
         let mut td = td.map_err(|e| Failure::from_error("task-definition", e))?;
-        if family_of(&id) == id {
+        if family_of(id) == *id {
             // Read by family: it is the latest revision.
             latest.insert(id.clone(), Some(td.clone()));
         }
@@ -230,11 +221,13 @@ async fn read_definitions(
         template::check_shape(&td)
             .with_context(|| format!("task definition {id}"))
             .map_err(bad_template)?;
-        fetched.insert(id, td);
+        fetched.insert(id.clone(), td);
     }
     // A failed read of the latest revision only means registration reads it again.
-    while let Some(Ok((family, Ok(td)))) = latest_calls.join_next().await {
-        latest.insert(family, td);
+    for (family, td) in latest_read {
+        if let Ok(td) = td {
+            latest.insert(family.clone(), td);
+        }
     }
     Ok((fetched, latest))
 }

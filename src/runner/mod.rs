@@ -260,40 +260,17 @@ fn append(path: &PathBuf, what: &'static str, text: &str) -> Result<(), RunnerEr
 #[path = "../../tests/common/runner_parser.rs"]
 mod runner_parser;
 
+/// The capturing runner the scenario tests use too.
+#[cfg(test)]
+#[path = "../../tests/common/capture.rs"]
+#[allow(dead_code)] // `logged` serves the scenario tests only
+mod capture;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    /// A writer whose contents a test can read back.
-    #[derive(Clone, Default)]
-    pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl Captured {
-        pub fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
-    pub fn runner(face: Face) -> (Runner, Captured) {
-        let log = Captured::default();
-        let r = Runner::new(
-            face,
-            Box::new(log.clone()),
-            Box::new(log.clone()),
-            None,
-            None,
-        );
-        (r, log)
-    }
+    pub use super::capture::{Log as Captured, runner_with as runner};
 
     #[test]
     fn masked_values_never_reach_the_log() {

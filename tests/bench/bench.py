@@ -298,24 +298,17 @@ def main():
                 results.append(measure("migrate", delay, proxy, ours(
                     proxy, migrate_inputs(args.task_seconds + shift), lambda o: task_lifetime(emu, o["task-arn"])[0])))
                 emu.configure(rollout_seconds=args.rollout_seconds + shift)
-                results.append(measure("deploy 1 service", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": "svc-0", "image": next_image()},
-                    lambda o: rollout_time(emu, ["svc-0"]))))
-                results.append(measure("deploy 1 service + GitHub deployment", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": "svc-0", "image": next_image(), "github-deployment": "true"},
-                    lambda o: rollout_time(emu, ["svc-0"]))))
-                results.append(measure("deploy 10 services", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": ",".join(ten), "image": next_image()},
-                    lambda o: rollout_time(emu, ten))))
-                results.append(measure("deploy worker", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": "worker", "image": next_image()},
-                    lambda o: rollout_time(emu, ["worker"]))))
-                results.append(measure("deploy worker + scheduled tasks", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": "worker", "image": next_image(), "scheduled-tasks": "auto"},
-                    lambda o: rollout_time(emu, ["worker"]))))
-                results.append(measure("deploy 50 services", delay, proxy, ours(
-                    proxy, {"mode": "deploy", "service": ",".join(fifty), "image": next_image()},
-                    lambda o: rollout_time(emu, fifty))))
+                for job, services, extra in [
+                    ("deploy 1 service", ["svc-0"], {}),
+                    ("deploy 1 service + GitHub deployment", ["svc-0"], {"github-deployment": "true"}),
+                    ("deploy 10 services", ten, {}),
+                    ("deploy worker", ["worker"], {}),
+                    ("deploy worker + scheduled tasks", ["worker"], {"scheduled-tasks": "auto"}),
+                    ("deploy 50 services", fifty, {}),
+                ]:
+                    inputs = {"mode": "deploy", "service": ",".join(services), "image": next_image(), **extra}
+                    results.append(measure(job, delay, proxy, ours(
+                        proxy, inputs, lambda o, s=services: rollout_time(emu, s))))
             emu.configure(rollout_seconds=args.rollout_seconds)
             if delay:
                 failing = fail_fast(args, emu, proxy, next_image())

@@ -1,4 +1,5 @@
-//! A runner whose log a scenario test can read back.
+//! A runner whose log a test can read back (the scenario tests', and the
+//! crate's own unit tests: `runner::tests` includes this file).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -24,19 +25,19 @@ impl Log {
     }
 }
 
-/// An Actions-face runner writing into a [`Log`].
-pub fn runner() -> (Runner, Log) {
+/// A runner of `face` writing into a [`Log`].
+pub fn runner_with(face: Face) -> (Runner, Log) {
     let log = Log::default();
+    let out = Box::new(log.clone());
     (
-        Runner::new(
-            Face::Actions,
-            Box::new(log.clone()),
-            Box::new(log.clone()),
-            None,
-            None,
-        ),
+        Runner::new(face, out, Box::new(log.clone()), None, None),
         log,
     )
+}
+
+/// An Actions-face runner writing into a [`Log`].
+pub fn runner() -> (Runner, Log) {
+    runner_with(Face::Actions)
 }
 
 /// Runs `f` with a fresh [`runner`]; what it returned and the log it wrote.

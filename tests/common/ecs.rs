@@ -1,4 +1,5 @@
-//! ECS shapes for the deployment scenario tests (aws-smithy-mocks answers).
+//! ECS shapes for the deployment scenario tests (aws-smithy-mocks answers)
+//! and `deployment::assess`'s unit tests (which include this file).
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
@@ -11,6 +12,7 @@ use fargate_deploy::deployment::assess::{Followed, Verdict};
 pub const OLD: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1";
 pub const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2";
 
+/// A deployment of 2 tasks, `running` of them running.
 pub fn dep(
     id: &str,
     status: &str,
@@ -18,14 +20,26 @@ pub fn dep(
     state: DeploymentRolloutState,
     running: i32,
 ) -> Deployment {
+    dep_of(id, status, td, state, running, 2)
+}
+
+/// A deployment of `desired` tasks, `running` of them running, the rest pending.
+pub fn dep_of(
+    id: &str,
+    status: &str,
+    td: &str,
+    state: DeploymentRolloutState,
+    running: i32,
+    desired: i32,
+) -> Deployment {
     Deployment::builder()
         .id(id)
         .status(status)
         .task_definition(td)
         .rollout_state(state)
         .running_count(running)
-        .desired_count(2)
-        .pending_count(2 - running)
+        .desired_count(desired)
+        .pending_count(desired - running)
         .build()
 }
 

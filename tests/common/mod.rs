@@ -81,21 +81,26 @@ fn runner_defaults() -> Vec<(String, String)> {
         .collect()
 }
 
-/// A step in the emulator's `prod` cluster (eu-west-1): `mode` for
-/// `service`, then `extra` inputs in order (a later one replaces an earlier).
-pub fn prod_step(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> ActionRun {
-    let base = [
-        ("mode", mode),
-        ("aws-region", "eu-west-1"),
-        ("cluster", "prod"),
-        ("service", service),
-    ];
+/// A step of `mode` in the emulator's region (eu-west-1), then `extra`
+/// inputs in order (a later one replaces an earlier).
+pub fn step(emu: &Emulator, mode: &str, extra: &[(&str, &str)]) -> ActionRun {
+    let base = [("mode", mode), ("aws-region", "eu-west-1")];
     extra
         .iter()
         .fold(ActionRun::new(Some(emu), &base), |run, (k, v)| {
             run.input(k, v)
         })
 }
+
+/// A [`step`] in the emulator's `prod` cluster: `mode` for `service`.
+pub fn prod_step(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &str)]) -> ActionRun {
+    let place = [("cluster", "prod"), ("service", service)];
+    step(emu, mode, &[&place[..], extra].concat())
+}
+
+/// `environment-variables` that make the emulator's tasks of a revision fail
+/// to start as an image that cannot be pulled does (ecs_layer.py).
+pub const CANNOT_PULL: &str = "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found";
 
 /// The token the emulator's GitHub API accepts (fdemu.py's GITHUB_TOKEN).
 pub const GITHUB_TOKEN: &str = "ghs_fdemuToken0b5e9f7c1d2e3f4a5b6c7d8e9f0a1b2c3d";
@@ -284,6 +289,14 @@ impl Emulator {
             .iter()
             .filter(|c| c["operation"] == operation)
             .map(|c| c["params"].clone())
+            .collect()
+    }
+
+    /// The task definitions the runs deregistered, in the order they did.
+    pub fn deregistered(&self) -> Vec<String> {
+        self.params("DeregisterTaskDefinition")
+            .iter()
+            .map(|p| p["taskDefinition"].as_str().unwrap().to_string())
             .collect()
     }
 
@@ -680,6 +693,15 @@ pub fn assert_contains(haystack: &str, needle: &str) {
     );
 }
 
+/// `haystack` does not contain `needle`; otherwise the whole haystack is shown.
+#[track_caller]
+pub fn assert_lacks(haystack: &str, needle: &str) {
+    assert!(
+        !haystack.contains(needle),
+        "did not expect `{needle}` in:\n{haystack}"
+    );
+}
+
 /// One run of the binary as the GitHub runner starts a container action.
 pub struct ActionRun {
     pub workspace: tempfile::TempDir,
@@ -749,9 +771,11 @@ impl Finished {
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, code, "{}", self.all_text());
     }
-    /// The log shows exactly these stages, each a numbered group `[k/n]`, in order.
+    /// The log shows exactly these stages (`flow`: their names joined by
+    /// ` → `), each a numbered group `[k/n]`, in order.
     #[track_caller]
-    pub fn assert_stages(&self, stages: &[&str]) {
+    pub fn assert_stages(&self, flow: &str) {
+        let stages: Vec<&str> = flow.split(" → ").collect();
         let n = stages.len();
         let mut from = 0;
         for (k, stage) in stages.iter().enumerate() {
@@ -775,6 +799,15 @@ impl Finished {
         let error = self.first_error();
         assert!(error.contains(text), "expected `{text}` in: {error}");
         error
+    }
+
+    /// Refused as bad input: exit 2, `text` in the first `::error` line,
+    /// and no mutating call reached the emulator.
+    #[track_caller]
+    pub fn assert_refused(&self, emu: &Emulator, text: &str) {
+        self.assert_code(2);
+        self.assert_error_contains(text);
+        emu.assert_unchanged();
     }
 
     /// The first `::error` line starts with `prefix`; returns it.

@@ -166,8 +166,7 @@ fn sigint_or_sigterm_while_a_migration_runs_stops_the_task() {
 
 #[test]
 fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 60}));
+    let emu = emulator!({"rollout_seconds": 60});
     let c = cancel_after(
         &emu,
         &[
@@ -202,8 +201,7 @@ fn a_signal_while_a_rolling_deployment_or_its_rollback_runs_names_what_goes_on()
 
 #[test]
 fn a_signal_while_a_blue_green_deployment_runs_names_it() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 60}));
+    let emu = emulator!({"rollout_seconds": 60});
     let c = cancel_after(
         &emu,
         &[

@@ -183,9 +183,6 @@ fn rolling_and_codedeploy_services_in_one_step() {
     done.assert_code(0);
     assert!(done.output("deployment-id").starts_with("ecs-svc/"));
     assert!(!done.output("codedeploy-deployment-id").is_empty());
-    assert!(
-        done.summary.contains("| `web` |") && done.summary.contains("| `bluegreen` |"),
-        "{}",
-        done.summary
-    );
+    assert_contains(&done.summary, "| `web` |");
+    assert_contains(&done.summary, "| `bluegreen` |");
 }

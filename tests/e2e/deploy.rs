@@ -30,17 +30,9 @@ fn one_service_rolls_to_the_new_revision() {
     let emu = emulator!();
     let done = deploy(&emu, "web", "web:v2", &[]);
     done.assert_code(0);
-    done.assert_stages(&[
-        "credentials",
-        "resolve image",
-        "render task definition",
-        "verify",
-        "plan",
-        "register task definition",
-        "update service",
-        "wait for deployment",
-        "report",
-    ]);
+    done.assert_stages(
+        "credentials → resolve image → render task definition → verify → plan → register task definition → update service → wait for deployment → report",
+    );
     assert!(
         done.output("task-definition-arn")
             .ends_with(":task-definition/web:2")
@@ -196,10 +188,7 @@ fn a_revision_whose_tasks_cannot_start_trips_the_circuit_breaker_and_rolls_back(
         &emu,
         "web",
         "web:v2",
-        &[(
-            "environment-variables",
-            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
-        )],
+        &[("environment-variables", common::CANNOT_PULL)],
     );
     done.assert_code(1);
     let error = done.first_error();

@@ -12,24 +12,19 @@ use std::time::{Duration, Instant};
 use crate::cancellation::{AfterSignal, Cancelled, cancel_when};
 use common::{Emulator, Finished};
 
-const PULL: &str = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found";
-
-fn deploy_worker(emu: &Emulator, env: &str) -> (Finished, Duration) {
+/// Deploys image web:v2 to worker with these `environment-variables`
+/// (what the emulator's tasks do), then `extra` inputs.
+fn deploy_worker(emu: &Emulator, env: &str, extra: &[(&str, &str)]) -> (Finished, Duration) {
     let started = Instant::now();
-    let done = common::prod_step(
-        emu,
-        "deploy",
-        "worker",
-        &[("image", "web:v2"), ("environment-variables", env)],
-    )
-    .run();
+    let inputs = [("image", "web:v2"), ("environment-variables", env)];
+    let done = common::prod_step(emu, "deploy", "worker", &[&inputs[..], extra].concat()).run();
     (done, started.elapsed())
 }
 
 #[test]
 fn an_image_that_cannot_be_pulled_is_stopped_with_rollback_after_three_tasks() {
     let emu = emulator!();
-    let (done, took) = deploy_worker(&emu, &format!("FDEMU_FAIL_TO_START={PULL}"));
+    let (done, took) = deploy_worker(&emu, common::CANNOT_PULL, &[]);
     done.assert_code(1);
     assert_contains(
         &done.stdout,
@@ -61,7 +56,7 @@ fn a_crash_loop_is_stopped_with_rollback_instead_of_timing_out() {
     // What the container printed before it exited, with text that must stay text.
     let log =
         "booting|::error::forged by the container|##[group]forged|fatal: DATABASE_URL is not set";
-    let (done, took) = deploy_worker(&emu, &format!("FDEMU_EXIT_CODE=3\nFDEMU_LOG={log}"));
+    let (done, took) = deploy_worker(&emu, &format!("FDEMU_EXIT_CODE=3\nFDEMU_LOG={log}"), &[]);
     done.assert_code(1);
     let error = done.assert_error_starts_with(
         "::error title=deploy::deployment of worker failed: fail-fast: crash loop: 3 tasks of deployment ecs-svc/",
@@ -91,21 +86,8 @@ fn a_crash_loop_is_stopped_with_rollback_instead_of_timing_out() {
 #[test]
 fn fail_fast_false_leaves_the_deployment_to_ecs() {
     let emu = emulator!();
-    let done = common::prod_step(
-        &emu,
-        "deploy",
-        "worker",
-        &[
-            ("image", "web:v2"),
-            (
-                "environment-variables",
-                &format!("FDEMU_FAIL_TO_START={PULL}"),
-            ),
-            ("fail-fast", "false"),
-            ("timeout-minutes", "0.1"),
-        ],
-    )
-    .run();
+    let extra = [("fail-fast", "false"), ("timeout-minutes", "0.1")];
+    let (done, _) = deploy_worker(&emu, common::CANNOT_PULL, &extra);
     done.assert_code(1);
     done.assert_error_contains("timed out after 6 s waiting for deployment ecs-svc/");
     assert!(
@@ -120,13 +102,11 @@ fn fail_fast_false_leaves_the_deployment_to_ecs() {
 /// CodeDeploy one), within the runner's grace period.
 #[test]
 fn a_cancelled_run_with_on_cancel_rollback_stops_its_deployments_with_rollback() {
-    let emu = emulator!();
-    emu.configure(serde_json::json!({"rollout_seconds": 60}));
-    let run = common::ActionRun::new(
-        Some(&emu),
+    let emu = emulator!({"rollout_seconds": 60});
+    let run = common::step(
+        &emu,
+        "deploy",
         &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web,bluegreen"),
             ("image", "web:v2"),

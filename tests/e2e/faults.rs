@@ -136,10 +136,7 @@ fn a_deployment_ends_with_its_true_outcome_through_faults() {
         &[
             ("mode", "deploy"),
             ("image", "web:v1"),
-            (
-                "environment-variables",
-                "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
-            ),
+            ("environment-variables", common::CANNOT_PULL),
         ],
     );
     crashed.assert_code(1);

@@ -18,11 +18,10 @@ const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const RUN_URL: &str = "https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1";
 
 fn deploy(emu: &Emulator, extra: &[(&str, &str)]) -> ActionRun {
-    let mut run = ActionRun::new(
-        Some(emu),
+    let mut run = common::step(
+        emu,
+        "deploy",
         &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web"),
             ("image", "web:v2"),
@@ -37,11 +36,10 @@ fn deploy(emu: &Emulator, extra: &[(&str, &str)]) -> ActionRun {
 }
 
 fn render(emu: &Emulator, image: &str, pr: Option<u64>) -> Finished {
-    let run = ActionRun::new(
-        Some(emu),
+    let run = common::step(
+        emu,
+        "render",
         &[
-            ("mode", "render"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web"),
             ("image", image),
@@ -127,7 +125,7 @@ fn a_deploy_is_a_github_deployment_in_progress_then_success() {
 #[test]
 fn a_rolled_back_deploy_is_a_failed_github_deployment_with_the_reason() {
     let emu = emulator!();
-    let done = deploy(&emu, &[("environment-variables", "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found")]).run();
+    let done = deploy(&emu, &[("environment-variables", common::CANNOT_PULL)]).run();
     done.assert_code(1);
     let gh = emu.github();
     assert_no_violations(&gh);
@@ -210,8 +208,7 @@ fn github_api_failures_are_warnings_and_transient_ones_are_retried() {
 
 #[test]
 fn a_cancelled_deploy_ends_its_github_deployment_in_error() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 60}));
+    let emu = emulator!({"rollout_seconds": 60});
     let ready = || emu.saw("ecs:UpdateService");
     let cleanup = AfterSignal::Cleanup { in_flight: None };
     let c = cancel_when(

@@ -7,6 +7,8 @@ mod common;
 
 /// The emulator, or — outside CI, without its virtualenv — the test returns
 /// (`Emulator::try_start` says once why end-to-end tests are skipped).
+/// `emulator!({...})`: the same, configured with that JSON
+/// (`Emulator::configure`).
 macro_rules! emulator {
     () => {
         match crate::common::Emulator::try_start() {
@@ -14,6 +16,11 @@ macro_rules! emulator {
             None => return,
         }
     };
+    ($($config:tt)+) => {{
+        let emu = emulator!();
+        emu.configure(serde_json::json!($($config)+));
+        emu
+    }};
 }
 
 mod approval;

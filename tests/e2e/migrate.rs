@@ -11,11 +11,10 @@ use common::{ActionRun, Emulator, Finished};
 use serde_json::{Value, json};
 
 fn migrate(emu: &Emulator, env_lines: &str, extra: &[(&str, &str)]) -> ActionRun {
-    let mut run = ActionRun::new(
-        Some(emu),
+    let mut run = common::step(
+        emu,
+        "migrate",
         &[
-            ("mode", "migrate"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web"),
             ("image", "web:v2"),
@@ -40,16 +39,9 @@ fn exit_0_with_the_logs_in_the_action_output() {
     let emu = emulator!();
     let done = migrate(&emu, "FDEMU_LOG=== 20261101 CreateUsers: migrating|== 20261101 CreateUsers: migrated (0.0123s)\nFDEMU_LATE_LOG=bye from the late line", &[]).run();
     done.assert_code(0);
-    done.assert_stages(&[
-        "credentials",
-        "resolve image",
-        "render task definition",
-        "verify",
-        "register task definition",
-        "run task",
-        "wait for exit",
-        "report",
-    ]);
+    done.assert_stages(
+        "credentials → resolve image → render task definition → verify → register task definition → run task → wait for exit → report",
+    );
     assert_contains(&done.stdout, "│ == 20261101 CreateUsers: migrating\n");
     assert!(
         done.stdout
@@ -210,15 +202,10 @@ fn migrate_then_deploy_registers_once() {
     let emu = emulator!();
     let migrated = migrate(&emu, "", &[]).run();
     migrated.assert_code(0);
-    let deployed = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "deploy"),
-            ("aws-region", "eu-west-1"),
-            ("cluster", "prod"),
-            ("service", "web"),
-            ("image", "web:v2"),
-        ],
+    let deployed = common::step(
+        &emu,
+        "deploy",
+        &[("cluster", "prod"), ("service", "web"), ("image", "web:v2")],
     )
     .run();
     deployed.assert_code(0);
@@ -243,11 +230,10 @@ fn migrate_then_deploy_registers_once() {
 #[test]
 fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
     let emu = emulator!();
-    let run = ActionRun::new(
-        Some(&emu),
+    let run = common::step(
+        &emu,
+        "migrate",
         &[
-            ("mode", "migrate"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("image", "web:v2"),
             ("task-definition", "migrate.json"),
@@ -279,11 +265,10 @@ fn without_awslogs_one_notice_and_without_a_service_the_inputs_place_it() {
     );
 
     // And without subnets it is refused before anything changes.
-    let again = ActionRun::new(
-        Some(&emu),
+    let again = common::step(
+        &emu,
+        "migrate",
         &[
-            ("mode", "migrate"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("image", "web:v2"),
             ("task-definition", "migrate"),

@@ -2,7 +2,7 @@
 //! lifecycle stage (emulator: tests/emulator/ecs_layer.py).
 
 use crate::common;
-use crate::common::assert_contains;
+use crate::common::{assert_contains, assert_lacks};
 
 use common::{Emulator, Finished};
 use serde_json::json;
@@ -19,8 +19,7 @@ pub(crate) fn run(emu: &Emulator, mode: &str, service: &str, extra: &[(&str, &st
 
 #[test]
 fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 12}));
+    let emu = emulator!({"rollout_seconds": 12});
     let done = run(&emu, "deploy", "native", &[]);
     done.assert_code(0);
     let arn = done.output("deployment-id");
@@ -64,8 +63,7 @@ fn a_native_blue_green_deployment_is_followed_stage_by_stage() {
 
 #[test]
 fn traffic_shifted_returns_without_sitting_through_bake_time() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 12}));
+    let emu = emulator!({"rollout_seconds": 12});
     let done = run(
         &emu,
         "deploy",
@@ -77,11 +75,7 @@ fn traffic_shifted_returns_without_sitting_through_bake_time() {
         &done.stdout,
         "production traffic is on the new revision (wait-until: traffic-shifted); not waiting through bake time",
     );
-    assert!(
-        !done.stdout.contains("[native] SUCCESSFUL"),
-        "{}",
-        done.stdout
-    );
+    assert_lacks(&done.stdout, "[native] SUCCESSFUL");
 }
 
 #[test]
@@ -91,10 +85,7 @@ fn a_crashing_revision_is_rolled_back_and_reported_as_such() {
         &emu,
         "deploy",
         "native",
-        &[(
-            "environment-variables",
-            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
-        )],
+        &[("environment-variables", common::CANNOT_PULL)],
     );
     done.assert_code(1);
     // The green tasks' own reasons, as for a rolling deployment.
@@ -134,8 +125,7 @@ fn a_deployment_paused_at_a_hook_says_what_it_waits_for() {
 
 #[test]
 fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 60}));
+    let emu = emulator!({"rollout_seconds": 60});
     let started = run(&emu, "deploy", "native", &[("wait-until", "none")]);
     started.assert_code(0);
     let arn = started.output("deployment-id").to_string();
@@ -256,11 +246,7 @@ fn an_alarm_rollback_without_describe_alarms_warns_which_action_to_add() {
         &done.stdout,
         "add cloudwatch:DescribeAlarms to the role's policy",
     );
-    assert!(
-        !done.stdout.contains("is in ALARM since"),
-        "{}",
-        done.stdout
-    );
+    assert_lacks(&done.stdout, "is in ALARM since");
 }
 
 /// fail-fast: a revision whose containers start and exit again and again
@@ -293,9 +279,5 @@ fn fail_fast_stops_a_crash_looping_native_deployment_with_rollback() {
     let result: serde_json::Value = serde_json::from_str(done.output("result")).unwrap();
     assert_eq!(result["targets"][0]["result"], "rolled back");
     // Its alarm watched, but not in ALARM: the failure names none.
-    assert!(
-        !done.stdout.contains("CloudWatch alarm web-5xx is in ALARM"),
-        "{}",
-        done.stdout
-    );
+    assert_lacks(&done.stdout, "CloudWatch alarm web-5xx is in ALARM");
 }

@@ -8,7 +8,7 @@
 use crate::common;
 
 use common::{ActionRun, Emulator, Finished};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// xorshift64*: small, seeded, good enough to pick cases.
 struct Rng(u64);
@@ -213,8 +213,7 @@ fn the_reported_result_always_equals_the_emulated_truth() {
         .unwrap_or(0x5eed_f00d);
     println!("seed {seed} (FARGATE_DEPLOY_SEED={seed} replays it)");
     let mut rng = Rng(seed | 1);
-    let emu = emulator!();
-    emu.configure(json!({"rollout_seconds": 1.5, "task_cycle_seconds": 0.2}));
+    let emu = emulator!({"rollout_seconds": 1.5, "task_cycle_seconds": 0.2});
     let mut cases = Vec::new();
     for i in 0..10 {
         let what = if i % 2 == 0 {

@@ -23,14 +23,9 @@ fn renders_from_the_service_and_changes_nothing() {
     done.assert_code(0);
 
     // Stages, each a numbered group.
-    done.assert_stages(&[
-        "credentials",
-        "resolve image",
-        "render task definition",
-        "verify",
-        "plan (what deploy would do)",
-        "write artifacts",
-    ]);
+    done.assert_stages(
+        "credentials → resolve image → render task definition → verify → plan (what deploy would do) → write artifacts",
+    );
     // The same plan deploy prints, without the wait: it only shows.
     assert!(
         done.stdout.contains(
@@ -74,15 +69,9 @@ fn renders_from_the_service_and_changes_nothing() {
         "environment comes from the service's definition"
     );
     assert_eq!(rendered["tags"], json!([{"key": "app", "value": "web"}]));
-    for f in [
-        "taskDefinitionArn",
-        "revision",
-        "status",
-        "requiresAttributes",
-        "compatibilities",
-        "registeredAt",
-        "registeredBy",
-    ] {
+    // The fields DescribeTaskDefinition returns and RegisterTaskDefinition refuses.
+    let read_only = "taskDefinitionArn revision status requiresAttributes compatibilities";
+    for f in read_only.split(' ').chain(["registeredAt", "registeredBy"]) {
         assert!(rendered.get(f).is_none(), "{f} must be stripped");
     }
     let taskdef = done.json(".fargate-deploy/taskdef.json");
@@ -204,8 +193,7 @@ fn oidc_role_is_assumed_and_secrets_are_masked_first() {
 
 #[test]
 fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
-    let emu = emulator!();
-    emu.configure(json!({"sts_deny": true}));
+    let emu = emulator!({"sts_deny": true});
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
@@ -228,8 +216,7 @@ fn access_denied_shows_the_sub_claim_the_trust_policy_must_accept() {
 
 #[test]
 fn oidc_token_service_hiccups_are_retried() {
-    let emu = emulator!();
-    emu.configure(json!({"oidc_fail": 2}));
+    let emu = emulator!({"oidc_fail": 2});
     let done = ActionRun::new(Some(&emu), &render_inputs())
         .input("role-to-assume", "arn:aws:iam::123456789012:role/deploy")
         .with_oidc(&emu)
@@ -299,14 +286,7 @@ fn several_services_render_into_their_own_folders() {
 #[test]
 fn file_template_with_patches_and_no_pin() {
     let emu = emulator!();
-    let run = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "render"),
-            ("aws-region", "eu-west-1"),
-            ("image", "web:v1"),
-        ],
-    );
+    let run = common::step(&emu, "render", &[("image", "web:v1")]);
     run.write(
         "deploy/taskdef.yaml",
         "family: migrate\nnetworkMode: awsvpc\ncpu: 256\nmemory: 512\ncontainerDefinitions:\n  - name: app\n    image: placeholder\n    environment:\n      - { name: A, value: '1' }\n",

@@ -49,11 +49,7 @@ fn a_successful_deploy_retires_old_revisions_but_never_one_in_use() {
     assert_contains(&done.stdout, line);
     assert_contains(&done.summary, "Revisions retired");
     assert_contains(&done.summary, line);
-    let deregistered: Vec<String> = emu
-        .params("DeregisterTaskDefinition")
-        .iter()
-        .map(|p| p["taskDefinition"].as_str().unwrap().to_string())
-        .collect();
+    let deregistered = emu.deregistered();
     assert_eq!(deregistered.len(), 4, "{deregistered:?}");
     assert!(
         !deregistered
@@ -76,10 +72,7 @@ fn a_failed_deploy_retires_nothing() {
         &[
             ("image", "web:v2"),
             ("keep-revisions", "1"),
-            (
-                "environment-variables",
-                "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): not found",
-            ),
+            ("environment-variables", common::CANNOT_PULL),
         ],
     )
     .run();

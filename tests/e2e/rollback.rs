@@ -53,9 +53,7 @@ fn rolls_back_to_the_last_successful_revision_and_says_so_first() {
 fn nothing_to_roll_back_to_is_bad_input_and_changes_nothing() {
     let emu = emulator!();
     let done = run(&emu, "rollback", "web", &[]);
-    done.assert_code(2);
-    done.assert_error_contains("nothing to roll back to: service web has no successful deployment of a revision other than web:1");
-    emu.assert_unchanged();
+    done.assert_refused(&emu, "nothing to roll back to: service web has no successful deployment of a revision other than web:1");
 }
 
 #[test]
@@ -87,8 +85,7 @@ fn an_in_progress_deployment_is_rolled_back_to_what_ran_before_it() {
 
 #[test]
 fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
-    let emu = emulator!();
-    emu.configure(serde_json::json!({"rollout_seconds": 60}));
+    let emu = emulator!({"rollout_seconds": 60});
     let started = run(
         &emu,
         "deploy",
@@ -144,9 +141,7 @@ fn a_codedeploy_deployment_in_progress_is_stopped_with_automatic_rollback() {
 fn a_codedeploy_service_with_nothing_in_progress_is_bad_input() {
     let emu = emulator!();
     let done = run(&emu, "rollback", "bluegreen", &[]);
-    done.assert_code(2);
-    done.assert_error_contains("no CodeDeploy deployment of bluegreen is in progress");
-    emu.assert_unchanged();
+    done.assert_refused(&emu, "no CodeDeploy deployment of bluegreen is in progress");
 }
 
 #[test]

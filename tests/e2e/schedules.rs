@@ -158,7 +158,7 @@ fn a_release_moves_every_rule_target_and_schedule_of_its_family_after_success() 
 #[test]
 fn a_failed_deployment_moves_no_scheduled_task() {
     let emu = emulator!();
-    let fail = "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): not found";
+    let fail = common::CANNOT_PULL;
     let done = worker(
         &emu,
         "deploy",
@@ -262,9 +262,7 @@ fn a_named_task_that_is_missing_or_not_ours_is_bad_input_and_changes_nothing() {
     ] {
         let emu = emulator!();
         let done = worker(&emu, "deploy", &[("scheduled-tasks", named)]);
-        done.assert_code(2);
-        done.assert_error_contains(says);
-        emu.assert_unchanged();
+        done.assert_refused(&emu, says);
     }
 }
 
@@ -303,9 +301,7 @@ fn retention_keeps_a_revision_a_scheduled_task_runs() {
         &done.stdout,
         "kept worker:2 (in use by scheduled task rule/audit (target audit))",
     );
-    let deregistered: Vec<Value> = emu.params("DeregisterTaskDefinition");
-    assert_eq!(deregistered.len(), 1, "{deregistered:?}");
-    assert_eq!(deregistered[0]["taskDefinition"], "worker:3");
+    assert_eq!(emu.deregistered(), ["worker:3"]);
 }
 
 /// A revision that only another cluster's schedule runs is kept too: a
@@ -336,9 +332,7 @@ fn retention_keeps_a_revision_another_clusters_schedule_runs() {
         &done.stdout,
         "kept worker:2 (in use by scheduled task schedule/batch/staging-sync of cluster staging)",
     );
-    let deregistered: Vec<Value> = emu.params("DeregisterTaskDefinition");
-    assert_eq!(deregistered.len(), 1, "{deregistered:?}");
-    assert_eq!(deregistered[0]["taskDefinition"], "worker:3");
+    assert_eq!(emu.deregistered(), ["worker:3"]);
     // The release moved this cluster's tasks (and left staging's alone).
     let now = running(&emu);
     assert_eq!(now[0].1, td("worker:4"));
@@ -354,8 +348,7 @@ fn retention_keeps_a_revision_another_clusters_schedule_runs() {
 /// what moved and what still runs the old revision.
 #[test]
 fn a_refused_move_fails_the_run_and_says_what_still_runs_the_old_revision() {
-    let emu = emulator!();
-    emu.configure(json!({"deny": ["scheduler:UpdateSchedule"]}));
+    let emu = emulator!({"deny": ["scheduler:UpdateSchedule"]});
     let done = worker(&emu, "deploy", &[("scheduled-tasks", "auto")]);
     done.assert_code(1);
     assert_contains(&done.stdout, "deployment completed");
@@ -380,8 +373,7 @@ fn a_refused_move_fails_the_run_and_says_what_still_runs_the_old_revision() {
 /// what they run: it retires nothing and says why; the release succeeded.
 #[test]
 fn retention_retires_nothing_when_the_scheduled_tasks_cannot_be_read() {
-    let emu = emulator!();
-    emu.configure(json!({"deny": ["scheduler:ListSchedules"]}));
+    let emu = emulator!({"deny": ["scheduler:ListSchedules"]});
     let done = worker(&emu, "deploy", &[("keep-revisions", "1")]);
     done.assert_code(0);
     assert_contains(

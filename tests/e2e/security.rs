@@ -54,11 +54,10 @@ fn container_logs_cannot_stop_commands_or_unmask_refreshed_credentials() {
     // hostile lines (sessions of 152 s are due for refresh within 2 s of
     // issue under the SDK's jittered 150–300 s buffer; see e2e/faults.rs).
     emu.configure(json!({"sts_session_seconds": 152}));
-    let done = ActionRun::new(
-        Some(&emu),
+    let done = common::step(
+        &emu,
+        "migrate",
         &[
-            ("mode", "migrate"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web"),
             ("image", "web:v2"),
@@ -101,11 +100,10 @@ fn task_definition_fields_from_a_pull_request_stay_text() {
                 {"name": h, "image": format!("sidecar:{h}"), "environment": [{"name": h, "value": "v"}]}
             ]
         });
-        let done = ActionRun::new(
-            Some(&emu),
+        let done = common::step(
+            &emu,
+            "render",
             &[
-                ("mode", "render"),
-                ("aws-region", "eu-west-1"),
                 ("image", "web:v2"),
                 ("task-definition", "deploy/taskdef.json"),
                 ("container-name", "app"),
@@ -133,16 +131,8 @@ fn task_definition_fields_from_a_pull_request_stay_text() {
 
 #[test]
 fn service_events_and_stopped_reasons_stay_text() {
-    let emu = emulator!();
-    emu.configure(json!({"event_note": format!(" {}", HOSTILE.join(" | "))}));
-    let done = deploy_web(
-        &emu,
-        &[(
-            "environment-variables",
-            "FDEMU_FAIL_TO_START=CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref: not found",
-        )],
-    )
-    .run();
+    let emu = emulator!({"event_note": format!(" {}", HOSTILE.join(" | "))});
+    let done = deploy_web(&emu, &[("environment-variables", common::CANNOT_PULL)]).run();
     done.assert_code(1);
     printed_all(&done);
     let rendered = common::markdown_outside_code(&done.summary);
@@ -222,11 +212,10 @@ fn the_plan_comment_hides_environment_values() {
     )
     .run();
     deployed.assert_code(0);
-    let run = ActionRun::new(
-        Some(&emu),
+    let run = common::step(
+        &emu,
+        "render",
         &[
-            ("mode", "render"),
-            ("aws-region", "eu-west-1"),
             ("cluster", "prod"),
             ("service", "web"),
             ("image", "web:v2"),
@@ -349,14 +338,10 @@ fn a_secret_planted_in_a_real_run_fails_the_scan() {
         "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": common::STATIC_SECRET_KEY}]}]});
     std::fs::write(&file, td.to_string()).unwrap();
     emu.register_with_boto3(&file).unwrap();
-    let done = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "render"),
-            ("aws-region", "eu-west-1"),
-            ("image", "web:v2"),
-            ("task-definition", "careless"),
-        ],
+    let done = common::step(
+        &emu,
+        "render",
+        &[("image", "web:v2"), ("task-definition", "careless")],
     )
     .run();
     unreachable!("the scan passed a leak: {}", done.all_text());

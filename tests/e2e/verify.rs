@@ -3,9 +3,9 @@
 //! with nothing changed; render warns and goes on.
 
 use crate::common;
-use crate::common::assert_contains;
+use crate::common::{assert_contains, assert_lacks};
 
-use common::{ActionRun, Emulator, Finished};
+use common::{Emulator, Finished};
 
 fn step(emu: &Emulator, mode: &str, set: &str) -> Finished {
     common::prod_step(emu, mode, "web", &[("image", "web:v2"), ("set", set)]).run()
@@ -52,11 +52,10 @@ fn a_port_the_load_balancer_sends_to_must_stay_mapped() {
         "deploy",
         "$.containerDefinitions[?(@.name == 'web')].portMappings[0].containerPort = 9090",
     );
-    done.assert_code(2);
-    done.assert_error_contains(
+    done.assert_refused(
+        &emu,
         "web: the service's load balancer sends traffic to port 8080 of container `web`, which the new task definition does not map (it maps: 9090)",
     );
-    emu.assert_unchanged();
 }
 
 #[test]
@@ -83,14 +82,10 @@ fn render_reports_the_findings_as_warnings_and_writes_the_artifacts() {
 #[test]
 fn a_terraform_file_with_nulls_and_a_byte_order_mark_is_read() {
     let emu = emulator!();
-    let run = ActionRun::new(
-        Some(&emu),
-        &[
-            ("mode", "render"),
-            ("aws-region", "eu-west-1"),
-            ("image", "web:v2"),
-            ("task-definition", "td.json"),
-        ],
+    let run = common::step(
+        &emu,
+        "render",
+        &[("image", "web:v2"), ("task-definition", "td.json")],
     );
     run.write(
         "td.json",
@@ -143,11 +138,7 @@ fn a_log_group_that_does_not_exist_is_refused_before_any_change() {
     let creates = "$.containerDefinitions[?(@.name == 'web')].logConfiguration.options = {\"awslogs-group\": \"/ecs/nope\", \"awslogs-region\": \"eu-west-1\", \"awslogs-stream-prefix\": \"ecs\", \"awslogs-create-group\": \"true\"}";
     let done = step(&emu, "render", creates);
     done.assert_code(0);
-    assert!(
-        !done.stdout.contains("/ecs/nope, which does not exist"),
-        "{}",
-        done.stdout
-    );
+    assert_lacks(&done.stdout, "/ecs/nope, which does not exist");
     // Render warns of the missing one and goes on.
     let done = step(&emu, "render", group);
     done.assert_code(0);
@@ -161,8 +152,7 @@ fn a_log_group_that_does_not_exist_is_refused_before_any_change() {
 /// add, and the run goes on.
 #[test]
 fn a_check_the_role_may_not_make_is_a_warning_naming_the_action() {
-    let emu = emulator!();
-    emu.configure(serde_json::json!({"deny": ["logs:DescribeLogGroups", "ecr:BatchGetImage"]}));
+    let emu = emulator!({"deny": ["logs:DescribeLogGroups", "ecr:BatchGetImage"]});
     let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:v2")]).run();
     done.assert_code(0);
     assert_contains(
@@ -209,11 +199,9 @@ fn a_secret_or_parameter_that_does_not_exist_is_refused_before_any_change() {
     emu.assert_unchanged();
     let gone = secret.replace("prod/db", "prod/gone");
     let done = secrets(&format!("OLD={gone}"));
-    done.assert_code(2);
-    done.assert_error_contains(&format!(
+    done.assert_refused(&emu, &format!(
         "container web's secret OLD refers to the Secrets Manager secret {gone}, which does not exist"
     ));
-    emu.assert_unchanged();
     // What exists passes: a parameter by name, a secret's JSON key and version.
     let done = secrets(&format!(
         "TOKEN=/prod/token\nPASSWORD={secret}:password:AWSCURRENT:"
@@ -225,8 +213,7 @@ fn a_secret_or_parameter_that_does_not_exist_is_refused_before_any_change() {
 /// A role that may not read secrets gets a warning naming the action.
 #[test]
 fn a_role_that_may_not_read_the_secrets_is_warned_not_refused() {
-    let emu = emulator!();
-    emu.configure(serde_json::json!({"deny": ["secretsmanager:DescribeSecret"]}));
+    let emu = emulator!({"deny": ["secretsmanager:DescribeSecret"]});
     let done = common::prod_step(&emu, "deploy", "web", &[("image", "web:v2")]).run();
     done.assert_code(0);
     assert_contains(
@@ -250,11 +237,10 @@ fn a_role_that_does_not_exist_or_does_not_trust_ecs_tasks_is_refused() {
         "::error title=task-definition::web: the taskRoleArn arn:aws:iam::123456789012:role/nope does not exist: ECS cannot start the tasks",
     );
     let done = role("arn:aws:iam::123456789012:role/lambda-only");
-    done.assert_code(2);
-    done.assert_error_contains(
+    done.assert_refused(
+        &emu,
         "the taskRoleArn arn:aws:iam::123456789012:role/lambda-only does not trust ecs-tasks.amazonaws.com",
     );
-    emu.assert_unchanged();
     assert!(emu.saw("iam:GetRole"));
 }
 

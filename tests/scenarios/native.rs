@@ -87,10 +87,10 @@ fn progression() -> aws_smithy_mocks::Rule {
         .build()
 }
 
-#[tokio::test(start_paused = true)]
-async fn stages_are_printed_once_each_until_success() {
-    let rule = progression();
-    let (res, log) = follow_mocked(&[&rule], 3600, false, false).await;
+/// Follows `rule`'s answers to success and checks that each in-progress
+/// stage was printed once; the log's text.
+async fn followed_to_success(rule: &aws_smithy_mocks::Rule) -> String {
+    let (res, log) = follow_mocked(&[rule], 3600, false, false).await;
     assert_eq!(res.verdict, Verdict::Succeeded);
     let text = log.text();
     for stage in [
@@ -99,13 +99,16 @@ async fn stages_are_printed_once_each_until_success() {
         "PRODUCTION_TRAFFIC_SHIFT",
         "BAKE_TIME",
     ] {
-        assert_eq!(
-            text.matches(&format!("[web] IN_PROGRESS · {stage}\n"))
-                .count(),
-            1,
-            "{stage}: {text}"
-        );
+        let line = format!("[web] IN_PROGRESS · {stage}\n");
+        assert_eq!(text.matches(&line).count(), 1, "{stage}: {text}");
     }
+    text
+}
+
+#[tokio::test(start_paused = true)]
+async fn stages_are_printed_once_each_until_success() {
+    let rule = progression();
+    let text = followed_to_success(&rule).await;
     assert!(text.contains("[web] SUCCESSFUL · CLEAN_UP"));
     assert_eq!(rule.num_calls(), 34, "sat through the whole bake time");
 }
@@ -335,22 +338,7 @@ async fn aws_answers_at_each_stage_are_followed_to_success() {
         .http_status(200, Some(stage("successful")))
         .repeatedly()
         .build();
-    let (res, log) = follow_mocked(&[&rule], 3600, false, false).await;
-    assert_eq!(res.verdict, Verdict::Succeeded);
-    let text = log.text();
-    for stage in [
-        "SCALE_UP",
-        "TEST_TRAFFIC_SHIFT",
-        "PRODUCTION_TRAFFIC_SHIFT",
-        "BAKE_TIME",
-    ] {
-        assert_eq!(
-            text.matches(&format!("[web] IN_PROGRESS · {stage}\n"))
-                .count(),
-            1,
-            "{text}"
-        );
-    }
+    followed_to_success(&rule).await;
 }
 
 /// An alarm rollback as AWS answers it: a failure that rolled back, naming
