@@ -235,20 +235,23 @@ mod tests {
     fn the_edge_decides_bad_input_or_failed_from_the_chain() {
         use super::{Failure, FailureKind, bad_input};
         use anyhow::Context;
-        let wrapped = Err::<(), _>(bad_input("service", "service `web` not found"))
-            .context("reading the services")
-            .unwrap_err();
-        let f = Failure::from_error("service", wrapped);
-        assert_eq!(f.kind, FailureKind::BadInput);
-        assert_eq!(f.title, "service");
-        assert_eq!(f.headline, "reading the services: service `web` not found");
-        let failed = Err::<(), _>(anyhow::anyhow!("Throttling: slow down"))
-            .context("DescribeServices failed")
-            .unwrap_err();
-        let f = Failure::from_error("service", failed);
-        assert_eq!(f.kind, FailureKind::Failed);
-        assert_eq!(f.title, "service");
-        assert_eq!(f.headline, "DescribeServices failed: Throttling: slow down");
+        for (cause, kind, headline) in [
+            (
+                bad_input("service", "service `web` not found"),
+                FailureKind::BadInput,
+                "reading the services: service `web` not found",
+            ),
+            (
+                anyhow::anyhow!("Throttling: slow down"),
+                FailureKind::Failed,
+                "reading the services: Throttling: slow down",
+            ),
+        ] {
+            let wrapped = Err::<(), _>(cause).context("reading the services");
+            let f = Failure::from_error("service", wrapped.unwrap_err());
+            assert_eq!((f.kind, f.title.as_str()), (kind, "service"));
+            assert_eq!(f.headline, headline);
+        }
         let kept = Failure::failed("deploy", "rolled back").with_detail("event");
         let f = Failure::from_error("other", anyhow::Error::new(kept));
         assert_eq!((f.title.as_str(), f.detail.len()), ("deploy", 1));

@@ -57,6 +57,29 @@ pub fn fenced(info: &str, lines: &[String]) -> String {
     md
 }
 
+/// A table: `headers`, then one row per item of `rows`, then a blank line.
+/// The cells must already be Markdown (see [`code`] and [`text`]).
+pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let cell = |c: &str| {
+            if c.is_empty() {
+                " |".to_string()
+            } else {
+                format!(" {c} |")
+            }
+        };
+        let cells: String = cells.map(cell).collect();
+        format!("|{cells}\n")
+    };
+    let mut md = line(&mut headers.iter().copied());
+    md.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+    for row in rows {
+        md.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    md.push('\n');
+    md
+}
+
 fn longest_run(s: &str, ch: char) -> usize {
     let (mut best, mut run) = (0, 0);
     for c in s.chars() {
@@ -69,6 +92,13 @@ fn longest_run(s: &str, ch: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_has_its_header_a_rule_a_row_per_item_and_a_blank_line() {
+        let rows = [vec!["`web`".to_string(), "1".to_string()]];
+        let md = table(&["", "count"], rows);
+        assert_eq!(md, "| | count |\n|---|---|\n| `web` | 1 |\n\n");
+    }
 
     const HOSTILE: &str = "<img src=https://attacker.example/p.png> [Approve deploy](https://attacker.example/) @octocat `x`|y\n# h";
 

@@ -261,6 +261,13 @@ pub async fn retire(
         .zip(listed?)
         .map(|(family, (active, inactive))| decide(family, &active, &inactive, &users, retention))
         .collect();
+    carry_out(ecs, &decisions).await?;
+    Ok(decisions)
+}
+
+/// Deregisters what `decisions` retire, a few at a time, then deletes what
+/// they delete, ten a call; the first error ends it.
+async fn carry_out(ecs: &aws_sdk_ecs::Client, decisions: &[FamilyDecision]) -> anyhow::Result<()> {
     let all: Vec<String> = decisions
         .iter()
         .flat_map(|d| {
@@ -301,7 +308,7 @@ pub async fn retire(
             ));
         }
     }
-    Ok(decisions)
+    Ok(())
 }
 
 #[cfg(test)]

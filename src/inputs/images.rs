@@ -97,11 +97,7 @@ mod tests {
     use crate::inputs::{ModeSettings, Settings};
 
     fn parse(pairs: &[(&'static str, &str)]) -> Result<Vec<ImageAssignment>, Failure> {
-        let mut raw = RawInputs::default();
-        for (k, v) in pairs {
-            raw.set(k, v);
-        }
-        parse_images(&raw)
+        parse_images(&pairs.iter().copied().collect())
     }
 
     fn refused(pairs: &[(&'static str, &str)]) -> String {
@@ -171,14 +167,11 @@ mod tests {
 
     #[test]
     fn settings_carry_the_images_and_the_input_that_names_containers() {
-        let mut raw = RawInputs::default();
-        for (k, v) in [
+        let raw = RawInputs::from_iter([
             ("mode", "deploy"),
             ("service", "web"),
             ("images", "web=web:v1\nnginx=proxy:v3"),
-        ] {
-            raw.set(k, v);
-        }
+        ]);
         let s = Settings::parse(&raw).unwrap();
         let ModeSettings::Deploy(d) = &s.mode else {
             panic!("deploy")

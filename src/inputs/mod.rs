@@ -24,6 +24,17 @@ use crate::runner::input_env_name;
 #[derive(Debug, Default, Clone)]
 pub struct RawInputs(BTreeMap<&'static str, String>);
 
+/// Inputs given as `(name, value)` pairs, each as [`RawInputs::set`] takes it.
+impl<'a> FromIterator<(&'static str, &'a str)> for RawInputs {
+    fn from_iter<I: IntoIterator<Item = (&'static str, &'a str)>>(pairs: I) -> Self {
+        let mut raw = Self::default();
+        for (name, value) in pairs {
+            raw.set(name, value);
+        }
+        raw
+    }
+}
+
 impl RawInputs {
     /// Reads `INPUT_<NAME>` variables exactly as the runner sets them.
     pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Self {

@@ -79,16 +79,43 @@ pub async fn run(ctx: &RunContext<'_>, d: &DeploySettings, report: &mut Report) 
         alarms: plan.alarm_targets(),
     };
     wait_stage(&mut stages, ctx, &aws, &updated, wait, report).await?;
+    release_stages(
+        &mut stages,
+        runner,
+        &aws,
+        &plan,
+        &targets,
+        &registrations,
+        report,
+    )
+    .await?;
+    let lines: Vec<String> = report.rows.iter().map(report_line).collect();
+    stages
+        .run("report", async { Ok(((), lines.join("; "))) })
+        .await
+}
+
+/// Once every deployment succeeded, as planned: the scheduled tasks move to
+/// the new revisions (`scheduled-tasks`), then retention retires the old
+/// ones (`keep-revisions`).
+async fn release_stages(
+    stages: &mut Stages<'_>,
+    runner: &Runner,
+    aws: &Aws,
+    plan: &DeployPlan,
+    targets: &[Target],
+    registrations: &[Registration],
+    report: &mut Report,
+) -> Result<(), Failure> {
     if let Some(decisions) = &plan.schedules {
         let deployed: HashMap<String, String> = plan
             .services
             .iter()
-            .zip(&registrations)
+            .zip(registrations)
             .rev() // the first service of a family wins
             .map(|(p, r)| (p.family.clone(), r.arn.clone()))
             .collect();
-        report.schedules =
-            super::schedules::move_stage(&mut stages, &aws, decisions, &deployed).await?;
+        report.schedules = super::schedules::move_stage(stages, aws, decisions, &deployed).await?;
     }
     if let Some(retention) = plan.retention {
         let deployed: Vec<(String, String)> = registrations
@@ -100,28 +127,24 @@ pub async fn run(ctx: &RunContext<'_>, d: &DeploySettings, report: &mut Report) 
             .iter()
             .find_map(|t| t.service.as_ref().and_then(|s| s.cluster_arn()));
         let retiring = Retiring {
-            plan: &plan,
+            plan,
             cluster_arn,
             deployed,
             retention,
         };
-        report.retired = retire_stage(&mut stages, runner, &aws, retiring).await;
+        report.retired = retire_stage(stages, runner, aws, retiring).await;
     }
-    let lines: Vec<String> = report
-        .rows
-        .iter()
-        .map(|r| {
-            let revision = r.revision.as_deref().unwrap_or("?");
-            format!(
-                "{} {revision}: {}",
-                r.name,
-                r.outcome.as_deref().unwrap_or("?")
-            )
-        })
-        .collect();
-    stages
-        .run("report", async { Ok(((), lines.join("; "))) })
-        .await
+    Ok(())
+}
+
+/// `web web:2: success`: the report stage's line of a service.
+fn report_line(r: &report::TargetRow) -> String {
+    let revision = r.revision.as_deref().unwrap_or("?");
+    format!(
+        "{} {revision}: {}",
+        r.name,
+        r.outcome.as_deref().unwrap_or("?")
+    )
 }
 
 /// What retention is given: the plan, the cluster's ARN (the scheduled

@@ -26,24 +26,7 @@ pub async fn plan(
     targets: &[Target],
 ) -> Result<DeployPlan, Failure> {
     let for_deploy = deploy.is_some();
-    let names = deploy.map_or_else(CodeDeployNames::default, |d| {
-        CodeDeployNames::from_settings(&d.follow, d.codedeploy_deployment_config.as_deref())
-    });
-    let strategies = targets
-        .iter()
-        .filter_map(|t| t.service.as_ref())
-        .map(|svc| Strategy::of(&settings.cluster, svc, names))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(|e| Failure::from_error("deploy", e))?;
-    if deploy.is_some_and(|d| d.follow.wait_until == WaitUntil::Paused) {
-        for (svc, strategy) in targets
-            .iter()
-            .filter_map(|t| t.service.as_ref())
-            .zip(&strategies)
-        {
-            check_pausable(svc, strategy).map_err(|e| Failure::from_error("wait-until", e))?;
-        }
-    }
+    let strategies = strategies(settings, deploy, targets)?;
     // Each service's watching alarms: its own deploymentConfiguration's,
     // or (CODE_DEPLOY) its deployment group's, read as the group is proved.
     let checks = targets
@@ -70,8 +53,53 @@ pub async fn plan(
         .collect::<anyhow::Result<Vec<Vec<String>>>>()
         .map_err(|e| Failure::from_error("codedeploy", e))?
         .into_iter();
-    let decisions = decisions?;
-    // Targets whose new definitions are equal share one registration.
+    let services = service_plans(targets, strategies, decisions?, &mut watched);
+    Ok(DeployPlan {
+        cluster: settings.cluster.clone(),
+        services,
+        wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
+        fail_fast: deploy.is_some_and(|d| d.fail_fast),
+        rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
+        retention: deploy.and_then(|d| d.retention),
+        schedules: found.map(|found| {
+            let exclude = schedules.map(|s| s.exclude.as_slice()).unwrap_or_default();
+            decide_deploy(found, exclude)
+        }),
+    })
+}
+
+/// Each service's strategy, from its deployment controller; with
+/// `wait-until: paused`, each must have a PAUSE lifecycle hook.
+fn strategies(
+    settings: &Settings,
+    deploy: Option<&DeploySettings>,
+    targets: &[Target],
+) -> Result<Vec<Strategy>, Failure> {
+    let names = deploy.map_or_else(CodeDeployNames::default, |d| {
+        CodeDeployNames::from_settings(&d.follow, d.codedeploy_deployment_config.as_deref())
+    });
+    let services = || targets.iter().filter_map(|t| t.service.as_ref());
+    let strategies = services()
+        .map(|svc| Strategy::of(&settings.cluster, svc, names))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| Failure::from_error("deploy", e))?;
+    if deploy.is_some_and(|d| d.follow.wait_until == WaitUntil::Paused) {
+        for (svc, strategy) in services().zip(&strategies) {
+            check_pausable(svc, strategy).map_err(|e| Failure::from_error("wait-until", e))?;
+        }
+    }
+    Ok(strategies)
+}
+
+/// One plan per target, in order: its strategy, revision decision and
+/// watching alarms; targets whose new definitions are equal share one
+/// registration (`same_as` names the first).
+fn service_plans(
+    targets: &[Target],
+    strategies: Vec<Strategy>,
+    decisions: Vec<Revision>,
+    watched: &mut impl Iterator<Item = Vec<String>>,
+) -> Vec<ServicePlan> {
     let keys: Vec<Value> = targets
         .iter()
         .map(|t| normalize(&t.rendered.definition))
@@ -83,7 +111,7 @@ pub async fn plan(
             .map(|j| targets[j].name.clone()),
         Revision::Reuse { .. } | Revision::Promote { .. } => None,
     };
-    let services = targets
+    targets
         .iter()
         .zip(strategies)
         .zip(decisions)
@@ -102,19 +130,7 @@ pub async fn plan(
             strategy,
             alarms: watched.next().unwrap_or_default(),
         })
-        .collect();
-    Ok(DeployPlan {
-        cluster: settings.cluster.clone(),
-        services,
-        wait: deploy.map(|d| (d.follow.wait_until, d.follow.timeout)),
-        fail_fast: deploy.is_some_and(|d| d.fail_fast),
-        rollback_on_cancel: deploy.is_some_and(|d| d.on_cancel == OnCancel::Rollback),
-        retention: deploy.and_then(|d| d.retention),
-        schedules: found.map(|found| {
-            let exclude = schedules.map(|s| s.exclude.as_slice()).unwrap_or_default();
-            decide_deploy(found, exclude)
-        }),
-    })
+        .collect()
 }
 
 /// The scheduled tasks `selection` names that run a deployed family in

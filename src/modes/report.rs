@@ -200,19 +200,14 @@ impl Report {
                 continue;
             }
             md.push_str(&format!(
-                "**{}** — against the running {}:\n\n| | running | rendered |\n|---|---|---|\n",
+                "**{}** — against the running {}:\n\n",
                 code(&r.name),
                 code(running)
             ));
-            for c in changes {
-                md.push_str(&format!(
-                    "| {} | {} | {} |\n",
-                    code(&c.what),
-                    code(&c.before),
-                    code(&c.after)
-                ));
-            }
-            md.push('\n');
+            let rows = changes
+                .iter()
+                .map(|c| vec![code(&c.what), code(&c.before), code(&c.after)]);
+            md.push_str(&crate::markdown::table(&["", "running", "rendered"], rows));
         }
         md
     }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_ecs::types::Service;
 use aws_smithy_types::DateTime;
 use serde_json::json;
 
@@ -16,6 +17,7 @@ use super::wait::{WaitFor, wait_stage};
 use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
+use crate::deployment::Updated;
 use crate::deployment::apply::{apply_all, continue_change};
 use crate::deployment::{alarms, native};
 use crate::error::{Failure, Outcome, bad_input};
@@ -31,39 +33,13 @@ pub async fn run(ctx: &RunContext<'_>, c: &ContinueSettings, report: &mut Report
         crate::github::deployment::prepare(settings, c.github.as_ref(), c.follow.wait_until, env)?;
     let mut stages = Stages::new(runner, 5 + usize::from(c.schedules.is_some()));
     let aws = prepare::credentials_stage(&mut stages, settings, runner, env).await?;
-    let (services, actions, moves, watched, lines) = stages
-        .run("find paused deployment", async {
-            let services = describe_services(&aws.ecs, &settings.cluster, &settings.services)
-                .await
-                .map_err(|e| Failure::from_error("service", e))?;
-            let found = services
-                .iter()
-                .map(|svc| find_paused(&aws, &settings.cluster, svc));
-            // The scheduled tasks of the revisions being continued, read
-            // beside the deployments.
-            let (actions, scheduled) = tokio::join!(
-                futures_util::future::try_join_all(found),
-                read::of_services(aws.schedule_clients(), c.schedules.as_ref(), &services)
-            );
-            let actions = actions.map_err(|e| Failure::from_error("continue", e))?;
-            let scheduled = scheduled.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
-            let exclude = c.schedules.as_ref().map(|s| s.exclude.as_slice());
-            let moves = scheduled.map(|found| {
-                let decided = decide_deploy(found, exclude.unwrap_or_default());
-                to_continued_revisions(decided, &actions)
-            });
-            // The alarms that watch each continued deployment, in plan order.
-            let watched: Vec<(String, Vec<String>)> = services
-                .iter()
-                .filter_map(|s| Some((s.service_name()?.to_string(), alarms::of_service(s))))
-                .collect();
-            let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
-            lines.extend(watched.iter().filter_map(|(s, a)| plan::watched_line(s, a)));
-            lines.extend(moves.iter().flatten().map(Decision::line));
-            let headline = lines.join("; ");
-            Ok(((services, actions, moves, watched, lines), headline))
-        })
-        .await?;
+    let Found {
+        services,
+        actions,
+        moves,
+        watched,
+        lines,
+    } = find_stage(&mut stages, ctx, c, &aws).await?;
     report.plan = lines;
     report.rows = actions.iter().map(row).collect();
     if let Some(github) = github {
@@ -79,21 +55,7 @@ pub async fn run(ctx: &RunContext<'_>, c: &ContinueSettings, report: &mut Report
 
     let since = DateTime::from(std::time::SystemTime::now());
     let _armed = ctx.cancel.arm();
-    let updated = stages
-        .run("continue", async {
-            let changes = services
-                .iter()
-                .zip(&actions)
-                .map(|(svc, a)| continue_change(&aws.ecs, svc, a))
-                .collect();
-            let updated = apply_all("continue", changes).await?;
-            let lines: Vec<String> = actions
-                .iter()
-                .map(|a| format!("{}: continued from {}", a.service, a.hook.stage))
-                .collect();
-            Ok((updated, lines.join("; ")))
-        })
-        .await?;
+    let updated = continue_stage(&mut stages, &aws, &services, &actions).await?;
     let cluster = last_segment(&settings.cluster);
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, cluster, u);
@@ -121,6 +83,90 @@ pub async fn run(ctx: &RunContext<'_>, c: &ContinueSettings, report: &mut Report
         .collect();
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
+        .await
+}
+
+/// What mode continue found and decided before changing anything.
+struct Found {
+    services: Vec<Service>,
+    actions: Vec<ContinueAction>,
+    /// The scheduled tasks to move (`scheduled-tasks`), each to its revision.
+    moves: Option<Vec<Decision>>,
+    /// The alarms that watch each continued deployment, in plan order.
+    watched: Vec<(String, Vec<String>)>,
+    /// The plan as printed.
+    lines: Vec<String>,
+}
+
+/// Reads the services, their paused deployments and the scheduled tasks
+/// of their revisions, and decides everything the run will do.
+async fn find_stage(
+    stages: &mut Stages<'_>,
+    ctx: &RunContext<'_>,
+    c: &ContinueSettings,
+    aws: &Aws,
+) -> Result<Found, Failure> {
+    let cluster = &ctx.settings.cluster;
+    stages
+        .run("find paused deployment", async {
+            let services = describe_services(&aws.ecs, cluster, &ctx.settings.services)
+                .await
+                .map_err(|e| Failure::from_error("service", e))?;
+            let found = services.iter().map(|svc| find_paused(aws, cluster, svc));
+            // The scheduled tasks of the revisions being continued, read
+            // beside the deployments.
+            let (actions, scheduled) = tokio::join!(
+                futures_util::future::try_join_all(found),
+                read::of_services(aws.schedule_clients(), c.schedules.as_ref(), &services)
+            );
+            let actions = actions.map_err(|e| Failure::from_error("continue", e))?;
+            let scheduled = scheduled.map_err(|e| Failure::from_error("scheduled-tasks", e))?;
+            let exclude = c.schedules.as_ref().map(|s| s.exclude.as_slice());
+            let moves = scheduled.map(|found| {
+                let decided = decide_deploy(found, exclude.unwrap_or_default());
+                to_continued_revisions(decided, &actions)
+            });
+            let watched: Vec<(String, Vec<String>)> = services
+                .iter()
+                .filter_map(|s| Some((s.service_name()?.to_string(), alarms::of_service(s))))
+                .collect();
+            let mut lines: Vec<String> = actions.iter().map(ContinueAction::describe).collect();
+            lines.extend(watched.iter().filter_map(|(s, a)| plan::watched_line(s, a)));
+            lines.extend(moves.iter().flatten().map(Decision::line));
+            let headline = lines.join("; ");
+            let found = Found {
+                services,
+                actions,
+                moves,
+                watched,
+                lines,
+            };
+            Ok((found, headline))
+        })
+        .await
+}
+
+/// ContinueServiceDeployment (CONTINUE) of every paused deployment.
+async fn continue_stage(
+    stages: &mut Stages<'_>,
+    aws: &Aws,
+    services: &[Service],
+    actions: &[ContinueAction],
+) -> Result<Vec<Updated>, Failure> {
+    stages
+        .run("continue", async {
+            let changes = services
+                .iter()
+                .zip(actions)
+                .map(|(svc, a)| continue_change(&aws.ecs, svc, a))
+                .collect();
+            let updated = apply_all("continue", changes).await?;
+            let lines: Vec<String> = actions
+                .iter()
+                .map(|a| format!("{}: continued from {}", a.service, a.hook.stage))
+                .collect();
+            Ok((updated, lines.join("; ")))
+        })
         .await
 }
 

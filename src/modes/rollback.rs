@@ -2,6 +2,7 @@
 //! the deployment in progress to stop) → roll back → wait → report. It says
 //! what it rolls back from and to before it does.
 
+use aws_sdk_ecs::types::Service;
 use aws_smithy_types::DateTime;
 
 use super::prepare;
@@ -10,6 +11,7 @@ use super::wait::{WaitFor, wait_stage};
 use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
+use crate::deployment::Updated;
 use crate::deployment::apply::{Change, apply_all, rollback_change};
 use crate::deployment::codedeploy;
 use crate::deployment::native;
@@ -56,24 +58,7 @@ pub async fn run(ctx: &RunContext<'_>, r: &RollbackSettings, report: &mut Report
     let since = DateTime::from(std::time::SystemTime::now());
     // From the first change on, a cancelled run says which deployments go on (in the wait).
     let _armed = ctx.cancel.arm();
-    let updated = stages
-        .run("roll back", async {
-            let changes: Vec<Change> = services
-                .iter()
-                .zip(&actions)
-                .map(|(svc, a)| {
-                    rollback_change(&aws.ecs, &aws.codedeploy, &settings.cluster, svc, a)
-                })
-                .collect();
-            let updated = apply_all("rollback", changes).await?;
-            let lines: Vec<String> = updated
-                .iter()
-                .zip(&actions)
-                .map(|(u, a)| done_line(u, a))
-                .collect();
-            Ok((updated, lines.join("; ")))
-        })
-        .await?;
+    let updated = rollback_stage(&mut stages, &aws, &settings.cluster, &services, &actions).await?;
     for (r, u) in report.rows.iter_mut().zip(&updated) {
         r.record_deployment(&aws.region, last_segment(&settings.cluster), u);
     }
@@ -100,6 +85,33 @@ pub async fn run(ctx: &RunContext<'_>, r: &RollbackSettings, report: &mut Report
         .collect();
     stages
         .run("report", async { Ok(((), lines.join("; "))) })
+        .await
+}
+
+/// Each service's rollback, as decided: UpdateService back, or its
+/// deployment in progress stopped with rollback.
+async fn rollback_stage(
+    stages: &mut Stages<'_>,
+    aws: &Aws,
+    cluster: &str,
+    services: &[Service],
+    actions: &[RollbackAction],
+) -> Result<Vec<Updated>, Failure> {
+    stages
+        .run("roll back", async {
+            let changes: Vec<Change> = services
+                .iter()
+                .zip(actions)
+                .map(|(svc, a)| rollback_change(&aws.ecs, &aws.codedeploy, cluster, svc, a))
+                .collect();
+            let updated = apply_all("rollback", changes).await?;
+            let lines: Vec<String> = updated
+                .iter()
+                .zip(actions)
+                .map(|(u, a)| done_line(u, a))
+                .collect();
+            Ok((updated, lines.join("; ")))
+        })
         .await
 }
 

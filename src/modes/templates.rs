@@ -77,68 +77,99 @@ pub async fn render_stage(
                 }
                 _ => HashMap::new(),
             };
-            let patches = Patches {
-                container_input: rendering.containers_input(),
-                environment: &rendering.environment_variables,
-                secrets: &rendering.secrets,
-                set: &rendering.set,
+            let read = Read {
+                services,
+                templates,
+                latest,
+                running,
             };
-            let mut targets = Vec::new();
-            let mut lines = Vec::new();
-            let pairs: Vec<(Option<Service>, (Value, String))> = if services.is_empty() {
-                vec![(None, templates.into_iter().next().expect("one template").1)]
-            } else {
-                services
-                    .into_iter()
-                    .zip(templates.into_iter().map(|(_, t)| t))
-                    .map(|(s, t)| (Some(s), t))
-                    .collect()
-            };
-            let to_render: Vec<ImageToRender> = rendering
-                .images
-                .iter()
-                .zip(images)
-                .map(|(given, resolved)| ImageToRender {
-                    reference: &resolved.reference,
-                    uri: &resolved.uri,
-                    containers: &given.containers,
-                })
-                .collect();
-            let into = match images.len() {
-                1 => "image into",
-                _ => "images into",
-            };
-            for (service, (template, origin)) in pairs {
-                let rendered = taskdef::render(&template, &to_render, &patches)?;
-                let name = service
-                    .as_ref()
-                    .and_then(|s| s.service_name())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| rendered.family().to_string());
-                lines.push(format!(
-                    "{name}: family {} from {origin}, {into} {}",
-                    rendered.family(),
-                    rendered.image_containers().join(", ")
-                ));
-                let latest = Latest::from_read(latest.get(rendered.family()));
-                let running = service
-                    .as_ref()
-                    .and_then(|s| s.task_definition())
-                    .and_then(|arn| running.get(arn).cloned());
-                targets.push(Target {
-                    name,
-                    service,
-                    rendered,
-                    origin,
-                    artifacts: None,
-                    latest,
-                    running,
-                    promoted: None,
-                });
-            }
+            let (targets, lines) = render_all(rendering, images, read)?;
             Ok((targets, lines.join("; ")))
         })
         .await
+}
+
+/// What rendering reads first: the services, their templates, each
+/// family's latest revision and (mode render) the definitions they run.
+struct Read {
+    services: Vec<Service>,
+    templates: Templates,
+    latest: HashMap<String, Option<Value>>,
+    running: HashMap<String, Value>,
+}
+
+/// Renders every target from what was read: the targets, and a line each.
+fn render_all(
+    rendering: &Rendering,
+    images: &[ResolvedImage],
+    read: Read,
+) -> Result<(Vec<Target>, Vec<String>), Failure> {
+    let Read {
+        services,
+        templates,
+        latest,
+        running,
+    } = read;
+    let patches = Patches {
+        container_input: rendering.containers_input(),
+        environment: &rendering.environment_variables,
+        secrets: &rendering.secrets,
+        set: &rendering.set,
+    };
+    let mut targets = Vec::new();
+    let mut lines = Vec::new();
+    let pairs: Vec<(Option<Service>, (Value, String))> = if services.is_empty() {
+        vec![(None, templates.into_iter().next().expect("one template").1)]
+    } else {
+        services
+            .into_iter()
+            .zip(templates.into_iter().map(|(_, t)| t))
+            .map(|(s, t)| (Some(s), t))
+            .collect()
+    };
+    let to_render: Vec<ImageToRender> = rendering
+        .images
+        .iter()
+        .zip(images)
+        .map(|(given, resolved)| ImageToRender {
+            reference: &resolved.reference,
+            uri: &resolved.uri,
+            containers: &given.containers,
+        })
+        .collect();
+    let into = match images.len() {
+        1 => "image into",
+        _ => "images into",
+    };
+    for (service, (template, origin)) in pairs {
+        let rendered = taskdef::render(&template, &to_render, &patches)?;
+        let name = service
+            .as_ref()
+            .and_then(|s| s.service_name())
+            .map(str::to_string)
+            .unwrap_or_else(|| rendered.family().to_string());
+        lines.push(format!(
+            "{name}: family {} from {origin}, {into} {}",
+            rendered.family(),
+            rendered.image_containers().join(", ")
+        ));
+        let latest = Latest::from_read(latest.get(rendered.family()));
+        let running = service
+            .as_ref()
+            .and_then(|s| s.task_definition())
+            .and_then(|arn| running.get(arn).cloned());
+        targets.push(Target {
+            name,
+            service,
+            rendered,
+            origin,
+            artifacts: None,
+            latest,
+            running,
+            promoted: None,
+        });
+    }
+    Ok((targets, lines))
 }
 
 type Templates = Vec<(String, (Value, String))>;

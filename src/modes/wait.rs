@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_smithy_types::DateTime;
 
 use super::report::Report;
@@ -106,18 +107,8 @@ pub async fn wait_stage(
             results.extend(rolled);
             // Why a native or CodeDeploy deployment failed, as for rolling ones.
             // Which alarms fired is read beside those stopped tasks.
-            let mut others: Vec<WaitResult> = deployed.into_iter().chain(natively).collect();
-            let failed = alarms::failed(results.iter().chain(&others));
-            let explained = others.iter_mut().map(|r| explain_failure(&aws.ecs, &ctx.settings.cluster, logs.as_ref(), r));
-            let (_, fired) = tokio::join!(
-                futures_util::future::join_all(explained),
-                alarms::fired(&aws.cloudwatch, &wait.alarms, &failed)
-            );
-            results.extend(others);
-            match fired {
-                Ok(fired) => alarms::assign(&mut results, fired),
-                Err(warning) => runner.warning("deploy", &warning),
-            }
+            let others: Vec<WaitResult> = deployed.into_iter().chain(natively).collect();
+            let results = explained(ctx, aws, &wait.alarms, logs.as_ref(), results, others).await;
             let (ok, paused) = record(report, &results)?;
             if paused > 0 {
                 set_paused_output(runner, report)?;
@@ -128,6 +119,35 @@ pub async fn wait_stage(
             }))
         })
         .await
+}
+
+/// Every result, rolling ones first, with why the native and CodeDeploy
+/// deployments that failed did (their stopped tasks, as a rolling one's
+/// already say) and which of the alarms watching the failed ones fired —
+/// read at the same time.
+async fn explained(
+    ctx: &RunContext<'_>,
+    aws: &Aws,
+    watching: &HashMap<String, Vec<String>>,
+    logs: Option<&(SdkConfig, String)>,
+    mut results: Vec<WaitResult>,
+    mut others: Vec<WaitResult>,
+) -> Vec<WaitResult> {
+    let failed = alarms::failed(results.iter().chain(&others));
+    let cluster = &ctx.settings.cluster;
+    let explained = others
+        .iter_mut()
+        .map(|r| explain_failure(&aws.ecs, cluster, logs, r));
+    let (_, fired) = tokio::join!(
+        futures_util::future::join_all(explained),
+        alarms::fired(&aws.cloudwatch, watching, &failed)
+    );
+    results.extend(others);
+    match fired {
+        Ok(fired) => alarms::assign(&mut results, fired),
+        Err(warning) => ctx.runner.warning("deploy", &warning),
+    }
+    results
 }
 
 /// The failure of a run cancelled while it waited: the deployments it

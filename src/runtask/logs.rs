@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsFluentBuilder;
 use aws_types::region::Region;
 use serde_json::Value;
 
@@ -94,16 +95,21 @@ impl LogFollower {
         }
     }
 
+    /// A GetLogEvents request for the stream.
+    fn events(&self) -> GetLogEventsFluentBuilder {
+        let request = self.client.get_log_events();
+        request
+            .log_group_name(&self.stream.group)
+            .log_stream_name(&self.stream.stream)
+    }
+
     /// Prints the lines that arrived since the last call; returns how many.
     /// A stream that does not exist yet (the container has not started) is quietly waited for.
     pub async fn poll(&mut self, runner: &Runner) -> usize {
         let (mut new, mut pages) = (0, 0);
         loop {
             let sent = self
-                .client
-                .get_log_events()
-                .log_group_name(&self.stream.group)
-                .log_stream_name(&self.stream.stream)
+                .events()
                 .start_from_head(true)
                 .set_next_token(self.token.clone())
                 .send()
@@ -164,10 +170,7 @@ impl LogFollower {
     /// read from the end); `Err` says why they cannot be read.
     pub async fn last_lines(&self, n: i32) -> Result<Vec<String>, String> {
         let out = self
-            .client
-            .get_log_events()
-            .log_group_name(&self.stream.group)
-            .log_stream_name(&self.stream.stream)
+            .events()
             .start_from_head(false)
             .limit(n)
             .send()

@@ -4,13 +4,8 @@ use super::*;
 use crate::inputs::{ModeSettings, RawInputs, Settings, TaskSettings};
 
 fn settings(extra: &[(&'static str, &str)]) -> TaskSettings {
-    let mut raw = RawInputs::default();
-    for (k, v) in [("mode", "migrate"), ("image", "web:v1"), ("service", "web")]
-        .iter()
-        .chain(extra)
-    {
-        raw.set(k, v);
-    }
+    let given = [("mode", "migrate"), ("image", "web:v1"), ("service", "web")];
+    let raw: RawInputs = given.iter().chain(extra).copied().collect();
     task(Settings::parse(&raw).unwrap())
 }
 
@@ -85,15 +80,12 @@ fn inputs_override_the_service() {
 
 #[test]
 fn without_a_service_subnets_are_required() {
-    let mut raw = RawInputs::default();
-    for (k, v) in [
+    let given = [
         ("mode", "migrate"),
         ("image", "web:v1"),
         ("task-definition", "web"),
-    ] {
-        raw.set(k, v);
-    }
-    let s = task(Settings::parse(&raw).unwrap());
+    ];
+    let s = task(Settings::parse(&RawInputs::from_iter(given)).unwrap());
     let edge = |e| crate::error::Failure::from_error("migrate", e);
     let err = edge(plan(&s, None, &td(), &["web".into()]).unwrap_err());
     assert_eq!(err.title, "subnets");

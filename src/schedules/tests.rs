@@ -38,24 +38,22 @@ fn entries_name_rules_and_schedules_in_every_form() {
         group: group.into(),
         name: name.into(),
     };
-    assert_eq!(Place::parse("rule/nightly"), Ok(rule("default", "nightly")));
-    assert_eq!(Place::parse("rule/ops/nightly"), Ok(rule("ops", "nightly")));
-    assert_eq!(
-        Place::parse("schedule/hourly"),
-        Ok(schedule("default", "hourly"))
-    );
-    assert_eq!(
-        Place::parse("schedule/batch/hourly"),
-        Ok(schedule("batch", "hourly"))
-    );
-    assert_eq!(
-        Place::parse("arn:aws:events:eu-west-1:123456789012:rule/ops/nightly"),
-        Ok(rule("ops", "nightly"))
-    );
-    assert_eq!(
-        Place::parse("arn:aws:scheduler:eu-west-1:123456789012:schedule/batch/hourly"),
-        Ok(schedule("batch", "hourly"))
-    );
+    for (given, place) in [
+        ("rule/nightly", rule("default", "nightly")),
+        ("rule/ops/nightly", rule("ops", "nightly")),
+        ("schedule/hourly", schedule("default", "hourly")),
+        ("schedule/batch/hourly", schedule("batch", "hourly")),
+        (
+            "arn:aws:events:eu-west-1:123456789012:rule/ops/nightly",
+            rule("ops", "nightly"),
+        ),
+        (
+            "arn:aws:scheduler:eu-west-1:123456789012:schedule/batch/hourly",
+            schedule("batch", "hourly"),
+        ),
+    ] {
+        assert_eq!(Place::parse(given), Ok(place), "{given}");
+    }
     assert_eq!(rule("default", "nightly").to_string(), "rule/nightly");
     assert_eq!(rule("ops", "nightly").to_string(), "rule/ops/nightly");
     assert_eq!(schedule("default", "h").to_string(), "schedule/default/h");

@@ -137,6 +137,21 @@ fn registered_name(info: &str, registered: &[String]) -> Option<(String, Option<
     registered.contains(&name).then_some((name, space))
 }
 
+/// The `k=v` pairs of a command's properties, split at `separator`: a pair
+/// without `=`, or with an empty key or value, is dropped; keys lowercased.
+fn properties(
+    text: Option<&str>,
+    separator: char,
+    unescape: fn(&str) -> String,
+) -> BTreeMap<String, String> {
+    let pairs = text.into_iter().flat_map(|t| t.split(separator));
+    pairs
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .map(|(k, v)| (k.to_lowercase(), unescape(v)))
+        .collect()
+}
+
 /// `ActionCommand.TryParseV2`.
 pub fn try_parse_v2(message: &str, registered: &[String]) -> Option<Command> {
     let trimmed = message.trim_start();
@@ -144,21 +159,8 @@ pub fn try_parse_v2(message: &str, registered: &[String]) -> Option<Command> {
     let end = rest.find("::")?;
     let info = &rest[..end];
     let (name, space) = registered_name(info, registered)?;
-    let mut properties = BTreeMap::new();
-    if let Some(space) = space.filter(|s| *s > 0) {
-        for pair in info[space + 1..]
-            .trim()
-            .split(',')
-            .filter(|p| !p.is_empty())
-        {
-            if let Some((k, v)) = pair.split_once('=')
-                && !k.is_empty()
-                && !v.is_empty()
-            {
-                properties.insert(k.to_lowercase(), unescape_property(v));
-            }
-        }
-    }
+    let text = space.filter(|s| *s > 0).map(|s| info[s + 1..].trim());
+    let properties = properties(text, ',', unescape_property);
     Some(Command {
         name,
         properties,
@@ -174,17 +176,8 @@ pub fn try_parse(message: &str, registered: &[String]) -> Option<Command> {
     let rb = prefix + message[prefix..].find(']')?;
     let info = &message[prefix + 3..rb];
     let (name, space) = registered_name(info, registered)?;
-    let mut properties = BTreeMap::new();
-    if let Some(space) = space.filter(|s| *s > 0) {
-        for pair in info[space + 1..].split(';').filter(|p| !p.is_empty()) {
-            if let Some((k, v)) = pair.split_once('=')
-                && !k.is_empty()
-                && !v.is_empty()
-            {
-                properties.insert(k.to_lowercase(), unescape_legacy(v));
-            }
-        }
-    }
+    let text = space.filter(|s| *s > 0).map(|s| &info[s + 1..]);
+    let properties = properties(text, ';', unescape_legacy);
     Some(Command {
         name,
         properties,

@@ -111,6 +111,15 @@ fn provider(url: String, sts: aws_sdk_sts::Client) -> (OidcCredentials, Arc<Runn
     )
 }
 
+/// A [`provider`] whose STS answers every request with credentials that
+/// live `lifetime`; the rule, to count the calls.
+fn answering(url: String, lifetime: Duration) -> (OidcCredentials, aws_smithy_mocks::Rule) {
+    let rule = mock!(aws_sdk_sts::Client::assume_role_with_web_identity)
+        .then_output(move || sts_answer(lifetime));
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&rule]);
+    (provider(url, sts).0, rule)
+}
+
 #[tokio::test]
 async fn credentials_are_cached_while_fresh() {
     let (url, hits) = token_service(0);
@@ -140,27 +149,18 @@ async fn credentials_are_cached_while_fresh() {
 async fn credentials_near_expiry_are_refreshed_with_a_new_token() {
     let (url, hits) = token_service(0);
     // Four minutes left: inside the five-minute refresh margin.
-    let rule = mock!(aws_sdk_sts::Client::assume_role_with_web_identity)
-        .then_output(|| sts_answer(Duration::from_secs(240)));
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&rule]);
-    let (p, _) = provider(url, sts);
+    let (p, rule) = answering(url, Duration::from_secs(240));
     p.provide_credentials().await.unwrap();
     p.provide_credentials().await.unwrap();
     assert_eq!(rule.num_calls(), 2, "refreshed before expiry");
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        2,
-        "each refresh asks for a fresh OIDC token"
-    );
+    let asked = hits.load(Ordering::SeqCst);
+    assert_eq!(asked, 2, "each refresh asks for a fresh OIDC token");
 }
 
 #[tokio::test]
 async fn the_token_request_is_retried_on_server_errors() {
     let (url, hits) = token_service(2);
-    let rule = mock!(aws_sdk_sts::Client::assume_role_with_web_identity)
-        .then_output(|| sts_answer(Duration::from_secs(3600)));
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&rule]);
-    let (p, _) = provider(url, sts);
+    let (p, _) = answering(url, Duration::from_secs(3600));
     p.provide_credentials().await.unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 }

@@ -5,6 +5,18 @@ use crate::common::assert_contains;
 
 use std::time::Duration;
 
+/// A follower of the stream `ecs/web/t1` of `/ecs/web`, its GetLogEvents
+/// answered by `rules`.
+fn web_log(rules: &[&aws_smithy_mocks::Rule], mode: RuleMode) -> LogFollower {
+    let client = mock_client!(aws_sdk_cloudwatchlogs, mode, rules);
+    let stream = LogStream {
+        group: "/ecs/web".into(),
+        stream: "ecs/web/t1".into(),
+        region: "eu-west-1".into(),
+    };
+    LogFollower::with_client(client, stream)
+}
+
 use aws_sdk_cloudwatchlogs::operation::get_log_events::{GetLogEventsError, GetLogEventsOutput};
 use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
 use aws_sdk_cloudwatchlogs::types::error::ResourceNotFoundException;
@@ -169,13 +181,7 @@ async fn a_log_stream_that_appears_late_is_waited_for_quietly_and_short_tasks_sk
         })
         .repeatedly()
         .build();
-    let logs_client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[&logs_rule]);
-    let stream = LogStream {
-        group: "/ecs/web".into(),
-        stream: "ecs/web/t1".into(),
-        region: "eu-west-1".into(),
-    };
-    let mut follower = Some(LogFollower::with_client(logs_client, stream));
+    let mut follower = Some(web_log(&[&logs_rule], RuleMode::MatchAny));
     let (r, log) = runner();
     let mut w = waiter(
         &ecs,
@@ -268,13 +274,7 @@ fn follower(clock: &Clock) -> Option<LogFollower> {
             .next_forward_token("f/1")
             .build()
     });
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[&rule]);
-    let stream = LogStream {
-        group: "/ecs/web".into(),
-        stream: "ecs/web/t1".into(),
-        region: "eu-west-1".into(),
-    };
-    Some(LogFollower::with_client(client, stream))
+    Some(web_log(&[&rule], RuleMode::MatchAny))
 }
 
 async fn wait_for(task_after: usize, last: Task, describes: &Clock, logs: &Clock) -> f64 {
@@ -381,13 +381,7 @@ async fn an_empty_page_with_a_moving_token_is_not_the_end_of_the_log() {
         })
         .output(move || page(&[], "f/4"))
         .build();
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::Sequential, &[&rule]);
-    let stream = LogStream {
-        group: "/ecs/web".into(),
-        stream: "ecs/web/t1".into(),
-        region: "eu-west-1".into(),
-    };
-    let mut follower = LogFollower::with_client(client, stream);
+    let mut follower = web_log(&[&rule], RuleMode::Sequential);
     let (r, log) = runner();
     assert_eq!(follower.poll(&r).await, 2);
     assert_eq!(

@@ -22,16 +22,23 @@ use fargate_deploy::poll::PollSchedule;
 
 const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/1";
 
-fn at(status: S, stage: Stage) -> DescribeServiceDeploymentsOutput {
+/// The service deployment at `stage` with `status`, to build on.
+fn deployment(status: S, stage: Stage) -> aws_sdk_ecs::types::builders::ServiceDeploymentBuilder {
+    ServiceDeployment::builder()
+        .service_deployment_arn(ARN)
+        .status(status)
+        .lifecycle_stage(stage)
+}
+
+/// DescribeServiceDeployments answering `deployment`.
+fn answer(deployment: ServiceDeployment) -> DescribeServiceDeploymentsOutput {
     DescribeServiceDeploymentsOutput::builder()
-        .service_deployments(
-            ServiceDeployment::builder()
-                .service_deployment_arn(ARN)
-                .status(status)
-                .lifecycle_stage(stage)
-                .build(),
-        )
+        .service_deployments(deployment)
         .build()
+}
+
+fn at(status: S, stage: Stage) -> DescribeServiceDeploymentsOutput {
+    answer(deployment(status, stage).build())
 }
 
 /// `native::follow` against the mocked answers until `until`, with a
@@ -128,20 +135,15 @@ async fn traffic_shifted_returns_at_the_bake_time() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_is_a_failure_with_its_reason_unless_it_was_asked_for() {
     let rolled = || {
-        DescribeServiceDeploymentsOutput::builder()
-            .service_deployments(
-                ServiceDeployment::builder()
-                    .service_deployment_arn(ARN)
-                    .status(S::RollbackSuccessful)
-                    .lifecycle_stage(Stage::ScaleUp)
-                    .rollback(
-                        Rollback::builder()
-                            .reason("Alarm high-5xx went into ALARM")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
+        answer(
+            deployment(S::RollbackSuccessful, Stage::ScaleUp)
+                .rollback(
+                    Rollback::builder()
+                        .reason("Alarm high-5xx went into ALARM")
+                        .build(),
+                )
+                .build(),
+        )
     };
     let rule = mock!(Client::describe_service_deployments).then_output(rolled);
     let (res, _) = follow_mocked(&[&rule], 600, false, false).await;
@@ -167,16 +169,11 @@ fn paused(hook: &str, status: HookStatus) -> DescribeServiceDeploymentsOutput {
         .expires_at(aws_smithy_types::DateTime::from_secs(1_800_000_000))
         .timeout_action(DeploymentLifecycleHookAction::Rollback)
         .build();
-    DescribeServiceDeploymentsOutput::builder()
-        .service_deployments(
-            ServiceDeployment::builder()
-                .service_deployment_arn(ARN)
-                .status(S::InProgress)
-                .lifecycle_stage(Stage::PostTestTrafficShift)
-                .lifecycle_hook_details(detail)
-                .build(),
-        )
-        .build()
+    answer(
+        deployment(S::InProgress, Stage::PostTestTrafficShift)
+            .lifecycle_hook_details(detail)
+            .build(),
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -300,17 +297,12 @@ async fn an_alarm_or_circuit_breaker_rollback_names_what_tripped() {
             .failure_count(0)
             .threshold(3)
             .build();
-        DescribeServiceDeploymentsOutput::builder()
-            .service_deployments(
-                ServiceDeployment::builder()
-                    .service_deployment_arn(ARN)
-                    .status(S::RollbackInProgress)
-                    .lifecycle_stage(Stage::BakeTime)
-                    .alarms(alarms)
-                    .deployment_circuit_breaker(breaker)
-                    .build(),
-            )
-            .build()
+        answer(
+            deployment(S::RollbackInProgress, Stage::BakeTime)
+                .alarms(alarms)
+                .deployment_circuit_breaker(breaker)
+                .build(),
+        )
     };
     let rule = mock!(Client::describe_service_deployments).then_output(rolled);
     let (res, _) = follow_mocked(&[&rule], 600, false, false).await;

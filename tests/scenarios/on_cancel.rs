@@ -99,6 +99,20 @@ fn not_paused_stop() -> [aws_smithy_mocks::Rule; 2] {
     [described, stop]
 }
 
+/// A run cancelled by `signal` while a rolling deployment is in progress:
+/// it is stopped with rollback, which is back after `polls_until_back`
+/// polls. The lines said, the time taken, and the rollback's poll rule.
+async fn cancel_rolling(
+    polls_until_back: usize,
+    signal: &str,
+) -> (Vec<String>, Duration, aws_smithy_mocks::Rule) {
+    let (list, back) = (in_progress(), rolling_back(polls_until_back));
+    let [described, stop] = not_paused_stop();
+    let rules = [&list, &described, &stop, &back];
+    let (lines, took) = cancel(&rules, DeploymentKind::Rolling, signal).await;
+    (lines, took, back)
+}
+
 /// A native deployment paused at a lifecycle hook is rolled back the way
 /// ECS documents for a paused one: ContinueServiceDeployment ROLLBACK.
 #[tokio::test(start_paused = true)]
@@ -144,14 +158,7 @@ async fn a_deployment_paused_at_a_hook_is_continued_with_rollback() {
 /// followed until it is back (here after three polls), and says so.
 #[tokio::test(start_paused = true)]
 async fn after_sigint_the_rollback_is_followed_until_it_is_back() {
-    let (list, back) = (in_progress(), rolling_back(3));
-    let [described, stop] = not_paused_stop();
-    let (lines, took) = cancel(
-        &[&list, &described, &stop, &back],
-        DeploymentKind::Rolling,
-        "SIGINT",
-    )
-    .await;
+    let (lines, took, back) = cancel_rolling(3, "SIGINT").await;
     assert_eq!(
         lines,
         [
@@ -166,14 +173,7 @@ async fn after_sigint_the_rollback_is_followed_until_it_is_back() {
 /// says the rollback is still under way.
 #[tokio::test(start_paused = true)]
 async fn after_sigterm_it_ends_in_time_and_says_where_the_rollback_stands() {
-    let (list, back) = (in_progress(), rolling_back(30));
-    let [described, stop] = not_paused_stop();
-    let (lines, took) = cancel(
-        &[&list, &described, &stop, &back],
-        DeploymentKind::Rolling,
-        "SIGTERM",
-    )
-    .await;
+    let (lines, took, _) = cancel_rolling(30, "SIGTERM").await;
     assert!(took <= Duration::from_secs(2), "{took:?}");
     assert_eq!(lines.len(), 1);
     assert!(

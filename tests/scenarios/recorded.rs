@@ -49,6 +49,16 @@ fn ours() -> Followed {
     }
 }
 
+/// The service of `fixture`, judged a failure that rolled back; its reason.
+async fn rolled_back(fixture: &'static str) -> (Service, String) {
+    let svc = service(fixture).await;
+    let verdict = assess(&svc, &ours());
+    let (reason, rolled_back) = common::ecs::failure(&verdict);
+    assert!(rolled_back, "{reason}");
+    let reason = reason.to_string();
+    (svc, reason)
+}
+
 #[tokio::test]
 async fn a_rolling_deployment_under_way_is_waited_for() {
     let svc = service("ecs-describe-services-rolling.json").await;
@@ -60,10 +70,7 @@ async fn a_rolling_deployment_under_way_is_waited_for() {
 
 #[tokio::test]
 async fn a_circuit_breaker_rollback_is_a_failure_that_rolled_back() {
-    let svc = service("ecs-describe-services-circuit-breaker-rollback.json").await;
-    let verdict = assess(&svc, &ours());
-    let (reason, rolled_back) = common::ecs::failure(&verdict);
-    assert!(rolled_back);
+    let (_, reason) = rolled_back("ecs-describe-services-circuit-breaker-rollback.json").await;
     assert!(
         reason.starts_with(
             "ECS deployment circuit breaker: tasks failed to start. ECS is rolling back to web:7"
@@ -74,10 +81,7 @@ async fn a_circuit_breaker_rollback_is_a_failure_that_rolled_back() {
 
 #[tokio::test]
 async fn an_alarm_rollback_is_a_failure_that_rolled_back_in_ecs_words() {
-    let svc = service("ecs-describe-services-alarm-rollback.json").await;
-    let verdict = assess(&svc, &ours());
-    let (reason, rolled_back) = common::ecs::failure(&verdict);
-    assert!(rolled_back);
+    let (svc, reason) = rolled_back("ecs-describe-services-alarm-rollback.json").await;
     let said = svc.deployments()[1].rollout_state_reason().unwrap();
     assert!(reason.starts_with(said.trim_end_matches('.')), "{reason}");
     assert!(reason.contains("ECS is rolling back to web:7"), "{reason}");

@@ -19,6 +19,16 @@ use fargate_deploy::deployment::update_service;
 use fargate_deploy::error::{Failure, FailureKind};
 use fargate_deploy::service::describe_services;
 
+/// DescribeServices of `service` in prod, answered by `describe`: refused
+/// as bad input (the edge decides the kind from the error's chain).
+async fn refused(describe: &aws_smithy_mocks::Rule, service: &str) -> Failure {
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[describe]);
+    let err = describe_services(&ecs, "prod", &[service.to_string()]).await;
+    let err = Failure::from_error("service", err.unwrap_err());
+    assert_eq!(err.kind, FailureKind::BadInput, "{err}");
+    err
+}
+
 #[tokio::test]
 async fn missing_inactive_and_draining_services_are_bad_input() {
     for (status, expect) in [
@@ -33,15 +43,7 @@ async fn missing_inactive_and_draining_services_are_bad_input() {
                     .build(),
             ])
         });
-        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
-        // The edge decides the kind from the error's chain.
-        let err = Failure::from_error(
-            "service",
-            describe_services(&ecs, "prod", &["web".to_string()])
-                .await
-                .unwrap_err(),
-        );
-        assert_eq!(err.kind, FailureKind::BadInput);
+        let err = refused(&describe, "web").await;
         assert!(err.headline.contains(expect), "{err}");
     }
     let describe = mock!(Client::describe_services).then_output(|| {
@@ -54,14 +56,7 @@ async fn missing_inactive_and_draining_services_are_bad_input() {
             )
             .build()
     });
-    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[&describe]);
-    let err = Failure::from_error(
-        "service",
-        describe_services(&ecs, "prod", &["api".to_string()])
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(err.kind, FailureKind::BadInput);
+    let err = refused(&describe, "api").await;
     assert!(
         err.headline
             .contains("service `api` not found in cluster `prod` (MISSING)"),

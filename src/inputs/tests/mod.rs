@@ -2,11 +2,7 @@ use super::*;
 use crate::error::FailureKind;
 
 fn raw(pairs: &[(&'static str, &str)]) -> RawInputs {
-    let mut r = RawInputs::default();
-    for (k, v) in pairs {
-        r.set(k, v);
-    }
-    r
+    pairs.iter().copied().collect()
 }
 
 fn base() -> Vec<(&'static str, &'static str)> {
@@ -125,26 +121,15 @@ fn set_lines_parse_path_and_json() {
         "$.containerDefinitions[?(@.name == 'web')].memory"
     );
     assert_eq!(set[1].value, serde_json::json!(1024));
-    assert!(
-        input_error(&[("set", "$.cpu = 512abc")])
-            .headline
-            .contains("not JSON")
-    );
-    assert!(
-        input_error(&[("set", "cpu = 1")])
-            .headline
-            .contains("must start with `$`")
-    );
-    assert!(
-        input_error(&[("set", "$.cpu[ = 1")])
-            .headline
-            .contains("not a valid JSONPath")
-    );
-    assert!(
-        input_error(&[("set", "$.cpu")])
-            .headline
-            .contains("JSONPATH = JSON")
-    );
+    for (line, says) in [
+        ("$.cpu = 512abc", "not JSON"),
+        ("cpu = 1", "must start with `$`"),
+        ("$.cpu[ = 1", "not a valid JSONPath"),
+        ("$.cpu", "JSONPATH = JSON"),
+    ] {
+        let headline = input_error(&[("set", line)]).headline;
+        assert!(headline.contains(says), "{line}: {headline}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{Report, TargetRow, short_digest};
 use crate::error::Failure;
 use crate::inputs::Mode;
-use crate::markdown::{code, fenced, text};
+use crate::markdown::{code, fenced, table, text};
 use crate::stages::elapsed;
 
 impl Report {
@@ -97,17 +97,22 @@ impl Report {
     }
 
     fn render_table(&self, outcome: &Result<(), Failure>, took: Duration) -> String {
-        let mut md = String::from(
-            "| target | family | containers | template | image digest | artifacts | duration | result |\n|---|---|---|---|---|---|---|---|\n",
-        );
-        let result = if outcome.is_ok() {
-            "success"
-        } else {
-            "failure"
+        let result = match outcome {
+            Ok(()) => "success",
+            Err(_) => "failure",
         };
-        for r in &self.rows {
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {result} |\n",
+        let headers = [
+            "target",
+            "family",
+            "containers",
+            "template",
+            "image digest",
+            "artifacts",
+            "duration",
+            "result",
+        ];
+        let rows = self.rows.iter().map(|r| {
+            vec![
                 code(&r.name),
                 code(&r.family),
                 code(&r.containers.join(", ")),
@@ -115,10 +120,10 @@ impl Report {
                 self.digest(),
                 r.artifacts.as_deref().map(code).unwrap_or_else(dash),
                 elapsed(took),
-            ));
-        }
-        md.push('\n');
-        md
+                result.to_string(),
+            ]
+        });
+        table(&headers, rows)
     }
 
     /// With many services, the details (each failure's events, tasks and
@@ -145,24 +150,29 @@ impl Report {
                 self.rows.len()
             ));
         }
-        md.push_str(&format!(
-            "| service | revision | reused? | image digest | {started} | duration | result |\n|---|---|---|---|---|---|---|\n"
-        ));
-        let unreported = if outcome.is_ok() {
-            "success"
-        } else {
-            "not reached"
+        let unreported = match outcome {
+            Ok(()) => "success",
+            Err(_) => "not reached",
         };
-        for r in &self.rows {
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+        let headers = [
+            "service",
+            "revision",
+            "reused?",
+            "image digest",
+            started,
+            "duration",
+            "result",
+        ];
+        let rows = self.rows.iter().map(|r| {
+            let reused = match r.reused {
+                Some(true) => "reused",
+                Some(false) => "new",
+                None => "—",
+            };
+            vec![
                 code(&r.name),
                 r.revision.as_deref().map(code).unwrap_or_else(dash),
-                match r.reused {
-                    Some(true) => "reused",
-                    Some(false) => "new",
-                    None => "—",
-                },
+                reused.to_string(),
                 self.digest(),
                 r.deployment.as_deref().map(code).unwrap_or_else(dash),
                 r.took.map(elapsed).unwrap_or_else(dash),
@@ -170,9 +180,9 @@ impl Report {
                     .as_deref()
                     .map(text)
                     .unwrap_or_else(|| unreported.into()),
-            ));
-        }
-        md.push('\n');
+            ]
+        });
+        md.push_str(&table(&headers, rows));
         md
     }
 

@@ -38,6 +38,18 @@ fn updated(service: &str, id: &str, codedeploy: bool) -> Updated {
     }
 }
 
+/// A row for service `name` of family `family` (its one container of the
+/// same name), rendered from `origin`.
+fn row(name: &str, family: &str, origin: &str) -> TargetRow {
+    TargetRow {
+        name: name.into(),
+        family: family.into(),
+        containers: vec![family.into()],
+        origin: origin.into(),
+        ..TargetRow::default()
+    }
+}
+
 fn deploy_report() -> Report {
     let mut report = Report::new(Mode::Deploy);
     report.images = vec![image()];
@@ -48,19 +60,15 @@ fn deploy_report() -> Report {
         ("web", "ecs-svc/5178915112541213", false, false),
         ("bluegreen", "d-7QX2C9ZK1", true, true),
     ] {
-        let mut row = TargetRow {
-            name: name.into(),
-            family: "web".into(),
-            containers: vec!["web".into()],
-            origin: "service's current web:41".into(),
+        let mut deployed = TargetRow {
             revision: Some("web:42".into()),
             reused: Some(reused),
             took: Some(Duration::from_millis(83_400)),
             outcome: Some("success".into()),
-            ..TargetRow::default()
+            ..row(name, "web", "service's current web:41")
         };
-        row.record_deployment("eu-west-1", "prod", &updated(name, id, cd));
-        report.rows.push(row);
+        deployed.record_deployment("eu-west-1", "prod", &updated(name, id, cd));
+        report.rows.push(deployed);
     }
     report
 }
@@ -145,10 +153,6 @@ fn a_failed_migration_with_its_last_lines() {
     report.run_url =
         Some("https://github.com/octo-org/octo-app/actions/runs/4242/attempts/1".into());
     report.rows.push(TargetRow {
-        name: "web".into(),
-        family: "web".into(),
-        containers: vec!["web".into()],
-        origin: "service's current web:41".into(),
         revision: Some("web:42".into()),
         reused: Some(false),
         deployment: Some("aa2a2a23904641e8".into()),
@@ -158,7 +162,7 @@ fn a_failed_migration_with_its_last_lines() {
             ("task", "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/aa2a2a23904641e8/configuration?region=eu-west-1".into()),
             ("log stream", "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fweb/log-events/ecs$252Fweb$252Faa2a2a23904641e8".into()),
         ],
-        ..TargetRow::default()
+        ..row("web", "web", "service's current web:41")
     });
     report.exit_code = Some(3);
     report.migration_log = vec![
@@ -173,10 +177,6 @@ fn render_report() -> Report {
     let mut report = Report::new(Mode::Render);
     report.images = vec![image()];
     report.rows.push(TargetRow {
-        name: "web".into(),
-        family: "web".into(),
-        containers: vec!["web".into()],
-        origin: "file deploy/web.json".into(),
         artifacts: Some(".fargate-deploy".into()),
         plan: Some((
             "web:41".into(),
@@ -193,15 +193,11 @@ fn render_report() -> Report {
                 },
             ],
         )),
-        ..TargetRow::default()
+        ..row("web", "web", "file deploy/web.json")
     });
     report.rows.push(TargetRow {
-        name: "worker".into(),
-        family: "worker".into(),
-        containers: vec!["worker".into()],
-        origin: "service's current worker:7".into(),
         plan: Some(("worker:7".into(), vec![])),
-        ..TargetRow::default()
+        ..row("worker", "worker", "service's current worker:7")
     });
     report
 }
