@@ -57,9 +57,11 @@ pub fn fenced(info: &str, lines: &[String]) -> String {
     md
 }
 
-/// A table: `headers`, then one row per item of `rows`, then a blank line.
-/// The cells must already be Markdown (see [`code`] and [`text`]).
-pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+/// A table: its header (`header`: the titles, `|`-separated as the line
+/// reads, an empty title too), then one row per item of `rows`, then a
+/// blank line. The cells must already be Markdown (see [`code`], [`text`]).
+pub fn table(header: &str, rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let headers: Vec<&str> = header.split('|').map(str::trim).collect();
     let line = |cells: &mut dyn Iterator<Item = &str>| {
         let cell = |c: &str| {
             if c.is_empty() {
@@ -96,7 +98,7 @@ mod tests {
     #[test]
     fn a_table_has_its_header_a_rule_a_row_per_item_and_a_blank_line() {
         let rows = [vec!["`web`".to_string(), "1".to_string()]];
-        let md = table(&["", "count"], rows);
+        let md = table(" | count", rows);
         assert_eq!(md, "| | count |\n|---|---|\n| `web` | 1 |\n\n");
     }
 

@@ -50,6 +50,12 @@ impl<'a> Stages<'a> {
         self.runner.group_end();
         value
     }
+
+    /// The last stage of every mode: the report, whose result is `summary`
+    /// (what the run did, said once more).
+    pub async fn report(&mut self, summary: String) -> Result<(), Failure> {
+        self.run("report", async { Ok(((), summary)) }).await
+    }
 }
 
 /// A stage's time: hundredths under ten seconds (a stage of a few round

@@ -90,9 +90,7 @@ pub async fn run(ctx: &RunContext<'_>, d: &DeploySettings, report: &mut Report) 
     )
     .await?;
     let lines: Vec<String> = report.rows.iter().map(report_line).collect();
-    stages
-        .run("report", async { Ok(((), lines.join("; "))) })
-        .await
+    stages.report(lines.join("; ")).await
 }
 
 /// Once every deployment succeeded, as planned: the scheduled tasks move to

@@ -93,7 +93,7 @@ pub async fn run(ctx: &RunContext<'_>, m: &MigrateSettings, report: &mut Report)
         "migration succeeded on {}; {lines} log lines shown",
         registration.short()
     );
-    stages.run("report", async { Ok(((), summary)) }).await
+    stages.report(summary).await
 }
 
 /// The definition of the container the migration runs in.

@@ -207,7 +207,7 @@ impl Report {
             let rows = changes
                 .iter()
                 .map(|c| vec![code(&c.what), code(&c.before), code(&c.after)]);
-            md.push_str(&crate::markdown::table(&["", "running", "rendered"], rows));
+            md.push_str(&crate::markdown::table(" | running | rendered", rows));
         }
         md
     }

@@ -81,9 +81,7 @@ pub async fn run(ctx: &RunContext<'_>, c: &ContinueSettings, report: &mut Report
         .iter()
         .map(|r| format!("{}: {}", r.name, r.outcome.as_deref().unwrap_or("?")))
         .collect();
-    stages
-        .run("report", async { Ok(((), lines.join("; "))) })
-        .await
+    stages.report(lines.join("; ")).await
 }
 
 /// What mode continue found and decided before changing anything.

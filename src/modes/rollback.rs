@@ -83,9 +83,7 @@ pub async fn run(ctx: &RunContext<'_>, r: &RollbackSettings, report: &mut Report
             None => format!("{}: {}", r.name, r.outcome.as_deref().unwrap_or("?")),
         })
         .collect();
-    stages
-        .run("report", async { Ok(((), lines.join("; "))) })
-        .await
+    stages.report(lines.join("; ")).await
 }
 
 /// Each service's rollback, as decided: UpdateService back, or its

@@ -83,11 +83,8 @@ fn the_controller_and_the_strategy_decide_how_a_service_is_deployed() {
     let refused = crate::error::Failure::from_error("deploy", refused);
     assert_eq!(refused.kind, crate::error::FailureKind::BadInput);
     assert_eq!(refused.title, "service");
-    assert!(
-        refused.headline.contains("EXTERNAL deployment controller"),
-        "{}",
-        refused.headline
-    );
+    let says = "EXTERNAL deployment controller";
+    assert!(refused.headline.contains(says), "{refused}");
 }
 
 #[test]

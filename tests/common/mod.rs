@@ -331,17 +331,14 @@ impl Emulator {
     /// operation in snake case), for a test's set-up or a look afterwards;
     /// returns the answer.
     pub fn aws(&self, service: &str, operation: &str, params: &Value) -> Value {
-        let out = Command::new(python())
-            .arg(repo_root().join("tests/emulator/call.py"))
-            .args([&self.url(), service, operation, &params.to_string()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{service}.{operation}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let mut call = Command::new(python());
+        call.arg(repo_root().join("tests/emulator/call.py")).args([
+            &self.url(),
+            service,
+            operation,
+            &params.to_string(),
+        ]);
+        serde_json::from_slice(&succeeded(&mut call)).unwrap()
     }
 
     /// Registers a task-definition file through boto3 (which validates it
@@ -682,6 +679,16 @@ fn is_mutating(call: &str) -> bool {
     ];
     let op = call.split(':').nth(1).unwrap_or("");
     !read_only.iter().any(|p| op.starts_with(p))
+}
+
+/// Runs `command` to its end; its standard output, or (when it fails) a
+/// panic that shows what it wrote to standard error.
+#[track_caller]
+pub fn succeeded(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{command:?} failed: {stderr}");
+    out.stdout
 }
 
 /// `haystack` contains `needle`; otherwise the whole haystack is shown.

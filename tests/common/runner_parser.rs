@@ -137,6 +137,32 @@ fn registered_name(info: &str, registered: &[String]) -> Option<(String, Option<
     registered.contains(&name).then_some((name, space))
 }
 
+/// The command `info` names (its name, a space, its properties), if it is
+/// registered: the properties of a `::` command are split at `,` and
+/// trimmed, those of a legacy `##[` one split at `;`.
+fn command(
+    message: &str,
+    info: &str,
+    data: String,
+    registered: &[String],
+    legacy: bool,
+) -> Option<Command> {
+    let (name, space) = registered_name(info, registered)?;
+    let text = space.filter(|s| *s > 0).map(|s| &info[s + 1..]);
+    let properties = match legacy {
+        false => properties(text.map(str::trim), ',', unescape_property),
+        true => properties(text, ';', unescape_legacy),
+    };
+    let line = message.to_string();
+    Some(Command {
+        name,
+        properties,
+        data,
+        line,
+        legacy,
+    })
+}
+
 /// The `k=v` pairs of a command's properties, split at `separator`: a pair
 /// without `=`, or with an empty key or value, is dropped; keys lowercased.
 fn properties(
@@ -158,16 +184,13 @@ pub fn try_parse_v2(message: &str, registered: &[String]) -> Option<Command> {
     let rest = trimmed.strip_prefix("::")?;
     let end = rest.find("::")?;
     let info = &rest[..end];
-    let (name, space) = registered_name(info, registered)?;
-    let text = space.filter(|s| *s > 0).map(|s| info[s + 1..].trim());
-    let properties = properties(text, ',', unescape_property);
-    Some(Command {
-        name,
-        properties,
-        data: unescape_data(&rest[end + 2..]),
-        line: message.to_string(),
-        legacy: false,
-    })
+    command(
+        message,
+        info,
+        unescape_data(&rest[end + 2..]),
+        registered,
+        false,
+    )
 }
 
 /// `ActionCommand.TryParse`: the legacy `##[name k=v;k=v]data` anywhere in a line.
@@ -175,16 +198,13 @@ pub fn try_parse(message: &str, registered: &[String]) -> Option<Command> {
     let prefix = message.find("##[")?;
     let rb = prefix + message[prefix..].find(']')?;
     let info = &message[prefix + 3..rb];
-    let (name, space) = registered_name(info, registered)?;
-    let text = space.filter(|s| *s > 0).map(|s| &info[s + 1..]);
-    let properties = properties(text, ';', unescape_legacy);
-    Some(Command {
-        name,
-        properties,
-        data: unescape_legacy(&message[rb + 1..]),
-        line: message.to_string(),
-        legacy: true,
-    })
+    command(
+        message,
+        info,
+        unescape_legacy(&message[rb + 1..]),
+        registered,
+        true,
+    )
 }
 
 fn unescape(s: &str, mappings: &[(&str, &str)]) -> String {

@@ -108,16 +108,12 @@ fn the_embedded_ecs_model_is_botocores() {
         return;
     };
     let root = common::repo_root();
-    let out = std::process::Command::new(python)
-        .arg(root.join("tests/model/extract_ecs_model.py"))
-        .arg("--check")
-        .arg(root.join("src/taskdef/ecs-register-task-definition.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let model = root.join("src/taskdef/ecs-register-task-definition.json");
+    common::succeeded(
+        std::process::Command::new(python)
+            .arg(root.join("tests/model/extract_ecs_model.py"))
+            .arg("--check")
+            .arg(model),
     );
 }
 

@@ -101,16 +101,7 @@ impl Report {
             Ok(()) => "success",
             Err(_) => "failure",
         };
-        let headers = [
-            "target",
-            "family",
-            "containers",
-            "template",
-            "image digest",
-            "artifacts",
-            "duration",
-            "result",
-        ];
+        let headers = "target | family | containers | template | image digest | artifacts | duration | result";
         let rows = self.rows.iter().map(|r| {
             vec![
                 code(&r.name),
@@ -123,7 +114,7 @@ impl Report {
                 result.to_string(),
             ]
         });
-        table(&headers, rows)
+        table(headers, rows)
     }
 
     /// With many services, the details (each failure's events, tasks and
@@ -154,15 +145,8 @@ impl Report {
             Ok(()) => "success",
             Err(_) => "not reached",
         };
-        let headers = [
-            "service",
-            "revision",
-            "reused?",
-            "image digest",
-            started,
-            "duration",
-            "result",
-        ];
+        let headers =
+            format!("service | revision | reused? | image digest | {started} | duration | result");
         let rows = self.rows.iter().map(|r| {
             let reused = match r.reused {
                 Some(true) => "reused",
