@@ -114,44 +114,43 @@ async fn run_task_stage(
     registration: &Registration,
     plan: &TaskPlan,
 ) -> Result<Task, Failure> {
-    let (settings, runner) = (ctx.settings, ctx.runner);
     stages
         .run("run task", async {
-            let task = runtask::run_task(
-                &aws.ecs,
-                &settings.cluster,
-                &registration.arn,
-                plan,
-                &ctx.cancel,
-            )
-            .await
-            .map_err(|e| Failure::from_error("run task", e))?;
+            let cluster = &ctx.settings.cluster;
+            let task = runtask::run_task(&aws.ecs, cluster, &registration.arn, plan, &ctx.cancel)
+                .await
+                .map_err(|e| Failure::from_error("run task", e))?;
             let arn = task.task_arn().unwrap_or_default();
-            let cluster = crate::arn::last_segment(&settings.cluster);
-            runner.info(&format!("task: {}", console_url(&aws.region, cluster, arn)));
-            let cmd = plan
-                .command
-                .as_ref()
-                .map(|c| format!(" with command {c:?}"))
-                .unwrap_or_default();
-            let network = match plan.subnets.is_empty() {
-                true => String::new(),
-                false => format!(
-                    " in {} ({})",
-                    plan.subnets.join(", "),
-                    plan.security_groups.join(", ")
-                ),
-            };
-            let summary = format!(
-                "started task {} of {}{cmd} on container {}{network}; {}",
-                task_id(arn),
-                registration.short(),
-                plan.container,
-                plan.origin
-            );
+            let url = console_url(&aws.region, crate::arn::last_segment(cluster), arn);
+            ctx.runner.info(&format!("task: {url}"));
+            let summary = started_line(task_id(arn), registration, plan);
             Ok((task, summary))
         })
         .await
+}
+
+/// `started task … of web:7 with command … on container web in subnets
+/// (security groups); …`: the run-task stage's result.
+fn started_line(task: &str, registration: &Registration, plan: &TaskPlan) -> String {
+    let cmd = plan
+        .command
+        .as_ref()
+        .map(|c| format!(" with command {c:?}"))
+        .unwrap_or_default();
+    let network = match plan.subnets.is_empty() {
+        true => String::new(),
+        false => format!(
+            " in {} ({})",
+            plan.subnets.join(", "),
+            plan.security_groups.join(", ")
+        ),
+    };
+    format!(
+        "started task {task} of {}{cmd} on container {}{network}; {}",
+        registration.short(),
+        plan.container,
+        plan.origin
+    )
 }
 
 /// The task in the report (its console link) and the `task-arn` output.
