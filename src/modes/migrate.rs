@@ -317,3 +317,41 @@ fn judge(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_started_line_names_the_task_revision_command_container_and_network() {
+        let plan = TaskPlan {
+            launch_type: None,
+            capacity_provider_strategy: Vec::new(),
+            platform_version: None,
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec!["sg-1".into()],
+            assign_public_ip: Some(false),
+            container: "web".into(),
+            command: Some(vec!["bin/rails".into(), "db:migrate".into()]),
+            started_by: "fargate-deploy".into(),
+            origin: "network of service web".into(),
+        };
+        let registration = Registration {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7".into(),
+            reused: true,
+        };
+        assert_eq!(
+            started_line("t1", &registration, &plan),
+            "started task t1 of web:7 with command [\"bin/rails\", \"db:migrate\"] on container web in subnet-a, subnet-b (sg-1); network of service web"
+        );
+        let plan = TaskPlan {
+            subnets: Vec::new(),
+            command: None,
+            ..plan
+        };
+        assert_eq!(
+            started_line("t1", &registration, &plan),
+            "started task t1 of web:7 on container web; network of service web"
+        );
+    }
+}
