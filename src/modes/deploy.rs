@@ -7,6 +7,7 @@ use anyhow::Context;
 use aws_smithy_types::DateTime;
 use serde_json::json;
 
+use super::change::change_stage;
 use super::prepare;
 use super::report::{self, Report};
 use super::templates::Target;
@@ -16,7 +17,7 @@ use crate::artifacts::{self, AppSpecInputs};
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
-use crate::deployment::apply::{self, Change, apply_all};
+use crate::deployment::apply::{self, Change};
 use crate::deployment::assess::Followed;
 use crate::deployment::{codedeploy, retention};
 use crate::error::{Failure, Outcome};
@@ -305,34 +306,32 @@ async fn update_stage(
     regs: &[Registration],
     plan: &DeployPlan,
 ) -> Result<Vec<Updated>, Failure> {
-    stages
-        .run("update service", async {
-            let changes: Vec<Change> = targets
-                .iter()
-                .zip(regs)
-                .zip(&plan.services)
-                .map(|((t, r), p)| change(settings, d, aws, t, r, p))
-                .collect();
-            let updated = apply_all("update service", changes).await?;
-            let lines: Vec<String> = updated
-                .iter()
-                .map(|u| {
-                    let what = if u.kind == DeploymentKind::CodeDeploy {
-                        "created CodeDeploy deployment"
-                    } else if u.new_deployment {
-                        "started deployment"
-                    } else {
-                        "no new deployment (same revision, not forced); following"
-                    };
-                    format!(
-                        "{}: {what} {}",
-                        u.followed.service, u.followed.deployment_id
-                    )
-                })
-                .collect();
-            Ok((updated, lines.join("; ")))
-        })
-        .await
+    let changes: Vec<Change> = targets
+        .iter()
+        .zip(regs)
+        .zip(&plan.services)
+        .map(|((t, r), p)| change(settings, d, aws, t, r, p))
+        .collect();
+    change_stage(
+        stages,
+        "update service",
+        "update service",
+        changes,
+        |_, u| {
+            let what = if u.kind == DeploymentKind::CodeDeploy {
+                "created CodeDeploy deployment"
+            } else if u.new_deployment {
+                "started deployment"
+            } else {
+                "no new deployment (same revision, not forced); following"
+            };
+            format!(
+                "{}: {what} {}",
+                u.followed.service, u.followed.deployment_id
+            )
+        },
+    )
+    .await
 }
 
 /// One service's change, as the plan says.

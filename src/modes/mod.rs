@@ -2,10 +2,11 @@
 //! rollback), none importing
 //! another; what they share is in its own module: `prepare` (credentials,
 //! image), `templates` (rendering), `deploy_plan` (the plan), `register`
-//! (reuse or new, then RegisterTaskDefinition), `schedules` (moving the
-//! scheduled tasks), `wait` (following
-//! deployments) and `report` (what every run tells at its end).
+//! (reuse or new, then RegisterTaskDefinition), `change` (the stage that
+//! changes the services), `schedules` (moving the scheduled tasks), `wait`
+//! (following deployments) and `report` (what every run tells at its end).
 
+pub mod change;
 pub mod deploy;
 pub mod deploy_plan;
 pub mod migrate;

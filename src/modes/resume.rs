@@ -11,6 +11,7 @@ use aws_sdk_ecs::types::Service;
 use aws_smithy_types::DateTime;
 use serde_json::json;
 
+use super::change::change_stage;
 use super::prepare;
 use super::report::{Report, TargetRow};
 use super::wait::{WaitFor, wait_stage};
@@ -18,7 +19,7 @@ use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
-use crate::deployment::apply::{apply_all, continue_change};
+use crate::deployment::apply::continue_change;
 use crate::deployment::{alarms, native};
 use crate::error::{Failure, Outcome, bad_input};
 use crate::inputs::ContinueSettings;
@@ -151,21 +152,16 @@ async fn continue_stage(
     services: &[Service],
     actions: &[ContinueAction],
 ) -> Result<Vec<Updated>, Failure> {
-    stages
-        .run("continue", async {
-            let changes = services
-                .iter()
-                .zip(actions)
-                .map(|(svc, a)| continue_change(&aws.ecs, svc, a))
-                .collect();
-            let updated = apply_all("continue", changes).await?;
-            let lines: Vec<String> = actions
-                .iter()
-                .map(|a| format!("{}: continued from {}", a.service, a.hook.stage))
-                .collect();
-            Ok((updated, lines.join("; ")))
-        })
-        .await
+    let changes = services
+        .iter()
+        .zip(actions)
+        .map(|(svc, a)| continue_change(&aws.ecs, svc, a))
+        .collect();
+    let line = |i: usize, _: &Updated| {
+        let a = &actions[i];
+        format!("{}: continued from {}", a.service, a.hook.stage)
+    };
+    change_stage(stages, "continue", "continue", changes, line).await
 }
 
 /// Each move names the revision it goes to, known before anything changes:

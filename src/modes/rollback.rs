@@ -5,6 +5,7 @@
 use aws_sdk_ecs::types::Service;
 use aws_smithy_types::DateTime;
 
+use super::change::change_stage;
 use super::prepare;
 use super::report::{Report, TargetRow};
 use super::wait::{WaitFor, wait_stage};
@@ -12,7 +13,7 @@ use crate::arn::last_segment;
 use crate::aws::Aws;
 use crate::context::RunContext;
 use crate::deployment::Updated;
-use crate::deployment::apply::{Change, apply_all, rollback_change};
+use crate::deployment::apply::{Change, rollback_change};
 use crate::deployment::codedeploy;
 use crate::deployment::native;
 use crate::deployment::previous::previous_good;
@@ -95,22 +96,13 @@ async fn rollback_stage(
     services: &[Service],
     actions: &[RollbackAction],
 ) -> Result<Vec<Updated>, Failure> {
-    stages
-        .run("roll back", async {
-            let changes: Vec<Change> = services
-                .iter()
-                .zip(actions)
-                .map(|(svc, a)| rollback_change(&aws.ecs, &aws.codedeploy, cluster, svc, a))
-                .collect();
-            let updated = apply_all("rollback", changes).await?;
-            let lines: Vec<String> = updated
-                .iter()
-                .zip(actions)
-                .map(|(u, a)| done_line(u, a))
-                .collect();
-            Ok((updated, lines.join("; ")))
-        })
-        .await
+    let changes: Vec<Change> = services
+        .iter()
+        .zip(actions)
+        .map(|(svc, a)| rollback_change(&aws.ecs, &aws.codedeploy, cluster, svc, a))
+        .collect();
+    let line = |i: usize, u: &Updated| done_line(u, &actions[i]);
+    change_stage(stages, "roll back", "rollback", changes, line).await
 }
 
 /// What happens to each scheduled task: back with its service where it

@@ -4,7 +4,7 @@
 //! run is checked for (checks.rs), and the shared answers of the scenario
 //! tests (capture.rs, ecs.rs, recorded.rs). Each test binary (e2e,
 //! scenarios, iam_policy) uses its own part of it: hence the allowances.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 pub mod capture;
 pub mod ecs;
@@ -15,8 +15,13 @@ pub mod runner_parser;
 mod action;
 mod checks;
 mod emulator;
+// Not every test binary uses each part (scenarios and iam_policy use none
+// of these three).
+#[allow(unused_imports)]
 pub use action::*;
+#[allow(unused_imports)]
 pub use checks::*;
+#[allow(unused_imports)]
 pub use emulator::*;
 
 use std::collections::BTreeMap;

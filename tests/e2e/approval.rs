@@ -61,6 +61,11 @@ fn a_deploy_returns_at_the_pause_and_mode_continue_finishes_it() {
     resumed.assert_stages(
         "credentials → find paused deployment → continue → wait for deployment → report",
     );
+    // The continue stage's result, a line per service.
+    assert_contains(
+        &resumed.stdout,
+        "✓ gated: continued from POST_TEST_TRAFFIC_SHIFT (",
+    );
     let id = arn.rsplit('/').next().unwrap();
     assert_contains(
         &resumed.stdout,

@@ -30,6 +30,11 @@ fn a_codedeploy_service_gets_a_blue_green_deployment_from_the_rendered_appspec()
     );
     done.assert_code(0);
     let id = done.output("codedeploy-deployment-id");
+    // The update service stage's result names the CodeDeploy deployment.
+    assert_contains(
+        &done.stdout,
+        &format!("✓ bluegreen: created CodeDeploy deployment {id} ("),
+    );
     assert!(
         !done.outputs.contains_key("deployment-id"),
         "no rolling deployment was made"

@@ -140,6 +140,12 @@ fn rollback_stops_the_deployment_in_progress_and_follows_the_rollback() {
         [json!({"serviceDeploymentArn": arn, "stopType": "ROLLBACK"})]
     );
     assert_contains(&done.stdout, "[native] ROLLBACK_SUCCESSFUL");
+    // The roll back stage's result names what it did.
+    let id = arn.rsplit('/').next().unwrap();
+    assert_contains(
+        &done.stdout,
+        &format!("✓ native: StopServiceDeployment (ROLLBACK) of {id} ("),
+    );
     println!("native rollback, as the action prints it:\n{}", done.stdout);
 }
 
