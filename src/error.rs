@@ -9,6 +9,12 @@
 
 use std::fmt;
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The error of an AWS SDK call.
+pub type AwsError<E> = SdkError<E, aws_smithy_runtime_api::http::Response>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// Bad input, detected before any mutating AWS call. Exit code 2.
@@ -111,16 +117,10 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// Renders an AWS SDK error with its code and message, not just "service error".
-pub fn aws_message<E>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> String
+pub fn aws_message<E>(err: &AwsError<E>) -> String
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_smithy_runtime_api::client::result::SdkError;
     match err {
         SdkError::ServiceError(se) => {
             let e = se.err();
@@ -131,6 +131,28 @@ where
             }
         }
         other => chain(other),
+    }
+}
+
+/// A failed AWS call as every one is worded: `{call} failed: {code}: {message}`.
+pub fn aws_failed<E>(call: impl fmt::Display, err: &AwsError<E>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    anyhow::anyhow!("{call} failed: {}", aws_message(err))
+}
+
+/// An AWS call's result, its error worded by [`aws_failed`].
+pub trait OrFailed<T> {
+    fn or_failed(self, call: impl fmt::Display) -> anyhow::Result<T>;
+}
+
+impl<T, E> OrFailed<T> for Result<T, AwsError<E>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn or_failed(self, call: impl fmt::Display) -> anyhow::Result<T> {
+        self.map_err(|e| aws_failed(call, &e))
     }
 }
 
@@ -151,33 +173,16 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The error code of an AWS SDK error, if the service returned one.
-pub fn aws_code<E>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> Option<&str>
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
+pub fn aws_code<E: ProvideErrorMetadata>(err: &AwsError<E>) -> Option<&str> {
     match err {
-        aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) => se.err().code(),
+        SdkError::ServiceError(se) => se.err().code(),
         _ => None,
     }
 }
 
 /// Whether an AWS call is worth trying again later: throttling, server
 /// errors, timeouts and connection trouble (after the SDK's own retries).
-pub fn is_transient<E>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    use aws_smithy_runtime_api::client::result::SdkError;
+pub fn is_transient<E: ProvideErrorMetadata>(err: &AwsError<E>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
@@ -229,6 +234,50 @@ mod tests {
             "dispatch failure: io error: connection refused"
         );
         assert_eq!(super::chain(&e("alone", None)), "alone");
+    }
+
+    #[test]
+    fn a_failed_aws_call_is_worded_as_every_other() {
+        use super::{AwsError, OrFailed};
+        use aws_sdk_ecs::operation::update_service::UpdateServiceError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let refused = |code: Option<&str>, message: Option<&str>| -> AwsError<UpdateServiceError> {
+            let mut meta = ErrorMetadata::builder();
+            if let Some(c) = code {
+                meta = meta.code(c);
+            }
+            if let Some(m) = message {
+                meta = meta.message(m);
+            }
+            let status = aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+            let raw = aws_smithy_runtime_api::http::Response::new(status, "".into());
+            AwsError::service_error(UpdateServiceError::generic(meta.build()), raw)
+        };
+        let web = "web";
+        for (code, message, says) in [
+            (
+                Some("ThrottlingException"),
+                Some("Rate exceeded"),
+                "ThrottlingException: Rate exceeded",
+            ),
+            (Some("AccessDeniedException"), None, "AccessDeniedException"),
+        ] {
+            let err =
+                Err::<(), _>(refused(code, message)).or_failed(format!("UpdateService of {web}"));
+            assert_eq!(
+                err.unwrap_err().to_string(),
+                format!("UpdateService of web failed: {says}")
+            );
+        }
+        let timed_out: Result<(), AwsError<UpdateServiceError>> =
+            Err(AwsError::timeout_error("slow"));
+        assert_eq!(
+            timed_out
+                .or_failed("UpdateService")
+                .unwrap_err()
+                .to_string(),
+            "UpdateService failed: request has timed out: slow"
+        );
     }
 
     #[test]

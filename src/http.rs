@@ -32,19 +32,26 @@ fn build() -> Https {
     builder.https_or_http().enable_http1().build()
 }
 
-/// One GET of `url`, read whole (at most `limit` bytes) within `timeout`:
-/// the status and the body, or why there is none. The URL is not part of
-/// the error (a presigned URL carries a signature).
-pub async fn get(url: &str, timeout: Duration, limit: usize) -> Result<(u16, Bytes), String> {
+/// One GET of `url` with `headers`, read whole (at most `limit` bytes)
+/// within `timeout`: the status and the body, or why there is none. The URL
+/// and the headers are not part of the error (a presigned URL carries a
+/// signature, the OIDC request a bearer token).
+pub async fn get(
+    url: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+    limit: usize,
+) -> Result<(u16, Bytes), String> {
     let uri: hyper::Uri = url.parse().map_err(|_| "not a valid URL".to_string())?;
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector());
-    let request = hyper::Request::get(uri)
-        .header(
-            "user-agent",
-            concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")),
-        )
+    let request = headers
+        .iter()
+        .fold(hyper::Request::get(uri), |r, (name, value)| {
+            r.header(*name, *value)
+        })
+        .header("user-agent", USER_AGENT)
         .body(Empty::new())
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "a header that is not valid in HTTP".to_string())?;
     let read = async {
         let response = client.request(request).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
@@ -59,3 +66,5 @@ pub async fn get(url: &str, timeout: Duration, limit: usize) -> Result<(u16, Byt
         .await
         .map_err(|_| format!("no answer within {} s", timeout.as_secs()))?
 }
+
+const USER_AGENT: &str = concat!("fargate-deploy/", env!("CARGO_PKG_VERSION"));

@@ -7,7 +7,7 @@ use tokio::task::JoinSet;
 
 use anyhow::{Context, anyhow};
 
-use crate::error::{aws_code, aws_message, bad_input};
+use crate::error::{aws_code, aws_failed, aws_message, bad_input};
 
 /// DescribeServices accepts at most this many services per call.
 pub const DESCRIBE_SERVICES_BATCH: usize = 10;
@@ -55,7 +55,7 @@ pub async fn describe_batched(
                     "cluster",
                     format!("cluster `{cluster}` not found: check the name and aws-region"),
                 ),
-                _ => anyhow!("DescribeServices failed: {}", aws_message(&e)),
+                _ => aws_failed("DescribeServices", &e),
             })
         })?;
         for f in out.failures() {

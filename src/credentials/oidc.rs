@@ -5,10 +5,6 @@
 use std::time::Duration;
 
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -67,6 +63,9 @@ const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
 
 const ATTEMPTS: u32 = 4;
 
+/// The most of an answer read: a token is a few kilobytes.
+const ANSWER_LIMIT: usize = 1 << 20;
+
 /// Fetches the token, retrying connection errors, 5xx and 429 with backoff.
 pub async fn fetch_token(
     request_url: &str,
@@ -74,57 +73,29 @@ pub async fn fetch_token(
     audience: &str,
 ) -> Result<String, OidcError> {
     let url = token_url(request_url, audience);
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|_| OidcError::BadUrl(strip_query(&url)))?;
-    let connector = crate::http::connector();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    if url.parse::<hyper::Uri>().is_err() {
+        return Err(OidcError::BadUrl(strip_query(&url)));
+    }
+    let bearer = format!("Bearer {request_token}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("accept", "application/json; api-version=2.0"),
+    ];
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
             tokio::time::sleep(Duration::from_millis(500 << (attempt - 2))).await;
         }
-        let request = hyper::Request::get(uri.clone())
-            .header("authorization", format!("Bearer {request_token}"))
-            .header("accept", "application/json; api-version=2.0")
-            .header(
-                "user-agent",
-                concat!("fargate-deploy/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(Empty::new())
-            .expect("static request parts are valid");
-        let response =
-            match tokio::time::timeout(Duration::from_secs(10), client.request(request)).await {
-                Err(_) => {
-                    last = "no answer within 10 s".into();
+        let (status, body) =
+            match crate::http::get(&url, &headers, Duration::from_secs(10), ANSWER_LIMIT).await {
+                Ok(answer) => answer,
+                Err(why) => {
+                    last = why;
                     continue;
                 }
-                Ok(Err(e)) => {
-                    last = format!("{e}");
-                    continue;
-                }
-                Ok(Ok(r)) => r,
             };
-        let status = response.status().as_u16();
-        let body = match response.into_body().collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => {
-                last = format!("reading the answer: {e}");
-                continue;
-            }
-        };
         if status == 200 {
-            #[derive(Deserialize)]
-            struct Answer {
-                value: Option<String>,
-            }
-            return match serde_json::from_slice::<Answer>(&body) {
-                Ok(Answer { value: Some(v) }) if !v.is_empty() => Ok(v),
-                _ => Err(OidcError::NoToken(format!(
-                    "{} bytes that hold no `value`",
-                    body.len()
-                ))),
-            };
+            return token_of(&body);
         }
         let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         if status == 429 || status >= 500 {
@@ -137,6 +108,21 @@ pub async fn fetch_token(
         attempts: ATTEMPTS,
         last,
     })
+}
+
+/// The token of the service's answer: `{"value": "…"}`.
+fn token_of(body: &[u8]) -> Result<String, OidcError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        value: Option<String>,
+    }
+    match serde_json::from_slice::<Answer>(body) {
+        Ok(Answer { value: Some(v) }) if !v.is_empty() => Ok(v),
+        _ => Err(OidcError::NoToken(format!(
+            "{} bytes that hold no `value`",
+            body.len()
+        ))),
+    }
 }
 
 fn strip_query(url: &str) -> String {
@@ -162,6 +148,102 @@ mod tests {
         assert_eq!(c.sub, "repo:octo/app:ref:refs/heads/main");
         assert_eq!(c.aud, serde_json::json!("sts.amazonaws.com"));
         assert_eq!(claims("not-a-jwt"), None);
+    }
+
+    #[test]
+    fn the_token_is_the_answers_value() {
+        assert_eq!(
+            token_of(br#"{"count":1,"value":"ey.J.x"}"#).unwrap(),
+            "ey.J.x"
+        );
+        for answer in [&br#"{"value":""}"#[..], br#"{"count":1}"#, b"<html>"] {
+            let err = token_of(answer).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "the GitHub OIDC token service answered without a token: {} bytes that hold no `value`",
+                    answer.len()
+                )
+            );
+        }
+    }
+
+    /// A loopback token service giving `answers` in turn (status, body);
+    /// the requests it read come back from the handle.
+    async fn token_service(
+        answers: Vec<(u16, &'static str)>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/token?api-version=2.0",
+            listener.local_addr().unwrap()
+        );
+        let served = tokio::spawn(async move {
+            let mut requests = Vec::new();
+            for (status, body) in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0; 4096];
+                let n = socket.read(&mut buf).await.unwrap();
+                requests.push(String::from_utf8_lossy(&buf[..n]).to_string());
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+            requests
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn busy_answers_are_retried_and_the_bearer_token_is_sent() {
+        let (url, served) =
+            token_service(vec![(503, "busy"), (200, r#"{"value":"ey.J.x"}"#)]).await;
+        assert_eq!(
+            fetch_token(&url, "t0ken", "sts.amazonaws.com")
+                .await
+                .unwrap(),
+            "ey.J.x"
+        );
+        let requests = served.await.unwrap();
+        assert_eq!(requests.len(), 2);
+        for r in &requests {
+            assert!(
+                r.starts_with("GET /token?api-version=2.0&audience=sts.amazonaws.com HTTP/1.1\r\n"),
+                "{r}"
+            );
+            assert!(r.contains("authorization: Bearer t0ken\r\n"), "{r}");
+            assert!(
+                r.contains("accept: application/json; api-version=2.0\r\n"),
+                "{r}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried_and_says_what_the_service_said() {
+        let (url, served) = token_service(vec![(403, "no id-token: write")]).await;
+        let err = fetch_token(&url, "t0ken", "sts.amazonaws.com")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the GitHub OIDC token service refused the request (HTTP 403): no id-token: write"
+        );
+        assert_eq!(served.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_url_that_is_no_url_is_named_without_its_query() {
+        let err = fetch_token("http://exa mple/t?secret=1", "t0ken", "a")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the OIDC token request URL is not valid: http://exa mple/t"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::follow::{Deployment, Read};
 use super::wait::WaitResult;
 use anyhow::anyhow;
 
-use crate::error::{aws_code, aws_message, bad_input, is_transient};
+use crate::error::{OrFailed, aws_code, aws_failed, aws_message, bad_input, is_transient};
 use crate::plan::CodeDeployTarget;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
@@ -36,7 +36,7 @@ pub async fn check(
                     "service {} is deployed by CodeDeploy, but application `{}` / deployment group `{}` does not exist: set `codedeploy-application` and `codedeploy-deployment-group`",
                     t.service, t.application, t.group
                 )),
-            _ => anyhow!("GetDeploymentGroup {}/{} failed: {}", t.application, t.group, aws_message(&e)),
+            _ => aws_failed(format!("GetDeploymentGroup {}/{}", t.application, t.group), &e),
         }
     })
 }
@@ -65,13 +65,7 @@ pub async fn create(
         .description(description)
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "CreateDeployment for {} failed: {}",
-                t.service,
-                aws_message(&e)
-            )
-        })?;
+        .or_failed(format!("CreateDeployment for {}", t.service))?;
     out.deployment_id()
         .map(str::to_string)
         .ok_or_else(|| anyhow!("CreateDeployment returned no deployment id"))
@@ -309,14 +303,7 @@ pub async fn in_progress(
         ]))
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "ListDeployments of {}/{} failed: {}",
-                t.application,
-                t.group,
-                aws_message(&e)
-            )
-        })?;
+        .or_failed(format!("ListDeployments of {}/{}", t.application, t.group))?;
     Ok(out.deployments().first().cloned())
 }
 
@@ -349,7 +336,7 @@ pub async fn stop_with_rollback(
             ));
         }
         Err(e) => {
-            return Err(anyhow!("StopDeployment {id} failed: {}", aws_message(&e)));
+            return Err(aws_failed(format!("StopDeployment {id}"), &e));
         }
     }
     rollback_deployment(cd, id).await
@@ -368,7 +355,7 @@ async fn rollback_deployment(cd: &aws_sdk_codedeploy::Client, id: &str) -> anyho
             .deployment_id(id)
             .send()
             .await
-            .map_err(|e| anyhow!("GetDeployment {id} failed: {}", aws_message(&e)))?;
+            .or_failed(format!("GetDeployment {id}"))?;
         let info = out.deployment_info();
         if let Some(rollback) = info
             .and_then(|i| i.rollback_info())

@@ -23,7 +23,7 @@ use aws_sdk_ecs::types::Service;
 
 use anyhow::anyhow;
 
-use crate::error::aws_message;
+use crate::error::OrFailed;
 use crate::plan::DeploymentKind;
 use assess::Followed;
 
@@ -67,7 +67,7 @@ pub async fn update_service(
         .set_desired_count(desired_count)
         .send()
         .await
-        .map_err(|e| anyhow!("UpdateService of {name} failed: {}", aws_message(&e)))?;
+        .or_failed(format!("UpdateService of {name}"))?;
     let svc = out
         .service()
         .ok_or_else(|| anyhow!("UpdateService of {name} returned no service"))?;

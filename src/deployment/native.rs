@@ -19,7 +19,7 @@ use super::native_fail_fast;
 use super::wait::WaitResult;
 use anyhow::anyhow;
 
-use crate::error::{aws_message, is_transient};
+use crate::error::{OrFailed, aws_message, is_transient};
 use crate::inputs::WaitUntil;
 use crate::poll::PollSchedule;
 use crate::runner::Runner;
@@ -66,12 +66,7 @@ pub async fn describe(
         .service_deployment_arns(arn)
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "DescribeServiceDeployments {arn} failed: {}",
-                aws_message(&e)
-            )
-        })?;
+        .or_failed(format!("DescribeServiceDeployments {arn}"))?;
     Ok(out.service_deployments().first().cloned())
 }
 
@@ -109,14 +104,11 @@ pub async fn continue_paused(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            anyhow!(
-                "ContinueServiceDeployment ({}) of {} failed: {}",
-                action.as_str(),
-                last_segment(arn),
-                aws_message(&e)
-            )
-        })
+        .or_failed(format!(
+            "ContinueServiceDeployment ({}) of {}",
+            action.as_str(),
+            last_segment(arn)
+        ))
 }
 
 /// ListServiceDeployments of `service` (every page), its error said.
@@ -129,12 +121,7 @@ async fn listed(
 ) -> anyhow::Result<Vec<aws_sdk_ecs::types::ServiceDeploymentBrief>> {
     super::history::service_deployments(ecs, cluster, service, statuses, created_after)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "ListServiceDeployments of {service} failed: {}",
-                aws_message(&e)
-            )
-        })
+        .or_failed(format!("ListServiceDeployments of {service}"))
 }
 
 /// The newest service deployment of `service` created since `since`
@@ -184,7 +171,7 @@ pub async fn stop_with_rollback(ecs: &aws_sdk_ecs::Client, arn: &str) -> anyhow:
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| anyhow!("StopServiceDeployment {arn} failed: {}", aws_message(&e)))
+        .or_failed(format!("StopServiceDeployment {arn}"))
 }
 
 /// What ends the following of one service deployment.

@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::{
 
 use anyhow::anyhow;
 
-use crate::error::{aws_message, bad_input};
+use crate::error::{OrFailed, aws_message, bad_input};
 use crate::plan::RollbackTo;
 
 /// `(family, revision)` of a task-definition ARN or `family:revision`.
@@ -83,18 +83,16 @@ async fn lineage(
 ) -> anyhow::Result<(String, String)> {
     let (family, revision) =
         family_revision(current).ok_or_else(|| anyhow!("cannot read the revision of {current}"))?;
-    let mut token = None;
-    loop {
-        let out = ecs
-            .list_task_definitions()
-            .family_prefix(family)
-            .status(TaskDefinitionStatus::Active)
-            .sort(SortOrder::Desc)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| anyhow!("ListTaskDefinitions failed: {}", aws_message(&e)))?;
-        let earlier = out
+    let mut pages = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_failed("ListTaskDefinitions")?;
+        let earlier = page
             .task_definition_arns()
             .iter()
             .find(|arn| family_revision(arn).is_some_and(|(f, r)| f == family && r < revision));
@@ -104,16 +102,11 @@ async fn lineage(
             );
             return Ok((arn.clone(), why));
         }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Err(bad_input(
-                "service",
-                format!(
-                    "nothing to roll back to: {family} has no ACTIVE revision before {revision}"
-                ),
-            ));
-        }
     }
+    Err(bad_input(
+        "service",
+        format!("nothing to roll back to: {family} has no ACTIVE revision before {revision}"),
+    ))
 }
 
 struct HistoryUnavailable(String);

@@ -14,7 +14,7 @@ use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionStatus};
 use futures_util::StreamExt;
 
 use crate::arn::last_segment;
-use crate::error::aws_message;
+use crate::error::OrFailed;
 use crate::inputs::Retention;
 
 /// DeleteTaskDefinitions takes at most this many revisions per call.
@@ -119,8 +119,7 @@ async fn revisions(
         .send();
     let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| anyhow!("ListTaskDefinitions {family}: {}", aws_message(&e)))?;
+        let page = page.or_failed(format!("ListTaskDefinitions {family}"))?;
         found.extend(
             page.task_definition_arns()
                 .iter()
@@ -146,7 +145,7 @@ async fn used_by_services(
     let mut names = Vec::new();
     let mut pages = ecs.list_services().cluster(cluster).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| anyhow!("ListServices: {}", aws_message(&e)))?;
+        let page = page.or_failed("ListServices")?;
         names.extend(
             page.service_arns()
                 .iter()
@@ -178,7 +177,7 @@ async fn used_by_tasks(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| anyhow!("ListTasks: {}", aws_message(&e)))?;
+        let page = page.or_failed("ListTasks")?;
         arns.extend(page.task_arns().iter().cloned());
     }
     let mut used = Vec::new();
@@ -189,7 +188,7 @@ async fn used_by_tasks(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| anyhow!("DescribeTasks: {}", aws_message(&e)))?;
+            .or_failed("DescribeTasks")?;
         used.extend(out.tasks().iter().map(|t| {
             let id = t.task_arn().map(last_segment).unwrap_or("?");
             let td = t.task_definition_arn().unwrap_or("").to_string();
@@ -281,7 +280,7 @@ async fn carry_out(ecs: &aws_sdk_ecs::Client, decisions: &[FamilyDecision]) -> a
             .task_definition(td)
             .send()
             .await
-            .map_err(|e| anyhow!("DeregisterTaskDefinition {td}: {}", aws_message(&e)))
+            .or_failed(format!("DeregisterTaskDefinition {td}"))
     }))
     .buffer_unordered(DEREGISTER_AT_ONCE)
     .collect::<Vec<_>>()
@@ -299,7 +298,7 @@ async fn carry_out(ecs: &aws_sdk_ecs::Client, decisions: &[FamilyDecision]) -> a
             .set_task_definitions(Some(batch.to_vec()))
             .send()
             .await
-            .map_err(|e| anyhow!("DeleteTaskDefinitions: {}", aws_message(&e)))?;
+            .or_failed("DeleteTaskDefinitions")?;
         if let Some(f) = out.failures().first() {
             return Err(anyhow!(
                 "DeleteTaskDefinitions refused {}: {}",

@@ -42,7 +42,7 @@ fn lookup_failure<E>(
     (image, input): (&ImageRef, &'static str),
     registry: Option<&EcrRegistry>,
     region: &str,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    e: &crate::error::AwsError<E>,
 ) -> anyhow::Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,

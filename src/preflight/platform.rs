@@ -201,11 +201,7 @@ impl Reading {
 }
 
 /// Why an ECR read failed; a denied one names the IAM action that allows it.
-fn why<E>(
-    action: &'static str,
-) -> impl Fn(
-    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> String
+fn why<E>(action: &'static str) -> impl Fn(crate::error::AwsError<E>) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -257,7 +253,7 @@ async fn architectures(
     let url = url
         .download_url()
         .ok_or("ECR answered without a download URL")?;
-    let (status, body) = crate::http::get(url, Duration::from_secs(10), 1 << 20)
+    let (status, body) = crate::http::get(url, &[], Duration::from_secs(10), 1 << 20)
         .await
         .map_err(|e| format!("fetching its config blob: {e}"))?;
     if status != 200 {

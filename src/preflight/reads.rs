@@ -262,11 +262,7 @@ async fn missing_secrets(
 
 /// The warning for a check that could not be made, naming the IAM action
 /// when the role may not call it.
-fn cannot_check<E>(
-    what: &str,
-    action: &str,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> String
+fn cannot_check<E>(what: &str, action: &str, e: &crate::error::AwsError<E>) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use anyhow::anyhow;
 
-use crate::error::{aws_message, bad_input};
+use crate::error::{OrFailed, bad_input};
 use crate::inputs::TaskSettings;
 
 /// Everything RunTask needs besides the task definition, decided before any change.
@@ -194,7 +194,7 @@ pub async fn run_task(
         let out = request(ecs, cluster, task_definition, plan)
             .send()
             .await
-            .map_err(|e| anyhow!("RunTask failed: {}", aws_message(&e)))?;
+            .or_failed("RunTask")?;
         if let Some(task) = out.tasks().first() {
             return Ok(task.clone());
         }

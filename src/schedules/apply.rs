@@ -11,7 +11,7 @@ use futures_util::{StreamExt, stream};
 use super::read::Clients;
 use super::{Body, Decision, Place, ScheduledTask};
 use crate::arn::last_segment;
-use crate::error::aws_message;
+use crate::error::OrFailed;
 
 /// At most this many updates at once: EventBridge's and Scheduler's
 /// mutating calls have lower rate limits than their reads.
@@ -121,7 +121,7 @@ async fn update(
                 .set_targets(Some(targets.collect()))
                 .send()
                 .await
-                .map_err(|e| anyhow!("events:PutTargets: {}", aws_message(&e)))?;
+                .or_failed("events:PutTargets")?;
             match out.failed_entries().first() {
                 None if out.failed_entry_count() == 0 => Ok(()),
                 first => Err(anyhow!(
@@ -181,6 +181,6 @@ async fn update_schedule(
         .set_target(target)
         .send()
         .await
-        .map_err(|e| anyhow!("scheduler:UpdateSchedule: {}", aws_message(&e)))?;
+        .or_failed("scheduler:UpdateSchedule")?;
     Ok(())
 }

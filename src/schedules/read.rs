@@ -4,11 +4,11 @@
 //! from ListRuleNamesByTarget; a schedule from GetSchedule, those that name
 //! the cluster from ListSchedules (whose summaries carry the target's ARN).
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::{Body, Place, ScheduledTask, Selection};
-use crate::error::{aws_code, aws_message, bad_input};
+use crate::error::{OrFailed, aws_code, aws_failed, bad_input};
 
 /// At most this many reads at once (EventBridge and Scheduler throttle
 /// per account; a cluster with many schedules stays under it).
@@ -156,7 +156,7 @@ async fn rules_in_cluster(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| anyhow!("events:ListRuleNamesByTarget failed: {}", aws_message(&e)))?;
+            .or_failed("events:ListRuleNamesByTarget")?;
         names.extend(out.rule_names().iter().cloned());
         token = out.next_token().map(str::to_string);
         if token.is_none() {
@@ -250,8 +250,7 @@ async fn schedules_where(
     let mut places = Vec::new();
     let mut pages = scheduler.list_schedules().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| anyhow!("scheduler:ListSchedules failed: {}", aws_message(&e)))?;
+        let page = page.or_failed("scheduler:ListSchedules")?;
         for s in page.schedules() {
             if s.target().is_some_and(|t| keep(t.arn())) {
                 places.push((
@@ -306,7 +305,7 @@ async fn schedule(
 /// A rule or schedule that does not exist is bad input (`said` tells what
 /// to check); any other failed read is the run's.
 fn not_found_or<E>(
-    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    e: crate::error::AwsError<E>,
     place: &Place,
     action: &str,
     said: &str,
@@ -319,7 +318,7 @@ where
             "scheduled-tasks",
             format!("input `scheduled-tasks`: {place} does not exist{said}"),
         ),
-        _ => anyhow!("{action} of {place} failed: {}", aws_message(&e)),
+        _ => aws_failed(format!("{action} of {place}"), &e),
     }
 }
 
@@ -372,7 +371,7 @@ async fn cluster_arns(ecs: &aws_sdk_ecs::Client, cluster_arn: &str) -> anyhow::R
     let mut arns = vec![cluster_arn.to_string()];
     let mut pages = ecs.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| anyhow!("ecs:ListClusters failed: {}", aws_message(&e)))?;
+        let page = page.or_failed("ecs:ListClusters")?;
         for arn in page.cluster_arns() {
             if !arns.contains(arn) {
                 arns.push(arn.clone());

@@ -358,7 +358,7 @@ fn a_refused_move_fails_the_run_and_says_what_still_runs_the_old_revision() {
     let text = done.all_text();
     assert_contains(
         &text,
-        "schedule/default/hourly-sync: worker:1 → worker:2 failed: scheduler:UpdateSchedule: AccessDeniedException",
+        "schedule/default/hourly-sync: worker:1 → worker:2 failed: scheduler:UpdateSchedule failed: AccessDeniedException",
     );
     assert_contains(
         &text,
