@@ -12,6 +12,10 @@ use thiserror::Error;
 pub enum OidcError {
     #[error("the OIDC token request URL is not valid: {0}")]
     BadUrl(String),
+    #[error(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds what an HTTP header cannot carry (a line break or another control character); the runner sets it for a job with `permissions: id-token: write`"
+    )]
+    BadRequestToken,
     #[error("the GitHub OIDC token service refused the request (HTTP {status}): {body}")]
     Refused { status: u16, body: String },
     #[error("the GitHub OIDC token service failed after {attempts} attempts: {last}")]
@@ -77,6 +81,9 @@ pub async fn fetch_token(
         return Err(OidcError::BadUrl(strip_query(&url)));
     }
     let bearer = format!("Bearer {request_token}");
+    if http::HeaderValue::from_str(&bearer).is_err() {
+        return Err(OidcError::BadRequestToken);
+    }
     let headers = [
         ("authorization", bearer.as_str()),
         ("accept", "application/json; api-version=2.0"),
@@ -233,6 +240,15 @@ mod tests {
             "the GitHub OIDC token service refused the request (HTTP 403): no id-token: write"
         );
         assert_eq!(served.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_token_no_header_can_carry_is_refused_before_any_request_and_not_shown() {
+        let err = fetch_token("http://127.0.0.1:9/t", "s3cr\nt0k", "a")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OidcError::BadRequestToken), "{err}");
+        assert!(!err.to_string().contains("s3cr"), "{err}");
     }
 
     #[tokio::test]
