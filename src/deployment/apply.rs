@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::assess::Followed;
 use super::{Updated, codedeploy, native, update_service};
-use crate::error::Failure;
+use crate::error::{Failure, OrFailed};
 use crate::plan::{ContinueAction, DeploymentKind, RollbackAction};
 
 /// One service's change, as a future the stage runs beside the others.
@@ -146,12 +146,7 @@ pub async fn stop_with_rollback_to(
         .task_definition(back_to)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "UpdateService of {service} failed: {}",
-                crate::error::aws_message(&e)
-            )
-        })?;
+        .or_failed(format!("UpdateService of {service}"))?;
     Ok(format!("UpdateService back to {short}"))
 }
 

@@ -5,7 +5,6 @@
 //! service has more than one page, so every page is read (bounded) and the
 //! caller orders by `createdAt`.
 
-use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsError;
 use aws_sdk_ecs::types::{CreatedAt, ServiceDeploymentBrief, ServiceDeploymentStatus};
 use aws_smithy_types::DateTime;
@@ -13,7 +12,7 @@ use aws_smithy_types::DateTime;
 /// More pages than a service plausibly has (100 deployments each).
 const MAX_PAGES: usize = 50;
 
-type ListError = SdkError<ListServiceDeploymentsError, aws_smithy_runtime_api::http::Response>;
+type ListError = crate::error::AwsError<ListServiceDeploymentsError>;
 
 /// Every service deployment of `service` with one of `statuses` (all when
 /// empty) created after `created_after` (when given: ECS filters, so a busy

@@ -368,6 +368,11 @@ async fn a_failed_change_never_abandons_the_others_and_names_what_changed() {
         err.headline.contains("StopServiceDeployment") && err.headline.contains("AccessDenied"),
         "{err}"
     );
+    // Worded as every failed AWS call is (error::OrFailed).
+    assert_eq!(
+        err.headline,
+        "StopServiceDeployment arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/abc failed: AccessDeniedException: not authorized to perform: ecs:StopServiceDeployment"
+    );
     assert_eq!(
         err.detail,
         ["web was changed (deployment ecs-svc/3) and goes on in AWS without being watched"],
